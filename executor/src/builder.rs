@@ -1,0 +1,185 @@
+//! `Builder`: how a runtime is configured before it starts.
+//!
+//! # Ground rules
+//! - An explicit builder call wins over the environment (`GLASSBOX_STALL_MS`,
+//!   `GLASSBOX_TRACE`), which wins over the default.
+//! - A bad value is refused where it is given: a builder method panics naming the
+//!   mistake; a bad environment variable makes `build` return `InvalidInput`.
+
+use std::fmt;
+use std::io;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::runtime::Runtime;
+use crate::stall::StallReport;
+
+/// Task polls between two looks at timers and I/O. tokio's current_thread runtime
+/// uses 61: large enough that the reactor's syscall is spread over many polls, small
+/// enough that a timer or socket waits at most a few dozen short polls. We keep the
+/// same number so the two runtimes interleave work the same way in the tour.
+pub const DEFAULT_EVENT_INTERVAL: u32 = 61;
+
+/// The default stall threshold: a poll this long is a bug worth a line on stderr.
+pub const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(100);
+
+/// A user's stall callback.
+pub(crate) type StallCallback = Rc<dyn Fn(&StallReport)>;
+
+/// The settings a runtime runs with.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) paused_clock: bool,
+    pub(crate) event_interval: u32,
+    pub(crate) stall_threshold: Option<Duration>,
+    pub(crate) on_stall: Option<StallCallback>,
+    pub(crate) trace: bool,
+}
+
+/// Configures and builds a [`Runtime`].
+///
+/// tokio equivalent: `tokio::runtime::Builder::new_current_thread()`. asyncio
+/// equivalent: `asyncio.new_event_loop()` plus `loop.set_debug(True)`.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rt = executor::Runtime::builder()
+///     .paused_clock(true)
+///     .stall_threshold(Some(Duration::from_millis(50)))
+///     .event_interval(32)
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    paused_clock: bool,
+    event_interval: u32,
+    /// `None`: not set by a builder call (the environment or the default decides).
+    stall_threshold: Option<Option<Duration>>,
+    on_stall: Option<StallCallback>,
+    trace: Option<bool>,
+}
+
+// === impl Builder ===
+
+impl Builder {
+    pub(crate) fn new() -> Builder {
+        Builder {
+            paused_clock: false,
+            event_interval: DEFAULT_EVENT_INTERVAL,
+            stall_threshold: None,
+            on_stall: None,
+            trace: None,
+        }
+    }
+
+    /// Virtual time: the clock stands still while tasks run, and jumps straight to the
+    /// next timer when nothing else can make progress (no task ready, no I/O, no
+    /// blocking job in flight). A one-hour sleep then takes microseconds. For tests.
+    /// tokio equivalent: `start_paused(true)`.
+    pub fn paused_clock(mut self, paused: bool) -> Builder {
+        self.paused_clock = paused;
+        self
+    }
+
+    /// How many task polls may run before the loop looks at timers and I/O again.
+    /// Default [`DEFAULT_EVENT_INTERVAL`].
+    ///
+    /// # Panics
+    /// If `polls` is 0: the loop would never run a task.
+    #[track_caller]
+    pub fn event_interval(mut self, polls: u32) -> Builder {
+        assert!(
+            polls > 0,
+            "glassbox: Builder::event_interval must be at least 1 (got 0)"
+        );
+        self.event_interval = polls;
+        self
+    }
+
+    /// Report any single poll longer than this (`None` or zero: never). Default
+    /// 100 ms, or `GLASSBOX_STALL_MS` milliseconds if that is set.
+    pub fn stall_threshold(mut self, threshold: Option<Duration>) -> Builder {
+        self.stall_threshold = Some(threshold.filter(|t| !t.is_zero()));
+        self
+    }
+
+    /// Send stall reports to `callback` instead of stderr.
+    pub fn on_stall(mut self, callback: impl Fn(&StallReport) + 'static) -> Builder {
+        self.on_stall = Some(Rc::new(callback));
+        self
+    }
+
+    /// Print one line per runtime event to stderr. Default off, or on if
+    /// `GLASSBOX_TRACE=1`.
+    pub fn trace(mut self, on: bool) -> Builder {
+        self.trace = Some(on);
+        self
+    }
+
+    /// Creates the runtime: its poller, its remote-wake channel and its timer wheel.
+    ///
+    /// # Errors
+    /// If the OS refuses the poller (`epoll_create`, the eventfd), or if
+    /// `GLASSBOX_STALL_MS` / `GLASSBOX_TRACE` hold something that is not a number /
+    /// not `0` or `1`.
+    pub fn build(self) -> io::Result<Runtime> {
+        let stall_threshold = match self.stall_threshold {
+            Some(explicit) => explicit,
+            None => stall_threshold_from_env()?,
+        };
+        let trace = match self.trace {
+            Some(explicit) => explicit,
+            None => trace_from_env()?,
+        };
+        let config = Config {
+            paused_clock: self.paused_clock,
+            event_interval: self.event_interval,
+            stall_threshold,
+            on_stall: self.on_stall,
+            trace,
+        };
+        static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
+        Runtime::from_config(NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed), config)
+    }
+}
+
+fn stall_threshold_from_env() -> io::Result<Option<Duration>> {
+    let Some(value) = std::env::var_os("GLASSBOX_STALL_MS") else {
+        return Ok(Some(DEFAULT_STALL_THRESHOLD));
+    };
+    let millis: u64 = value.to_str().and_then(|v| v.trim().parse().ok()).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("GLASSBOX_STALL_MS must be a whole number of milliseconds (0 = off), got {value:?}"),
+        )
+    })?;
+    Ok((millis > 0).then(|| Duration::from_millis(millis)))
+}
+
+fn trace_from_env() -> io::Result<bool> {
+    match std::env::var_os("GLASSBOX_TRACE") {
+        None => Ok(false),
+        Some(value) => match value.to_str().map(str::trim) {
+            Some("1") => Ok(true),
+            Some("0") | Some("") => Ok(false),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("GLASSBOX_TRACE must be 1 (on) or 0 (off), got {value:?}"),
+            )),
+        },
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("paused_clock", &self.paused_clock)
+            .field("event_interval", &self.event_interval)
+            .field("stall_threshold", &self.stall_threshold)
+            .field("on_stall", &self.on_stall.as_ref().map(|_| "callback"))
+            .field("trace", &self.trace)
+            .finish()
+    }
+}

@@ -1,0 +1,143 @@
+//! The runtime's clock: real time, or a paused virtual clock for tests.
+//!
+//! Time inside the runtime is counted in ticks of 1 ms from the runtime's start. The
+//! timer wheel only ever sees ticks; this file is the one place that converts between
+//! ticks and `Instant`s.
+//!
+//! # Ground rules
+//! - A deadline rounds *up* to the next tick and "now" rounds *down*, so a timer never
+//!   fires before its deadline.
+//! - The paused clock moves only when told: by `time::advance`, or by the loop jumping
+//!   to the next timer when nothing else can make progress. It never goes backwards.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+/// One tick of the timer wheel.
+pub(crate) const TICK: Duration = Duration::from_millis(1);
+
+/// Real or virtual time, with the runtime's start as tick 0.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    start: Instant,
+    /// `Some(elapsed)` when the clock is paused: virtual time since `start`.
+    paused: Option<Cell<Duration>>,
+}
+
+impl Clock {
+    pub(crate) fn new(paused: bool) -> Clock {
+        Clock {
+            start: Instant::now(),
+            paused: paused.then(|| Cell::new(Duration::ZERO)),
+        }
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.paused.is_some()
+    }
+
+    /// The current instant: real, or `start` plus the virtual elapsed time.
+    pub(crate) fn now(&self) -> Instant {
+        match &self.paused {
+            None => Instant::now(),
+            Some(elapsed) => self.start + elapsed.get(),
+        }
+    }
+
+    /// The tick that `now` falls in (rounded down: the tick has begun).
+    pub(crate) fn now_tick(&self) -> u64 {
+        millis_floor(self.now().saturating_duration_since(self.start))
+    }
+
+    /// The first tick at or after `deadline` (rounded up: the timer never fires early).
+    pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
+        let since_start = deadline.saturating_duration_since(self.start);
+        let floor = millis_floor(since_start);
+        if since_start > Duration::from_millis(floor) {
+            floor.saturating_add(1)
+        } else {
+            floor
+        }
+    }
+
+    /// The instant at which `tick` begins. Saturates far in the future rather than
+    /// overflowing `Instant`.
+    pub(crate) fn instant_of(&self, tick: u64) -> Instant {
+        self.start
+            .checked_add(Duration::from_millis(tick))
+            .unwrap_or_else(|| far_future(self.start))
+    }
+
+    /// Moves the paused clock forward by `by`.
+    ///
+    /// # Panics
+    /// If the clock is not paused: real time cannot be advanced.
+    #[track_caller]
+    pub(crate) fn advance(&self, by: Duration) {
+        let Some(elapsed) = &self.paused else {
+            panic!(
+                "glassbox: time::advance needs a paused clock; build the runtime with \
+                 Runtime::builder().paused_clock(true)"
+            );
+        };
+        elapsed.set(elapsed.get().saturating_add(by));
+    }
+
+    /// Moves the paused clock forward to the start of `tick`, if that is later.
+    pub(crate) fn jump_to_tick(&self, tick: u64) {
+        if let Some(elapsed) = &self.paused {
+            let target = Duration::from_millis(tick);
+            if target > elapsed.get() {
+                elapsed.set(target);
+            }
+        }
+    }
+}
+
+fn millis_floor(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// An instant about 30 years after `from`: "never", for deadlines that would overflow
+/// `Instant` (such as `now + Duration::MAX`). Far enough to outlive any process, near
+/// enough that `Instant` arithmetic on it cannot overflow.
+pub(crate) fn far_future(from: Instant) -> Instant {
+    from + Duration::from_secs(86_400 * 365 * 30)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_round_up_and_now_rounds_down() {
+        let clock = Clock::new(true);
+        let start = clock.now();
+        assert_eq!(clock.deadline_tick(start), 0);
+        assert_eq!(clock.deadline_tick(start + Duration::from_micros(1)), 1);
+        assert_eq!(clock.deadline_tick(start + Duration::from_millis(5)), 5);
+        clock.advance(Duration::from_micros(5_999));
+        assert_eq!(clock.now_tick(), 5);
+    }
+
+    #[test]
+    fn instants_before_the_start_are_tick_zero() {
+        let clock = Clock::new(true);
+        let before = clock.now().checked_sub(Duration::from_secs(1));
+        if let Some(before) = before {
+            assert_eq!(clock.deadline_tick(before), 0);
+        }
+    }
+
+    #[test]
+    fn huge_ticks_saturate_instead_of_overflowing() {
+        let clock = Clock::new(true);
+        assert!(clock.instant_of(u64::MAX) > clock.now());
+    }
+
+    #[test]
+    #[should_panic(expected = "paused clock")]
+    fn advancing_a_real_clock_panics_with_advice() {
+        Clock::new(false).advance(Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,367 @@
+//! The loop: the runtime's state (`Core`) and `run_once`, the one place tasks are polled.
+//!
+//! One turn, as CPython's `BaseEventLoop._run_once` does it, in numbered phases:
+//!
+//! ```text
+//! 1. run the ready batch   pop up to `event_interval` task keys, poll each once
+//! 2. fire due timers       Wheel::advance(now) ─► wake each due timer's waker
+//! 3. poll the reactor      mio::Poll::poll(timeout: 0 if work is ready, else the time
+//!                          to the next timer, else forever) ─► wake I/O waiters
+//! 4. drain remote wakes    wakes sent from other threads ─► ready queue
+//! 5. paused clock only     if nothing at all can run, jump to the next timer
+//! ```
+//!
+//! # Ground rules
+//! - Everything here lives on one thread; `RefCell`s are borrowed only for the length
+//!   of a slab or queue operation and never across user code (a poll, a `Drop`, a
+//!   `wake` of a foreign waker), so user code may spawn, wake and register freely.
+//! - A task key is in the ready queue at most once (the task's `scheduled` flag).
+//! - Phase 1 is bounded: an always-ready task cannot keep phases 2–4 from running for
+//!   more than `event_interval` polls. That is the fairness guarantee.
+//! - The thread sleeps only in phase 3, and only when no task is ready.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::Location;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use slab::Slab;
+
+use crate::builder::Config;
+use crate::clock::{Clock, TICK};
+use crate::join::JoinHandle;
+use crate::metrics::Counters;
+use crate::reactor::Reactor;
+use crate::stall::StallReport;
+use crate::task::{Header, Task, TaskCell, TaskId};
+use crate::timer::{Fired, Wheel};
+use crate::trace::{Tracer, trace};
+use crate::waker::{MAIN_KEY, Remote, TaskWaker, WakeTarget};
+
+/// The runtime's state, shared (`Rc`) by the `Runtime`, the thread's current-runtime
+/// slot, and the `Timer`s and I/O sources registered with it.
+pub(crate) struct Core {
+    /// Distinguishes runtimes, so a waker knows whether the current one is its own.
+    pub(crate) id: u64,
+    /// Every live task, by key. Keys are reused after a task finishes.
+    pub(crate) tasks: RefCell<Slab<Rc<dyn Task>>>,
+    /// Keys of tasks to poll, in wake order.
+    pub(crate) ready: RefCell<VecDeque<usize>>,
+    /// The `block_on` future was woken and should be polled.
+    pub(crate) main_woken: Cell<bool>,
+    /// The waker lent to the `block_on` future.
+    pub(crate) main_waker: Waker,
+    next_task_id: Cell<u64>,
+    pub(crate) timers: RefCell<Wheel>,
+    /// Reused by phase 2 so firing timers allocates nothing.
+    fired: RefCell<Vec<Fired>>,
+    pub(crate) clock: Clock,
+    /// Blocking jobs in flight: a paused clock must not jump while work is running on
+    /// another thread (see `time::hold_clock`).
+    pub(crate) clock_holds: Arc<AtomicUsize>,
+    pub(crate) reactor: Reactor,
+    remote: Arc<Remote>,
+    remote_wakes: Receiver<WakeTarget>,
+    pub(crate) counters: Counters,
+    pub(crate) config: Config,
+    pub(crate) tracer: Tracer,
+}
+
+/// A poll that exceeded the stall threshold, waiting for phase 2's timer figures.
+struct Stall {
+    task_id: TaskId,
+    spawned_at: &'static Location<'static>,
+    blocked_for: Duration,
+}
+
+// === impl Core ===
+
+impl Core {
+    pub(crate) fn new(id: u64, config: Config) -> std::io::Result<Core> {
+        let (reactor, io_waker) = Reactor::new()?;
+        let (remote, remote_wakes) = Remote::new(io_waker);
+        let main_target = WakeTarget {
+            key: MAIN_KEY,
+            id: TaskId(0),
+        };
+        Ok(Core {
+            id,
+            tasks: RefCell::new(Slab::new()),
+            ready: RefCell::new(VecDeque::new()),
+            main_woken: Cell::new(false),
+            main_waker: TaskWaker::new_waker(id, main_target, &remote),
+            next_task_id: Cell::new(1),
+            timers: RefCell::new(Wheel::new()),
+            fired: RefCell::new(Vec::new()),
+            clock: Clock::new(config.paused_clock),
+            clock_holds: Arc::new(AtomicUsize::new(0)),
+            reactor,
+            remote,
+            remote_wakes,
+            counters: Counters::default(),
+            tracer: Tracer::new(config.trace),
+            config,
+        })
+    }
+
+    /// Creates a task, queues it, and returns its handle.
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        spawned_at: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let id = TaskId(self.next_task_id.get());
+        self.next_task_id.set(id.0 + 1);
+        let mut tasks = self.tasks.borrow_mut();
+        let slot = tasks.vacant_entry();
+        let key = slot.key();
+        let header = Header {
+            id,
+            scheduled: Cell::new(true),
+            aborted: Cell::new(false),
+            waker: TaskWaker::new_waker(self.id, WakeTarget { key, id }, &self.remote),
+            spawned_at,
+        };
+        let task = Rc::new(TaskCell::new(header, Box::pin(future)));
+        slot.insert(task.clone());
+        drop(tasks);
+        self.ready.borrow_mut().push_back(key);
+        Counters::bump(&self.counters.tasks_spawned);
+        trace!(self, "spawn  task={id} at {spawned_at}");
+        JoinHandle::new(task)
+    }
+
+    /// The wake fast path: called by a task's waker on this thread while this runtime
+    /// is current.
+    pub(crate) fn wake_local(&self, target: WakeTarget) {
+        Counters::bump(&self.counters.local_wakes);
+        self.schedule(target, "local");
+    }
+
+    /// Puts the target on the ready queue unless it is already there or is gone.
+    fn schedule(&self, target: WakeTarget, path: &str) {
+        if target.key == MAIN_KEY {
+            trace!(self, "wake   block_on ({path})");
+            self.main_woken.set(true);
+            return;
+        }
+        let tasks = self.tasks.borrow();
+        let Some(task) = tasks.get(target.key) else {
+            return;
+        };
+        let header = task.header();
+        // A different id under the same key: the woken task finished and its key was
+        // reused. The wake is stale; drop it.
+        if header.id != target.id || header.scheduled.replace(true) {
+            return;
+        }
+        self.ready.borrow_mut().push_back(target.key);
+        trace!(self, "wake   task={} ({path})", target.id);
+    }
+
+    /// True if phase 1 would have something to do, or the `block_on` future was woken.
+    fn has_ready_work(&self) -> bool {
+        self.main_woken.get() || !self.ready.borrow().is_empty()
+    }
+
+    /// One turn of the loop. See the module doc for the phases.
+    pub(crate) fn run_once(&self) {
+        // 1. Run the ready batch. Bounded, so timers and I/O get their turn.
+        let stalls = self.run_ready_batch();
+
+        // 2. Fire due timers: their tasks join the ready queue for the next batch.
+        let (timers_due, max_timer_lateness) = self.fire_due_timers();
+        for stall in stalls {
+            self.report_stall(stall, timers_due, max_timer_lateness);
+        }
+
+        // 3. Poll the reactor, sleeping if there is nothing to do; wakes I/O waiters.
+        //    The count of clock holds is read *before* the remote drain below: a
+        //    blocking job sends its wake before it releases its hold.
+        let has_work = self.has_ready_work();
+        let clock_holds = self.clock_holds.load(Ordering::Acquire);
+        let next_timer = self.timers.borrow().next_expiration();
+        let timeout = self.park_timeout(has_work, clock_holds, next_timer);
+        trace!(self, "park   timeout={timeout:?}");
+        Counters::bump(&self.counters.reactor_turns);
+        let io_events = self.reactor.turn(timeout);
+
+        // 4. Drain remote wakes (other threads, or wakes from outside the loop).
+        self.drain_remote_wakes();
+
+        // 5. Paused clock: nothing ready, no I/O, nothing running elsewhere: the next
+        //    thing that can happen is a timer, so jump straight to it.
+        let idle = clock_holds == 0 && io_events == 0 && !self.has_ready_work();
+        if let Some(tick) = next_timer
+            && self.clock.is_paused()
+            && idle
+        {
+            trace!(
+                self,
+                "clock  jump to {tick}ms (paused, nothing else can run)"
+            );
+            self.clock.jump_to_tick(tick);
+            self.fire_due_timers();
+        }
+    }
+
+    /// Phase 1: polls up to `event_interval` tasks. Returns the polls that stalled.
+    fn run_ready_batch(&self) -> Vec<Stall> {
+        let mut stalls = Vec::new();
+        // One clock read per poll: each poll's end is the next poll's start.
+        let mut poll_started = Instant::now();
+        for _ in 0..self.config.event_interval {
+            let Some(key) = self.ready.borrow_mut().pop_front() else {
+                break;
+            };
+            let Some(task) = self.tasks.borrow().get(key).cloned() else {
+                continue;
+            };
+            let header = task.header();
+            header.scheduled.set(false);
+            let outcome = if header.aborted.get() {
+                task.cancel();
+                Poll::Ready(())
+            } else {
+                task.poll()
+            };
+            let poll_ended = Instant::now();
+            let took = poll_ended - poll_started;
+            poll_started = poll_ended;
+
+            Counters::bump(&self.counters.polls);
+            if took > self.counters.longest_poll.get() {
+                self.counters.longest_poll.set(took);
+            }
+            if self
+                .config
+                .stall_threshold
+                .is_some_and(|threshold| took >= threshold)
+            {
+                Counters::bump(&self.counters.stalls);
+                stalls.push(Stall {
+                    task_id: header.id,
+                    spawned_at: header.spawned_at,
+                    blocked_for: took,
+                });
+            }
+            if outcome.is_ready() {
+                trace!(self, "poll   task={} -> ready (finished)", header.id);
+                Counters::bump(&self.counters.tasks_finished);
+                let finished = self.tasks.borrow_mut().remove(key);
+                // Dropped outside the borrow: it may hold an output whose destructor
+                // is user code.
+                drop(task);
+                drop(finished);
+            } else {
+                trace!(self, "poll   task={} -> pending", header.id);
+            }
+        }
+        stalls
+    }
+
+    /// Phase 2: advances the wheel to now and wakes every due timer.
+    /// Returns how many fired and the worst lateness.
+    pub(crate) fn fire_due_timers(&self) -> (usize, Duration) {
+        let now = self.clock.now_tick();
+        let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
+        self.timers.borrow_mut().advance(now, &mut fired);
+        let count = fired.len();
+        let mut max_lateness = 0;
+        for timer in fired.drain(..) {
+            let late = now.saturating_sub(timer.deadline);
+            max_lateness = max_lateness.max(late);
+            trace!(
+                self,
+                "timer  fire deadline={}ms level={} slot={} late={late}ms",
+                timer.deadline,
+                timer.location.level,
+                timer.location.slot
+            );
+            Counters::bump(&self.counters.timers_fired);
+            if let Some(waker) = timer.waker {
+                waker.wake();
+            }
+        }
+        *self.fired.borrow_mut() = fired;
+        (
+            count,
+            TICK * u32::try_from(max_lateness).unwrap_or(u32::MAX),
+        )
+    }
+
+    /// How long phase 3 may sleep.
+    fn park_timeout(
+        &self,
+        has_work: bool,
+        clock_holds: usize,
+        next_timer: Option<u64>,
+    ) -> Option<Duration> {
+        if has_work {
+            return Some(Duration::ZERO);
+        }
+        if self.clock.is_paused() {
+            // Virtual time: only look at I/O (zero timeout) if phase 5 might jump;
+            // with a blocking job running, sleep until its wake arrives.
+            return (clock_holds == 0 && next_timer.is_some()).then_some(Duration::ZERO);
+        }
+        next_timer.map(|tick| {
+            self.clock
+                .instant_of(tick)
+                .saturating_duration_since(Instant::now())
+        })
+    }
+
+    /// Phase 4: schedules every wake that arrived through the channel.
+    fn drain_remote_wakes(&self) {
+        // Clear first: a wake sent after this line writes the eventfd again, so it
+        // cannot be missed even if the drain below does not see it.
+        self.remote.clear_notified();
+        for target in self.remote_wakes.try_iter() {
+            Counters::bump(&self.counters.remote_wakes);
+            self.schedule(target, "remote");
+        }
+    }
+
+    fn report_stall(&self, stall: Stall, timers_due: usize, max_timer_lateness: Duration) {
+        let report = StallReport {
+            task_id: stall.task_id,
+            spawned_at: stall.spawned_at,
+            blocked_for: stall.blocked_for,
+            timers_due,
+            max_timer_lateness,
+        };
+        trace!(
+            self,
+            "stall  task={} blocked={:?}", report.task_id, report.blocked_for
+        );
+        match &self.config.on_stall {
+            Some(callback) => callback(&report),
+            None => eprintln!("{report}"),
+        }
+    }
+
+    /// Drops every task, including tasks spawned by those tasks' destructors.
+    pub(crate) fn drop_all_tasks(&self) {
+        loop {
+            let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+            self.ready.borrow_mut().clear();
+            if tasks.is_empty() {
+                break;
+            }
+            for (_, task) in tasks {
+                task.cancel();
+            }
+        }
+    }
+}

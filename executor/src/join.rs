@@ -1,0 +1,198 @@
+//! `JoinHandle` and `JoinError`: how a spawner gets a task's output back.
+//!
+//! # Ground rules
+//! - Dropping a `JoinHandle` detaches the task: it keeps running, its output is
+//!   dropped when it finishes.
+//! - `abort` only asks: it marks the task and schedules it, and the loop drops the
+//!   future at its next turn. A task that already finished keeps its output.
+//! - A handle yields its output once; polling it again is a bug and panics.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::task::{Output, TaskCell, TaskId};
+
+/// An owned permission to await a spawned task's output.
+///
+/// tokio equivalent: `tokio::task::JoinHandle`. asyncio equivalent: the `Task`
+/// returned by `asyncio.create_task` (awaiting it yields the result).
+///
+/// ```
+/// let out = executor::block_on(async {
+///     let handle = executor::spawn(async { 6 * 7 });
+///     handle.await
+/// });
+/// assert_eq!(out.unwrap(), 42);
+/// ```
+pub struct JoinHandle<T> {
+    task: Rc<TaskCell<T>>,
+}
+
+// === impl JoinHandle ===
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(task: Rc<TaskCell<T>>) -> JoinHandle<T> {
+        JoinHandle { task }
+    }
+
+    /// Cancels the task: at the loop's next turn its future is dropped (destructors
+    /// run) and awaiting this handle yields a cancelled [`JoinError`]. Does nothing if
+    /// the task has already finished.
+    pub fn abort(&self) {
+        if self.is_finished() {
+            return;
+        }
+        self.task.header.aborted.set(true);
+        // The task's own waker schedules it; the loop sees `aborted` and cancels
+        // instead of polling. Works on or off the runtime's thread.
+        self.task.header.waker.wake_by_ref();
+    }
+
+    /// True once the task has finished (completed, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        !matches!(*self.task.output.borrow(), Output::Pending)
+    }
+
+    /// The task's id, as shown in traces and stall reports.
+    pub fn id(&self) -> TaskId {
+        self.task.header.id
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut output = self.task.output.borrow_mut();
+        match std::mem::replace(&mut *output, Output::Taken) {
+            Output::Ready(result) => Poll::Ready(result),
+            Output::Pending => {
+                *output = Output::Pending;
+                // Pending: TaskCell::finish wakes this waker when the task ends.
+                let waker = match self.task.join_waker.take() {
+                    Some(old) if old.will_wake(cx.waker()) => old,
+                    _ => cx.waker().clone(),
+                };
+                self.task.join_waker.set(Some(waker));
+                Poll::Pending
+            }
+            Output::Taken => {
+                panic!("glassbox: JoinHandle polled after it already returned the task's output")
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why awaiting a [`JoinHandle`] gave no output: the task was cancelled, or it panicked.
+///
+/// tokio equivalent: `tokio::task::JoinError`. asyncio equivalent: awaiting a task
+/// raises `CancelledError` or the task's exception.
+pub struct JoinError {
+    id: TaskId,
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+// === impl JoinError ===
+
+impl JoinError {
+    pub(crate) fn cancelled(id: TaskId) -> JoinError {
+        JoinError {
+            id,
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            id,
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// True if the task was aborted, or dropped with its runtime.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task panicked (in `poll` or in its destructor).
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The panic payload, to re-raise it with `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    /// If the task was cancelled rather than panicking (check [`is_panic`](Self::is_panic)).
+    #[track_caller]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic().unwrap_or_else(|_| {
+            panic!("glassbox: into_panic called on a JoinError that is a cancellation, not a panic")
+        })
+    }
+
+    /// The panic payload, or the error back if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    /// The panic message, if the payload is a string (as `panic!("...")` makes it).
+    fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic(payload) => payload
+                .downcast_ref::<&'static str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str)),
+            Repr::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.repr, self.panic_message()) {
+            (Repr::Cancelled, _) => write!(f, "task {} was cancelled", self.id),
+            (Repr::Panic(_), Some(message)) => write!(f, "task {} panicked: {message}", self.id),
+            (Repr::Panic(_), None) => write!(f, "task {} panicked", self.id),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.repr, self.panic_message()) {
+            (Repr::Cancelled, _) => write!(f, "JoinError::Cancelled({})", self.id),
+            (Repr::Panic(_), Some(message)) => {
+                write!(f, "JoinError::Panic({}, {message:?})", self.id)
+            }
+            (Repr::Panic(_), None) => write!(f, "JoinError::Panic({}, ..)", self.id),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}

@@ -1,0 +1,86 @@
+//! # executor: glassbox's single-threaded async runtime
+//!
+//! A hand-written executor small enough to read in an evening: a slab of tasks, a
+//! ready queue of task keys, wakers that know whether they are on the loop's thread,
+//! a hierarchical timer wheel, and a mio reactor. Everything runs on the thread that
+//! calls [`Runtime::block_on`].
+//!
+//! ## The map
+//!
+//! | file | its one job |
+//! |---|---|
+//! | `runtime.rs` | [`Runtime`], [`block_on`], [`spawn`]: enter the loop, drop tasks on exit |
+//! | `builder.rs` | [`Builder`]: paused clock, event interval, stall threshold, trace |
+//! | `event_loop.rs` | `Core` and `run_once`, the one place tasks are polled |
+//! | `task.rs` | a task's cell, its states, polling and cancelling it |
+//! | `join.rs` | [`JoinHandle`], [`JoinError`] |
+//! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
+//! | `context.rs` | which runtime is current on this thread |
+//! | `timer/wheel.rs` | the hierarchical timer wheel (pure data structure, time as a parameter) |
+//! | `timer/mod.rs` | the [`time::Timer`] future that registers in the wheel |
+//! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
+//! | `reactor.rs` | the `mio::Poll` the loop sleeps in |
+//! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
+//!
+//! ## The loop, as data flows
+//!
+//! ```text
+//! spawn(fut) ─► slab of tasks ─► ready queue ─► poll ─► Ready  ─► JoinHandle woken, slot freed
+//!                   ▲                              │
+//!                   │                              └─► Pending: the future parked its Waker
+//!                   │                                  in the timer wheel, a reactor
+//!                   │                                  registration, or a pattern's wait list
+//!       wake(): same thread ─► push task key on the ready queue (no atomics, no syscall)
+//!               other thread ─► crossbeam channel + mio::Waker (coalesced) ─► drained next turn
+//!
+//! one turn (Core::run_once): run ready tasks (bounded batch) ─► fire due timers ─►
+//!     mio::Poll::poll(timeout = 0 if work is ready, else time to the next timer) ─►
+//!     wake I/O waiters ─► drain remote wakes ─► repeat
+//! ```
+//!
+//! ```
+//! use std::time::Duration;
+//! use executor::{Runtime, spawn, time};
+//!
+//! let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
+//! let order = rt.block_on(async {
+//!     let slow = spawn(async {
+//!         time::Timer::new(time::now() + Duration::from_millis(20)).await;
+//!         "slow"
+//!     });
+//!     let fast = spawn(async { "fast" });
+//!     vec![fast.await.unwrap(), slow.await.unwrap()]
+//! });
+//! assert_eq!(order, ["fast", "slow"]);
+//! ```
+#![deny(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unsafe_code
+)]
+
+mod builder;
+mod clock;
+mod context;
+mod event_loop;
+mod join;
+mod metrics;
+mod reactor;
+mod runtime;
+mod stall;
+mod task;
+mod timer;
+mod trace;
+mod waker;
+mod yield_now;
+
+pub mod time;
+
+pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};
+pub use join::{JoinError, JoinHandle};
+pub use metrics::Metrics;
+pub use runtime::{Runtime, block_on, spawn};
+pub use stall::StallReport;
+pub use task::TaskId;
+pub use yield_now::{YieldNow, yield_now};

@@ -1,0 +1,169 @@
+//! `Runtime`: owns the loop, runs a future to completion with `block_on`, and drops
+//! every task when it goes.
+//!
+//! # Ground rules
+//! - `block_on` makes the runtime current on this thread for its duration (see
+//!   `context`), polls its own future whenever it is woken, and otherwise turns the
+//!   loop (`Core::run_once`). It never busy-waits: with nothing ready, the thread
+//!   sleeps in the reactor.
+//! - Dropping the runtime cancels every task with the runtime current, so their
+//!   destructors can still cancel timers and deregister sockets; tasks spawned by
+//!   those destructors are dropped too.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::panic::Location;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::builder::{Builder, Config};
+use crate::context;
+use crate::event_loop::Core;
+use crate::join::JoinHandle;
+use crate::metrics::Metrics;
+
+/// A single-threaded async runtime: a task slab, a ready queue, a timer wheel and a
+/// mio reactor, all turned by one thread.
+///
+/// tokio equivalent: `tokio::runtime::Runtime` built with `new_current_thread()`.
+/// asyncio equivalent: the event loop (`asyncio.new_event_loop()`).
+///
+/// ```
+/// let mut rt = executor::Runtime::new().unwrap();
+/// let answer = rt.block_on(async {
+///     let a = executor::spawn(async { 40 });
+///     let b = executor::spawn(async { 2 });
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub struct Runtime {
+    core: Rc<Core>,
+}
+
+// === impl Runtime ===
+
+impl Runtime {
+    /// A runtime with the default settings (real clock, stall reports on).
+    ///
+    /// # Errors
+    /// If the OS refuses the poller, or an environment variable is malformed
+    /// (see [`Builder::build`]).
+    pub fn new() -> io::Result<Runtime> {
+        Runtime::builder().build()
+    }
+
+    /// Starts configuring a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_config(id: u64, config: Config) -> io::Result<Runtime> {
+        Ok(Runtime {
+            core: Rc::new(Core::new(id, config)?),
+        })
+    }
+
+    /// Runs `future` to completion on this thread, running spawned tasks, timers and
+    /// I/O meanwhile. Returns its output.
+    ///
+    /// # Panics
+    /// If called while a runtime is already running on this thread (from inside a
+    /// task or another `block_on`), and if `future` panics.
+    #[track_caller]
+    pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
+        let _current = context::enter(&self.core);
+        let core = &*self.core;
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(&core.main_waker);
+        core.main_woken.set(true);
+        loop {
+            // Pending or not woken: whatever the future awaits holds `main_waker`
+            // and sets `main_woken` when it fires.
+            if core.main_woken.replace(false)
+                && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
+            {
+                return output;
+            }
+            core.run_once();
+        }
+    }
+
+    /// Spawns a task on this runtime from outside it; it starts running at the next
+    /// `block_on`.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future, Location::caller())
+    }
+
+    /// What the runtime has done so far.
+    pub fn metrics(&self) -> Metrics {
+        self.core.counters.snapshot()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let _current = context::enter_for_drop(&self.core);
+        self.core.drop_all_tasks();
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("id", &self.core.id)
+            .field("tasks", &self.core.tasks.borrow().len())
+            .field("pending_timers", &self.core.timers.borrow().pending())
+            .field("paused_clock", &self.core.clock.is_paused())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Spawns a task on the current runtime. The future need not be `Send`: it never
+/// leaves this thread.
+///
+/// tokio equivalent: `tokio::spawn` (or `tokio::task::spawn_local`). asyncio
+/// equivalent: `asyncio.create_task`.
+///
+/// # Panics
+/// Outside a runtime (not within `block_on` or a task it runs).
+///
+/// ```
+/// let out = executor::block_on(async {
+///     let handle = executor::spawn(async { "hello from a task" });
+///     handle.await.unwrap()
+/// });
+/// assert_eq!(out, "hello from a task");
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let spawned_at = Location::caller();
+    context::expect_current("glassbox::spawn").spawn(future, spawned_at)
+}
+
+/// Runs `future` to completion on a fresh default runtime, which is dropped after.
+///
+/// # Panics
+/// If the runtime cannot be created, if called inside a running runtime, or if
+/// `future` panics.
+///
+/// ```
+/// assert_eq!(executor::block_on(async { 7 }), 7);
+/// ```
+#[track_caller]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut runtime =
+        Runtime::new().unwrap_or_else(|error| panic!("glassbox: cannot create a runtime: {error}"));
+    runtime.block_on(future)
+}

@@ -1,0 +1,63 @@
+//! The stall report: what the loop tells you when one poll blocked it.
+//!
+//! A single-threaded loop runs one task at a time. A task that calls a blocking
+//! function (`std::thread::sleep`, a synchronous read, a heavy computation) inside
+//! `poll` freezes every other task, timer and socket until it returns. The loop
+//! times every poll; when one takes longer than the threshold (100 ms by default,
+//! `Builder::stall_threshold`, env `GLASSBOX_STALL_MS`, 0 = off), it reports which
+//! task, where it was spawned, how long the loop was blocked and how late the timers
+//! that came due meanwhile fired.
+//!
+//! # Ground rules
+//! - The report is made after the turn's timer phase, so the lateness it gives is the
+//!   lateness those timers really had.
+//! - One report per stalled poll: to stderr, or to the `on_stall` callback instead.
+
+use std::fmt;
+use std::panic::Location;
+use std::time::Duration;
+
+use crate::task::TaskId;
+
+/// One poll that blocked the loop for longer than the stall threshold.
+///
+/// tokio equivalent: none built in (tokio-console shows "busy" tasks). asyncio
+/// equivalent: debug mode's "Executing <Task …> took 0.2 seconds" warning.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StallReport {
+    /// The task whose poll blocked.
+    pub task_id: TaskId,
+    /// Where that task was spawned.
+    pub spawned_at: &'static Location<'static>,
+    /// How long the poll (and so the whole loop) was blocked.
+    pub blocked_for: Duration,
+    /// Timers that came due while the loop was blocked (fired in the same turn).
+    pub timers_due: usize,
+    /// How late the latest of those timers fired.
+    pub max_timer_lateness: Duration,
+}
+
+impl fmt::Display for StallReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "glassbox: stall: task {} (spawned at {}) blocked the loop for {} ms; ",
+            self.task_id,
+            self.spawned_at,
+            self.blocked_for.as_millis()
+        )?;
+        if self.timers_due > 0 {
+            write!(
+                f,
+                "{} timer(s) came due meanwhile and fired up to {} ms late; ",
+                self.timers_due,
+                self.max_timer_lateness.as_millis()
+            )?;
+        }
+        write!(
+            f,
+            "move blocking work into patterns::spawn_blocking so the loop keeps running"
+        )
+    }
+}

@@ -1,0 +1,84 @@
+//! Time as the runtime sees it: `now`, `advance` for the paused clock, the `Timer`
+//! future, and `ClockHold` for work that runs outside the loop.
+//!
+//! # Ground rules
+//! - `now()` is the runtime's clock: real time, or virtual time when the runtime was
+//!   built with `paused_clock(true)`. Outside a runtime it is `Instant::now()`.
+//! - Resolution is 1 ms: deadlines round up to the next tick.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::yield_now::yield_now;
+
+pub use crate::timer::Timer;
+
+/// The current instant on the current runtime's clock (virtual if paused).
+///
+/// tokio equivalent: `tokio::time::Instant::now()`. asyncio equivalent: `loop.time()`.
+pub fn now() -> Instant {
+    match context::current() {
+        Some(core) => core.clock.now(),
+        None => Instant::now(),
+    }
+}
+
+/// Moves a paused clock forward by `by`, fires the timers that came due, and yields
+/// so their tasks run before this returns.
+///
+/// tokio equivalent: `tokio::time::advance`.
+///
+/// # Panics
+/// Outside a runtime, or if the runtime's clock is not paused.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = executor::time::now();
+///     executor::time::advance(Duration::from_secs(5)).await;
+///     assert_eq!(executor::time::now() - start, Duration::from_secs(5));
+/// });
+/// ```
+pub async fn advance(by: Duration) {
+    let core = context::expect_current("time::advance");
+    core.clock.advance(by);
+    core.fire_due_timers();
+    drop(core);
+    yield_now().await;
+}
+
+/// Keeps a paused clock from jumping while work runs outside the loop.
+///
+/// A paused clock jumps to the next timer as soon as no task can run. If a task is
+/// waiting for a job on another thread (`spawn_blocking`), that would be wrong: the
+/// job is still working, in real time. Whoever starts such a job takes a `ClockHold`
+/// and drops it *after* waking the waiting task; the loop does not jump while any
+/// hold is alive. With a real clock a hold changes nothing. `Send`: it is dropped on
+/// the thread that did the work.
+#[derive(Debug)]
+#[must_use = "the clock is held only while the ClockHold is alive"]
+pub struct ClockHold {
+    holds: Option<Arc<AtomicUsize>>,
+}
+
+/// Takes a [`ClockHold`] on the current runtime (an inert one outside any runtime).
+pub fn hold_clock() -> ClockHold {
+    let holds = context::current().map(|core| Arc::clone(&core.clock_holds));
+    if let Some(holds) = &holds {
+        holds.fetch_add(1, Ordering::AcqRel);
+    }
+    ClockHold { holds }
+}
+
+impl Drop for ClockHold {
+    fn drop(&mut self) {
+        if let Some(holds) = &self.holds {
+            // Release: the wake sent before this drop is visible to the loop that
+            // reads the count (Acquire) and then drains the remote channel.
+            holds.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The `Timer` future: a deadline registered in the runtime's timer wheel.
+//!
+//! ```text
+//! first poll ─► deadline passed? ─yes─► Ready (the wheel is never touched)
+//!                   │ no
+//!                   ▼
+//!        Wheel::insert(tick, waker) ─► Pending ... run_once phase 2: Wheel::advance
+//!                                                   hands the waker back, it is woken
+//! next poll ─► Wheel::is_fired? ─yes─► Wheel::remove, Ready
+//! drop      ─► Wheel::remove (cancel: O(1) unlink)
+//! ```
+//!
+//! # Ground rules
+//! - Registration is lazy: creating a `Timer` costs nothing and needs no runtime;
+//!   the first poll must happen inside one.
+//! - While registered, the `Timer` owns its wheel entry: the key stays valid (the
+//!   wheel keeps fired entries until removed) and is removed exactly once, by the
+//!   poll that observes the firing or by `Drop`.
+//! - A `Timer` belongs to the runtime that first polled it.
+
+mod wheel;
+
+pub(crate) use wheel::{Fired, TimerKey, Wheel};
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use crate::context;
+use crate::event_loop::Core;
+use crate::trace::trace;
+
+/// A future that completes at (or, by up to one tick, after) a deadline.
+///
+/// The low-level piece behind `patterns::sleep` and `patterns::timeout`. Deadlines
+/// round up to the next 1 ms tick. It is `Unpin`, so it can be reset in place.
+///
+/// ```
+/// use std::time::Duration;
+/// use executor::time::{self, Timer};
+///
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = time::now();
+///     Timer::new(start + Duration::from_secs(3600)).await;
+///     assert!(time::now() - start >= Duration::from_secs(3600));
+/// });
+/// ```
+pub struct Timer {
+    deadline: Instant,
+    registration: Option<Registration>,
+}
+
+/// A live entry in a runtime's wheel, owned by one `Timer`.
+struct Registration {
+    core: Rc<Core>,
+    key: TimerKey,
+}
+
+// === impl Timer ===
+
+impl Timer {
+    /// A timer for `deadline`. Nothing is registered until the first poll.
+    pub fn new(deadline: Instant) -> Timer {
+        Timer {
+            deadline,
+            registration: None,
+        }
+    }
+
+    /// When this timer completes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Moves the deadline (earlier or later). Any registration is cancelled; the next
+    /// poll registers the new deadline.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.cancel();
+        self.deadline = deadline;
+    }
+
+    /// Removes the wheel entry, if any.
+    fn cancel(&mut self) {
+        if let Some(Registration { core, key }) = self.registration.take() {
+            let location = core.timers.borrow_mut().remove(key);
+            if let Some(location) = location {
+                trace!(
+                    core,
+                    "timer  cancel {key:?} level={} slot={}", location.level, location.slot
+                );
+            }
+        }
+    }
+}
+
+impl Future for Timer {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        match &this.registration {
+            None => {
+                let core = context::expect_current("polling a Timer (sleep, timeout)");
+                if core.clock.now() >= this.deadline {
+                    return Poll::Ready(());
+                }
+                let tick = core.clock.deadline_tick(this.deadline);
+                let key = core.timers.borrow_mut().insert(tick, cx.waker().clone());
+                let location = core.timers.borrow().location(key);
+                match location {
+                    // The wheel has already processed that tick (the deadline falls in
+                    // the tick the loop is in): due at once.
+                    None => {
+                        core.timers.borrow_mut().remove(key);
+                        Poll::Ready(())
+                    }
+                    Some(location) => {
+                        trace!(
+                            core,
+                            "timer  insert {key:?} deadline={tick}ms level={} slot={}",
+                            location.level,
+                            location.slot
+                        );
+                        this.registration = Some(Registration { core, key });
+                        // Pending: run_once's timer phase wakes us when the tick comes.
+                        Poll::Pending
+                    }
+                }
+            }
+            Some(Registration { core, key }) => {
+                let mut timers = core.timers.borrow_mut();
+                if timers.is_fired(*key) {
+                    timers.remove(*key);
+                    drop(timers);
+                    // Later polls take the first branch and see the deadline passed.
+                    this.registration = None;
+                    return Poll::Ready(());
+                }
+                timers.set_waker(*key, cx.waker());
+                // Pending: still in the wheel; run_once's timer phase wakes us.
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.registration.is_some())
+            .finish()
+    }
+}

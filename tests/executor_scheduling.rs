@@ -1,0 +1,126 @@
+//! The order the loop runs tasks in: checked against expected trace vectors.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use glassbox::{Runtime, spawn, yield_now};
+
+type Log = Rc<RefCell<Vec<&'static str>>>;
+
+#[test]
+fn a_task_that_wakes_itself_runs_again_only_after_the_others_already_queued() {
+    let log: Log = Rc::default();
+    let mut rt = Runtime::new().unwrap();
+    rt.block_on({
+        let log = log.clone();
+        async move {
+            let a = spawn({
+                let log = log.clone();
+                async move {
+                    log.borrow_mut().push("a1");
+                    yield_now().await;
+                    log.borrow_mut().push("a2");
+                }
+            });
+            let b = spawn({
+                let log = log.clone();
+                async move { log.borrow_mut().push("b") }
+            });
+            let c = spawn({
+                let log = log.clone();
+                async move { log.borrow_mut().push("c") }
+            });
+            let _ = (a.await, b.await, c.await);
+        }
+    });
+    assert_eq!(
+        *log.borrow(),
+        [
+            "a1", // first in the queue; yields, which re-queues it at the back
+            "b",  // already queued before a yielded
+            "c",  // likewise
+            "a2", // a's second poll comes after everyone who was waiting
+        ]
+    );
+}
+
+/// Parks on first poll and hands its waker out, then completes.
+struct Parked {
+    waker_out: Rc<RefCell<Option<Waker>>>,
+    polls: Rc<RefCell<u32>>,
+}
+
+impl Future for Parked {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        *self.polls.borrow_mut() += 1;
+        if *self.polls.borrow() == 1 {
+            *self.waker_out.borrow_mut() = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        Poll::Ready(())
+    }
+}
+
+#[test]
+fn a_task_woken_many_times_before_it_runs_is_queued_once() {
+    let waker_out = Rc::new(RefCell::new(None));
+    let polls = Rc::new(RefCell::new(0));
+    let mut rt = Runtime::new().unwrap();
+    rt.block_on({
+        let (waker_out, polls) = (waker_out.clone(), polls.clone());
+        async move {
+            let task = spawn(Parked {
+                waker_out: waker_out.clone(),
+                polls,
+            });
+            yield_now().await; // the task parks and hands out its waker
+            let waker = waker_out.borrow_mut().take().expect("task parked");
+            for _ in 0..100 {
+                waker.wake_by_ref();
+            }
+            task.await.unwrap();
+        }
+    });
+    assert_eq!(*polls.borrow(), 2, "100 wakes, one extra poll");
+    assert_eq!(rt.metrics().polls, 2);
+}
+
+#[test]
+fn a_stale_waker_does_not_wake_the_task_that_reuses_its_slot() {
+    let waker_out = Rc::new(RefCell::new(None));
+    let mut rt = Runtime::new().unwrap();
+    rt.block_on({
+        let waker_out = waker_out.clone();
+        async move {
+            // First task: parks, hands out its waker, then is woken and finishes.
+            let polls = Rc::new(RefCell::new(0));
+            let first = spawn(Parked {
+                waker_out: waker_out.clone(),
+                polls,
+            });
+            yield_now().await;
+            let stale = waker_out.borrow_mut().take().unwrap();
+            stale.wake_by_ref();
+            first.await.unwrap();
+            // Second task takes the freed slot and parks for good.
+            let second_polls = Rc::new(RefCell::new(0));
+            let second = spawn(Parked {
+                waker_out: Rc::default(),
+                polls: second_polls.clone(),
+            });
+            yield_now().await;
+            stale.wake_by_ref(); // addressed to the finished task
+            yield_now().await;
+            assert_eq!(
+                *second_polls.borrow(),
+                1,
+                "the stale wake must not poll the new task"
+            );
+            second.abort();
+        }
+    });
+}

@@ -1,0 +1,113 @@
+//! Wakers keep the std contract: any thread, any time, even after the runtime is gone.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+
+use glassbox::{Runtime, spawn};
+
+/// Completes once `count` reaches `target`; parks its waker where threads find it.
+struct CountReaches {
+    count: Arc<AtomicUsize>,
+    target: usize,
+    waker: Arc<Mutex<Option<Waker>>>,
+}
+
+impl Future for CountReaches {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Publish the waker before checking, so an increment that lands after the
+        // check always finds a waker to wake.
+        *self.waker.lock().unwrap() = Some(cx.waker().clone());
+        if self.count.load(Ordering::SeqCst) >= self.target {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+#[test]
+fn eight_threads_times_ten_thousand_remote_wakes_lose_no_wake_and_never_hang() {
+    const THREADS: usize = 8;
+    const WAKES: usize = 10_000;
+    let count = Arc::new(AtomicUsize::new(0));
+    let waker = Arc::new(Mutex::new(None::<Waker>));
+    let mut rt = Runtime::new().unwrap();
+    rt.block_on(async {
+        let task = spawn(CountReaches {
+            count: count.clone(),
+            target: THREADS * WAKES,
+            waker: waker.clone(),
+        });
+        glassbox::yield_now().await; // the task parks and publishes its waker
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (count, waker) = (count.clone(), waker.clone());
+                thread::spawn(move || {
+                    for _ in 0..WAKES {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        let current = waker.lock().unwrap().clone();
+                        if let Some(waker) = current {
+                            waker.wake();
+                        }
+                    }
+                })
+            })
+            .collect();
+        task.await.unwrap();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    });
+    assert_eq!(count.load(Ordering::SeqCst), THREADS * WAKES);
+    assert!(rt.metrics().remote_wakes >= 1);
+}
+
+#[test]
+fn a_waker_cloned_to_another_thread_wakes_and_drops_there() {
+    let mut rt = Runtime::new().unwrap();
+    let woken = rt.block_on(async {
+        let count = Arc::new(AtomicUsize::new(0));
+        let slot = Arc::new(Mutex::new(None::<Waker>));
+        let task = spawn(CountReaches {
+            count: count.clone(),
+            target: 1,
+            waker: slot.clone(),
+        });
+        glassbox::yield_now().await;
+        let waker = slot.lock().unwrap().clone().unwrap();
+        thread::spawn(move || {
+            let extra = waker.clone();
+            count.fetch_add(1, Ordering::SeqCst);
+            waker.wake();
+            drop(extra);
+        })
+        .join()
+        .unwrap();
+        task.await.is_ok()
+    });
+    assert!(woken);
+}
+
+#[test]
+fn waking_after_the_runtime_is_dropped_is_a_harmless_no_op() {
+    let slot = Arc::new(Mutex::new(None::<Waker>));
+    let mut rt = Runtime::new().unwrap();
+    rt.block_on(async {
+        let task = spawn(CountReaches {
+            count: Arc::default(),
+            target: 1,
+            waker: slot.clone(),
+        });
+        glassbox::yield_now().await;
+        drop(task); // detached, parked forever
+    });
+    drop(rt);
+    let waker = slot.lock().unwrap().take().unwrap();
+    waker.wake_by_ref();
+    thread::spawn(move || waker.wake()).join().unwrap();
+}
