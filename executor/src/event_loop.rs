@@ -24,7 +24,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::Location;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Poll, Waker};
@@ -39,10 +38,10 @@ use crate::join::JoinHandle;
 use crate::metrics::Counters;
 use crate::reactor::Reactor;
 use crate::stall::StallReport;
-use crate::task::{Header, Task, TaskCell, TaskId};
+use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timer::{Fired, Wheel};
 use crate::trace::{Tracer, trace};
-use crate::waker::{MAIN_KEY, Remote, TaskWaker, WakeTarget};
+use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget};
 
 /// The runtime's state, shared (`Rc`) by the `Runtime`, the thread's current-runtime
 /// slot, and the `Timer`s and I/O sources registered with it.
@@ -50,9 +49,10 @@ pub(crate) struct Core {
     /// Distinguishes runtimes, so a waker knows whether the current one is its own.
     pub(crate) id: u64,
     /// Every live task, by key. Keys are reused after a task finishes.
-    pub(crate) tasks: RefCell<Slab<Rc<dyn Task>>>,
-    /// Keys of tasks to poll, in wake order.
-    pub(crate) ready: RefCell<VecDeque<usize>>,
+    pub(crate) tasks: RefCell<Slab<TaskRef>>,
+    /// Keys of tasks to poll, in wake order. (`u32`: half the memory of `usize`
+    /// for a queue that grows with the number of ready tasks.)
+    pub(crate) ready: RefCell<VecDeque<u32>>,
     /// The `block_on` future was woken and should be polled.
     pub(crate) main_woken: Cell<bool>,
     /// The waker lent to the `block_on` future.
@@ -85,17 +85,13 @@ struct Stall {
 impl Core {
     pub(crate) fn new(id: u64, config: Config) -> std::io::Result<Core> {
         let (reactor, io_waker) = Reactor::new()?;
-        let (remote, remote_wakes) = Remote::new(io_waker);
-        let main_target = WakeTarget {
-            key: MAIN_KEY,
-            id: TaskId(0),
-        };
+        let (remote, remote_wakes) = Remote::new(id, io_waker);
         Ok(Core {
             id,
             tasks: RefCell::new(Slab::new()),
             ready: RefCell::new(VecDeque::new()),
             main_woken: Cell::new(false),
-            main_waker: TaskWaker::new_waker(id, main_target, &remote),
+            main_waker: MainWaker::new_waker(&remote),
             next_task_id: Cell::new(1),
             timers: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
@@ -124,21 +120,17 @@ impl Core {
         self.next_task_id.set(id.0 + 1);
         let mut tasks = self.tasks.borrow_mut();
         let slot = tasks.vacant_entry();
-        let key = slot.key();
-        let header = Header {
-            id,
-            scheduled: Cell::new(true),
-            aborted: Cell::new(false),
-            waker: TaskWaker::new_waker(self.id, WakeTarget { key, id }, &self.remote),
-            spawned_at,
-        };
-        let task = Rc::new(TaskCell::new(header, Box::pin(future)));
-        slot.insert(task.clone());
+        let key = u32::try_from(slot.key())
+            .ok()
+            .filter(|&key| key != MAIN_KEY)
+            .expect("glassbox: more than 4 billion live tasks");
+        let (task, join) = new_task(future, id, key, Arc::clone(&self.remote), spawned_at);
+        slot.insert(task);
         drop(tasks);
         self.ready.borrow_mut().push_back(key);
         Counters::bump(&self.counters.tasks_spawned);
         trace!(self, "spawn  task={id} at {spawned_at}");
-        JoinHandle::new(task)
+        JoinHandle::new(join)
     }
 
     /// The wake fast path: called by a task's waker on this thread while this runtime
@@ -156,15 +148,16 @@ impl Core {
             return;
         }
         let tasks = self.tasks.borrow();
-        let Some(task) = tasks.get(target.key) else {
+        let Some(task) = tasks.get(target.key as usize) else {
             return;
         };
         let header = task.header();
         // A different id under the same key: the woken task finished and its key was
         // reused. The wake is stale; drop it.
-        if header.id != target.id || header.scheduled.replace(true) {
+        if header.id != target.id || Header::flag(&header.scheduled) {
             return;
         }
+        Header::set_flag(&header.scheduled, true);
         self.ready.borrow_mut().push_back(target.key);
         trace!(self, "wake   task={} ({path})", target.id);
     }
@@ -224,12 +217,12 @@ impl Core {
             let Some(key) = self.ready.borrow_mut().pop_front() else {
                 break;
             };
-            let Some(task) = self.tasks.borrow().get(key).cloned() else {
+            let Some(task) = self.tasks.borrow().get(key as usize).cloned() else {
                 continue;
             };
             let header = task.header();
-            header.scheduled.set(false);
-            let outcome = if header.aborted.get() {
+            Header::set_flag(&header.scheduled, false);
+            let outcome = if Header::flag(&header.aborted) {
                 task.cancel();
                 Poll::Ready(())
             } else {
@@ -258,10 +251,9 @@ impl Core {
             if outcome.is_ready() {
                 trace!(self, "poll   task={} -> ready (finished)", header.id);
                 Counters::bump(&self.counters.tasks_finished);
-                let finished = self.tasks.borrow_mut().remove(key);
-                // Dropped outside the borrow: it may hold an output whose destructor
-                // is user code.
-                drop(task);
+                let finished = self.tasks.borrow_mut().remove(key as usize);
+                // Released outside the borrow, for symmetry with `drop_all_tasks`
+                // (the output, if any, is owned by the JoinHandle by now).
                 drop(finished);
             } else {
                 trace!(self, "poll   task={} -> pending", header.id);

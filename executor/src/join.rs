@@ -11,10 +11,10 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use crate::task::{Output, TaskCell, TaskId};
+use crate::task::{Header, JoinRef, Output, TaskId};
+use crate::waker::wake_task;
 
 /// An owned permission to await a spawned task's output.
 ///
@@ -29,13 +29,13 @@ use crate::task::{Output, TaskCell, TaskId};
 /// assert_eq!(out.unwrap(), 42);
 /// ```
 pub struct JoinHandle<T> {
-    task: Rc<TaskCell<T>>,
+    task: JoinRef<T>,
 }
 
 // === impl JoinHandle ===
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: Rc<TaskCell<T>>) -> JoinHandle<T> {
+    pub(crate) fn new(task: JoinRef<T>) -> JoinHandle<T> {
         JoinHandle { task }
     }
 
@@ -46,20 +46,21 @@ impl<T> JoinHandle<T> {
         if self.is_finished() {
             return;
         }
-        self.task.header.aborted.set(true);
-        // The task's own waker schedules it; the loop sees `aborted` and cancels
-        // instead of polling. Works on or off the runtime's thread.
-        self.task.header.waker.wake_by_ref();
+        let header = self.task.header();
+        Header::set_flag(&header.aborted, true);
+        // Scheduled like any wake; the loop sees `aborted` and cancels instead of
+        // polling.
+        wake_task(header);
     }
 
     /// True once the task has finished (completed, panicked or been cancelled).
     pub fn is_finished(&self) -> bool {
-        !matches!(*self.task.output.borrow(), Output::Pending)
+        self.task.prefix().is_finished()
     }
 
     /// The task's id, as shown in traces and stall reports.
     pub fn id(&self) -> TaskId {
-        self.task.header.id
+        self.task.header().id
     }
 }
 
@@ -67,23 +68,38 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut output = self.task.output.borrow_mut();
-        match std::mem::replace(&mut *output, Output::Taken) {
+        let prefix = self.task.prefix();
+        match prefix.output.replace(Output::Taken) {
             Output::Ready(result) => Poll::Ready(result),
             Output::Pending => {
-                *output = Output::Pending;
-                // Pending: TaskCell::finish wakes this waker when the task ends.
-                let waker = match self.task.join_waker.take() {
+                prefix.output.set(Output::Pending);
+                // Pending: the loop wakes this waker when it stores the output.
+                let waker = match prefix.join_waker.take() {
                     Some(old) if old.will_wake(cx.waker()) => old,
                     _ => cx.waker().clone(),
                 };
-                self.task.join_waker.set(Some(waker));
+                prefix.join_waker.set(Some(waker));
                 Poll::Pending
             }
             Output::Taken => {
                 panic!("glassbox: JoinHandle polled after it already returned the task's output")
             }
         }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // Detach: a task finishing from now on drops its output at once. An output
+        // already stored is dropped here, on the runtime's thread.
+        Header::set_flag(&self.task.header().join_interest, false);
+        let prefix = self.task.prefix();
+        match prefix.output.replace(Output::Taken) {
+            // Still running: the slot must keep saying so (the loop checks it).
+            Output::Pending => prefix.output.set(Output::Pending),
+            finished => drop(finished),
+        }
+        drop(prefix.join_waker.take());
     }
 }
 

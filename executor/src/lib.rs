@@ -12,7 +12,7 @@
 //! | `runtime.rs` | [`Runtime`], [`block_on`], [`spawn`]: enter the loop, drop tasks on exit |
 //! | `builder.rs` | [`Builder`]: paused clock, event interval, stall threshold, trace |
 //! | `event_loop.rs` | `Core` and `run_once`, the one place tasks are polled |
-//! | `task.rs` | a task's cell, its states, polling and cancelling it |
+//! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the only `unsafe` in the crate |
 //! | `join.rs` | [`JoinHandle`], [`JoinError`] |
 //! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
 //! | `context.rs` | which runtime is current on this thread |
@@ -69,6 +69,7 @@ mod metrics;
 mod reactor;
 mod runtime;
 mod stall;
+#[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
 mod task;
 mod timer;
 mod trace;

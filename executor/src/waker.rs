@@ -1,11 +1,11 @@
 //! Wakers: how a parked task gets back on the ready queue.
 //!
-//! A task's [`Waker`] is built safely with [`std::task::Wake`] over an `Arc<TaskWaker>`
-//! that holds nothing but addresses: the runtime's id, the task's slab key and its
-//! [`TaskId`]. Waking takes one of two paths:
+//! A task's `Waker` points at its task cell (`task/raw_waker.rs`); the future given
+//! to `block_on` gets a `Waker` built safely with [`std::task::Wake`]. Either way, a
+//! wake names its target by (slab key, task id) and takes one of two paths:
 //!
 //! ```text
-//! wake() on the runtime's thread, runtime current ─► Core::schedule ─► ready queue
+//! wake() on the runtime's thread, runtime current ─► Core::wake_local ─► ready queue
 //!                                                    (a RefCell push: no atomics, no syscall)
 //! wake() anywhere else ─► Remote::send ─► crossbeam channel ─► drained by run_once
 //!                                      └► mio::Waker::wake, at most once per loop turn
@@ -15,9 +15,8 @@
 //! - The std contract holds: a `Waker` is `Send + Sync` and may be cloned, woken and
 //!   dropped on any thread, before or after the task finishes, before or after the
 //!   runtime is dropped.
-//! - A wake never touches a task directly; it names the task by (key, id). A slab key
-//!   is reused once its task finishes, so the id is checked before scheduling: a stale
-//!   waker can never wake the task that now lives under its old key.
+//! - A slab key is reused once its task finishes, so the id is checked before
+//!   scheduling: a stale waker can never wake the task that now lives under its key.
 //! - A burst of remote wakes costs at most one syscall per loop turn: `notified` is set
 //!   by the first sender and cleared by the loop just before it drains the channel, so
 //!   a send after the drain always finds it clear and writes the eventfd again.
@@ -32,20 +31,22 @@ use std::task::{Wake, Waker};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::context;
-use crate::task::TaskId;
+use crate::task::{Header, TaskId};
 
 /// The slab key that names the future passed to `block_on`, which is not a task.
-pub(crate) const MAIN_KEY: usize = usize::MAX;
+pub(crate) const MAIN_KEY: u32 = u32::MAX;
 
 /// A wake addressed to a task: its slab key and its id (to reject stale keys).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WakeTarget {
-    pub(crate) key: usize,
+    pub(crate) key: u32,
     pub(crate) id: TaskId,
 }
 
 /// The remote half of the runtime: what other threads need in order to wake a task.
 pub(crate) struct Remote {
+    /// Which runtime this is, so a waker can tell whether it is on its own loop.
+    pub(crate) runtime_id: u64,
     sender: Sender<WakeTarget>,
     /// Wakes the thread out of `mio::Poll::poll`.
     io_waker: mio::Waker,
@@ -56,9 +57,13 @@ pub(crate) struct Remote {
 
 impl Remote {
     /// Creates the remote half and the receiver the loop drains.
-    pub(crate) fn new(io_waker: mio::Waker) -> (Arc<Remote>, Receiver<WakeTarget>) {
+    pub(crate) fn new(
+        runtime_id: u64,
+        io_waker: mio::Waker,
+    ) -> (Arc<Remote>, Receiver<WakeTarget>) {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let remote = Remote {
+            runtime_id,
             sender,
             io_waker,
             notified: AtomicBool::new(false),
@@ -72,8 +77,8 @@ impl Remote {
             // The runtime is gone: nothing is left to wake.
             return;
         }
-        // Release: the channel send above happens-before the loop's drain that follows
-        // its `swap(false)` on this flag.
+        // AcqRel: the channel send above happens-before the loop's drain that
+        // follows its clearing of this flag.
         if !self.notified.swap(true, Ordering::AcqRel) {
             // Failing to write the eventfd can only mean the runtime is being torn
             // down; the wake is in the channel either way.
@@ -85,36 +90,48 @@ impl Remote {
     pub(crate) fn clear_notified(&self) {
         self.notified.store(false, Ordering::Release);
     }
+
+    /// Wakes `target` on the fast path if this runtime is current on this thread,
+    /// else through the channel.
+    fn wake(&self, target: WakeTarget) {
+        let local = context::with_runtime(self.runtime_id, |core| core.wake_local(target));
+        if !local {
+            self.send(target);
+        }
+    }
 }
 
-/// The data behind a task's [`Waker`].
-pub(crate) struct TaskWaker {
-    pub(crate) runtime_id: u64,
-    pub(crate) target: WakeTarget,
-    pub(crate) remote: Arc<Remote>,
+/// Wakes the task whose header this is (called by the task's `Waker` and by
+/// `JoinHandle::abort`).
+pub(crate) fn wake_task(header: &Header) {
+    header.remote.wake(WakeTarget {
+        key: header.key,
+        id: header.id,
+    });
 }
 
-impl TaskWaker {
-    /// Builds the std `Waker` for one task (or, with [`MAIN_KEY`], for `block_on`'s future).
-    pub(crate) fn new_waker(runtime_id: u64, target: WakeTarget, remote: &Arc<Remote>) -> Waker {
-        Waker::from(Arc::new(TaskWaker {
-            runtime_id,
-            target,
+/// The data behind the `block_on` future's `Waker`.
+pub(crate) struct MainWaker {
+    remote: Arc<Remote>,
+}
+
+impl MainWaker {
+    pub(crate) fn new_waker(remote: &Arc<Remote>) -> Waker {
+        Waker::from(Arc::new(MainWaker {
             remote: Arc::clone(remote),
         }))
     }
 }
 
-impl Wake for TaskWaker {
+impl Wake for MainWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let target = self.target;
-        let local = context::with_runtime(self.runtime_id, |core| core.wake_local(target));
-        if !local {
-            self.remote.send(target);
-        }
+        self.remote.wake(WakeTarget {
+            key: MAIN_KEY,
+            id: TaskId(0),
+        });
     }
 }

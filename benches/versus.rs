@@ -1,0 +1,345 @@
+//! glassbox versus tokio's current_thread runtime, side by side.
+//!
+//! `cargo bench --bench versus` runs every workload on both runtimes in alternating
+//! rounds (glassbox, tokio, glassbox, tokio, …) in this one process, and prints per row
+//! the median of each side and the median of the per-round ratios glassbox/tokio
+//! (lower is better for glassbox). `-- --quick` runs a short pass; `-- --json PATH`
+//! also writes the rows as `[{"name", "unit", "glassbox", "tokio", "ratio"}]`;
+//! any other argument keeps only the rows whose name contains it.
+//!
+//! Every workload is written twice, once per runtime, as near to word for word as
+//! the two APIs allow; the pairs sit next to each other so a reader can compare them.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+// === the counting allocator (for the memory rows) ===
+
+/// Forwards to the system allocator and keeps a running total of live bytes.
+struct CountingAllocator;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's own arguments, so the
+// `GlobalAlloc` contract `System` upholds is passed through unchanged; the counter
+// is a side effect that touches no memory the allocator hands out.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: the caller upholds `alloc`'s contract (non-zero size layout).
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `System.alloc` with this `layout` (we forward all).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: as for `dealloc`; `new_size` is the caller's, checked by its contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn live_bytes() -> isize {
+    LIVE_BYTES.load(Ordering::Relaxed)
+}
+
+// === the harness ===
+
+/// One measured row: the per-round figures of both sides.
+struct Row {
+    name: &'static str,
+    unit: &'static str,
+    glassbox: Vec<f64>,
+    tokio: Vec<f64>,
+    /// Extra figures printed beside the row (e.g. lateness percentiles).
+    notes: Vec<String>,
+}
+
+impl Row {
+    fn ratio(&self) -> f64 {
+        let ratios: Vec<f64> = self
+            .glassbox
+            .iter()
+            .zip(&self.tokio)
+            .map(|(g, t)| g / t)
+            .collect();
+        median(&ratios)
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Runs `glassbox` and `tokio` alternately, `rounds` times each, after one warm-up each.
+fn versus(
+    name: &'static str,
+    unit: &'static str,
+    rounds: usize,
+    mut glassbox: impl FnMut() -> f64,
+    mut tokio: impl FnMut() -> f64,
+) -> Row {
+    glassbox();
+    tokio();
+    let mut row = Row {
+        name,
+        unit,
+        glassbox: Vec::new(),
+        tokio: Vec::new(),
+        notes: Vec::new(),
+    };
+    for _ in 0..rounds {
+        row.glassbox.push(glassbox());
+        row.tokio.push(tokio());
+    }
+    row
+}
+
+fn glassbox_runtime() -> glassbox::Runtime {
+    // No stall reports while measuring: a noisy machine can make a poll look long.
+    glassbox::Runtime::builder()
+        .stall_threshold(None)
+        .build()
+        .unwrap()
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn nanos_per(elapsed: Duration, ops: usize) -> f64 {
+    elapsed.as_nanos() as f64 / ops as f64
+}
+
+// === spawn_join: spawn 100,000 trivial tasks, then await them all (ns/task) ===
+
+fn spawn_join_glassbox(tasks: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|i| glassbox::spawn(async move { i }))
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        nanos_per(start.elapsed(), tasks)
+    })
+}
+
+fn spawn_join_tokio(tasks: usize) -> f64 {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..tasks).map(|i| tokio::spawn(async move { i })).collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        nanos_per(start.elapsed(), tasks)
+    })
+}
+
+// === yield_pingpong: two tasks hand a token back and forth (ns/hop) ===
+// The token is a shared counter; each task takes its turn, then yields to the other.
+
+fn yield_pingpong_glassbox(hops: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let token = Rc::new(Cell::new(0usize));
+        let start = Instant::now();
+        let players: Vec<_> = (0..2)
+            .map(|me| {
+                let token = token.clone();
+                glassbox::spawn(async move {
+                    while token.get() < hops {
+                        if token.get() % 2 == me {
+                            token.set(token.get() + 1);
+                        }
+                        glassbox::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for player in players {
+            player.await.unwrap();
+        }
+        nanos_per(start.elapsed(), hops)
+    })
+}
+
+fn yield_pingpong_tokio(hops: usize) -> f64 {
+    // tokio::spawn needs Send futures, so the token is an atomic here (uncontended:
+    // both tasks run on the one thread). A LocalSet with an Rc would be slower.
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let token = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let players: Vec<_> = (0..2)
+            .map(|me| {
+                let token = token.clone();
+                tokio::spawn(async move {
+                    while token.load(Ordering::Relaxed) < hops {
+                        if token.load(Ordering::Relaxed) % 2 == me {
+                            token.fetch_add(1, Ordering::Relaxed);
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for player in players {
+            player.await.unwrap();
+        }
+        nanos_per(start.elapsed(), hops)
+    })
+}
+
+// === idle_task_bytes: memory per parked task (bytes/task) ===
+
+fn idle_task_bytes_glassbox(tasks: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let before = live_bytes();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| glassbox::spawn(std::future::pending::<()>()))
+            .collect();
+        glassbox::yield_now().await; // every task polled once and parked
+        let per_task = (live_bytes() - before) as f64 / tasks as f64;
+        drop(handles);
+        per_task
+    })
+}
+
+fn idle_task_bytes_tokio(tasks: usize) -> f64 {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let before = live_bytes();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| tokio::spawn(std::future::pending::<()>()))
+            .collect();
+        tokio::task::yield_now().await;
+        let per_task = (live_bytes() - before) as f64 / tasks as f64;
+        drop(handles);
+        per_task
+    })
+}
+
+// === main ===
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let json_path = args
+        .iter()
+        .position(|a| a == "--json")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let json_value = |i: usize| i > 0 && args[i - 1] == "--json";
+    let filters: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .filter(|&(i, a)| !a.starts_with("--") && !json_value(i))
+        .map(|(_, a)| a)
+        .collect();
+    let wanted =
+        |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+    let rounds = if quick { 5 } else { 15 };
+
+    let mut rows = Vec::new();
+    if wanted("spawn_join") {
+        rows.push(versus(
+            "spawn_join",
+            "ns/task",
+            rounds,
+            || spawn_join_glassbox(100_000),
+            || spawn_join_tokio(100_000),
+        ));
+    }
+    if wanted("yield_pingpong") {
+        let hops = if quick { 200_000 } else { 1_000_000 };
+        rows.push(versus(
+            "yield_pingpong",
+            "ns/hop",
+            rounds,
+            || yield_pingpong_glassbox(hops),
+            || yield_pingpong_tokio(hops),
+        ));
+    }
+    if wanted("idle_task_bytes") {
+        rows.push(versus(
+            "idle_task_bytes",
+            "bytes/task",
+            3,
+            || idle_task_bytes_glassbox(10_000),
+            || idle_task_bytes_tokio(10_000),
+        ));
+    }
+
+    print_table(&rows);
+    if let Some(path) = json_path {
+        write_json(&path, &rows);
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "{:<24} {:>12} {:>14} {:>14} {:>8}",
+        "row", "unit", "glassbox", "tokio", "ratio"
+    );
+    for row in rows {
+        println!(
+            "{:<24} {:>12} {:>14.1} {:>14.1} {:>8.2}  {}",
+            row.name,
+            row.unit,
+            median(&row.glassbox),
+            median(&row.tokio),
+            row.ratio(),
+            row.notes.join("  ")
+        );
+    }
+}
+
+fn write_json(path: &str, rows: &[Row]) {
+    let entries: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            format!(
+                "  {{\"name\": \"{}\", \"unit\": \"{}\", \"glassbox\": {:.3}, \"tokio\": {:.3}, \"ratio\": {:.4}}}",
+                row.name,
+                row.unit,
+                median(&row.glassbox),
+                median(&row.tokio),
+                row.ratio()
+            )
+        })
+        .collect();
+    let json = format!("[\n{}\n]\n", entries.join(",\n"));
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(path, json).unwrap_or_else(|error| panic!("cannot write {path}: {error}"));
+    println!("wrote {path}");
+}

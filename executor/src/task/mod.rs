@@ -1,0 +1,206 @@
+//! A task: one spawned future, its output slot and its bookkeeping, in one allocation.
+//!
+//! Lifecycle (the arrows name the functions that move a task):
+//!
+//! ```text
+//!            Core::spawn                 Core::run_ready_batch: pop, TaskRef::poll
+//!   (none) ──────────────► SCHEDULED ───────────────────────────────────► RUNNING
+//!                             ▲                                             │
+//!                             │ Core::wake_local / Core::drain_remote_wakes │ Poll::Pending
+//!                             │ (scheduled: false -> true)                  ▼
+//!                             └──────────────────────────────────────── PARKED
+//!
+//!   RUNNING ── Poll::Ready or a panic ──► FINISHED (output stored, JoinHandle woken, slot freed)
+//!   SCHEDULED ── popped with `aborted` set: TaskRef::cancel ──► FINISHED (cancelled)
+//!   any state ── Runtime::drop: TaskRef::cancel ──► FINISHED (cancelled)
+//! ```
+//!
+//! # Why this module uses `unsafe`
+//!
+//! The rest of the executor is safe Rust. This module is the exception, because the
+//! benchmark showed the safe layout's cost (see BENCHMARKS.md, `spawn_join` and
+//! `idle_task_bytes`): an `Rc` for the task, a `Box` for its future and an `Arc` for
+//! its waker made three allocations per spawn and ~230 bytes per parked task, where
+//! tokio makes one and ~150. Here a task is one heap cell ([`cell::TaskCell`]) holding
+//! the header, the output slot, the joiner's waker and the future inline, and the
+//! task's `Waker` points straight at that cell (`raw_waker.rs`), as in tokio and
+//! async-task. The `unsafe` is confined to this module (the crate denies it
+//! elsewhere) and every block cites one of the invariants below.
+//!
+//! # Ground rules
+//! - **Refcount.** `Header::refs` counts every [`TaskRef`] (the slab's, the
+//!   `JoinHandle`'s) and every `Waker` clone. The cell is freed by whoever drops the
+//!   last one, on whatever thread.
+//! - **Thread affinity.** The future, the output and the joiner's waker are touched
+//!   only through a `TaskRef` or a `JoinHandle`, and both are `!Send`: they never
+//!   leave the runtime's thread. A `Waker` (which is `Send`) reaches only the
+//!   [`Header`], which is `Sync`.
+//! - **Empty before free.** The future is dropped by the loop (when it finishes, or
+//!   is cancelled) and the output by the `JoinHandle` (taken or dropped with it) or by
+//!   the loop (when the handle is already gone). Both happen on the runtime's thread,
+//!   before the last `TaskRef` goes. So a cell freed by a `Waker` on another thread
+//!   holds nothing that is `!Send`.
+//! - **Pinned.** The future never moves: it lives inside the heap cell from spawn
+//!   until it is dropped in place.
+//! - **Not re-entrant.** A task is polled only by `run_once`, one task at a time, and
+//!   never from inside its own poll (a nested `block_on` panics).
+//! - `scheduled` is true exactly while the task's key sits in the ready queue, so a
+//!   task woken many times before it runs is queued once. It is cleared just before
+//!   the poll, so a wake during the poll queues the task again, behind everyone
+//!   already waiting.
+
+mod cell;
+mod raw_waker;
+
+pub(crate) use cell::{JoinRef, Output, new_task};
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::Poll;
+
+use crate::waker::Remote;
+
+/// A task's unique id within its runtime, never reused. Shown in traces and stall
+/// reports; [`JoinHandle::id`](crate::JoinHandle::id) returns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub(crate) u64);
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The part of a task any thread may read: what a `Waker` needs to address it.
+///
+/// The flags are atomics only so that the header is `Sync`; they are written by the
+/// runtime's thread alone, with plain loads and stores (no read-modify-write).
+pub(crate) struct Header {
+    /// Live `TaskRef`s and `Waker`s (see "Refcount").
+    refs: AtomicUsize,
+    /// The functions that know the future's concrete type.
+    vtable: &'static Vtable,
+    /// The way back to the runtime, from any thread.
+    pub(crate) remote: Arc<Remote>,
+    pub(crate) id: TaskId,
+    /// Where `spawn` was called, for stall reports and traces.
+    pub(crate) spawned_at: &'static Location<'static>,
+    /// The task's key in the runtime's slab.
+    pub(crate) key: u32,
+    /// True while the key is in the ready queue.
+    pub(crate) scheduled: AtomicBool,
+    /// Set by `JoinHandle::abort`: the loop cancels instead of polling.
+    pub(crate) aborted: AtomicBool,
+    /// False once the `JoinHandle` is dropped: the output is then dropped at once.
+    pub(crate) join_interest: AtomicBool,
+}
+
+impl Header {
+    /// Reads a runtime-thread flag (see the type's doc for why `Relaxed` suffices).
+    pub(crate) fn flag(flag: &AtomicBool) -> bool {
+        flag.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_flag(flag: &AtomicBool, value: bool) {
+        flag.store(value, Ordering::Relaxed);
+    }
+}
+
+/// The type-erased operations on a task, filled in per future type by `cell.rs`.
+struct Vtable {
+    poll: unsafe fn(NonNull<Header>) -> Poll<()>,
+    cancel: unsafe fn(NonNull<Header>),
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// A counted reference to a task, for the runtime's thread only.
+pub(crate) struct TaskRef {
+    header: NonNull<Header>,
+    /// `!Send` and `!Sync`: see "Thread affinity".
+    _runtime_thread_only: PhantomData<*const ()>,
+}
+
+// === impl TaskRef ===
+
+impl TaskRef {
+    /// Wraps a pointer whose reference the caller hands over.
+    ///
+    /// # Safety
+    /// `header` points to a live task cell, and the caller owns one of its `refs`.
+    unsafe fn from_owned_ref(header: NonNull<Header>) -> TaskRef {
+        TaskRef {
+            header,
+            _runtime_thread_only: PhantomData,
+        }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: "Refcount": this TaskRef owns a reference, so the cell is alive.
+        unsafe { self.header.as_ref() }
+    }
+
+    /// Polls the future once. `Ready` means the task is finished (output stored,
+    /// `JoinHandle` woken) and its slab slot may be freed.
+    pub(crate) fn poll(&self) -> Poll<()> {
+        // SAFETY: the cell is alive ("Refcount"), we are on the runtime's thread
+        // ("Thread affinity": TaskRef is !Send), and only run_once polls ("Not
+        // re-entrant").
+        unsafe { (self.header().vtable.poll)(self.header) }
+    }
+
+    /// Drops the future without running it to completion; the output becomes a
+    /// cancelled `JoinError`, or a panic one if the destructor panicked.
+    pub(crate) fn cancel(&self) {
+        // SAFETY: as for `poll`.
+        unsafe { (self.header().vtable.cancel)(self.header) }
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        acquire_ref(self.header());
+        // SAFETY: we just took the reference the new TaskRef owns.
+        unsafe { TaskRef::from_owned_ref(self.header) }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: this TaskRef owns one reference and gives it up here, once.
+        unsafe { release_ref(self.header) }
+    }
+}
+
+/// Takes one more reference (for a new `TaskRef` or `Waker`).
+fn acquire_ref(header: &Header) {
+    // Relaxed, as `Arc::clone`: a new reference is made from an existing one, which
+    // keeps the cell alive meanwhile.
+    let old = header.refs.fetch_add(1, Ordering::Relaxed);
+    // Like `Arc`, refuse to wrap: leaking billions of wakers is a bug, not a use.
+    assert!(
+        old < isize::MAX as usize,
+        "glassbox: task reference count overflow"
+    );
+}
+
+/// Gives up one reference, and frees the cell if it was the last.
+///
+/// # Safety
+/// The caller owns one reference to the live cell at `header` and does not use it
+/// after this call.
+unsafe fn release_ref(header: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the cell alive until the decrement.
+    let refs = unsafe { &header.as_ref().refs };
+    // Release/Acquire, as `Arc::drop`: every use of the cell by other owners happens
+    // before the free below.
+    if refs.fetch_sub(1, Ordering::Release) == 1 {
+        std::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: that was the last reference, so nobody else can reach the cell;
+        // "Empty before free" guarantees it holds nothing thread-bound.
+        unsafe { (header.as_ref().vtable.dealloc)(header) }
+    }
+}

@@ -1,0 +1,62 @@
+//! The task's `Waker`: a pointer to the task cell's header and four functions.
+//!
+//! A clone takes a reference on the cell, a drop gives it back (freeing the cell if
+//! it was the last), and a wake reads only the `Header` (which is `Sync`) and hands
+//! it to `waker::wake_task`, which picks the local or the remote path.
+
+use std::ptr::NonNull;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+use super::{Header, acquire_ref, release_ref};
+use crate::waker::wake_task;
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+/// A `Waker` for the task at `header` that owns no reference: the caller must
+/// never drop it (wrap it in `ManuallyDrop`) and must keep the cell alive while it
+/// is in use.
+///
+/// # Safety
+/// The cell at `header` is alive for as long as the returned waker is used.
+pub(super) unsafe fn borrowed_waker(header: NonNull<Header>) -> Waker {
+    let raw = RawWaker::new(header.as_ptr().cast_const().cast(), &VTABLE);
+    // SAFETY: VTABLE's functions uphold the RawWaker contract for a data pointer
+    // to a live header (each cites why below).
+    unsafe { Waker::from_raw(raw) }
+}
+
+/// The header behind a waker's data pointer.
+///
+/// # Safety
+/// `data` came from `borrowed_waker` or `clone`, and the waker it belongs to holds a
+/// reference or is borrowed from a live poll, so the cell is alive.
+unsafe fn header<'a>(data: *const ()) -> &'a Header {
+    // SAFETY: the caller's contract.
+    unsafe { &*data.cast::<Header>() }
+}
+
+unsafe fn clone(data: *const ()) -> RawWaker {
+    // SAFETY: a waker being cloned is alive, so its cell is alive.
+    acquire_ref(unsafe { header(data) });
+    RawWaker::new(data, &VTABLE)
+}
+
+unsafe fn wake(data: *const ()) {
+    // SAFETY: `wake` consumes a waker that owns a reference (borrowed wakers are never
+    // consumed: they are only lent by `&`): wake through it, then give it back.
+    unsafe {
+        wake_by_ref(data);
+        drop_waker(data);
+    }
+}
+
+unsafe fn wake_by_ref(data: *const ()) {
+    // SAFETY: the waker is alive for the length of this call.
+    wake_task(unsafe { header(data) });
+}
+
+unsafe fn drop_waker(data: *const ()) {
+    // SAFETY: only owned wakers are dropped (borrowed ones sit in ManuallyDrop), and
+    // each owns exactly one reference, given up here.
+    unsafe { release_ref(NonNull::new_unchecked(data.cast_mut().cast::<Header>())) }
+}
