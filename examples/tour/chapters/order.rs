@@ -1,0 +1,136 @@
+//! Chapter `order`: in what order do spawned, yielding and woken tasks run?
+//!
+//! Both runtimes run newly spawned tasks in spawn order and wake timers in deadline
+//! order. They differ on `yield_now`: glassbox puts a yielding task at the back of
+//! the ready queue at once, like asyncio's `await asyncio.sleep(0)`; tokio defers it
+//! until after its next I/O-driver poll and then wakes the deferred tasks last-in,
+//! first-out — an implementation detail its maintainers call subject to change.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::report::{Row, compare};
+use crate::shim::on_both_runtimes;
+
+/// A shared log the tasks write their names into.
+type Log = Rc<RefCell<Vec<String>>>;
+
+fn note(log: &Log, entry: impl Into<String>) {
+    log.borrow_mut().push(entry.into());
+}
+
+on_both_runtimes! {
+    /// Three tasks spawned in order a, b, c, each logging once.
+    pub fn spawn_order() -> String {
+        rt::block_on(async {
+            let log = Log::default();
+            let handles: Vec<_> = ["a", "b", "c"]
+                .into_iter()
+                .map(|name| {
+                    let log = log.clone();
+                    rt::spawn(async move { note(&log, name) })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+            let order = log.borrow().join(" ");
+            order
+        })
+    }
+
+    /// Three tasks each log then yield, three times over.
+    pub fn yield_interleaving() -> String {
+        rt::block_on(async {
+            let log = Log::default();
+            let handles: Vec<_> = ["a", "b", "c"]
+                .into_iter()
+                .map(|name| {
+                    let log = log.clone();
+                    rt::spawn(async move {
+                        for round in 1..=3 {
+                            note(&log, format!("{name}{round}"));
+                            rt::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+            let order = log.borrow().join(" ");
+            order
+        })
+    }
+
+    /// Tasks sleep 30, 10 and 20 ms; which wakes first?
+    pub fn timer_order() -> String {
+        rt::block_on(async {
+            let log = Log::default();
+            let handles: Vec<_> = [30u64, 10, 20]
+                .into_iter()
+                .map(|ms| {
+                    let log = log.clone();
+                    rt::spawn(async move {
+                        rt::sleep(Duration::from_millis(ms)).await;
+                        note(&log, format!("{ms}ms"));
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+            let order = log.borrow().join(" ");
+            order
+        })
+    }
+
+    /// Does a spawned task run before the spawner's next step, or only once the
+    /// spawner yields?
+    pub fn spawner_runs_first() -> String {
+        rt::block_on(async {
+            let log = Log::default();
+            let child = rt::spawn({
+                let log = log.clone();
+                async move { note(&log, "child") }
+            });
+            note(&log, "parent-before-await");
+            child.await.unwrap();
+            note(&log, "parent-after-await");
+            let order = log.borrow().join(" ");
+            order
+        })
+    }
+}
+
+pub fn run() -> Vec<Row> {
+    vec![
+        compare(
+            "spawn order",
+            glassbox_side::spawn_order(),
+            tokio_side::spawn_order(),
+            "spawned tasks are queued in a different order",
+        ),
+        compare(
+            "spawner keeps running until it awaits",
+            glassbox_side::spawner_runs_first(),
+            tokio_side::spawner_runs_first(),
+            "one runtime runs a spawned task eagerly",
+        ),
+        compare(
+            "timers wake in deadline order",
+            glassbox_side::timer_order(),
+            tokio_side::timer_order(),
+            "timer wake order differs",
+        ),
+        compare(
+            "yield_now interleaving (a, b, c; 3 rounds)",
+            glassbox_side::yield_interleaving(),
+            tokio_side::yield_interleaving(),
+            "glassbox re-queues a yielding task at once (FIFO, like asyncio's sleep(0)); \
+             tokio defers it until after its next driver poll, then wakes the deferred \
+             tasks last-in-first-out (its maintainers call this subject to change)",
+        ),
+    ]
+}
