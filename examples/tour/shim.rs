@@ -33,9 +33,7 @@ pub mod glassbox {
     use std::future::Future;
     use std::time::{Duration, Instant};
 
-    pub use glassbox::{JoinHandle, spawn, yield_now};
-
-    pub const NAME: &str = "glassbox";
+    pub use glassbox::{spawn, yield_now};
 
     /// Runs `future` on a fresh glassbox runtime (stall reports off: the tour makes
     /// its own).
@@ -63,9 +61,7 @@ pub mod tokio {
     use std::future::Future;
     use std::time::{Duration, Instant};
 
-    pub use tokio::task::{JoinHandle, spawn_local as spawn, yield_now};
-
-    pub const NAME: &str = "tokio";
+    pub use tokio::task::{spawn_local as spawn, yield_now};
 
     pub fn block_on<F: Future>(future: F) -> F::Output {
         let rt = tokio::runtime::Builder::new_current_thread()

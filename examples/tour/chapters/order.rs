@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::report::{Row, compare};
+use crate::report::{Row, compare, ms, shown};
 use crate::shim::on_both_runtimes;
 
 /// A shared log the tasks write their names into.
@@ -35,8 +35,7 @@ on_both_runtimes! {
             for handle in handles {
                 handle.await.unwrap();
             }
-            let order = log.borrow().join(" ");
-            order
+            log.borrow().join(" ")
         })
     }
 
@@ -59,14 +58,14 @@ on_both_runtimes! {
             for handle in handles {
                 handle.await.unwrap();
             }
-            let order = log.borrow().join(" ");
-            order
+            log.borrow().join(" ")
         })
     }
 
-    /// Tasks sleep 30, 10 and 20 ms; which wakes first?
-    pub fn timer_order() -> String {
+    /// Tasks sleep 30, 10 and 20 ms; which wakes first, and when is the last done?
+    pub fn timer_order() -> (String, Duration) {
         rt::block_on(async {
+            let start = rt::now();
             let log = Log::default();
             let handles: Vec<_> = [30u64, 10, 20]
                 .into_iter()
@@ -82,7 +81,7 @@ on_both_runtimes! {
                 handle.await.unwrap();
             }
             let order = log.borrow().join(" ");
-            order
+            (order, rt::now() - start)
         })
     }
 
@@ -98,13 +97,14 @@ on_both_runtimes! {
             note(&log, "parent-before-await");
             child.await.unwrap();
             note(&log, "parent-after-await");
-            let order = log.borrow().join(" ");
-            order
+            log.borrow().join(" ")
         })
     }
 }
 
 pub fn run() -> Vec<Row> {
+    let (glassbox_timers, glassbox_took) = glassbox_side::timer_order();
+    let (tokio_timers, tokio_took) = tokio_side::timer_order();
     vec![
         compare(
             "spawn order",
@@ -120,9 +120,14 @@ pub fn run() -> Vec<Row> {
         ),
         compare(
             "timers wake in deadline order",
-            glassbox_side::timer_order(),
-            tokio_side::timer_order(),
+            glassbox_timers,
+            tokio_timers,
             "timer wake order differs",
+        ),
+        shown(
+            "last of the timers done after",
+            ms(glassbox_took),
+            ms(tokio_took),
         ),
         compare(
             "yield_now interleaving (a, b, c; 3 rounds)",
