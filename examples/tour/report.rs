@@ -64,8 +64,8 @@ pub fn print_table(title: &str, rows: &[Row]) {
     let colour = Colour::detect();
     println!("\n{}", colour.bold(&format!("== {title} ")));
     println!(
-        "{:<26} {:<25} {:<25} {}",
-        "observation", "glassbox", "tokio", "verdict"
+        "{:<26} {:<25} {:<25} verdict",
+        "observation", "glassbox", "tokio"
     );
     println!("{}", "-".repeat(99));
     for row in rows {
