@@ -11,10 +11,13 @@
 //! the two APIs allow; the pairs sit next to each other so a reader can compare them.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 // === the counting allocator (for the memory rows) ===
@@ -247,6 +250,160 @@ fn idle_task_bytes_tokio(tasks: usize) -> f64 {
     })
 }
 
+// === sleep_100k: 100,000 concurrent sleeps of 1–1,000 ms (CPU ns/timer) ===
+// Measures the loop thread's CPU time for registering and firing every timer (the
+// rest of the second is spent asleep in the kernel), and how late each one fired.
+
+/// CPU time used by this thread so far, from the scheduler's own accounting.
+fn thread_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("Linux schedstat");
+    Duration::from_nanos(
+        stat.split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("schedstat"),
+    )
+}
+
+/// The i-th timer's delay: spread over 1..=1000 ms.
+fn sleep_delay(i: usize) -> Duration {
+    Duration::from_millis(1 + (i as u64 * 7_919) % 1_000)
+}
+
+/// What one sleep_100k round observed.
+struct SleepRound {
+    cpu_per_timer_ns: f64,
+    lateness_p50_ms: f64,
+    lateness_p99_ms: f64,
+}
+
+fn sleep_round(cpu: Duration, timers: usize, mut lateness: Vec<Duration>) -> SleepRound {
+    lateness.sort();
+    let percentile =
+        |p: usize| lateness[(lateness.len() * p / 100).min(lateness.len() - 1)].as_secs_f64() * 1e3;
+    SleepRound {
+        cpu_per_timer_ns: nanos_per(cpu, timers),
+        lateness_p50_ms: percentile(50),
+        lateness_p99_ms: percentile(99),
+    }
+}
+
+fn sleep_100k_glassbox(timers: usize) -> SleepRound {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let cpu_before = thread_cpu_time();
+        let start = Instant::now();
+        let handles: Vec<_> = (0..timers)
+            .map(|i| {
+                let deadline = start + sleep_delay(i);
+                glassbox::spawn(async move {
+                    glassbox::time::Timer::new(deadline).await;
+                    Instant::now() - deadline
+                })
+            })
+            .collect();
+        let mut lateness = Vec::with_capacity(timers);
+        for handle in handles {
+            lateness.push(handle.await.unwrap());
+        }
+        sleep_round(thread_cpu_time() - cpu_before, timers, lateness)
+    })
+}
+
+fn sleep_100k_tokio(timers: usize) -> SleepRound {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let cpu_before = thread_cpu_time();
+        let start = Instant::now();
+        let handles: Vec<_> = (0..timers)
+            .map(|i| {
+                let deadline = start + sleep_delay(i);
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(deadline.into()).await;
+                    Instant::now() - deadline
+                })
+            })
+            .collect();
+        let mut lateness = Vec::with_capacity(timers);
+        for handle in handles {
+            lateness.push(handle.await.unwrap());
+        }
+        sleep_round(thread_cpu_time() - cpu_before, timers, lateness)
+    })
+}
+
+fn sleep_100k_row(rounds: usize, timers: usize) -> Row {
+    let glassbox_rounds = RefCell::new(Vec::new());
+    let tokio_rounds = RefCell::new(Vec::new());
+    let mut row = versus(
+        "sleep_100k",
+        "ns/timer",
+        rounds,
+        || {
+            let round = sleep_100k_glassbox(timers);
+            let cpu = round.cpu_per_timer_ns;
+            glassbox_rounds.borrow_mut().push(round);
+            cpu
+        },
+        || {
+            let round = sleep_100k_tokio(timers);
+            let cpu = round.cpu_per_timer_ns;
+            tokio_rounds.borrow_mut().push(round);
+            cpu
+        },
+    );
+    let lateness = |rounds: &[SleepRound]| {
+        let p50: Vec<f64> = rounds.iter().map(|r| r.lateness_p50_ms).collect();
+        let p99: Vec<f64> = rounds.iter().map(|r| r.lateness_p99_ms).collect();
+        format!("{:.2}/{:.2}", median(&p50), median(&p99))
+    };
+    row.notes.push(format!(
+        "lateness p50/p99 ms: glassbox {}, tokio {}",
+        lateness(&glassbox_rounds.borrow()),
+        lateness(&tokio_rounds.borrow())
+    ));
+    row
+}
+
+// === pending_timer_bytes: memory per registered, pending timer (bytes/timer) ===
+
+/// Polls every future in `futures` once, with the calling task's context.
+async fn poll_each_once<F: Future + Unpin>(futures: &mut [F]) {
+    std::future::poll_fn(|cx| {
+        for future in futures.iter_mut() {
+            let _ = Pin::new(future).poll(cx);
+        }
+        Poll::Ready(())
+    })
+    .await
+}
+
+fn pending_timer_bytes_glassbox(timers: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let before = live_bytes();
+        let far = Instant::now() + Duration::from_secs(3600);
+        let mut pending: Vec<_> = (0..timers)
+            .map(|_| Box::pin(glassbox::time::Timer::new(far)))
+            .collect();
+        poll_each_once(&mut pending).await;
+        (live_bytes() - before) as f64 / timers as f64
+    })
+}
+
+fn pending_timer_bytes_tokio(timers: usize) -> f64 {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let before = live_bytes();
+        let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+        let mut pending: Vec<_> = (0..timers)
+            .map(|_| Box::pin(tokio::time::sleep_until(far)))
+            .collect();
+        poll_each_once(&mut pending).await;
+        (live_bytes() - before) as f64 / timers as f64
+    })
+}
+
 // === main ===
 
 fn main() {
@@ -288,6 +445,9 @@ fn main() {
             || yield_pingpong_tokio(hops),
         ));
     }
+    if wanted("sleep_100k") {
+        rows.push(sleep_100k_row(if quick { 3 } else { 7 }, 100_000));
+    }
     if wanted("idle_task_bytes") {
         rows.push(versus(
             "idle_task_bytes",
@@ -295,6 +455,15 @@ fn main() {
             3,
             || idle_task_bytes_glassbox(10_000),
             || idle_task_bytes_tokio(10_000),
+        ));
+    }
+    if wanted("pending_timer_bytes") {
+        rows.push(versus(
+            "pending_timer_bytes",
+            "bytes/timer",
+            3,
+            || pending_timer_bytes_glassbox(10_000),
+            || pending_timer_bytes_tokio(10_000),
         ));
     }
 
