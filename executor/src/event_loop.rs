@@ -228,6 +228,7 @@ impl Core {
                 continue;
             };
             let header = task.header();
+            let (task_id, spawned_at) = (header.id, header.spawned_at);
             header.scheduled.set(false);
             let outcome = if header.aborted.get() {
                 task.cancel();
@@ -235,28 +236,9 @@ impl Core {
             } else {
                 task.poll()
             };
-            let poll_ended = Instant::now();
-            let took = poll_ended - poll_started;
-            poll_started = poll_ended;
-
             Counters::bump(&self.counters.polls);
-            if took > self.counters.longest_poll.get() {
-                self.counters.longest_poll.set(took);
-            }
-            if self
-                .config
-                .stall_threshold
-                .is_some_and(|threshold| took >= threshold)
-            {
-                Counters::bump(&self.counters.stalls);
-                stalls.push(Stall {
-                    task_id: header.id,
-                    spawned_at: header.spawned_at,
-                    blocked_for: took,
-                });
-            }
             if outcome.is_ready() {
-                trace!(self, "poll   task={} -> ready (finished)", header.id);
+                trace!(self, "poll   task={task_id} -> ready (finished)");
                 Counters::bump(&self.counters.tasks_finished);
                 let finished = self.tasks.borrow_mut().remove(key);
                 // Dropped outside the borrow: it may hold an output whose destructor
@@ -264,7 +246,28 @@ impl Core {
                 drop(task);
                 drop(finished);
             } else {
-                trace!(self, "poll   task={} -> pending", header.id);
+                trace!(self, "poll   task={task_id} -> pending");
+            }
+
+            // Timed after a finished task is dropped: a slow destructor of its output
+            // is this task's doing, not the next one's.
+            let poll_ended = Instant::now();
+            let took = poll_ended - poll_started;
+            poll_started = poll_ended;
+            if took > self.counters.longest_poll.get() {
+                self.counters.longest_poll.set(took);
+            }
+            if self
+                .config
+                .stall_threshold
+                .is_some_and(|threshold| took > threshold)
+            {
+                Counters::bump(&self.counters.stalls);
+                stalls.push(Stall {
+                    task_id,
+                    spawned_at,
+                    blocked_for: took,
+                });
             }
         }
         stalls
