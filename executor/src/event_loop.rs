@@ -315,7 +315,8 @@ impl Core {
         }
         if self.clock.is_paused() {
             // Virtual time: only look at I/O (zero timeout) if phase 5 might jump;
-            // with a blocking job running, sleep until its wake arrives.
+            // with a blocking job running, sleep until its wake arrives (or, for a job
+            // nobody awaits, the nudge its last `time::ClockHold` sends when dropped).
             return (clock_holds == 0 && next_timer.is_some()).then_some(Duration::ZERO);
         }
         next_timer.map(|tick| {

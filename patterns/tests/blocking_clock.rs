@@ -109,8 +109,20 @@ fn a_detached_job_on_a_paused_clock_does_not_hang_the_loop() {
 fn the_result_wakes_the_task_from_the_pool_thread() {
     let mut rt = Runtime::new().unwrap();
     let (job_thread, loop_thread) = rt.block_on(async {
-        let job_thread = spawn_blocking(|| thread::current().id()).await.unwrap();
-        (job_thread, thread::current().id())
+        let (go, wait) = mpsc::channel::<()>();
+        let task = spawn(async move {
+            spawn_blocking(move || {
+                wait.recv().unwrap();
+                thread::current().id()
+            })
+            .await
+            .unwrap()
+        });
+        // The task runs before this future resumes: it submits its job and parks
+        // on the handle, so only the pool thread's wake can bring it back.
+        executor::yield_now().await;
+        go.send(()).unwrap();
+        (task.await.unwrap(), thread::current().id())
     });
     assert_ne!(job_thread, loop_thread, "the job ran on a pool thread");
     assert!(rt.metrics().remote_wakes >= 1, "its wake crossed threads");
