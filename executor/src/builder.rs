@@ -6,6 +6,7 @@
 //! - A bad value is refused where it is given: a builder method panics naming the
 //!   mistake; a bad environment variable makes `build` return `InvalidInput`.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::rc::Rc;
@@ -127,7 +128,7 @@ impl Builder {
     pub fn build(self) -> io::Result<Runtime> {
         let stall_threshold = match self.stall_threshold {
             Some(explicit) => explicit,
-            None => stall_threshold_from_env()?,
+            None => stall_threshold_from_env(std::env::var_os("GLASSBOX_STALL_MS"))?,
         };
         let trace = match self.trace {
             Some(explicit) => explicit,
@@ -145,8 +146,9 @@ impl Builder {
     }
 }
 
-fn stall_threshold_from_env() -> io::Result<Option<Duration>> {
-    let Some(value) = std::env::var_os("GLASSBOX_STALL_MS") else {
+/// The stall threshold that `GLASSBOX_STALL_MS` (given as `value`) asks for.
+fn stall_threshold_from_env(value: Option<OsString>) -> io::Result<Option<Duration>> {
+    let Some(value) = value else {
         return Ok(Some(DEFAULT_STALL_THRESHOLD));
     };
     let millis: u64 = value.to_str().and_then(|v| v.trim().parse().ok()).ok_or_else(|| {
@@ -181,5 +183,31 @@ impl fmt::Debug for Builder {
             .field("on_stall", &self.on_stall.as_ref().map(|_| "callback"))
             .field("trace", &self.trace)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stall_ms(value: Option<&str>) -> io::Result<Option<Duration>> {
+        stall_threshold_from_env(value.map(OsString::from))
+    }
+
+    #[test]
+    fn glassbox_stall_ms_sets_the_threshold_and_zero_turns_it_off() {
+        assert_eq!(stall_ms(None).unwrap(), Some(DEFAULT_STALL_THRESHOLD));
+        assert_eq!(
+            stall_ms(Some(" 250 ")).unwrap(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(stall_ms(Some("0")).unwrap(), None);
+    }
+
+    #[test]
+    fn a_malformed_glassbox_stall_ms_is_refused_naming_the_variable() {
+        let error = stall_ms(Some("fast")).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+        assert!(error.to_string().contains("GLASSBOX_STALL_MS"), "{error}");
     }
 }

@@ -221,6 +221,7 @@ impl Core {
                 continue;
             };
             let header = task.header();
+            let (task_id, spawned_at) = (header.id, header.spawned_at);
             Header::set_flag(&header.scheduled, false);
             let outcome = if Header::flag(&header.aborted) {
                 task.cancel();
@@ -228,35 +229,37 @@ impl Core {
             } else {
                 task.poll()
             };
-            let poll_ended = Instant::now();
-            let took = poll_ended - poll_started;
-            poll_started = poll_ended;
-
             Counters::bump(&self.counters.polls);
-            if took > self.counters.longest_poll.get() {
-                self.counters.longest_poll.set(took);
-            }
-            if self
-                .config
-                .stall_threshold
-                .is_some_and(|threshold| took >= threshold)
-            {
-                Counters::bump(&self.counters.stalls);
-                stalls.push(Stall {
-                    task_id: header.id,
-                    spawned_at: header.spawned_at,
-                    blocked_for: took,
-                });
-            }
             if outcome.is_ready() {
-                trace!(self, "poll   task={} -> ready (finished)", header.id);
+                trace!(self, "poll   task={task_id} -> ready (finished)");
                 Counters::bump(&self.counters.tasks_finished);
                 let finished = self.tasks.borrow_mut().remove(key as usize);
                 // Released outside the borrow, for symmetry with `drop_all_tasks`
                 // (the output, if any, is owned by the JoinHandle by now).
                 drop(finished);
             } else {
-                trace!(self, "poll   task={} -> pending", header.id);
+                trace!(self, "poll   task={task_id} -> pending");
+            }
+
+            // Timed after a finished task is dropped: a slow destructor of its output
+            // is this task's doing, not the next one's.
+            let poll_ended = Instant::now();
+            let took = poll_ended - poll_started;
+            poll_started = poll_ended;
+            if took > self.counters.longest_poll.get() {
+                self.counters.longest_poll.set(took);
+            }
+            if self
+                .config
+                .stall_threshold
+                .is_some_and(|threshold| took > threshold)
+            {
+                Counters::bump(&self.counters.stalls);
+                stalls.push(Stall {
+                    task_id,
+                    spawned_at,
+                    blocked_for: took,
+                });
             }
         }
         stalls
@@ -304,7 +307,8 @@ impl Core {
         }
         if self.clock.is_paused() {
             // Virtual time: only look at I/O (zero timeout) if phase 5 might jump;
-            // with a blocking job running, sleep until its wake arrives.
+            // with a blocking job running, sleep until its wake arrives (or, for a job
+            // nobody awaits, the nudge its last `time::ClockHold` sends when dropped).
             return (clock_holds == 0 && next_timer.is_some()).then_some(Duration::ZERO);
         }
         next_timer.map(|tick| {

@@ -47,13 +47,13 @@ impl fmt::Display for StallReport {
             self.spawned_at,
             self.blocked_for.as_millis()
         )?;
-        if self.timers_due > 0 {
-            write!(
+        match self.timers_due {
+            0 => write!(f, "no timer came due meanwhile; ")?,
+            due => write!(
                 f,
-                "{} timer(s) came due meanwhile and fired up to {} ms late; ",
-                self.timers_due,
+                "{due} timer(s) came due meanwhile and fired up to {} ms late; ",
                 self.max_timer_lateness.as_millis()
-            )?;
+            )?,
         }
         write!(
             f,

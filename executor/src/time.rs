@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::context;
@@ -62,15 +63,23 @@ pub async fn advance(by: Duration) {
 #[must_use = "the clock is held only while the ClockHold is alive"]
 pub struct ClockHold {
     holds: Option<Arc<AtomicUsize>>,
+    /// Paused clock only: the `block_on` waker, woken when the last hold goes. A job
+    /// nobody awaits wakes no task, and the loop, parked until a hold-holder's wake,
+    /// must still learn that it may jump again.
+    nudge: Option<Waker>,
 }
 
 /// Takes a [`ClockHold`] on the current runtime (an inert one outside any runtime).
 pub fn hold_clock() -> ClockHold {
-    let holds = context::current().map(|core| Arc::clone(&core.clock_holds));
+    let core = context::current();
+    let holds = core.as_ref().map(|core| Arc::clone(&core.clock_holds));
     if let Some(holds) = &holds {
         holds.fetch_add(1, Ordering::AcqRel);
     }
-    ClockHold { holds }
+    let nudge = core
+        .filter(|core| core.clock.is_paused())
+        .map(|core| core.main_waker.clone());
+    ClockHold { holds, nudge }
 }
 
 impl Drop for ClockHold {
@@ -78,7 +87,10 @@ impl Drop for ClockHold {
         if let Some(holds) = &self.holds {
             // Release: the wake sent before this drop is visible to the loop that
             // reads the count (Acquire) and then drains the remote channel.
-            holds.fetch_sub(1, Ordering::AcqRel);
+            let was_last = holds.fetch_sub(1, Ordering::AcqRel) == 1;
+            if was_last && let Some(nudge) = &self.nudge {
+                nudge.wake_by_ref();
+            }
         }
     }
 }

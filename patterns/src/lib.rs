@@ -9,6 +9,11 @@
     unsafe_code
 )]
 
+mod blocking;
 mod join_all;
 
+pub use blocking::{
+    BlockingError, BlockingHandle, BlockingPool, BlockingPoolBuilder, DEFAULT_BLOCKING_KEEP_ALIVE,
+    DEFAULT_MAX_BLOCKING_THREADS, spawn_blocking,
+};
 pub use join_all::join_all;

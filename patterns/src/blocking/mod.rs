@@ -1,0 +1,90 @@
+//! `spawn_blocking`: run blocking code on a thread pool, so the loop keeps running.
+//!
+//! A single-threaded loop runs one task at a time. A task that calls something that
+//! blocks — `std::thread::sleep`, a synchronous file read, DNS resolution, a long
+//! computation — freezes every other task, timer and socket until it returns (the
+//! stall report names such polls, see `executor::StallReport`). The cure is to hand
+//! the call to another thread and `.await` its result: the task parks like on any
+//! other future, and the loop runs everything else meanwhile.
+//!
+//! ```text
+//! task: spawn_blocking(f).await
+//!        │ Pending (waker parked in the job's slot)        loop keeps running
+//!        ▼                                                 other tasks, timers, I/O
+//!   job queue (crossbeam) ─► pool thread: f() ─► slot ─► waker.wake() from that thread
+//!                                                         ─► remote channel ─► task ready
+//! ```
+//!
+//! | file | its one job |
+//! |---|---|
+//! | `mod.rs` | [`spawn_blocking`], the global pool and its defaults |
+//! | `pool.rs` | [`BlockingPool`]: threads on demand, keep-alive, shutdown |
+//! | `handle.rs` | [`BlockingHandle`], [`BlockingError`]: the result's way back |
+//!
+//! # Ground rules
+//! - A job runs to completion once started; nothing can interrupt a thread. What can
+//!   be cancelled is a job still in the queue, and only by shutting its pool down.
+//! - Dropping a [`BlockingHandle`] detaches its job: it runs anyway.
+//! - While a job is in flight, a paused clock does not jump (as tokio): the job works
+//!   in real time, and virtual time must not race past it. The job takes an
+//!   `executor::time::ClockHold` when it is submitted and releases it after waking its
+//!   task.
+//! - The global pool lives as long as the process. Dropping a runtime drops its tasks
+//!   and so their handles; their jobs run on, detached, and their results are dropped.
+
+mod handle;
+mod pool;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub use handle::{BlockingError, BlockingHandle};
+pub use pool::{BlockingPool, BlockingPoolBuilder};
+
+/// The global pool's thread limit (tokio's, too). Blocking jobs mostly *wait* (on a
+/// disk, a DNS server, a lock, a sleep) rather than compute, so the limit is about
+/// threads, not cores; a generous one keeps jobs that wait on one another from
+/// deadlocking for want of a thread, while still bounding a runaway loop. Threads
+/// start only on demand, so a program that never blocks starts none.
+pub const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+
+/// How long the global pool keeps an idle thread (tokio's, too): long enough that a
+/// burst of jobs every few seconds reuses its threads, short enough that a quiet
+/// program gives them back.
+pub const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// Runs the blocking function `f` on the global pool and returns a future of its
+/// result. The job starts at once, whether or not the handle is awaited.
+///
+/// The global pool is created on first use with [`DEFAULT_MAX_BLOCKING_THREADS`] and
+/// [`DEFAULT_BLOCKING_KEEP_ALIVE`]; build a [`BlockingPool`] for other limits.
+///
+/// asyncio equivalent: `await loop.run_in_executor(None, f)` (or
+/// `asyncio.to_thread(f)`). tokio equivalent: `tokio::task::spawn_blocking(f)`.
+///
+/// # Panics
+/// If the OS refuses to start a thread and the pool has none running.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let answer = executor::block_on(async {
+///     // The loop is free while the pool thread sleeps.
+///     let slow = patterns::spawn_blocking(|| {
+///         std::thread::sleep(Duration::from_millis(20));
+///         42
+///     });
+///     slow.await.expect("the job did not panic")
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub fn spawn_blocking<F, T>(f: F) -> BlockingHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    static GLOBAL: OnceLock<BlockingPool> = OnceLock::new();
+    GLOBAL
+        .get_or_init(|| BlockingPool::builder().build())
+        .spawn(f)
+}

@@ -1,0 +1,352 @@
+//! The blocking pool: threads on demand up to a limit, keep-alive, panics, shutdown.
+//!
+//! Jobs here wait on gates the test opens, so every check is about order and
+//! counts, never about how long something took.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use patterns::{BlockingPool, spawn_blocking};
+
+/// A door jobs wait at until the test opens it.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+/// Polls `condition` every few ms; panics naming `what` after a long grace period.
+fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn with_max_n_threads_and_3n_jobs_exactly_n_run_at_once() {
+    const N: usize = 3;
+    let pool = BlockingPool::builder().max_threads(N).build();
+    let gate = Arc::new(Gate::default());
+    let running = Arc::new(AtomicUsize::new(0));
+    let most_at_once = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..3 * N)
+        .map(|i| {
+            let (gate, running, most) = (gate.clone(), running.clone(), most_at_once.clone());
+            pool.spawn(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                gate.wait();
+                running.fetch_sub(1, Ordering::SeqCst);
+                i
+            })
+        })
+        .collect();
+
+    eventually("N jobs run", || running.load(Ordering::SeqCst) == N);
+    // Give a would-be (N+1)th thread every chance to show up before opening the gate.
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        running.load(Ordering::SeqCst),
+        N,
+        "no job beyond the limit started"
+    );
+    assert_eq!(pool.thread_count(), N);
+    gate.open();
+
+    let results = executor::block_on(async {
+        let mut results = Vec::new();
+        for handle in handles {
+            results.push(handle.await.unwrap());
+        }
+        results
+    });
+    assert_eq!(
+        results,
+        (0..3 * N).collect::<Vec<_>>(),
+        "every job ran once"
+    );
+    assert_eq!(
+        most_at_once.load(Ordering::SeqCst),
+        N,
+        "observed N at once, never more"
+    );
+    assert_eq!(pool.thread_count(), N);
+}
+
+#[test]
+fn idle_threads_exit_after_the_keep_alive() {
+    const N: usize = 4;
+    let pool = BlockingPool::builder()
+        .max_threads(N)
+        .keep_alive(Duration::from_millis(50))
+        .build();
+    // A barrier of N makes the pool start all N threads: no job can finish alone.
+    let barrier = Arc::new(std::sync::Barrier::new(N));
+    let handles: Vec<_> = (0..N)
+        .map(|_| {
+            let barrier = barrier.clone();
+            pool.spawn(move || {
+                barrier.wait();
+            })
+        })
+        .collect();
+    executor::block_on(async {
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+    assert_eq!(pool.thread_count(), N);
+    eventually("every idle thread has exited", || pool.thread_count() == 0);
+
+    // A retired pool starts a thread again for the next job.
+    let again = executor::block_on(pool.spawn(|| "again"));
+    assert_eq!(again.unwrap(), "again");
+}
+
+#[test]
+fn sequential_jobs_reuse_one_thread() {
+    let pool = BlockingPool::builder().max_threads(8).build();
+    executor::block_on(async {
+        for i in 0..200 {
+            assert_eq!(pool.spawn(move || i + 1).await.unwrap(), i + 1);
+        }
+    });
+    // Each thread marks itself idle before waking the task, so the next job always
+    // finds it idle and no second thread is needed.
+    assert_eq!(pool.thread_count(), 1);
+}
+
+#[test]
+fn ten_thousand_sequential_round_trips_lose_nothing() {
+    let sum = executor::block_on(async {
+        let mut sum = 0u64;
+        for i in 0..10_000u64 {
+            sum += spawn_blocking(move || i).await.unwrap();
+        }
+        sum
+    });
+    assert_eq!(sum, (0..10_000u64).sum());
+}
+
+#[test]
+fn ten_thousand_concurrent_round_trips_lose_nothing() {
+    let results = executor::block_on(async {
+        let tasks: Vec<_> = (0..10_000u64)
+            .map(|i| executor::spawn(async move { spawn_blocking(move || i * 3).await }))
+            .collect();
+        patterns::join_all(tasks).await
+    });
+    assert_eq!(results.len(), 10_000);
+    for (i, result) in results.into_iter().enumerate() {
+        assert_eq!(result.unwrap().unwrap(), i as u64 * 3);
+    }
+}
+
+#[test]
+fn a_panicking_job_returns_its_payload_and_the_pool_keeps_working() {
+    let pool = BlockingPool::builder().max_threads(1).build();
+    executor::block_on(async {
+        let error = pool
+            .spawn(|| -> u32 { panic!("disk on fire") })
+            .await
+            .unwrap_err();
+        assert!(error.is_panic() && !error.is_cancelled());
+        assert_eq!(error.to_string(), "blocking job panicked: disk on fire");
+        let payload = error.into_panic();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"disk on fire"));
+
+        assert_eq!(pool.spawn(|| 7).await.unwrap(), 7);
+    });
+    assert_eq!(
+        pool.thread_count(),
+        1,
+        "the thread survived its job's panic"
+    );
+}
+
+#[test]
+fn dropping_a_pool_cancels_queued_jobs_and_waits_for_running_ones() {
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
+    let running_finished = Arc::new(AtomicBool::new(false));
+    let queued_ran = Arc::new(AtomicUsize::new(0));
+
+    let running = pool.spawn({
+        let (started, release, finished) =
+            (started.clone(), release.clone(), running_finished.clone());
+        move || {
+            started.open();
+            release.wait();
+            finished.store(true, Ordering::SeqCst);
+            "finished"
+        }
+    });
+    let queued: Vec<_> = (0..2)
+        .map(|_| {
+            let ran = queued_ran.clone();
+            pool.spawn(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    started.wait();
+
+    let opener = thread::spawn({
+        let release = release.clone();
+        move || {
+            thread::sleep(Duration::from_millis(50));
+            release.open();
+        }
+    });
+    drop(pool); // returns only once the running job is done
+    assert!(
+        running_finished.load(Ordering::SeqCst),
+        "drop waited for it"
+    );
+    opener.join().unwrap();
+
+    executor::block_on(async {
+        assert_eq!(running.await.unwrap(), "finished");
+        for handle in queued {
+            let error = handle.await.unwrap_err();
+            assert!(error.is_cancelled(), "{error:?}");
+        }
+    });
+    assert_eq!(
+        queued_ran.load(Ordering::SeqCst),
+        0,
+        "queued jobs never ran"
+    );
+}
+
+#[test]
+fn shutdown_timeout_stops_waiting_and_the_running_job_still_delivers() {
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
+    let job = pool.spawn({
+        let (started, release) = (started.clone(), release.clone());
+        move || {
+            started.open();
+            release.wait();
+            5
+        }
+    });
+    started.wait();
+    let all_finished = pool.shutdown_timeout(Duration::from_millis(20));
+    assert!(!all_finished, "the job was still blocked at the gate");
+    release.open();
+    assert_eq!(executor::block_on(job).unwrap(), 5);
+}
+
+#[test]
+fn dropping_the_handle_detaches_the_job_which_still_runs() {
+    let ran = Arc::new(AtomicBool::new(false));
+    let handle = spawn_blocking({
+        let ran = ran.clone();
+        move || {
+            thread::sleep(Duration::from_millis(10));
+            ran.store(true, Ordering::SeqCst);
+        }
+    });
+    drop(handle);
+    eventually("the detached job has run", || ran.load(Ordering::SeqCst));
+}
+
+#[test]
+fn a_pool_dropped_by_its_own_job_does_not_wait_for_itself() {
+    let pool = Arc::new(BlockingPool::builder().build());
+    let let_go = Arc::new(Gate::default());
+    let handle = pool.spawn({
+        let (pool, let_go) = (pool.clone(), let_go.clone());
+        move || {
+            let_go.wait();
+            drop(pool); // the last reference: shuts the pool down from its own thread
+        }
+    });
+    drop(pool);
+    let_go.open();
+    assert!(executor::block_on(handle).is_ok(), "no hang, no panic");
+}
+
+#[test]
+fn a_job_finishing_after_the_runtime_was_dropped_does_not_crash() {
+    let pool = Arc::new(BlockingPool::builder().build());
+    let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
+    let mut rt = executor::Runtime::new().unwrap();
+    rt.block_on({
+        let (pool, started, release) = (pool.clone(), started.clone(), release.clone());
+        async move {
+            let waiter = executor::spawn(async move {
+                pool.spawn(move || {
+                    started.open();
+                    release.wait();
+                    String::from("nobody reads this")
+                })
+                .await
+            });
+            executor::yield_now().await; // the task submits its job and parks
+            drop(waiter); // detached: the runtime still owns the task
+        }
+    });
+    started.wait();
+    drop(rt); // drops the task, its handle, its waker's runtime
+    release.open();
+    // Dropping the pool waits for the job: it wakes a gone runtime and drops its
+    // result on the pool thread.
+    drop(Arc::into_inner(pool).expect("the task held the other reference"));
+}
+
+#[test]
+fn blocking_error_names_what_happened() {
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
+    let running = pool.spawn({
+        let (started, release) = (started.clone(), release.clone());
+        move || {
+            started.open();
+            release.wait();
+        }
+    });
+    let queued = pool.spawn(|| ());
+    started.wait();
+    let releaser = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(10));
+        release.open();
+    });
+    drop(pool);
+    releaser.join().unwrap();
+    executor::block_on(async {
+        running.await.unwrap();
+        let error = queued.await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "blocking job was cancelled: its pool shut down before the job started"
+        );
+        assert_eq!(format!("{error:?}"), "BlockingError::Cancelled");
+        assert!(error.try_into_panic().is_err());
+    });
+}
+
+#[test]
+#[should_panic(expected = "max_threads must be at least 1")]
+fn a_pool_of_zero_threads_is_refused() {
+    let _ = BlockingPool::builder().max_threads(0);
+}

@@ -1,0 +1,200 @@
+//! The stall report: one poll that blocks the loop is named, with its spawn site,
+//! how long it blocked, and what it did to the timers that came due meanwhile.
+//!
+//! Margins are generous (a 200 ms poll against a 50 ms threshold, a 1 ms poll against
+//! the same), so a loaded machine cannot flip a verdict.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use glassbox::time::{self, Timer};
+use glassbox::{Runtime, StallReport, spawn};
+
+const THRESHOLD: Duration = Duration::from_millis(50);
+
+/// A runtime whose stall reports land in the returned list instead of stderr.
+fn recording(threshold: Option<Duration>) -> (Runtime, Rc<RefCell<Vec<StallReport>>>) {
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    let rt = Runtime::builder()
+        .stall_threshold(threshold)
+        .on_stall({
+            let reports = reports.clone();
+            move |report| reports.borrow_mut().push(report.clone())
+        })
+        .build()
+        .unwrap();
+    (rt, reports)
+}
+
+async fn sleep(duration: Duration) {
+    Timer::new(time::now() + duration).await
+}
+
+#[test]
+fn on_stall_fires_for_a_200ms_blocking_poll_naming_the_task_and_its_spawn_site() {
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    let (task_id, line) = rt.block_on(async {
+        #[rustfmt::skip]
+        let (blocker, line) = (spawn(async { std::thread::sleep(Duration::from_millis(200)) }), line!());
+        let id = blocker.id();
+        blocker.await.unwrap();
+        (id, line)
+    });
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let report = &reports[0];
+    assert_eq!(report.task_id, task_id);
+    assert_eq!(
+        report.spawned_at.file(),
+        file!(),
+        "the user's file, not glassbox's"
+    );
+    assert_eq!(report.spawned_at.line(), line, "the line of the spawn call");
+    assert!(report.blocked_for >= Duration::from_millis(200));
+    let metrics = rt.metrics();
+    assert_eq!(metrics.stalls, 1);
+    assert!(metrics.longest_poll >= Duration::from_millis(200));
+}
+
+#[test]
+fn runtime_spawn_names_its_callers_line_too() {
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    #[rustfmt::skip]
+    let (blocker, line) = (rt.spawn(async { std::thread::sleep(Duration::from_millis(200)) }), line!());
+    let id = blocker.id();
+    rt.block_on(blocker).unwrap();
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].task_id, id);
+    assert_eq!(reports[0].spawned_at.file(), file!());
+    assert_eq!(reports[0].spawned_at.line(), line);
+}
+
+#[test]
+fn polls_under_the_threshold_are_not_reported() {
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..5)
+            .map(|_| {
+                spawn(async {
+                    for _ in 0..3 {
+                        std::thread::sleep(Duration::from_millis(1));
+                        glassbox::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    assert!(reports.borrow().is_empty(), "{:?}", reports.borrow());
+    assert_eq!(rt.metrics().stalls, 0);
+    assert!(
+        rt.metrics().longest_poll >= Duration::from_millis(1),
+        "polls were timed"
+    );
+}
+
+#[test]
+fn with_the_threshold_at_zero_nothing_is_reported() {
+    for off in [Some(Duration::ZERO), None] {
+        let (mut rt, reports) = recording(off);
+        rt.block_on(async {
+            spawn(async { std::thread::sleep(Duration::from_millis(120)) })
+                .await
+                .unwrap();
+        });
+        assert!(
+            reports.borrow().is_empty(),
+            "{off:?}: {:?}",
+            reports.borrow()
+        );
+        assert_eq!(rt.metrics().stalls, 0);
+        assert!(
+            rt.metrics().longest_poll >= Duration::from_millis(120),
+            "the longest poll is still measured"
+        );
+    }
+}
+
+#[test]
+fn the_report_counts_the_timers_that_came_due_and_how_late_they_fired() {
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    rt.block_on(async {
+        // Spawned first, so it registers its 10 ms timer before the blocker runs.
+        let ticker = spawn(sleep(Duration::from_millis(10)));
+        let blocker = spawn(async { std::thread::sleep(Duration::from_millis(200)) });
+        blocker.await.unwrap();
+        ticker.await.unwrap();
+    });
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].timers_due, 1);
+    // Due at 10 ms, fired after the 200 ms poll: well over 100 ms late.
+    assert!(
+        reports[0].max_timer_lateness >= Duration::from_millis(100),
+        "{reports:?}"
+    );
+}
+
+#[test]
+fn the_report_line_names_the_task_the_site_the_timers_and_the_cure() {
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    rt.block_on(async {
+        let ticker = spawn(sleep(Duration::from_millis(10)));
+        spawn(async { std::thread::sleep(Duration::from_millis(200)) })
+            .await
+            .unwrap();
+        ticker.await.unwrap();
+    });
+    let line = reports.borrow()[0].to_string();
+    assert!(!line.contains('\n'), "one line: {line}");
+    for needle in [
+        "task 2",
+        "tests/stall.rs:",
+        "blocked the loop for",
+        "1 timer",
+        "late",
+        "spawn_blocking",
+    ] {
+        assert!(line.contains(needle), "{needle:?} missing from: {line}");
+    }
+}
+
+#[test]
+fn a_stall_without_due_timers_says_so() {
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    rt.block_on(async {
+        spawn(async { std::thread::sleep(Duration::from_millis(120)) })
+            .await
+            .unwrap();
+    });
+    let line = reports.borrow()[0].to_string();
+    assert!(line.contains("no timer came due"), "{line}");
+}
+
+#[test]
+fn a_slow_destructor_of_a_finished_tasks_output_is_blamed_on_that_task() {
+    struct SlowToDrop;
+    impl Drop for SlowToDrop {
+        fn drop(&mut self) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    let (slow_id, quick_id) = rt.block_on(async {
+        // Detached: its output is dropped by the loop as soon as it finishes.
+        let slow = spawn(async { SlowToDrop });
+        let quick = spawn(async {});
+        let ids = (slow.id(), quick.id());
+        drop(slow);
+        quick.await.unwrap();
+        ids
+    });
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].task_id, slow_id);
+    assert_ne!(reports[0].task_id, quick_id);
+}
