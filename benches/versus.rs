@@ -404,6 +404,32 @@ fn pending_timer_bytes_tokio(timers: usize) -> f64 {
     })
 }
 
+// === spawn_blocking_rtt: a job to the pool and its result back, one at a time (ns/op) ===
+
+fn spawn_blocking_rtt_glassbox(jobs: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        glassbox::spawn_blocking(|| 0).await.unwrap(); // a warm pool thread
+        let start = Instant::now();
+        for i in 0..jobs {
+            assert_eq!(glassbox::spawn_blocking(move || i).await.unwrap(), i);
+        }
+        nanos_per(start.elapsed(), jobs)
+    })
+}
+
+fn spawn_blocking_rtt_tokio(jobs: usize) -> f64 {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        tokio::task::spawn_blocking(|| 0).await.unwrap();
+        let start = Instant::now();
+        for i in 0..jobs {
+            assert_eq!(tokio::task::spawn_blocking(move || i).await.unwrap(), i);
+        }
+        nanos_per(start.elapsed(), jobs)
+    })
+}
+
 // === main ===
 
 fn main() {
@@ -447,6 +473,16 @@ fn main() {
     }
     if wanted("sleep_100k") {
         rows.push(sleep_100k_row(if quick { 3 } else { 7 }, 100_000));
+    }
+    if wanted("spawn_blocking_rtt") {
+        let jobs = if quick { 2_000 } else { 10_000 };
+        rows.push(versus(
+            "spawn_blocking_rtt",
+            "ns/op",
+            rounds,
+            || spawn_blocking_rtt_glassbox(jobs),
+            || spawn_blocking_rtt_tokio(jobs),
+        ));
     }
     if wanted("idle_task_bytes") {
         rows.push(versus(
