@@ -216,7 +216,7 @@ impl Reactor {
     }
 
     /// Marks `direction` ready and wakes its waiters, as an event would. For changes the
-    /// OS does not report to the process that made them (our own `shutdown`).
+    /// process made itself (a `shutdown`), which not every poller reports.
     pub(crate) fn wake(&self, token: Token, direction: Direction) {
         let readiness = Readiness {
             readable: direction == Direction::Read,
@@ -254,7 +254,11 @@ impl Reactor {
                 readiness.writable
             );
             if !self.dispatch(event.token(), readiness, &mut to_wake) {
-                trace!(core, "io     token={} stale: dropped", ShowToken(event.token()));
+                trace!(
+                    core,
+                    "io     token={} stale: dropped",
+                    ShowToken(event.token())
+                );
             }
         }
         drop(events);
@@ -294,7 +298,7 @@ impl fmt::Debug for Reactor {
 }
 
 /// The slot of a live registration. Its absence is a bug in this crate, not the user's.
-fn slot_of<'a>(slots: &'a mut Slab<Slot>, token: Token) -> &'a mut Slot {
+fn slot_of(slots: &mut Slab<Slot>, token: Token) -> &mut Slot {
     slots
         .get_mut(token.0 & KEY_MASK)
         .filter(|slot| slot.token == token)
@@ -375,11 +379,15 @@ mod tests {
     fn a_stale_event_for_a_reused_key_does_not_wake_the_new_owner() {
         let (reactor, _waker) = Reactor::new().unwrap();
         let mut old_source = udp_source();
-        let old = reactor.register(&mut old_source, Interest::READABLE).unwrap();
+        let old = reactor
+            .register(&mut old_source, Interest::READABLE)
+            .unwrap();
         reactor.deregister(old, &mut old_source);
 
         let mut new_source = udp_source();
-        let new = reactor.register(&mut new_source, Interest::READABLE).unwrap();
+        let new = reactor
+            .register(&mut new_source, Interest::READABLE)
+            .unwrap();
         assert_eq!(new.0 & KEY_MASK, old.0 & KEY_MASK, "the slab key is reused");
         assert_ne!(new, old, "but the token is not");
         let woken = park_reader(&reactor, new);
@@ -402,7 +410,8 @@ mod tests {
         let waker = Waker::from(counter.clone());
         reactor.clear_ready(token, Direction::Read);
         for _ in 0..3 {
-            let polled = reactor.poll_ready(token, Direction::Read, &mut Context::from_waker(&waker));
+            let polled =
+                reactor.poll_ready(token, Direction::Read, &mut Context::from_waker(&waker));
             assert!(polled.is_pending());
         }
         reactor.wake(token, Direction::Read);

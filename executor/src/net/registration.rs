@@ -112,7 +112,7 @@ impl<S: Source> Registration<S> {
     }
 
     /// Wakes the tasks waiting in `direction` so they retry: for a change the process
-    /// made itself (a `shutdown`), which no event may announce.
+    /// made itself (a `shutdown`), which not every poller announces.
     pub(crate) fn wake(&self, direction: Direction) {
         self.core.reactor.wake(self.token, direction);
     }
@@ -120,7 +120,11 @@ impl<S: Source> Registration<S> {
 
 impl<S: Source> Drop for Registration<S> {
     fn drop(&mut self) {
-        trace!(self.core, "io     deregister token={}", ShowToken(self.token));
+        trace!(
+            self.core,
+            "io     deregister token={}",
+            ShowToken(self.token)
+        );
         self.core.reactor.deregister(self.token, &mut self.source);
         // `source` is dropped right after this body, and that closes the fd.
     }

@@ -7,8 +7,9 @@
 //! - `connect` waits for the first write-readiness, then asks the socket how the
 //!   connection went (`SO_ERROR`, then the peer address): an event alone proves nothing.
 //! - `shutdown` wakes this stream's own waiters, so a task parked in `read` or `write`
-//!   on a shared stream retries and gets the OS's answer (EOF, or `BrokenPipe`)
-//!   instead of waiting for an event that may never come.
+//!   on a shared stream retries and gets the OS's answer (EOF, or `BrokenPipe`).
+//!   Linux's epoll happens to report a socket's own shutdown too; the explicit wake
+//!   means we need not count on every poller doing so.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -176,7 +177,11 @@ impl TcpStream {
     }
 
     /// The poll behind [`read`](TcpStream::read) (and `futures_io::AsyncRead`).
-    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.io
             .poll_io(cx, Direction::Read, |mut socket| socket.read(buf))
     }
