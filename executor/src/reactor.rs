@@ -47,13 +47,14 @@
 //!
 //! # Tokens and stale events
 //!
-//! A source's `Token` is its slab key (low [`KEY_BITS`] bits) plus a generation (the
+//! A source's `Token` is its slab key (low `KEY_BITS` = 24 bits) plus a generation (the
 //! high bits) taken from a counter at registration. Slab keys are reused as soon as a
 //! source is dropped, so an event for the old source could otherwise wake the new owner
 //! of the key. The slot stores the full token, and `turn` drops any event whose token
 //! is not the one in the slot: a stale event never wakes anyone. (With epoll a
-//! deregistered fd reports nothing more, so this is a second lock on the door; with
-//! 40 bits of generation on 64-bit targets, the counter does not wrap in practice.)
+//! deregistered fd reports nothing more, so this is a second lock on the door. The
+//! generation has 40 bits on 64-bit targets and does not wrap in practice; on 32-bit
+//! targets it has 8, and a stale event would have to outlive 256 reuses of its key.)
 //!
 //! # Ground rules
 //! - `turn` is the only place the thread sleeps. Its timeout is decided by the loop:
@@ -84,7 +85,7 @@ pub(crate) const REMOTE_WAKE_TOKEN: Token = Token(usize::MAX);
 const EVENTS_PER_TURN: usize = 1024;
 
 /// Bits of a token that hold the slab key; the rest hold the generation.
-pub(crate) const KEY_BITS: u32 = 24;
+const KEY_BITS: u32 = 24;
 
 /// Masks the key out of a token. Also the one key never used (see the ground rules),
 /// so at most `KEY_MASK` sources can be registered at once (16.7 million).
@@ -105,6 +106,8 @@ struct Slot {
     readable: bool,
     writable: bool,
     /// Tasks waiting for readiness, each at most once. Woken and emptied by an event.
+    /// A shortcut: a waiter whose operation was dropped stays until then, and is woken
+    /// for nothing (harmless: every future must tolerate a spurious wake).
     readers: Vec<Waker>,
     writers: Vec<Waker>,
 }
