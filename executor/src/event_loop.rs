@@ -187,7 +187,7 @@ impl Core {
         let timeout = self.park_timeout(has_work, clock_holds, next_timer);
         trace!(self, "park   timeout={timeout:?}");
         Counters::bump(&self.counters.reactor_turns);
-        let io_events = self.reactor.turn(timeout);
+        let io_events = self.reactor.turn(timeout, self);
 
         // 4. Drain remote wakes (other threads, or wakes from outside the loop).
         self.drain_remote_wakes();

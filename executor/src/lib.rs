@@ -19,7 +19,8 @@
 //! | `timer/wheel.rs` | the hierarchical timer wheel (pure data structure, time as a parameter) |
 //! | `timer/mod.rs` | the [`time::Timer`] future that registers in the wheel |
 //! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
-//! | `reactor.rs` | the `mio::Poll` the loop sleeps in |
+//! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
+//! | `net/` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`] on the reactor |
 //! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
 //!
 //! ## The loop, as data flows
@@ -76,6 +77,7 @@ mod trace;
 mod waker;
 mod yield_now;
 
+pub mod net;
 pub mod time;
 
 pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};

@@ -1,23 +1,82 @@
-//! The reactor: the runtime's `mio::Poll`, where the loop sleeps and I/O readiness
-//! comes from.
+//! The reactor: the runtime's `mio::Poll`, where the loop sleeps, where I/O readiness
+//! comes from, and where a task waiting on a socket parks its waker.
 //!
 //! ```text
+//! stream.read(buf).await ─► Registration::poll_io ─► Reactor::poll_ready(token, Read)
+//!     readable remembered? ─ no ─► park cx.waker() in the slot's readers ─► Pending
+//!           │ yes                                              ▲
+//!           ▼                                                  │
+//!     try the syscall ─► WouldBlock ─► Reactor::clear_ready ───┘
+//!           │
+//!           └─► data, EOF or an error ─► Ready
+//!
 //! run_once phase 3 ─► Reactor::turn(timeout) ─► mio::Poll::poll ─► events
 //!     REMOTE_WAKE_TOKEN: another thread woke a task (the loop drains the channel next)
-//!     any other token:   an I/O source became ready ─► wake its waiters
+//!     a source's token:  remember readable/writable in its slot, wake its waiters
 //! ```
+//!
+//! # The readiness contract (edge-triggered)
+//!
+//! mio registers every source *edge-triggered*: the OS reports a change to "ready"
+//! (data arrived, room in the send buffer, the peer hung up, an error) once, not again
+//! and again for as long as the source stays ready. Everything below follows from
+//! that, and it is the part that is easy to get wrong:
+//!
+//! 1. Readiness is remembered per source, per direction (read, write), in the source's
+//!    slot. A new source starts as ready both ways: its first operation just tries.
+//! 2. An operation tries its syscall while its direction is remembered as ready, and
+//!    keeps it ready after a success: there may be more data, or more room.
+//! 3. Only a `WouldBlock` proves the source drained. Then, and only then, the operation
+//!    clears the remembered readiness and parks its waker: the OS now owes us an edge.
+//! 4. An event sets the readiness it reports and wakes every waiter of that direction;
+//!    each polls again and goes back to step 2.
+//!
+//! Break rule 3 by parking on a hunch ("I read less than I asked for, so the socket
+//! must be empty") and the task hangs: the edge already came and none will follow
+//! until the peer sends more. Break it the other way, never clearing, and a waiting
+//! task spins on `WouldBlock`.
+//!
+//! There is no race between step 3's syscall and the clear: events are taken in only
+//! by `turn` (run_once phase 3), and tasks are polled only in phase 1, on the same
+//! thread. A multi-threaded reactor (tokio's) must tag readiness with a tick to notice
+//! an event that lands in between; this one need not.
+//!
+//! An error or hang-up event sets *both* directions ready, so whichever operation is
+//! waiting retries and its own syscall returns the error (or EOF). That is how an ICMP
+//! "port unreachable" on a connected UDP socket reaches a pending `recv`.
+//!
+//! # Tokens and stale events
+//!
+//! A source's `Token` is its slab key (low `KEY_BITS` = 24 bits) plus a generation (the
+//! high bits) taken from a counter at registration. Slab keys are reused as soon as a
+//! source is dropped, so an event for the old source could otherwise wake the new owner
+//! of the key. The slot stores the full token, and `turn` drops any event whose token
+//! is not the one in the slot: a stale event never wakes anyone. (With epoll a
+//! deregistered fd reports nothing more, so this is a second lock on the door. The
+//! generation has 40 bits on 64-bit targets and does not wrap in practice; on 32-bit
+//! targets it has 8, and a stale event would have to outlive 256 reuses of its key.)
 //!
 //! # Ground rules
 //! - `turn` is the only place the thread sleeps. Its timeout is decided by the loop:
 //!   zero when work is ready, the time to the next timer otherwise, `None` (forever)
 //!   when there is nothing to wait for but I/O and other threads.
-//! - A token is never `REMOTE_WAKE_TOKEN` for an I/O source.
+//! - A slot exists exactly as long as the `Registration` that owns its token; key
+//!   `KEY_MASK` is never handed out, so no token equals `REMOTE_WAKE_TOKEN`.
+//! - Wakers are woken and dropped only after the slab's borrow is released: a foreign
+//!   waker is user code.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::io;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use mio::{Events, Poll, Token};
+use mio::event::{Event, Source};
+use mio::{Events, Interest, Token};
+use slab::Slab;
+
+use crate::event_loop::Core;
+use crate::trace::trace;
 
 /// The token of the `mio::Waker` that other threads use to wake the loop.
 pub(crate) const REMOTE_WAKE_TOKEN: Token = Token(usize::MAX);
@@ -25,27 +84,156 @@ pub(crate) const REMOTE_WAKE_TOKEN: Token = Token(usize::MAX);
 /// How many readiness events one turn can take in; more wait for the next turn.
 const EVENTS_PER_TURN: usize = 1024;
 
-/// The runtime's poller.
-pub(crate) struct Reactor {
-    poll: RefCell<Poll>,
-    events: RefCell<Events>,
+/// Bits of a token that hold the slab key; the rest hold the generation.
+const KEY_BITS: u32 = 24;
+
+/// Masks the key out of a token. Also the one key never used (see the ground rules),
+/// so at most `KEY_MASK` sources can be registered at once (16.7 million).
+const KEY_MASK: usize = (1 << KEY_BITS) - 1;
+
+/// One way of using a source: reading (or accepting) and writing (or connecting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
 }
+
+/// The reactor's memory of one registered source.
+struct Slot {
+    /// The token this slot was registered under; an event with another token is stale.
+    token: Token,
+    /// Remembered readiness: set by events, cleared by a `WouldBlock` (see the module doc).
+    readable: bool,
+    writable: bool,
+    /// Tasks waiting for readiness, each at most once. Woken and emptied by an event.
+    /// A shortcut: a waiter whose operation was dropped stays until then, and is woken
+    /// for nothing (harmless: every future must tolerate a spurious wake).
+    readers: Vec<Waker>,
+    writers: Vec<Waker>,
+}
+
+/// The runtime's poller and its table of registered sources.
+pub(crate) struct Reactor {
+    poll: RefCell<mio::Poll>,
+    events: RefCell<Events>,
+    slots: RefCell<Slab<Slot>>,
+    /// The generation the next registration gets.
+    next_generation: Cell<usize>,
+    /// Reused by `turn`: wakers taken out of the slots, woken once the borrow ends.
+    to_wake: RefCell<Vec<Waker>>,
+}
+
+// === impl Reactor ===
 
 impl Reactor {
     /// Creates the poller and the `mio::Waker` that remote wakes write to.
     pub(crate) fn new() -> io::Result<(Reactor, mio::Waker)> {
-        let poll = Poll::new()?;
+        let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), REMOTE_WAKE_TOKEN)?;
         let reactor = Reactor {
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(EVENTS_PER_TURN)),
+            slots: RefCell::new(Slab::new()),
+            next_generation: Cell::new(0),
+            to_wake: RefCell::new(Vec::new()),
         };
         Ok((reactor, waker))
     }
 
+    /// Registers `source` with the poller (edge-triggered) and gives it a slot.
+    /// Returns its token.
+    pub(crate) fn register(
+        &self,
+        source: &mut impl Source,
+        interest: Interest,
+    ) -> io::Result<Token> {
+        let mut slots = self.slots.borrow_mut();
+        let entry = slots.vacant_entry();
+        if entry.key() >= KEY_MASK {
+            return Err(io::Error::other(format!(
+                "glassbox: too many I/O sources open at once (the reactor holds at most {KEY_MASK})"
+            )));
+        }
+        let generation = self.next_generation.get();
+        self.next_generation.set(generation.wrapping_add(1));
+        let token = Token((generation << KEY_BITS) | entry.key());
+        self.poll
+            .borrow()
+            .registry()
+            .register(source, token, interest)?;
+        entry.insert(Slot {
+            token,
+            readable: true,
+            writable: true,
+            readers: Vec::new(),
+            writers: Vec::new(),
+        });
+        Ok(token)
+    }
+
+    /// Removes `source` from the poller and frees its slot (the key may be reused at
+    /// once; the token may not). The caller closes the fd by dropping the source.
+    pub(crate) fn deregister(&self, token: Token, source: &mut impl Source) {
+        // An error here (the fd is already closed, say) leaves nothing to undo: the
+        // close that follows removes the fd from the poller anyway.
+        let _ = self.poll.borrow().registry().deregister(source);
+        let slot = self.slots.borrow_mut().try_remove(token.0 & KEY_MASK);
+        // Dropped outside the borrow: the wakers in it may be foreign.
+        drop(slot);
+    }
+
+    /// Ready if `direction` is remembered as ready; otherwise parks the task's waker in
+    /// the slot and returns `Pending`.
+    pub(crate) fn poll_ready(
+        &self,
+        token: Token,
+        direction: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let mut slots = self.slots.borrow_mut();
+        let slot = slot_of(&mut slots, token);
+        let (ready, waiters) = match direction {
+            Direction::Read => (slot.readable, &mut slot.readers),
+            Direction::Write => (slot.writable, &mut slot.writers),
+        };
+        if ready {
+            return Poll::Ready(());
+        }
+        // A task polled again (or a cancelled operation retried) keeps one entry.
+        if !waiters.iter().any(|waiter| waiter.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
+        }
+        // Pending: the next event for this token (Reactor::turn, run_once phase 3)
+        // wakes every waiter in this list.
+        Poll::Pending
+    }
+
+    /// Forgets that `direction` was ready: its syscall just said `WouldBlock`.
+    pub(crate) fn clear_ready(&self, token: Token, direction: Direction) {
+        let mut slots = self.slots.borrow_mut();
+        let slot = slot_of(&mut slots, token);
+        match direction {
+            Direction::Read => slot.readable = false,
+            Direction::Write => slot.writable = false,
+        }
+    }
+
+    /// Marks `direction` ready and wakes its waiters, as an event would. For changes the
+    /// process made itself (a `shutdown`), which not every poller reports.
+    pub(crate) fn wake(&self, token: Token, direction: Direction) {
+        let readiness = Readiness {
+            readable: direction == Direction::Read,
+            writable: direction == Direction::Write,
+        };
+        let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
+        self.dispatch(token, readiness, &mut to_wake);
+        wake_all(&mut to_wake);
+        *self.to_wake.borrow_mut() = to_wake;
+    }
+
     /// Waits up to `timeout` for events and wakes the tasks waiting on them.
     /// Returns how many I/O events (not counting remote-wake notifications) came in.
-    pub(crate) fn turn(&self, timeout: Option<Duration>) -> usize {
+    pub(crate) fn turn(&self, timeout: Option<Duration>, core: &Core) -> usize {
         let mut events = self.events.borrow_mut();
         match self.poll.borrow_mut().poll(&mut events, timeout) {
             Ok(()) => {}
@@ -53,15 +241,202 @@ impl Reactor {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => return 0,
             Err(error) => panic!("glassbox: the reactor's mio::Poll::poll failed: {error}"),
         }
-        events
-            .iter()
-            .filter(|event| event.token() != REMOTE_WAKE_TOKEN)
-            .count()
+        let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
+        let mut io_events = 0;
+        for event in events.iter() {
+            if event.token() == REMOTE_WAKE_TOKEN {
+                continue;
+            }
+            io_events += 1;
+            let readiness = Readiness::of(event);
+            trace!(
+                core,
+                "io     token={} readable={} writable={}",
+                ShowToken(event.token()),
+                readiness.readable,
+                readiness.writable
+            );
+            if !self.dispatch(event.token(), readiness, &mut to_wake) {
+                trace!(
+                    core,
+                    "io     token={} stale: dropped",
+                    ShowToken(event.token())
+                );
+            }
+        }
+        drop(events);
+        wake_all(&mut to_wake);
+        *self.to_wake.borrow_mut() = to_wake;
+        io_events
+    }
+
+    /// Records `readiness` for `token` and moves the waiters it releases into `to_wake`.
+    /// Returns `false` if the token is stale (its source is gone); nothing is touched.
+    fn dispatch(&self, token: Token, readiness: Readiness, to_wake: &mut Vec<Waker>) -> bool {
+        let mut slots = self.slots.borrow_mut();
+        let Some(slot) = slots
+            .get_mut(token.0 & KEY_MASK)
+            .filter(|slot| slot.token == token)
+        else {
+            return false;
+        };
+        if readiness.readable {
+            slot.readable = true;
+            to_wake.append(&mut slot.readers);
+        }
+        if readiness.writable {
+            slot.writable = true;
+            to_wake.append(&mut slot.writers);
+        }
+        true
     }
 }
 
-impl std::fmt::Debug for Reactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reactor").finish_non_exhaustive()
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("sources", &self.slots.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The slot of a live registration. Its absence is a bug in this crate, not the user's.
+fn slot_of(slots: &mut Slab<Slot>, token: Token) -> &mut Slot {
+    slots
+        .get_mut(token.0 & KEY_MASK)
+        .filter(|slot| slot.token == token)
+        .expect("glassbox bug: an I/O source outlived its reactor slot")
+}
+
+fn wake_all(wakers: &mut Vec<Waker>) {
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+}
+
+/// What one event says about a source, reduced to the two directions tasks wait on.
+#[derive(Debug, Clone, Copy)]
+struct Readiness {
+    readable: bool,
+    writable: bool,
+}
+
+impl Readiness {
+    /// An error or a hang-up counts as both: the waiting operation retries and its own
+    /// syscall reports what happened.
+    fn of(event: &Event) -> Readiness {
+        let failed = event.is_error();
+        Readiness {
+            readable: event.is_readable() || event.is_read_closed() || failed,
+            writable: event.is_writable() || event.is_write_closed() || failed,
+        }
+    }
+}
+
+/// Shows a token as `key.generation`, as in the trace: `io     token=3.17 ...`.
+pub(crate) struct ShowToken(pub(crate) Token);
+
+impl fmt::Display for ShowToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0.0 & KEY_MASK, self.0.0 >> KEY_BITS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn udp_source() -> mio::net::UdpSocket {
+        mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
+    }
+
+    /// Parks a counting waker on `token` for reading (after a pretend `WouldBlock`).
+    fn park_reader(reactor: &Reactor, token: Token) -> Arc<Counter> {
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(counter.clone());
+        reactor.clear_ready(token, Direction::Read);
+        let parked = reactor.poll_ready(token, Direction::Read, &mut Context::from_waker(&waker));
+        assert!(parked.is_pending());
+        counter
+    }
+
+    const READABLE: Readiness = Readiness {
+        readable: true,
+        writable: false,
+    };
+
+    #[test]
+    fn a_stale_event_for_a_reused_key_does_not_wake_the_new_owner() {
+        let (reactor, _waker) = Reactor::new().unwrap();
+        let mut old_source = udp_source();
+        let old = reactor
+            .register(&mut old_source, Interest::READABLE)
+            .unwrap();
+        reactor.deregister(old, &mut old_source);
+
+        let mut new_source = udp_source();
+        let new = reactor
+            .register(&mut new_source, Interest::READABLE)
+            .unwrap();
+        assert_eq!(new.0 & KEY_MASK, old.0 & KEY_MASK, "the slab key is reused");
+        assert_ne!(new, old, "but the token is not");
+        let woken = park_reader(&reactor, new);
+
+        let mut to_wake = Vec::new();
+        assert!(!reactor.dispatch(old, READABLE, &mut to_wake), "stale");
+        assert!(to_wake.is_empty());
+        assert!(reactor.dispatch(new, READABLE, &mut to_wake), "current");
+        wake_all(&mut to_wake);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+        reactor.deregister(new, &mut new_source);
+    }
+
+    #[test]
+    fn a_waiter_polled_twice_is_parked_once_and_woken_once() {
+        let (reactor, _waker) = Reactor::new().unwrap();
+        let mut source = udp_source();
+        let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(counter.clone());
+        reactor.clear_ready(token, Direction::Read);
+        for _ in 0..3 {
+            let polled =
+                reactor.poll_ready(token, Direction::Read, &mut Context::from_waker(&waker));
+            assert!(polled.is_pending());
+        }
+        reactor.wake(token, Direction::Read);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        let polled = reactor.poll_ready(token, Direction::Read, &mut Context::from_waker(&waker));
+        assert!(polled.is_ready(), "the event is remembered");
+        reactor.deregister(token, &mut source);
+    }
+
+    #[test]
+    fn a_write_event_leaves_readers_parked() {
+        let (reactor, _waker) = Reactor::new().unwrap();
+        let mut source = udp_source();
+        let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+        let reader = park_reader(&reactor, token);
+        reactor.wake(token, Direction::Write);
+        assert_eq!(reader.0.load(Ordering::SeqCst), 0);
+        reactor.deregister(token, &mut source);
+    }
+
+    #[test]
+    fn tokens_show_as_key_dot_generation() {
+        assert_eq!(ShowToken(Token((5 << KEY_BITS) | 3)).to_string(), "3.5");
     }
 }

@@ -1,0 +1,74 @@
+//! TCP and UDP sockets driven by the runtime's reactor: [`TcpListener`],
+//! [`TcpStream`], [`UdpSocket`].
+//!
+//! Each socket is a non-blocking mio socket registered with the reactor of the runtime
+//! it was created in (see `reactor.rs` for the readiness contract). One `read().await`,
+//! end to end:
+//!
+//! ```text
+//! task polls read ─► recv() says WouldBlock ─► readiness cleared, waker parked
+//!     in the socket's reactor slot ─► Pending ─► the task is parked
+//! bytes arrive ─► epoll reports the token ─► Reactor::turn (run_once phase 3) marks
+//!     the slot readable and wakes the waker ─► task back on the ready queue
+//! task polled again ─► recv() returns the bytes ─► Ready
+//! ```
+//!
+//! # Methods take `&self`
+//!
+//! tokio's `TcpStream::read` takes `&mut self`; glassbox's take `&self`, as
+//! `std::io::Read` is implemented for `&std::net::TcpStream`. On one thread that
+//! costs nothing and buys sharing: put a stream in an `Rc` and one task can read while
+//! another writes, with no `split()`. The reactor keeps separate waiter lists for
+//! reading and writing, so both can wait at once; several tasks may even wait in the
+//! same direction (each is woken, and whoever calls the syscall first gets the data).
+//!
+//! # Cancel safety
+//!
+//! `accept`, `read`, `write`, `send`, `recv`, `send_to` and `recv_from` are one
+//! syscall each, made only in the poll that returns `Ready`: dropping a pending call
+//! loses no connection and no byte, and retrying is always safe. `write_all` and
+//! `read_exact` loop, so a dropped one may have moved part of the buffer (as in tokio).
+//!
+//! # No name resolution
+//!
+//! Everything takes a [`SocketAddr`](std::net::SocketAddr). Resolving a host name
+//! (`"example.com:80".to_socket_addrs()`) is a *blocking* call that may wait on DNS
+//! for seconds, so it does not belong on the loop: run it with `spawn_blocking` and
+//! pass the address it returns. Binding never blocks, so `bind` is not async.
+//!
+//! A socket must be created inside a runtime (it registers with that runtime's
+//! reactor) and used only there; used after its runtime is dropped, every operation
+//! fails with an error rather than waiting forever.
+//!
+//! ```
+//! use executor::net::{TcpListener, TcpStream};
+//!
+//! executor::block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+//!     let addr = listener.local_addr()?;
+//!     let server = executor::spawn(async move {
+//!         let (stream, _peer) = listener.accept().await?;
+//!         let mut buf = [0; 5];
+//!         stream.read_exact(&mut buf).await?;
+//!         stream.write_all(&buf).await // echo it back
+//!     });
+//!     let client = TcpStream::connect(addr).await?;
+//!     client.write_all(b"hello").await?;
+//!     let mut echo = [0; 5];
+//!     client.read_exact(&mut echo).await?;
+//!     assert_eq!(&echo, b"hello");
+//!     server.await.unwrap()
+//! })
+//! .unwrap();
+//! ```
+
+#[cfg(feature = "futures-io")]
+mod futures_io;
+mod registration;
+mod tcp_listener;
+mod tcp_stream;
+mod udp;
+
+pub use tcp_listener::TcpListener;
+pub use tcp_stream::TcpStream;
+pub use udp::UdpSocket;

@@ -1,0 +1,85 @@
+//! `TcpListener`: a listening socket whose `accept` parks the task until a connection
+//! is queued.
+//!
+//! # Ground rules
+//! - The listener is registered for reading only: a queued connection makes it
+//!   readable, nothing makes it writable.
+//! - `accept` takes a connection off the kernel's queue only in the poll that returns
+//!   it, so a dropped `accept` loses none.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+
+use mio::Interest;
+
+use super::registration::Registration;
+use super::tcp_stream::TcpStream;
+use crate::reactor::Direction;
+
+/// A TCP socket listening for connections.
+///
+/// tokio equivalent: `tokio::net::TcpListener`. asyncio equivalent:
+/// `asyncio.start_server` (the server side of it).
+///
+/// ```
+/// use executor::net::{TcpListener, TcpStream};
+///
+/// executor::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+///     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+///     let (_server_side, peer) = listener.accept().await.unwrap();
+///     assert_eq!(peer, client.local_addr().unwrap());
+/// });
+/// ```
+pub struct TcpListener {
+    io: Registration<mio::net::TcpListener>,
+}
+
+// === impl TcpListener ===
+
+impl TcpListener {
+    /// Binds to `addr` (port 0 picks a free port) and listens, with a backlog of 1024
+    /// and `SO_REUSEADDR` set. Binding never blocks, so this is not async.
+    ///
+    /// # Errors
+    /// What the OS says: the address is in use, not local, or not permitted.
+    ///
+    /// # Panics
+    /// Outside a runtime: the listener registers with the current runtime's reactor.
+    #[track_caller]
+    pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+        let listener = mio::net::TcpListener::bind(addr)?;
+        let io = Registration::new(listener, Interest::READABLE, "TcpListener::bind")?;
+        Ok(TcpListener { io })
+    }
+
+    /// Waits for a connection and returns it with the peer's address. Cancel-safe.
+    ///
+    /// # Errors
+    /// What the OS says (for example, too many open files), or that the listener's
+    /// runtime is not running.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = poll_fn(|cx| {
+            self.io
+                .poll_io(cx, Direction::Read, mio::net::TcpListener::accept)
+        })
+        .await?;
+        Ok((TcpStream::accepted(stream)?, peer))
+    }
+
+    /// The address the listener is bound to (with the port the OS chose for port 0).
+    ///
+    /// # Errors
+    /// What the OS says.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.source().local_addr()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener").field("io", &self.io).finish()
+    }
+}

@@ -1,0 +1,50 @@
+//! `futures_io::AsyncRead`/`AsyncWrite` for `TcpStream` (the `futures-io` feature): a
+//! glassbox stream works with the futures crate's readers, writers and `copy`.
+#![cfg(feature = "futures-io")]
+
+mod net_support;
+
+use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, copy};
+use futures::stream::TryStreamExt;
+
+use executor::spawn;
+use net_support::connected_pair;
+
+#[test]
+fn write_all_and_close_then_read_to_end() {
+    executor::block_on(async {
+        let (mut client, mut server) = connected_pair().await;
+        let message: Vec<u8> = (0..100_000).map(|i| (i % 256) as u8).collect();
+        let writer = spawn({
+            let message = message.clone();
+            async move {
+                client.write_all(&message).await.unwrap();
+                client.close().await.unwrap(); // shutdown(Write): the server sees EOF
+            }
+        });
+        let mut received = Vec::new();
+        server.read_to_end(&mut received).await.unwrap();
+        writer.await.unwrap();
+        assert_eq!(received, message);
+    });
+}
+
+#[test]
+fn a_shared_stream_echoes_lines_through_copy_and_buf_reader() {
+    executor::block_on(async {
+        let (client, server) = connected_pair().await;
+        // The server copies from `&server` into `&server`: the `&TcpStream` impls.
+        let echo = spawn(async move {
+            let mut shared = &server;
+            let copied = copy(BufReader::new(&server), &mut shared).await.unwrap();
+            shared.close().await.unwrap();
+            copied
+        });
+        let mut shared = &client;
+        shared.write_all(b"one\ntwo\nthree\n").await.unwrap();
+        shared.close().await.unwrap();
+        let lines: Vec<String> = BufReader::new(&client).lines().try_collect().await.unwrap();
+        assert_eq!(lines, ["one", "two", "three"]);
+        assert_eq!(echo.await.unwrap(), 14);
+    });
+}
