@@ -430,6 +430,71 @@ fn spawn_blocking_rtt_tokio(jobs: usize) -> f64 {
     })
 }
 
+// === tcp_echo_rtt: a 64-byte message to an echo server over loopback and back (ns/rtt) ===
+// Server and client are tasks of the same runtime, as in a single-threaded service
+// talking to itself; every round trip crosses the kernel twice each way.
+
+const ECHO_MESSAGE: [u8; 64] = [7; 64];
+
+fn tcp_echo_rtt_glassbox(round_trips: usize) -> f64 {
+    use glassbox::net::{TcpListener, TcpStream};
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = glassbox::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut buf = [0u8; 64];
+            while stream.read_exact(&mut buf).await.is_ok() {
+                stream.write_all(&buf).await.unwrap();
+            }
+        });
+        let client = TcpStream::connect(addr).await.unwrap();
+        client.set_nodelay(true).unwrap();
+        let mut buf = [0u8; 64];
+        let start = Instant::now();
+        for _ in 0..round_trips {
+            client.write_all(&ECHO_MESSAGE).await.unwrap();
+            client.read_exact(&mut buf).await.unwrap();
+        }
+        let per_trip = nanos_per(start.elapsed(), round_trips);
+        drop(client);
+        server.await.unwrap();
+        per_trip
+    })
+}
+
+fn tcp_echo_rtt_tokio(round_trips: usize) -> f64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut buf = [0u8; 64];
+            while stream.read_exact(&mut buf).await.is_ok() {
+                stream.write_all(&buf).await.unwrap();
+            }
+        });
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client.set_nodelay(true).unwrap();
+        let mut buf = [0u8; 64];
+        let start = Instant::now();
+        for _ in 0..round_trips {
+            client.write_all(&ECHO_MESSAGE).await.unwrap();
+            client.read_exact(&mut buf).await.unwrap();
+        }
+        let per_trip = nanos_per(start.elapsed(), round_trips);
+        drop(client);
+        server.await.unwrap();
+        per_trip
+    })
+}
+
 // === main ===
 
 fn main() {
@@ -482,6 +547,16 @@ fn main() {
             rounds,
             || spawn_blocking_rtt_glassbox(jobs),
             || spawn_blocking_rtt_tokio(jobs),
+        ));
+    }
+    if wanted("tcp_echo_rtt") {
+        let trips = if quick { 5_000 } else { 20_000 };
+        rows.push(versus(
+            "tcp_echo_rtt",
+            "ns/rtt",
+            rounds,
+            || tcp_echo_rtt_glassbox(trips),
+            || tcp_echo_rtt_tokio(trips),
         ));
     }
     if wanted("idle_task_bytes") {
