@@ -73,7 +73,7 @@ mod stall;
 #[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
 mod task;
 mod timer;
-mod trace;
+pub mod trace;
 mod waker;
 mod yield_now;
 

@@ -9,13 +9,52 @@
 //! [   10.081ms] timer  fire key=0 deadline=10ms level=0 slot=10 late=0ms
 //! ```
 //!
+//! Crates built on the executor add their own events with [`enabled`] and [`emit`]
+//! (the patterns crate traces blocking jobs that way).
+//!
 //! # Ground rules
-//! - Zero cost when off: every call site goes through the [`trace!`] macro, which
-//!   tests one `bool` before it formats anything.
+//! - Zero cost when off: every call site goes through the `trace!` macro (or checks
+//!   [`enabled`]), which tests one `bool` before it formats anything.
 //! - Tracing never changes what the runtime does, only what it prints.
 
 use std::fmt;
 use std::time::Instant;
+
+use crate::context;
+
+/// `trace!(core, "format", args…)`: emit a trace line if `core`'s tracer is on.
+macro_rules! trace {
+    ($core:expr, $($arg:tt)*) => {
+        if $core.tracer.enabled() {
+            $core.tracer.emit(format_args!($($arg)*));
+        }
+    };
+}
+
+pub(crate) use trace;
+
+/// True if the runtime current on this thread is tracing. Check it before building
+/// an expensive event.
+pub fn enabled() -> bool {
+    context::current().is_some_and(|core| core.tracer.enabled())
+}
+
+/// Emits one trace line on the current runtime, if it is tracing; otherwise (or
+/// outside a runtime) does nothing.
+///
+/// ```
+/// let mut rt = executor::Runtime::builder().trace(true).build().unwrap();
+/// rt.block_on(async {
+///     if executor::trace::enabled() {
+///         executor::trace::emit(format_args!("custom my-event answer={}", 42));
+///     }
+/// });
+/// ```
+pub fn emit(event: fmt::Arguments<'_>) {
+    if let Some(core) = context::current() {
+        trace!(core, "{event}");
+    }
+}
 
 /// Writes trace lines, or does nothing when tracing is off.
 #[derive(Debug)]
@@ -44,14 +83,3 @@ impl Tracer {
         eprintln!("[{since_start:>11.3}ms] {event}");
     }
 }
-
-/// `trace!(core, "format", args…)`: emit a trace line if `core`'s tracer is on.
-macro_rules! trace {
-    ($core:expr, $($arg:tt)*) => {
-        if $core.tracer.enabled() {
-            $core.tracer.emit(format_args!($($arg)*));
-        }
-    };
-}
-
-pub(crate) use trace;

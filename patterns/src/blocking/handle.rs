@@ -29,6 +29,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -59,7 +60,10 @@ where
         slot: Arc::clone(&slot),
         _hold: hold,
     };
-    (Box::new(job), BlockingHandle { slot })
+    // Ids only name jobs in the trace; Relaxed is enough for a unique counter.
+    static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed);
+    (Box::new(job), BlockingHandle { slot, id })
 }
 
 /// One job: the closure (until it runs), where its result goes, and the clock hold.
@@ -153,6 +157,8 @@ impl<T> Slot<T> {
 /// asyncio equivalent: the future returned by `loop.run_in_executor`.
 pub struct BlockingHandle<T> {
     slot: Arc<Slot<T>>,
+    /// Names the job in the trace (`block  submit job=…` / `block  result job=…`).
+    pub(crate) id: u64,
 }
 
 // === impl BlockingHandle ===
@@ -171,7 +177,14 @@ impl<T> Future for BlockingHandle<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.slot.lock();
         match std::mem::replace(&mut *state, State::Taken) {
-            State::Done(result) => Poll::Ready(result),
+            State::Done(result) => {
+                drop(state);
+                if executor::trace::enabled() {
+                    let id = self.id;
+                    executor::trace::emit(format_args!("block  result job={id} back on the loop"));
+                }
+                Poll::Ready(result)
+            }
             State::Waiting(old) => {
                 let waker = match old {
                     Some(old) if old.will_wake(cx.waker()) => old,

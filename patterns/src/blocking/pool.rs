@@ -203,6 +203,12 @@ impl BlockingPool {
     {
         let (job, handle) = new_job(f, executor::time::hold_clock());
         self.shared.submit(job);
+        if executor::trace::enabled() {
+            let (id, threads) = (handle.id, self.thread_count());
+            executor::trace::emit(format_args!(
+                "block  submit job={id} (pool threads: {threads})"
+            ));
+        }
         handle
     }
 
