@@ -659,6 +659,7 @@ impl<T> Future for Get<'_, T> {
                     }
                     GetSlot::Waiting if inner.shut_down => Poll::Ready(Err(QueueShutDown(()))),
                     GetSlot::Waiting => {
+                        drop(inner); // replacing a waker may drop one: foreign code
                         getter.set_waker(cx.waker());
                         this.step = GetStep::Waiting(getter);
                         // Pending: still in line; a put or shutdown wakes us.
