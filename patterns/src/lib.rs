@@ -11,7 +11,7 @@
 //! | [`timeout`], [`timeout_at`], [`Timeout`], [`Elapsed`] | `timeout.rs` | `asyncio.wait_for`, `asyncio.timeout` | `tokio::time::timeout` |
 //! | [`timeout_or`] (timeout with a default) | `timeout.rs` | `wait_for` + `except TimeoutError: return default` | `timeout(..).await.unwrap_or(default)` |
 //! | [`Semaphore`], [`Permit`] | `semaphore.rs` | `asyncio.Semaphore` | `tokio::sync::Semaphore` |
-//! | [`Queue`] | `queue.rs` | `asyncio.Queue` (with 3.13's `shutdown`) | `tokio::sync::mpsc` (no `join`) |
+//! | [`Queue`] | `queue.rs` (+ `queue/futures.rs`, `queue/error.rs`) | `asyncio.Queue` (with 3.13's `shutdown`) | `tokio::sync::mpsc` (no `join`) |
 //! | `spawn_blocking` | `blocking.rs` | `loop.run_in_executor`, `asyncio.to_thread` | `tokio::task::spawn_blocking` |
 //! | [`retry`], [`retry_if`], [`Backoff`] | `retry.rs` | a hand-written `retry_with_backoff` loop | the `tokio-retry` / `backon` crates |
 //! | [`join_all`] | `join_all.rs` | `asyncio.gather(..., return_exceptions=True)` | `futures::future::join_all` |

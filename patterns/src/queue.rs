@@ -36,16 +36,23 @@
 //!   zero every `join` waiting then returns, as an asyncio `Event` would.
 //! - Items are dropped and wakers woken only after the `RefCell` borrow ends: both
 //!   run foreign code.
+//!
+//! This file holds the queue's shared state and the non-waiting operations;
+//! `queue/futures.rs` the futures that wait (`Put`, `Get`, `Join`);
+//! `queue/error.rs` the errors.
+
+mod error;
+mod futures;
+
+pub use error::{GetNowaitError, PutNowaitError, QueueShutDown, TaskDoneError};
+pub use futures::{Get, Join, Put};
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
-use crate::wait_list::{WaitList, Waiter, Wakeups};
+use crate::wait_list::{WaitList, Wakeups};
 
 /// A first-in, first-out queue for tasks: asyncio.Queue, with Python 3.13's
 /// `shutdown`. A `Queue` is a handle: clones share one queue.
@@ -163,10 +170,7 @@ impl<T> Queue<T> {
     /// });
     /// ```
     pub fn put(&self, item: T) -> Put<'_, T> {
-        Put {
-            queue: self,
-            step: PutStep::Start(item),
-        }
+        Put::new(self, item)
     }
 
     /// Puts `item` at the back if there is room now.
@@ -208,10 +212,7 @@ impl<T> Queue<T> {
     /// assert_eq!(executor::block_on(queue.get()), Ok('x'));
     /// ```
     pub fn get(&self) -> Get<'_, T> {
-        Get {
-            queue: self,
-            step: GetStep::Start,
-        }
+        Get::new(self)
     }
 
     /// Removes and returns the front item if one is there and not promised to a
@@ -259,7 +260,7 @@ impl<T> Queue<T> {
         let result = {
             let mut inner = self.inner.borrow_mut();
             match inner.unfinished {
-                0 => Err(TaskDoneError(())),
+                0 => Err(TaskDoneError::new()),
                 _ => {
                     inner.finish(1, &mut wakeups);
                     Ok(())
@@ -292,10 +293,7 @@ impl<T> Queue<T> {
     /// });
     /// ```
     pub fn join(&self) -> Join<'_, T> {
-        Join {
-            queue: self,
-            step: JoinStep::Start,
-        }
+        Join::new(self)
     }
 
     /// Shuts the queue down (Python 3.13): every later put fails, waiting putters fail
@@ -497,455 +495,3 @@ impl<T> Inner<T> {
         removed
     }
 }
-
-// === impl Put ===
-
-/// The future returned by [`Queue::put`].
-///
-/// asyncio equivalent: the coroutine `queue.put(item)` returns.
-/// tokio equivalent: the future of `tokio::sync::mpsc::Sender::send`.
-///
-/// ```
-/// let queue = patterns::Queue::new(1);
-/// queue.put_nowait(1).unwrap();
-/// let waiting_put = queue.put(2); // would wait: the queue is full
-/// drop(waiting_put); // never polled, never took a slot; 2 is dropped with it
-/// assert_eq!(queue.qsize(), 1);
-/// ```
-#[must_use = "futures do nothing unless you .await them"]
-pub struct Put<'a, T> {
-    queue: &'a Queue<T>,
-    step: PutStep<T>,
-}
-
-enum PutStep<T> {
-    Start(T),
-    Waiting(Rc<Waiter<PutSlot<T>>>),
-    Done,
-}
-
-// The item is moved, never pinned, so `Put` may move even if `T` may not.
-impl<T> Unpin for Put<'_, T> {}
-
-impl<T> Future for Put<'_, T> {
-    type Output = Result<(), QueueShutDown<T>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let mut wakeups = Wakeups::default();
-        let poll = match std::mem::replace(&mut this.step, PutStep::Done) {
-            PutStep::Start(item) => {
-                let mut inner = this.queue.inner.borrow_mut();
-                if !inner.shut_down && inner.is_full() {
-                    this.step = PutStep::Waiting(
-                        inner.putters.push_back(PutSlot::Waiting(item), cx.waker()),
-                    );
-                    // Pending: a get that frees a slot admits us and wakes us, or
-                    // shutdown wakes us to fail.
-                    Poll::Pending
-                } else {
-                    let result = inner.put_nowait(item, &mut wakeups);
-                    Poll::Ready(result.map_err(|error| QueueShutDown(error.into_inner())))
-                }
-            }
-            PutStep::Waiting(putter) => {
-                let mut slot = putter.state();
-                match &*slot {
-                    PutSlot::Admitted => Poll::Ready(Ok(())),
-                    PutSlot::Waiting(_) if this.queue.inner.borrow().shut_down => {
-                        match std::mem::replace(&mut *slot, PutSlot::Admitted) {
-                            PutSlot::Waiting(item) => Poll::Ready(Err(QueueShutDown(item))),
-                            PutSlot::Admitted => unreachable!("matched Waiting above"),
-                        }
-                    }
-                    PutSlot::Waiting(_) => {
-                        drop(slot);
-                        putter.set_waker(cx.waker());
-                        this.step = PutStep::Waiting(putter);
-                        // Pending: still in line; a freed slot or shutdown wakes us.
-                        Poll::Pending
-                    }
-                }
-            }
-            PutStep::Done => panic!("Put polled after it already returned its output"),
-        };
-        wakeups.wake_all();
-        poll
-    }
-}
-
-impl<T> Drop for Put<'_, T> {
-    fn drop(&mut self) {
-        if let PutStep::Waiting(putter) = &self.step {
-            // Leave the line; our item is dropped with `putter` (after the borrow).
-            // If we were admitted already, the item is in the queue: nothing to do.
-            self.queue.inner.borrow_mut().putters.remove(putter);
-        }
-    }
-}
-
-impl<T> fmt::Debug for Put<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let step = match self.step {
-            PutStep::Start(_) => "start",
-            PutStep::Waiting(_) => "waiting",
-            PutStep::Done => "done",
-        };
-        f.debug_struct("Put").field("step", &step).finish()
-    }
-}
-
-// === impl Get ===
-
-/// The future returned by [`Queue::get`].
-///
-/// asyncio equivalent: the coroutine `queue.get()` returns.
-/// tokio equivalent: the future of `tokio::sync::mpsc::Receiver::recv`.
-///
-/// ```
-/// let queue = patterns::Queue::new(0);
-/// let get = queue.get();
-/// queue.put_nowait(7).unwrap();
-/// assert_eq!(executor::block_on(get), Ok(7));
-/// ```
-#[must_use = "futures do nothing unless you .await them"]
-pub struct Get<'a, T> {
-    queue: &'a Queue<T>,
-    step: GetStep<T>,
-}
-
-enum GetStep<T> {
-    Start,
-    Waiting(Rc<Waiter<GetSlot<T>>>),
-    Done,
-}
-
-impl<T> Future for Get<'_, T> {
-    type Output = Result<T, QueueShutDown>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let mut wakeups = Wakeups::default();
-        let mut discarded = None;
-        let poll = match std::mem::replace(&mut this.step, GetStep::Done) {
-            GetStep::Start => {
-                let mut inner = this.queue.inner.borrow_mut();
-                match inner.get_nowait(&mut wakeups) {
-                    Ok(item) => Poll::Ready(Ok(item)),
-                    Err(GetNowaitError::ShutDown) => Poll::Ready(Err(QueueShutDown(()))),
-                    Err(GetNowaitError::Empty) => {
-                        this.step =
-                            GetStep::Waiting(inner.getters.push_back(GetSlot::Waiting, cx.waker()));
-                        // Pending: a put hands us an item and wakes us, or shutdown
-                        // wakes us to fail.
-                        Poll::Pending
-                    }
-                }
-            }
-            GetStep::Waiting(getter) => {
-                let mut inner = this.queue.inner.borrow_mut();
-                let slot = std::mem::replace(&mut *getter.state(), GetSlot::Waiting);
-                match slot {
-                    GetSlot::Handed(item) if inner.emptied => {
-                        // shutdown(true) removed it (and counted it done) while it
-                        // was in flight to us.
-                        discarded = Some(item);
-                        Poll::Ready(Err(QueueShutDown(())))
-                    }
-                    GetSlot::Handed(item) => {
-                        inner.in_flight -= 1;
-                        inner.admit_putters(&mut wakeups);
-                        Poll::Ready(Ok(item))
-                    }
-                    GetSlot::Waiting if inner.shut_down => Poll::Ready(Err(QueueShutDown(()))),
-                    GetSlot::Waiting => {
-                        drop(inner); // replacing a waker may drop one: foreign code
-                        getter.set_waker(cx.waker());
-                        this.step = GetStep::Waiting(getter);
-                        // Pending: still in line; a put or shutdown wakes us.
-                        Poll::Pending
-                    }
-                }
-            }
-            GetStep::Done => panic!("Get polled after it already returned its output"),
-        };
-        wakeups.wake_all();
-        drop(discarded);
-        poll
-    }
-}
-
-impl<T> Drop for Get<'_, T> {
-    fn drop(&mut self) {
-        let GetStep::Waiting(getter) = &self.step else {
-            return;
-        };
-        let mut wakeups = Wakeups::default();
-        let slot = std::mem::replace(&mut *getter.state(), GetSlot::Waiting);
-        let discarded = {
-            let mut inner = self.queue.inner.borrow_mut();
-            match slot {
-                GetSlot::Waiting => {
-                    inner.getters.remove(getter);
-                    None
-                }
-                GetSlot::Handed(item) if inner.emptied => Some(item),
-                GetSlot::Handed(item) => {
-                    // We were woken with an item but will never run: pass it on. It
-                    // is the oldest item around, so it goes to the next getter in
-                    // line, or back to the front.
-                    inner.in_flight -= 1;
-                    match inner.getters.is_empty() {
-                        true => inner.items.push_front(item),
-                        false => inner.deliver(item, &mut wakeups),
-                    }
-                    None
-                }
-            }
-        };
-        wakeups.wake_all();
-        drop(discarded);
-    }
-}
-
-impl<T> fmt::Debug for Get<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let step = match self.step {
-            GetStep::Start => "start",
-            GetStep::Waiting(_) => "waiting",
-            GetStep::Done => "done",
-        };
-        f.debug_struct("Get").field("step", &step).finish()
-    }
-}
-
-// === impl Join ===
-
-/// The future returned by [`Queue::join`].
-///
-/// asyncio equivalent: the coroutine `queue.join()` returns.
-/// tokio equivalent: none.
-///
-/// ```
-/// let queue = patterns::Queue::<u8>::new(0);
-/// executor::block_on(queue.join()); // nothing unfinished: returns at once
-/// ```
-#[must_use = "futures do nothing unless you .await them"]
-pub struct Join<'a, T> {
-    queue: &'a Queue<T>,
-    step: JoinStep,
-}
-
-enum JoinStep {
-    Start,
-    Waiting(Rc<Waiter<bool>>),
-    Done,
-}
-
-impl<T> Future for Join<'_, T> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        match &this.step {
-            JoinStep::Start => {
-                let mut inner = this.queue.inner.borrow_mut();
-                if inner.unfinished == 0 {
-                    this.step = JoinStep::Done;
-                    return Poll::Ready(());
-                }
-                this.step = JoinStep::Waiting(inner.joiners.push_back(false, cx.waker()));
-                // Pending: the task_done (or shutdown(true)) that brings unfinished
-                // to zero wakes us.
-                Poll::Pending
-            }
-            JoinStep::Waiting(joiner) => {
-                if *joiner.state() {
-                    this.step = JoinStep::Done;
-                    return Poll::Ready(());
-                }
-                joiner.set_waker(cx.waker());
-                // Pending: still waiting for unfinished to reach zero.
-                Poll::Pending
-            }
-            JoinStep::Done => panic!("Join polled after it already returned"),
-        }
-    }
-}
-
-impl<T> Drop for Join<'_, T> {
-    fn drop(&mut self) {
-        if let JoinStep::Waiting(joiner) = &self.step {
-            self.queue.inner.borrow_mut().joiners.remove(joiner);
-        }
-    }
-}
-
-impl<T> fmt::Debug for Join<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let waiting = matches!(self.step, JoinStep::Waiting(_));
-        f.debug_struct("Join").field("waiting", &waiting).finish()
-    }
-}
-
-// === errors ===
-
-/// The error of [`Queue::put`] and [`Queue::get`]: the queue was shut down. A put
-/// gets its item back in the field; a get's field is `()`.
-///
-/// asyncio equivalent: `asyncio.QueueShutDown` (Python 3.13).
-/// tokio equivalent: `tokio::sync::mpsc::error::SendError` (which also carries the
-/// value back).
-///
-/// ```
-/// use patterns::{Queue, QueueShutDown};
-///
-/// let queue = Queue::new(0);
-/// queue.shutdown(false);
-/// let refused = executor::block_on(queue.put("letter"));
-/// assert_eq!(refused, Err(QueueShutDown("letter")));
-/// assert_eq!(executor::block_on(queue.get()), Err(QueueShutDown(())));
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct QueueShutDown<T = ()>(pub T);
-
-impl<T> QueueShutDown<T> {
-    /// The item that was refused.
-    ///
-    /// asyncio equivalent: none (the item is simply not queued).
-    /// tokio equivalent: `SendError`'s field `.0`.
-    ///
-    /// ```
-    /// assert_eq!(patterns::QueueShutDown(5).into_inner(), 5);
-    /// ```
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> fmt::Debug for QueueShutDown<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("QueueShutDown(..)")
-    }
-}
-
-impl<T> fmt::Display for QueueShutDown<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("queue is shut down")
-    }
-}
-
-impl<T> std::error::Error for QueueShutDown<T> {}
-
-/// The error of [`Queue::put_nowait`]. Either way the item comes back.
-///
-/// asyncio equivalent: `asyncio.QueueFull` / `asyncio.QueueShutDown`.
-/// tokio equivalent: `tokio::sync::mpsc::error::TrySendError`.
-///
-/// ```
-/// use patterns::{PutNowaitError, Queue};
-///
-/// let queue = Queue::new(1);
-/// queue.put_nowait("first").unwrap();
-/// let err = queue.put_nowait("second").unwrap_err();
-/// assert!(matches!(err, PutNowaitError::Full(_)));
-/// assert_eq!(err.into_inner(), "second");
-/// ```
-#[doc(alias = "QueueFull")]
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum PutNowaitError<T> {
-    /// The queue holds `maxsize` items (asyncio's `QueueFull`).
-    Full(T),
-    /// The queue was shut down (asyncio's `QueueShutDown`).
-    ShutDown(T),
-}
-
-impl<T> PutNowaitError<T> {
-    /// The item that was refused.
-    ///
-    /// asyncio equivalent: none (the item is simply not queued).
-    /// tokio equivalent: `TrySendError::into_inner`.
-    ///
-    /// ```
-    /// assert_eq!(patterns::PutNowaitError::Full('q').into_inner(), 'q');
-    /// ```
-    pub fn into_inner(self) -> T {
-        match self {
-            PutNowaitError::Full(item) | PutNowaitError::ShutDown(item) => item,
-        }
-    }
-}
-
-impl<T> fmt::Debug for PutNowaitError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PutNowaitError::Full(_) => f.write_str("Full(..)"),
-            PutNowaitError::ShutDown(_) => f.write_str("ShutDown(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for PutNowaitError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PutNowaitError::Full(_) => f.write_str("queue is full"),
-            PutNowaitError::ShutDown(_) => f.write_str("queue is shut down"),
-        }
-    }
-}
-
-impl<T> std::error::Error for PutNowaitError<T> {}
-
-/// The error of [`Queue::get_nowait`].
-///
-/// asyncio equivalent: `asyncio.QueueEmpty` / `asyncio.QueueShutDown`.
-/// tokio equivalent: `tokio::sync::mpsc::error::TryRecvError`.
-///
-/// ```
-/// use patterns::{GetNowaitError, Queue};
-///
-/// let queue = Queue::<u8>::new(0);
-/// assert_eq!(queue.get_nowait().unwrap_err(), GetNowaitError::Empty);
-/// queue.shutdown(false);
-/// assert_eq!(queue.get_nowait().unwrap_err(), GetNowaitError::ShutDown);
-/// ```
-#[doc(alias = "QueueEmpty")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GetNowaitError {
-    /// Nothing to get now (asyncio's `QueueEmpty`).
-    Empty,
-    /// Shut down and drained (asyncio's `QueueShutDown`).
-    ShutDown,
-}
-
-impl fmt::Display for GetNowaitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GetNowaitError::Empty => f.write_str("queue is empty"),
-            GetNowaitError::ShutDown => f.write_str("queue is shut down"),
-        }
-    }
-}
-
-impl std::error::Error for GetNowaitError {}
-
-/// The error of [`Queue::task_done`] called more times than items entered the queue.
-///
-/// asyncio equivalent: `ValueError('task_done() called too many times')`.
-/// tokio equivalent: none.
-///
-/// ```
-/// let queue = patterns::Queue::<()>::new(0);
-/// let err = queue.task_done().unwrap_err();
-/// assert_eq!(err.to_string(), "task_done() called more times than items were put");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TaskDoneError(());
-
-impl fmt::Display for TaskDoneError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("task_done() called more times than items were put")
-    }
-}
-
-impl std::error::Error for TaskDoneError {}

@@ -26,9 +26,9 @@
 //!   front of the line, never to a newcomer. So while the line is non-empty,
 //!   `available` is 0, and a large request at the front holds back later small ones
 //!   (nobody starves), as in tokio.
-//! - Conservation: `total = available + permits held by `Permit`s + permits assigned
-//!   to waiters`. It changes only through `add_permits` (up) and `Permit::forget`
-//!   (down), and never exceeds [`Semaphore::MAX_PERMITS`].
+//! - Conservation: total = available + permits held by `Permit`s + permits assigned
+//!   to waiters. The total changes only through `add_permits` (up) and
+//!   `Permit::forget` (down), and never exceeds [`Semaphore::MAX_PERMITS`].
 //! - A request fully assigned is out of the line; its future turns it into a
 //!   `Permit` on its next poll, or gives it all back if dropped first.
 //! - Once closed, no request joins the line and every waiter has been woken; the
