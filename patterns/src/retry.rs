@@ -168,8 +168,17 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let policy = patterns::Backoff::new(Duration::from_millis(100)).full_jitter();
-    /// # let _ = policy;
+    /// use patterns::{Backoff, retry};
+    ///
+    /// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+    /// let waited = rt.block_on(async {
+    ///     let start = executor::time::now();
+    ///     let policy = Backoff::new(Duration::from_millis(100)).max_attempts(2).full_jitter();
+    ///     let _: Result<(), ()> = retry(policy, || async { Err(()) }).await;
+    ///     executor::time::now() - start
+    /// });
+    /// // One wait, somewhere in [0, 100 ms] (plus the wheel's rounding up to 1 ms).
+    /// assert!(waited <= Duration::from_millis(101));
     /// ```
     pub fn full_jitter(mut self) -> Backoff {
         self.jitter = true;
@@ -183,8 +192,18 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let policy = patterns::Backoff::new(Duration::from_millis(100)).jitter_seed(7);
-    /// # let _ = policy;
+    /// use patterns::{Backoff, retry};
+    ///
+    /// let run = |seed| {
+    ///     let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+    ///     rt.block_on(async move {
+    ///         let start = executor::time::now();
+    ///         let policy = Backoff::new(Duration::from_secs(1)).max_attempts(5).jitter_seed(seed);
+    ///         let _: Result<(), ()> = retry(policy, || async { Err(()) }).await;
+    ///         executor::time::now() - start
+    ///     })
+    /// };
+    /// assert_eq!(run(7), run(7));
     /// ```
     pub fn jitter_seed(mut self, seed: u64) -> Backoff {
         self.jitter = true;
@@ -200,11 +219,27 @@ impl Backoff {
     /// tokio equivalent: none built in.
     ///
     /// ```
+    /// use std::cell::Cell;
     /// use std::time::Duration;
-    /// let policy = patterns::Backoff::new(Duration::from_secs(1))
-    ///     .max_attempts(100)
-    ///     .deadline(Duration::from_secs(10));
-    /// # let _ = policy;
+    /// use patterns::{Backoff, retry};
+    ///
+    /// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+    /// let calls = Cell::new(0);
+    /// let gave_up_after = rt.block_on(async {
+    ///     let start = executor::time::now();
+    ///     let policy = Backoff::new(Duration::from_secs(1))
+    ///         .max_attempts(100)
+    ///         .deadline(Duration::from_secs(10));
+    ///     let _: Result<(), ()> = retry(policy, || async {
+    ///         calls.set(calls.get() + 1);
+    ///         Err(())
+    ///     })
+    ///     .await;
+    ///     executor::time::now() - start
+    /// });
+    /// // Attempts at 0, 1, 3 and 7 s; the next would start at 15 s, past the deadline.
+    /// assert_eq!(calls.get(), 4);
+    /// assert_eq!(gave_up_after, Duration::from_secs(7));
     /// ```
     pub fn deadline(mut self, budget: Duration) -> Backoff {
         self.deadline = Some(budget);

@@ -154,6 +154,17 @@ enum Step {
 impl Semaphore {
     /// The most permits one semaphore can manage, in all: `usize::MAX >> 3`, as in
     /// tokio. `new` and `add_permits` panic past it.
+    ///
+    /// asyncio equivalent: none (Python integers do not overflow).
+    /// tokio equivalent: `tokio::sync::Semaphore::MAX_PERMITS`.
+    ///
+    /// ```
+    /// use std::panic::{AssertUnwindSafe, catch_unwind};
+    /// use patterns::Semaphore;
+    ///
+    /// let sem = Semaphore::new(Semaphore::MAX_PERMITS); // the most it can hold
+    /// assert!(catch_unwind(AssertUnwindSafe(|| sem.add_permits(1))).is_err());
+    /// ```
     pub const MAX_PERMITS: usize = usize::MAX >> 3;
 
     /// A semaphore with `permits` permits.
