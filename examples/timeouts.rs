@@ -1,0 +1,102 @@
+//! Timeouts, three ways: a port of the asyncio lesson's timeout snippets.
+//!
+//! Run it with `cargo run --release --example timeouts` (about 5 seconds: the
+//! lesson's 2-second timeouts really wait, on the real clock).
+//!
+//! The asyncio original:
+//!
+//! ```python
+//! async def slow_operation():
+//!     await asyncio.sleep(10)
+//!     return "done"
+//!
+//! async def main():
+//!     # 1. wait_for: give one awaitable a deadline
+//!     try:
+//!         result = await asyncio.wait_for(slow_operation(), timeout=2.0)
+//!     except asyncio.TimeoutError:
+//!         print("Operation timed out")
+//!
+//!     # 2. Python 3.11+: a deadline around a whole block
+//!     try:
+//!         async with asyncio.timeout(2.0):
+//!             result = await slow_operation()
+//!     except TimeoutError:
+//!         print("Block timed out")
+//!
+//! # 3. Timeout with a default
+//! async def fetch_with_default(url, default=None, timeout=5.0):
+//!     try:
+//!         return await asyncio.wait_for(fetch(url), timeout=timeout)
+//!     except asyncio.TimeoutError:
+//!         return default
+//! ```
+
+use std::time::{Duration, Instant};
+
+use glassbox::{Runtime, sleep, timeout, timeout_or};
+
+/// `slow_operation()`: ten seconds of (non-blocking) waiting.
+async fn slow_operation() -> &'static str {
+    sleep(Duration::from_secs(10)).await;
+    println!("slow_operation finished"); // never printed: it is cancelled at 2 s
+    "done"
+}
+
+/// `fetch(url)`: a stand-in for a network call whose latency depends on the host.
+async fn fetch(url: &str) -> String {
+    let latency = if url.contains("slow") {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_millis(200)
+    };
+    sleep(latency).await;
+    format!("<html from {url}>")
+}
+
+/// `fetch_with_default(url, default, timeout)`: `timeout_or` is exactly this.
+async fn fetch_with_default(url: &str, default: &str, limit: Duration) -> String {
+    timeout_or(limit, fetch(url), default.to_string()).await
+}
+
+fn main() -> std::io::Result<()> {
+    let mut rt = Runtime::new()?;
+    let started = Instant::now();
+    let at = move || format!("[{:5.2} s]", started.elapsed().as_secs_f64());
+
+    rt.block_on(async {
+        // 1. wait_for: `timeout(duration, future)` resolves to Ok(output) or
+        //    Err(Elapsed). When the deadline wins, the inner future is dropped,
+        //    which cancels it, as wait_for cancels its task.
+        match timeout(Duration::from_secs(2), slow_operation()).await {
+            Ok(result) => println!("{} 1. wait_for: got {result:?}", at()),
+            Err(elapsed) => println!("{} 1. wait_for: Operation timed out ({elapsed})", at()),
+        }
+
+        // 2. asyncio.timeout(...) around a block: in Rust the block is an `async`
+        //    block, and the same `timeout` covers every await inside it.
+        let block = timeout(Duration::from_secs(2), async {
+            let result = slow_operation().await;
+            println!("never reached: {result}");
+            result
+        });
+        if block.await.is_err() {
+            println!("{} 2. async with timeout: Block timed out", at());
+        }
+
+        // 3. Timeout with a default: a fast host answers, a slow one yields the
+        //    default after the 1-second limit.
+        let limit = Duration::from_secs(1);
+        for url in ["http://fast.example", "http://slow.example"] {
+            let page = fetch_with_default(url, "<cached copy>", limit).await;
+            println!("{} 3. fetch_with_default({url}) = {page}", at());
+        }
+    });
+
+    let metrics = rt.metrics();
+    println!(
+        "timers fired: {} (each timeout that won, and each sleep that finished)",
+        metrics.timers_fired
+    );
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! The futures that wait on a [`Queue`](super::Queue): `Put`, `Get` and `Join`.
+//!
+//! Each is a small state machine, `Start ─► Waiting(waiter) ─► Done`: the first poll
+//! tries the operation on the queue's state and, if it must wait, joins a wait list;
+//! later polls read what the queue wrote into the waiter; `Drop` while waiting leaves
+//! the line and hands back whatever was handed over (see the ground rules in
+//! `queue.rs`).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::{GetNowaitError, GetSlot, PutSlot, Queue, QueueShutDown};
+use crate::wait_list::{Waiter, Wakeups};
+
+// === impl Put ===
+
+/// The future returned by [`Queue::put`].
+///
+/// asyncio equivalent: the coroutine `queue.put(item)` returns.
+/// tokio equivalent: the future of `tokio::sync::mpsc::Sender::send`.
+///
+/// ```
+/// let queue = patterns::Queue::new(1);
+/// queue.put_nowait(1).unwrap();
+/// let waiting_put = queue.put(2); // would wait: the queue is full
+/// drop(waiting_put); // never polled, never took a slot; 2 is dropped with it
+/// assert_eq!(queue.qsize(), 1);
+/// ```
+#[must_use = "futures do nothing unless you .await them"]
+pub struct Put<'a, T> {
+    queue: &'a Queue<T>,
+    step: PutStep<T>,
+}
+
+enum PutStep<T> {
+    Start(T),
+    Waiting(Rc<Waiter<PutSlot<T>>>),
+    Done,
+}
+
+impl<'a, T> Put<'a, T> {
+    pub(super) fn new(queue: &'a Queue<T>, item: T) -> Put<'a, T> {
+        Put {
+            queue,
+            step: PutStep::Start(item),
+        }
+    }
+}
+
+// The item is moved, never pinned, so `Put` may move even if `T` may not.
+impl<T> Unpin for Put<'_, T> {}
+
+impl<T> Future for Put<'_, T> {
+    type Output = Result<(), QueueShutDown<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut wakeups = Wakeups::default();
+        let poll = match std::mem::replace(&mut this.step, PutStep::Done) {
+            PutStep::Start(item) => {
+                let mut inner = this.queue.inner.borrow_mut();
+                if !inner.shut_down && inner.is_full() {
+                    this.step = PutStep::Waiting(
+                        inner.putters.push_back(PutSlot::Waiting(item), cx.waker()),
+                    );
+                    // Pending: a get that frees a slot admits us and wakes us, or
+                    // shutdown wakes us to fail.
+                    Poll::Pending
+                } else {
+                    let result = inner.put_nowait(item, &mut wakeups);
+                    Poll::Ready(result.map_err(|error| QueueShutDown(error.into_inner())))
+                }
+            }
+            PutStep::Waiting(putter) => {
+                let shut_down = this.queue.inner.borrow().shut_down;
+                let mut slot = putter.state();
+                match std::mem::replace(&mut *slot, PutSlot::Admitted) {
+                    PutSlot::Admitted => Poll::Ready(Ok(())),
+                    // Shut down while we waited: `shutdown` took us out of the line.
+                    PutSlot::Waiting(item) if shut_down => Poll::Ready(Err(QueueShutDown(item))),
+                    PutSlot::Waiting(item) => {
+                        *slot = PutSlot::Waiting(item);
+                        drop(slot);
+                        putter.set_waker(cx.waker());
+                        this.step = PutStep::Waiting(putter);
+                        // Pending: still in line; a freed slot or shutdown wakes us.
+                        Poll::Pending
+                    }
+                }
+            }
+            PutStep::Done => panic!("Put polled after it already returned its output"),
+        };
+        wakeups.wake_all();
+        poll
+    }
+}
+
+impl<T> Drop for Put<'_, T> {
+    fn drop(&mut self) {
+        if let PutStep::Waiting(putter) = &self.step {
+            // Leave the line; our item is dropped with `putter` (after the borrow).
+            // If we were admitted already, the item is in the queue: nothing to do.
+            self.queue.inner.borrow_mut().putters.remove(putter);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Put<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = match self.step {
+            PutStep::Start(_) => "start",
+            PutStep::Waiting(_) => "waiting",
+            PutStep::Done => "done",
+        };
+        f.debug_struct("Put").field("step", &step).finish()
+    }
+}
+
+// === impl Get ===
+
+/// The future returned by [`Queue::get`].
+///
+/// asyncio equivalent: the coroutine `queue.get()` returns.
+/// tokio equivalent: the future of `tokio::sync::mpsc::Receiver::recv`.
+///
+/// ```
+/// let queue = patterns::Queue::new(0);
+/// let get = queue.get();
+/// queue.put_nowait(7).unwrap();
+/// assert_eq!(executor::block_on(get), Ok(7));
+/// ```
+#[must_use = "futures do nothing unless you .await them"]
+pub struct Get<'a, T> {
+    queue: &'a Queue<T>,
+    step: GetStep<T>,
+}
+
+enum GetStep<T> {
+    Start,
+    Waiting(Rc<Waiter<GetSlot<T>>>),
+    Done,
+}
+
+impl<'a, T> Get<'a, T> {
+    pub(super) fn new(queue: &'a Queue<T>) -> Get<'a, T> {
+        Get {
+            queue,
+            step: GetStep::Start,
+        }
+    }
+}
+
+impl<T> Future for Get<'_, T> {
+    type Output = Result<T, QueueShutDown>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut wakeups = Wakeups::default();
+        let mut discarded = None;
+        let poll = match std::mem::replace(&mut this.step, GetStep::Done) {
+            GetStep::Start => {
+                let mut inner = this.queue.inner.borrow_mut();
+                match inner.get_nowait(&mut wakeups) {
+                    Ok(item) => Poll::Ready(Ok(item)),
+                    Err(GetNowaitError::ShutDown) => Poll::Ready(Err(QueueShutDown(()))),
+                    Err(GetNowaitError::Empty) => {
+                        this.step =
+                            GetStep::Waiting(inner.getters.push_back(GetSlot::Waiting, cx.waker()));
+                        // Pending: a put hands us an item and wakes us, or shutdown
+                        // wakes us to fail.
+                        Poll::Pending
+                    }
+                }
+            }
+            GetStep::Waiting(getter) => {
+                let mut inner = this.queue.inner.borrow_mut();
+                let slot = std::mem::replace(&mut *getter.state(), GetSlot::Waiting);
+                match slot {
+                    GetSlot::Handed(item) if inner.emptied => {
+                        // shutdown(true) removed it (and counted it done) while it
+                        // was in flight to us.
+                        discarded = Some(item);
+                        Poll::Ready(Err(QueueShutDown(())))
+                    }
+                    GetSlot::Handed(item) => {
+                        inner.in_flight -= 1;
+                        inner.admit_putters(&mut wakeups);
+                        Poll::Ready(Ok(item))
+                    }
+                    GetSlot::Waiting if inner.shut_down => Poll::Ready(Err(QueueShutDown(()))),
+                    GetSlot::Waiting => {
+                        drop(inner); // replacing a waker may drop one: foreign code
+                        getter.set_waker(cx.waker());
+                        this.step = GetStep::Waiting(getter);
+                        // Pending: still in line; a put or shutdown wakes us.
+                        Poll::Pending
+                    }
+                }
+            }
+            GetStep::Done => panic!("Get polled after it already returned its output"),
+        };
+        wakeups.wake_all();
+        drop(discarded);
+        poll
+    }
+}
+
+impl<T> Drop for Get<'_, T> {
+    fn drop(&mut self) {
+        let GetStep::Waiting(getter) = &self.step else {
+            return;
+        };
+        let mut wakeups = Wakeups::default();
+        let slot = std::mem::replace(&mut *getter.state(), GetSlot::Waiting);
+        let discarded = {
+            let mut inner = self.queue.inner.borrow_mut();
+            match slot {
+                GetSlot::Waiting => {
+                    inner.getters.remove(getter);
+                    None
+                }
+                GetSlot::Handed(item) if inner.emptied => Some(item),
+                GetSlot::Handed(item) => {
+                    // We were woken with an item but will never run: pass it on. It
+                    // is the oldest item around, so it goes to the next getter in
+                    // line, or back to the front.
+                    inner.in_flight -= 1;
+                    match inner.getters.is_empty() {
+                        true => inner.items.push_front(item),
+                        false => inner.deliver(item, &mut wakeups),
+                    }
+                    None
+                }
+            }
+        };
+        wakeups.wake_all();
+        drop(discarded);
+    }
+}
+
+impl<T> fmt::Debug for Get<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = match self.step {
+            GetStep::Start => "start",
+            GetStep::Waiting(_) => "waiting",
+            GetStep::Done => "done",
+        };
+        f.debug_struct("Get").field("step", &step).finish()
+    }
+}
+
+// === impl Join ===
+
+/// The future returned by [`Queue::join`].
+///
+/// asyncio equivalent: the coroutine `queue.join()` returns.
+/// tokio equivalent: none.
+///
+/// ```
+/// let queue = patterns::Queue::<u8>::new(0);
+/// executor::block_on(queue.join()); // nothing unfinished: returns at once
+/// ```
+#[must_use = "futures do nothing unless you .await them"]
+pub struct Join<'a, T> {
+    queue: &'a Queue<T>,
+    step: JoinStep,
+}
+
+enum JoinStep {
+    Start,
+    Waiting(Rc<Waiter<bool>>),
+    Done,
+}
+
+impl<'a, T> Join<'a, T> {
+    pub(super) fn new(queue: &'a Queue<T>) -> Join<'a, T> {
+        Join {
+            queue,
+            step: JoinStep::Start,
+        }
+    }
+}
+
+impl<T> Future for Join<'_, T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        match &this.step {
+            JoinStep::Start => {
+                let mut inner = this.queue.inner.borrow_mut();
+                if inner.unfinished == 0 {
+                    this.step = JoinStep::Done;
+                    return Poll::Ready(());
+                }
+                this.step = JoinStep::Waiting(inner.joiners.push_back(false, cx.waker()));
+                // Pending: the task_done (or shutdown(true)) that brings unfinished
+                // to zero wakes us.
+                Poll::Pending
+            }
+            JoinStep::Waiting(joiner) => {
+                if *joiner.state() {
+                    this.step = JoinStep::Done;
+                    return Poll::Ready(());
+                }
+                joiner.set_waker(cx.waker());
+                // Pending: still waiting for unfinished to reach zero.
+                Poll::Pending
+            }
+            JoinStep::Done => panic!("Join polled after it already returned"),
+        }
+    }
+}
+
+impl<T> Drop for Join<'_, T> {
+    fn drop(&mut self) {
+        if let JoinStep::Waiting(joiner) = &self.step {
+            self.queue.inner.borrow_mut().joiners.remove(joiner);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Join<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let waiting = matches!(self.step, JoinStep::Waiting(_));
+        f.debug_struct("Join").field("waiting", &waiting).finish()
+    }
+}

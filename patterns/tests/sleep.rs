@@ -1,0 +1,183 @@
+//! `sleep`, `sleep_until` and `Sleep`: exact under the paused clock, lazy, and never
+//! overflowing.
+
+use std::cell::RefCell;
+use std::future::Future as _;
+use std::pin::pin;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use executor::{Runtime, spawn, time};
+use patterns::{join_all, sleep, sleep_until, timeout};
+
+const THIRTY_YEARS: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+fn paused() -> Runtime {
+    Runtime::builder().paused_clock(true).build().unwrap()
+}
+
+#[test]
+fn sleep_ends_exactly_after_its_duration_on_the_paused_clock() {
+    let slept = paused().block_on(async {
+        let start = time::now();
+        sleep(Duration::from_millis(1_234)).await;
+        time::now() - start
+    });
+    assert_eq!(slept, Duration::from_millis(1_234));
+}
+
+#[test]
+fn sleeping_tasks_do_not_block_each_other() {
+    // The lesson's first rule: a non-blocking sleep lets the loop run other tasks,
+    // so three one-second sleeps take one second, not three.
+    let elapsed = paused().block_on(async {
+        let start = time::now();
+        let sleepers = (0..3).map(|_| spawn(sleep(Duration::from_secs(1))));
+        join_all(sleepers).await;
+        time::now() - start
+    });
+    assert_eq!(elapsed, Duration::from_secs(1));
+}
+
+#[test]
+fn sleepers_wake_in_deadline_order() {
+    let order = Rc::new(RefCell::new(Vec::new()));
+    paused().block_on({
+        let order = order.clone();
+        async move {
+            let sleepers = [30u64, 10, 20].map(|ms| {
+                let order = order.clone();
+                spawn(async move {
+                    sleep(Duration::from_millis(ms)).await;
+                    order.borrow_mut().push(ms);
+                })
+            });
+            join_all(sleepers).await;
+        }
+    });
+    assert_eq!(*order.borrow(), [10, 20, 30]);
+}
+
+#[test]
+fn a_zero_sleep_and_a_past_deadline_complete_without_firing_a_timer() {
+    let mut rt = paused();
+    rt.block_on(async {
+        sleep(Duration::ZERO).await;
+        sleep_until(time::now() - Duration::from_millis(5)).await;
+    });
+    assert_eq!(rt.metrics().timers_fired, 0);
+}
+
+#[test]
+fn sleep_duration_max_does_not_overflow_and_lasts_about_thirty_years() {
+    paused().block_on(async {
+        let start = time::now();
+        let forever = sleep(Duration::MAX);
+        assert!(forever.deadline() >= start + THIRTY_YEARS);
+        // For any realistic wait it never ends...
+        let waited = timeout(Duration::from_secs(86_400), forever).await;
+        assert!(waited.is_err());
+        // ...and even awaited to the end, on a paused clock, nothing overflows.
+        sleep(Duration::MAX).await;
+        assert!(time::now() - start >= THIRTY_YEARS);
+    });
+}
+
+#[test]
+fn sleep_until_a_far_instant_does_not_overflow() {
+    paused().block_on(async {
+        let far = time::now() + Duration::from_secs(86_400 * 365 * 500);
+        let nap = sleep_until(far);
+        assert_eq!(nap.deadline(), far);
+        assert!(timeout(Duration::from_secs(3_600), nap).await.is_err());
+    });
+}
+
+#[test]
+fn reset_to_an_earlier_deadline_wakes_earlier() {
+    let slept = paused().block_on(async {
+        let start = time::now();
+        let mut nap = pin!(sleep(Duration::from_secs(60)));
+        // Register the 60 s deadline in the wheel first, then pull it in.
+        assert!(
+            timeout(Duration::from_millis(1), nap.as_mut())
+                .await
+                .is_err()
+        );
+        nap.as_mut().reset(start + Duration::from_secs(2));
+        nap.await;
+        time::now() - start
+    });
+    assert_eq!(slept, Duration::from_secs(2));
+}
+
+#[test]
+fn reset_to_a_later_deadline_sleeps_longer() {
+    let slept = paused().block_on(async {
+        let start = time::now();
+        let mut nap = pin!(sleep(Duration::from_millis(10)));
+        assert!(
+            timeout(Duration::from_millis(5), nap.as_mut())
+                .await
+                .is_err()
+        );
+        nap.as_mut().reset(start + Duration::from_millis(50));
+        assert_eq!(nap.deadline(), start + Duration::from_millis(50));
+        nap.await;
+        time::now() - start
+    });
+    assert_eq!(slept, Duration::from_millis(50));
+}
+
+#[test]
+fn reset_after_completion_sleeps_again() {
+    let slept = paused().block_on(async {
+        let start = time::now();
+        let mut nap = pin!(sleep(Duration::from_millis(10)));
+        nap.as_mut().await;
+        nap.as_mut().reset(start + Duration::from_millis(25));
+        nap.await;
+        time::now() - start
+    });
+    assert_eq!(slept, Duration::from_millis(25));
+}
+
+#[test]
+fn a_sleep_created_outside_a_runtime_registers_when_first_polled_inside_one() {
+    let mut rt = paused();
+    let nap = sleep(Duration::from_millis(40)); // no runtime running: nothing registered
+    let deadline = nap.deadline();
+    rt.block_on(async move {
+        nap.await;
+        assert!(time::now() >= deadline);
+    });
+    assert_eq!(rt.metrics().timers_fired, 1);
+}
+
+#[test]
+fn deadlines_round_up_to_the_next_millisecond_so_a_sleep_never_ends_early() {
+    let slept = paused().block_on(async {
+        let start = time::now();
+        sleep(Duration::from_micros(1_500)).await;
+        time::now() - start
+    });
+    assert_eq!(slept, Duration::from_millis(2));
+}
+
+#[test]
+#[should_panic(expected = "must be called from inside a runtime")]
+fn polling_a_sleep_outside_a_runtime_panics_with_a_clear_message() {
+    let mut nap = pin!(sleep(Duration::from_secs(1)));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let _ = nap.as_mut().poll(&mut cx);
+}
+
+#[test]
+fn a_real_clock_sleep_takes_at_least_its_duration() {
+    // Generous by design: only "not early" is asserted, never "not late".
+    let started = Instant::now();
+    Runtime::new()
+        .unwrap()
+        .block_on(sleep(Duration::from_millis(20)));
+    assert!(started.elapsed() >= Duration::from_millis(20));
+}

@@ -1,0 +1,235 @@
+//! `timeout`, `timeout_at`, `timeout_or`: who wins at the deadline, what is
+//! cancelled, and what is never registered.
+
+use std::cell::Cell;
+use std::future::{Future, pending, poll_fn, ready};
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use executor::{Runtime, spawn, time};
+use patterns::{Semaphore, sleep, sleep_until, timeout, timeout_at, timeout_or};
+
+fn paused() -> Runtime {
+    Runtime::builder().paused_clock(true).build().unwrap()
+}
+
+/// Sets a flag when dropped: shows that a future was cancelled.
+struct DropFlag(Rc<Cell<bool>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
+#[test]
+fn timeout_returns_the_output_when_the_future_finishes_first() {
+    let out = paused().block_on(async {
+        timeout(Duration::from_secs(1), async {
+            sleep(Duration::from_millis(999)).await;
+            "in time"
+        })
+        .await
+    });
+    assert_eq!(out, Ok("in time"));
+}
+
+#[test]
+fn timeout_returns_elapsed_exactly_at_the_deadline_when_the_future_is_slower() {
+    let (out, waited) = paused().block_on(async {
+        let start = time::now();
+        let out = timeout(Duration::from_secs(2), sleep(Duration::from_secs(10))).await;
+        (out, time::now() - start)
+    });
+    assert!(out.is_err());
+    assert_eq!(waited, Duration::from_secs(2));
+}
+
+#[test]
+fn inner_output_wins_when_it_is_ready_on_the_poll_where_the_deadline_passes() {
+    let out = paused().block_on(async {
+        // Both timers fall on the same tick: one wake, one poll, and the inner future
+        // is polled first.
+        timeout(Duration::from_millis(10), async {
+            sleep(Duration::from_millis(10)).await;
+            "inner"
+        })
+        .await
+    });
+    assert_eq!(out, Ok("inner"));
+}
+
+#[test]
+fn inner_output_wins_even_when_the_deadline_passed_long_before_the_poll() {
+    paused().block_on(async {
+        let deadline = time::now() + Duration::from_millis(5);
+        // A future that becomes ready only once the deadline is well past.
+        let late = sleep_until(deadline + Duration::from_millis(20));
+        let mut guarded = pin!(timeout_at(deadline, late));
+        // Time passes without anyone polling the timeout...
+        sleep(Duration::from_millis(30)).await;
+        // ...then on its first poll both are due: the inner output wins.
+        assert_eq!(guarded.as_mut().await, Ok(()));
+    });
+}
+
+#[test]
+fn timeout_of_an_immediately_ready_future_registers_no_timer() {
+    // Observable 1: polled with no runtime at all (where touching the timer would
+    // panic), it completes.
+    let mut guarded = pin!(timeout(Duration::from_secs(1), ready(7)));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert_eq!(guarded.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
+    assert!(format!("{guarded:?}").contains("registered: false"));
+
+    // Observable 2: on a runtime, a thousand of them fire no timer.
+    let mut rt = paused();
+    rt.block_on(async {
+        for i in 0..1_000 {
+            assert_eq!(timeout(Duration::from_millis(1), ready(i)).await, Ok(i));
+        }
+    });
+    assert_eq!(rt.metrics().timers_fired, 0);
+}
+
+#[test]
+fn the_timer_registers_only_once_the_inner_future_is_pending() {
+    paused().block_on(async {
+        let mut guarded = pin!(timeout(Duration::from_secs(1), pending::<()>()));
+        assert!(format!("{guarded:?}").contains("registered: false"));
+        poll_fn(|cx| {
+            assert!(guarded.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        assert!(format!("{guarded:?}").contains("registered: true"));
+    });
+}
+
+#[test]
+fn the_inner_future_is_cancelled_when_the_deadline_wins() {
+    let dropped = Rc::new(Cell::new(false));
+    paused().block_on({
+        let dropped = dropped.clone();
+        async move {
+            let flag = DropFlag(dropped.clone());
+            let out = timeout(Duration::from_millis(10), async move {
+                let _flag = flag;
+                pending::<()>().await;
+            })
+            .await;
+            assert!(out.is_err());
+            assert!(dropped.get(), "dropped by the time the timeout returns");
+        }
+    });
+}
+
+#[test]
+fn a_timed_out_acquire_gives_its_place_in_line_back() {
+    paused().block_on(async {
+        let sem = Rc::new(Semaphore::new(1));
+        let held = sem.try_acquire().unwrap();
+        assert!(
+            timeout(Duration::from_millis(5), sem.acquire())
+                .await
+                .is_err()
+        );
+        let next = spawn({
+            let sem = sem.clone();
+            async move { sem.acquire().await.is_ok() }
+        });
+        drop(held);
+        assert!(next.await.unwrap(), "the permit went to the next waiter");
+    });
+}
+
+#[test]
+fn a_zero_timeout_on_a_pending_future_elapses_at_once() {
+    let mut rt = paused();
+    let (out, waited) = rt.block_on(async {
+        let start = time::now();
+        let out = timeout(Duration::ZERO, pending::<()>()).await;
+        (out, time::now() - start)
+    });
+    assert!(out.is_err());
+    assert_eq!(waited, Duration::ZERO);
+}
+
+#[test]
+fn a_timeout_of_duration_max_never_fires() {
+    let out = paused().block_on(timeout(Duration::MAX, async {
+        sleep(Duration::from_secs(86_400 * 365)).await;
+        "a year later"
+    }));
+    assert_eq!(out, Ok("a year later"));
+}
+
+#[test]
+fn timeout_at_lets_several_steps_share_one_deadline() {
+    paused().block_on(async {
+        let deadline = time::now() + Duration::from_millis(100);
+        let step = || sleep(Duration::from_millis(40));
+        assert!(timeout_at(deadline, step()).await.is_ok()); // t = 40
+        assert!(timeout_at(deadline, step()).await.is_ok()); // t = 80
+        assert!(timeout_at(deadline, step()).await.is_err()); // would be 120
+        assert_eq!(time::now(), deadline);
+    });
+}
+
+#[test]
+fn timeout_or_returns_the_default_when_the_deadline_wins() {
+    let value = paused().block_on(timeout_or(
+        Duration::from_secs(1),
+        async {
+            sleep(Duration::from_secs(5)).await;
+            "fresh"
+        },
+        "cached",
+    ));
+    assert_eq!(value, "cached");
+}
+
+#[test]
+fn timeout_or_returns_the_value_when_the_future_finishes_first() {
+    let value = paused().block_on(timeout_or(
+        Duration::from_secs(1),
+        async {
+            sleep(Duration::from_millis(300)).await;
+            "fresh"
+        },
+        "cached",
+    ));
+    assert_eq!(value, "fresh");
+}
+
+#[test]
+fn elapsed_is_a_std_error_with_a_message() {
+    let err = paused()
+        .block_on(timeout(Duration::ZERO, pending::<()>()))
+        .unwrap_err();
+    let boxed: Box<dyn std::error::Error> = Box::new(err);
+    assert_eq!(boxed.to_string(), "deadline has elapsed");
+}
+
+#[test]
+fn the_deadline_is_fixed_when_timeout_is_called_not_when_first_polled() {
+    paused().block_on(async {
+        let start = time::now();
+        let guarded = timeout(Duration::from_millis(50), pending::<()>());
+        sleep(Duration::from_millis(30)).await;
+        assert!(guarded.await.is_err());
+        assert_eq!(time::now() - start, Duration::from_millis(50));
+    });
+}
+
+#[test]
+fn a_real_clock_timeout_fires_no_earlier_than_its_deadline() {
+    let started = Instant::now();
+    let out = Runtime::new()
+        .unwrap()
+        .block_on(timeout(Duration::from_millis(20), pending::<()>()));
+    assert!(out.is_err());
+    assert!(started.elapsed() >= Duration::from_millis(20));
+}
