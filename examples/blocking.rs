@@ -28,8 +28,7 @@
 
 use std::time::{Duration, Instant};
 
-use glassbox::time::{self, Timer};
-use glassbox::{Runtime, spawn, spawn_blocking};
+use glassbox::{Runtime, sleep, spawn, spawn_blocking};
 
 /// The heartbeat's period, and the width of one timeline character.
 const PERIOD: Duration = Duration::from_millis(10);
@@ -39,11 +38,6 @@ const RUN_FOR: Duration = Duration::from_millis(400);
 const JOB_STARTS_AT: Duration = Duration::from_millis(50);
 /// How long the job takes.
 const JOB: Duration = Duration::from_millis(200);
-
-/// The async sleep. (A local stand-in for `glassbox::sleep`: a timer in the wheel.)
-async fn sleep(duration: Duration) {
-    Timer::new(time::now() + duration).await
-}
 
 /// The three ways of doing the job.
 #[derive(Debug, Clone, Copy)]

@@ -23,6 +23,7 @@ use crate::context;
 use crate::event_loop::Core;
 use crate::join::JoinHandle;
 use crate::metrics::Metrics;
+use crate::trace::trace;
 
 /// A single-threaded async runtime: a task slab, a ready queue, a timer wheel and a
 /// mio reactor, all turned by one thread.
@@ -80,12 +81,14 @@ impl Runtime {
         let mut cx = Context::from_waker(&core.main_waker);
         core.main_woken.set(true);
         loop {
-            // Pending or not woken: whatever the future awaits holds `main_waker`
-            // and sets `main_woken` when it fires.
-            if core.main_woken.replace(false)
-                && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
-            {
-                return output;
+            if core.main_woken.replace(false) {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    trace!(core, "poll   block_on -> ready");
+                    return output;
+                }
+                // Pending: whatever the future awaits holds `main_waker` and sets
+                // `main_woken` when it fires.
+                trace!(core, "poll   block_on -> pending");
             }
             core.run_once();
         }
