@@ -250,6 +250,163 @@ fn idle_task_bytes_tokio(tasks: usize) -> f64 {
     })
 }
 
+// === timeout_ready: timeout(10 s, a ready future), a million times (ns/op) ===
+// The inner future is ready at once, so neither runtime should touch its timer
+// wheel: both register the deadline lazily, only when the inner future is pending.
+
+fn timeout_ready_glassbox(ops: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let start = Instant::now();
+        for i in 0..ops {
+            let value = glassbox::timeout(Duration::from_secs(10), std::future::ready(i)).await;
+            assert_eq!(value, Ok(i));
+        }
+        nanos_per(start.elapsed(), ops)
+    })
+}
+
+fn timeout_ready_tokio(ops: usize) -> f64 {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let start = Instant::now();
+        for i in 0..ops {
+            let value = tokio::time::timeout(Duration::from_secs(10), std::future::ready(i)).await;
+            assert_eq!(value, Ok(i));
+        }
+        nanos_per(start.elapsed(), ops)
+    })
+}
+
+// === semaphore_uncontended: acquire and release one permit, one task (ns/op) ===
+
+fn semaphore_uncontended_glassbox(ops: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let semaphore = glassbox::Semaphore::new(1);
+        let start = Instant::now();
+        for _ in 0..ops {
+            drop(semaphore.acquire().await.unwrap());
+        }
+        nanos_per(start.elapsed(), ops)
+    })
+}
+
+fn semaphore_uncontended_tokio(ops: usize) -> f64 {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let semaphore = tokio::sync::Semaphore::new(1);
+        let start = Instant::now();
+        for _ in 0..ops {
+            drop(semaphore.acquire().await.unwrap());
+        }
+        nanos_per(start.elapsed(), ops)
+    })
+}
+
+// === semaphore_contended: 100 tasks share 10 permits, each holding it over a yield (ns/acquire) ===
+
+const CONTENDED_TASKS: usize = 100;
+
+fn semaphore_contended_glassbox(acquires_per_task: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let semaphore = Rc::new(glassbox::Semaphore::new(10));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..CONTENDED_TASKS)
+            .map(|_| {
+                let semaphore = semaphore.clone();
+                glassbox::spawn(async move {
+                    for _ in 0..acquires_per_task {
+                        let _permit = semaphore.acquire().await.unwrap();
+                        glassbox::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        nanos_per(start.elapsed(), CONTENDED_TASKS * acquires_per_task)
+    })
+}
+
+fn semaphore_contended_tokio(acquires_per_task: usize) -> f64 {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(10));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..CONTENDED_TASKS)
+            .map(|_| {
+                let semaphore = semaphore.clone();
+                tokio::spawn(async move {
+                    for _ in 0..acquires_per_task {
+                        let _permit = semaphore.acquire().await.unwrap();
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        nanos_per(start.elapsed(), CONTENDED_TASKS * acquires_per_task)
+    })
+}
+
+// === queue_1m: a million items from a producer to a consumer through 1,024 slots (ns/item) ===
+// glassbox's asyncio-style Queue against tokio's bounded mpsc channel, the closest
+// tokio primitive.
+
+fn queue_1m_glassbox(items: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let queue = glassbox::Queue::new(1_024);
+        let start = Instant::now();
+        let producer = glassbox::spawn({
+            let queue = queue.clone();
+            async move {
+                for i in 0..items {
+                    queue.put(i).await.unwrap();
+                }
+            }
+        });
+        let consumer = glassbox::spawn(async move {
+            let mut sum = 0usize;
+            for _ in 0..items {
+                sum += queue.get().await.unwrap();
+            }
+            sum
+        });
+        producer.await.unwrap();
+        assert_eq!(consumer.await.unwrap(), items * (items - 1) / 2);
+        nanos_per(start.elapsed(), items)
+    })
+}
+
+fn queue_1m_tokio(items: usize) -> f64 {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1_024);
+        let start = Instant::now();
+        let producer = tokio::spawn(async move {
+            for i in 0..items {
+                sender.send(i).await.unwrap();
+            }
+        });
+        let consumer = tokio::spawn(async move {
+            let mut sum = 0usize;
+            for _ in 0..items {
+                sum += receiver.recv().await.unwrap();
+            }
+            sum
+        });
+        producer.await.unwrap();
+        assert_eq!(consumer.await.unwrap(), items * (items - 1) / 2);
+        nanos_per(start.elapsed(), items)
+    })
+}
+
 // === sleep_100k: 100,000 concurrent sleeps of 1–1,000 ms (CPU ns/timer) ===
 // Measures the loop thread's CPU time for registering and firing every timer (the
 // rest of the second is spent asleep in the kernel), and how late each one fired.
@@ -536,8 +693,48 @@ fn main() {
             || yield_pingpong_tokio(hops),
         ));
     }
+    if wanted("timeout_ready") {
+        let ops = if quick { 200_000 } else { 1_000_000 };
+        rows.push(versus(
+            "timeout_ready",
+            "ns/op",
+            rounds,
+            || timeout_ready_glassbox(ops),
+            || timeout_ready_tokio(ops),
+        ));
+    }
     if wanted("sleep_100k") {
         rows.push(sleep_100k_row(if quick { 3 } else { 7 }, 100_000));
+    }
+    if wanted("semaphore_uncontended") {
+        let ops = if quick { 200_000 } else { 1_000_000 };
+        rows.push(versus(
+            "semaphore_uncontended",
+            "ns/op",
+            rounds,
+            || semaphore_uncontended_glassbox(ops),
+            || semaphore_uncontended_tokio(ops),
+        ));
+    }
+    if wanted("semaphore_contended") {
+        let per_task = if quick { 200 } else { 1_000 };
+        rows.push(versus(
+            "semaphore_contended",
+            "ns/acquire",
+            rounds,
+            || semaphore_contended_glassbox(per_task),
+            || semaphore_contended_tokio(per_task),
+        ));
+    }
+    if wanted("queue_1m") {
+        let items = if quick { 200_000 } else { 1_000_000 };
+        rows.push(versus(
+            "queue_1m",
+            "ns/item",
+            rounds,
+            || queue_1m_glassbox(items),
+            || queue_1m_tokio(items),
+        ));
     }
     if wanted("spawn_blocking_rtt") {
         let jobs = if quick { 2_000 } else { 10_000 };

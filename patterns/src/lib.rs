@@ -40,6 +40,8 @@
     rust_2018_idioms,
     unsafe_code
 )]
+// The one exception to `unsafe_code` is the pin projection in `Timeout::poll`.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
 mod join_all;

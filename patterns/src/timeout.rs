@@ -88,7 +88,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// ```
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
-        future: Box::pin(future.into_future()),
+        future: future.into_future(),
         timer: Timer::new(deadline),
     }
 }
@@ -140,8 +140,8 @@ pub async fn timeout_or<F: IntoFuture>(
 /// ```
 #[must_use = "futures do nothing unless you .await them"]
 pub struct Timeout<F> {
-    /// Boxed so it can be polled from `Pin<&mut Timeout>` without unsafe projection.
-    future: Pin<Box<F>>,
+    /// Structurally pinned: see the one `unsafe` block in `poll`.
+    future: F,
     timer: Timer,
 }
 
@@ -166,13 +166,24 @@ impl<F> Timeout<F> {
 impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    // The inner future is held inline and pinned through the `Timeout`: one `unsafe`
+    // projection instead of a `Box` per timeout. The benchmark's `timeout_ready` row
+    // (a million timeouts around ready futures) showed the box cost ~40% of the work.
+    #[allow(unsafe_code)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of `future`: it is never moved out of `self`
+        // (no method hands it out by value or `&mut`, and `Timeout` has no `Drop`
+        // impl that could move it), and `Timeout` is `Unpin` only when `F` is (the
+        // auto trait follows the fields). `timer` is `Unpin`, so it needs no pin.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above; `this.future` stays where it is for the `Timeout`'s life.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
         // 1. The inner future first: if it is ready, it wins, even at the deadline.
-        if let Poll::Ready(output) = self.future.as_mut().poll(cx) {
+        if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
         // 2. Then the timer (registered in the wheel on its first poll, only now).
-        match Pin::new(&mut self.timer).poll(cx) {
+        match Pin::new(&mut this.timer).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             // Pending: the inner future parked our waker wherever it waits, and the
             // timer parked it in the wheel; whichever fires first wakes us.
