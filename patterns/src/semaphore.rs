@@ -1,0 +1,629 @@
+//! `Semaphore`: at most N at once. The asyncio lesson's rate limiter.
+//!
+//! A semaphore holds a count of permits. [`Semaphore::acquire`] takes one (or
+//! [`acquire_many`](Semaphore::acquire_many) takes several), waiting in line if too
+//! few are free; dropping the [`Permit`] gives them back, and they go to the front of
+//! the line first.
+//!
+//! ```text
+//! acquire_many(n), first poll ─► closed? ─► Err(AcquireError)
+//!     │ line empty and n free: take them ─► Ready(Permit)
+//!     │ otherwise: take what is free *if the line is empty*, join the line
+//!     ▼
+//! WaitList of Request { wanted, assigned } ─► Pending
+//!     ▲
+//!     │ release(k) (a Permit dropped, add_permits): fill the front request; once it
+//!     │ has all it wanted, pop it and wake it; go on with the next; what is left
+//!     │ over becomes `available`
+//!     ▼
+//! next poll ─► assigned == wanted ─► Ready(Permit)
+//! dropped while waiting ─► leave the line, release(assigned): nothing is lost, and
+//!                          the next in line is served
+//! ```
+//!
+//! # Ground rules
+//! - Strictly first come, first served: permits freed while anyone waits go to the
+//!   front of the line, never to a newcomer. So while the line is non-empty,
+//!   `available` is 0, and a large request at the front holds back later small ones
+//!   (nobody starves), as in tokio.
+//! - Conservation: `total = available + permits held by `Permit`s + permits assigned
+//!   to waiters`. It changes only through `add_permits` (up) and `Permit::forget`
+//!   (down), and never exceeds [`Semaphore::MAX_PERMITS`].
+//! - A request fully assigned is out of the line; its future turns it into a
+//!   `Permit` on its next poll, or gives it all back if dropped first.
+//! - Once closed, no request joins the line and every waiter has been woken; the
+//!   stored wakers were taken (and so dropped) by `close`.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::wait_list::{WaitList, Waiter, Wakeups};
+
+/// A count of permits with a first-in, first-out line of tasks waiting for them.
+///
+/// asyncio equivalent: `asyncio.Semaphore` (whose `async with sem:` is
+/// `let _permit = sem.acquire().await?;` here).
+/// tokio equivalent: `tokio::sync::Semaphore`.
+///
+/// Share it between tasks with `Rc<Semaphore>`: everything runs on one thread.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use patterns::{Semaphore, join_all, sleep};
+///
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// let most_at_once = rt.block_on(async {
+///     let limit = Rc::new(Semaphore::new(3));
+///     let (now, most) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+///     let requests = (0..10).map(|_| {
+///         let (limit, now, most) = (limit.clone(), now.clone(), most.clone());
+///         executor::spawn(async move {
+///             let _permit = limit.acquire().await.unwrap();
+///             now.set(now.get() + 1);
+///             most.set(most.get().max(now.get()));
+///             sleep(Duration::from_millis(100)).await; // the request
+///             now.set(now.get() - 1);
+///         })
+///     });
+///     join_all(requests).await;
+///     most.get()
+/// });
+/// assert_eq!(most_at_once, 3);
+/// ```
+pub struct Semaphore {
+    state: RefCell<State>,
+}
+
+struct State {
+    /// Permits nobody holds or has been assigned. 0 while anyone waits.
+    available: usize,
+    /// Every permit the semaphore manages (see the conservation rule).
+    total: usize,
+    closed: bool,
+    waiters: WaitList<Request>,
+}
+
+/// What a waiter asked for and what it has been given so far.
+struct Request {
+    wanted: u32,
+    assigned: u32,
+}
+
+/// Permits taken from a [`Semaphore`], given back when dropped.
+///
+/// asyncio equivalent: being inside `async with sem:` (leaving the block releases).
+/// tokio equivalent: `tokio::sync::SemaphorePermit`.
+///
+/// ```
+/// use patterns::Semaphore;
+///
+/// let sem = Semaphore::new(2);
+/// let permit = sem.try_acquire().unwrap();
+/// assert_eq!(permit.num_permits(), 1);
+/// assert_eq!(sem.available_permits(), 1);
+/// drop(permit);
+/// assert_eq!(sem.available_permits(), 2);
+/// ```
+#[must_use = "the permits are released as soon as the Permit is dropped"]
+pub struct Permit<'a> {
+    semaphore: &'a Semaphore,
+    permits: u32,
+}
+
+/// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
+///
+/// asyncio equivalent: the coroutine `sem.acquire()` returns.
+/// tokio equivalent: the future of `tokio::sync::Semaphore::acquire_many`.
+///
+/// Dropping it while it waits gives back any permits already assigned to it and
+/// serves the next waiter.
+///
+/// ```
+/// use patterns::Semaphore;
+///
+/// let sem = Semaphore::new(1);
+/// let permit = executor::block_on(async { sem.acquire().await.unwrap() });
+/// assert_eq!(sem.available_permits(), 0);
+/// drop(permit);
+/// ```
+#[must_use = "futures do nothing unless you .await them"]
+pub struct Acquire<'a> {
+    semaphore: &'a Semaphore,
+    wanted: u32,
+    step: Step,
+}
+
+/// Where an [`Acquire`] is in its life.
+enum Step {
+    /// Not polled yet: not in line, holds nothing.
+    Start,
+    /// In line (or just taken out of it with everything it wanted).
+    Waiting(Rc<Waiter<Request>>),
+    /// Returned its output; holds nothing.
+    Done,
+}
+
+// === impl Semaphore ===
+
+impl Semaphore {
+    /// The most permits one semaphore can manage, in all: `usize::MAX >> 3`, as in
+    /// tokio. `new` and `add_permits` panic past it.
+    pub const MAX_PERMITS: usize = usize::MAX >> 3;
+
+    /// A semaphore with `permits` permits.
+    ///
+    /// asyncio equivalent: `asyncio.Semaphore(value)`.
+    /// tokio equivalent: `tokio::sync::Semaphore::new`.
+    ///
+    /// # Panics
+    /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
+    ///
+    /// ```
+    /// let sem = patterns::Semaphore::new(10);
+    /// assert_eq!(sem.available_permits(), 10);
+    /// ```
+    #[track_caller]
+    pub fn new(permits: usize) -> Semaphore {
+        assert!(
+            permits <= Semaphore::MAX_PERMITS,
+            "Semaphore::new: {permits} permits exceeds Semaphore::MAX_PERMITS ({})",
+            Semaphore::MAX_PERMITS
+        );
+        Semaphore {
+            state: RefCell::new(State {
+                available: permits,
+                total: permits,
+                closed: false,
+                waiters: WaitList::new(),
+            }),
+        }
+    }
+
+    /// Waits for one permit. Fails only if the semaphore is closed (before or while
+    /// waiting).
+    ///
+    /// asyncio equivalent: `await sem.acquire()` (or `async with sem:`).
+    /// tokio equivalent: `tokio::sync::Semaphore::acquire`.
+    ///
+    /// ```
+    /// let sem = patterns::Semaphore::new(1);
+    /// executor::block_on(async {
+    ///     let permit = sem.acquire().await.unwrap();
+    ///     assert!(sem.try_acquire().is_err()); // the only permit is taken
+    ///     drop(permit);
+    ///     assert!(sem.try_acquire().is_ok());
+    /// });
+    /// ```
+    pub fn acquire(&self) -> Acquire<'_> {
+        self.acquire_many(1)
+    }
+
+    /// Waits for `n` permits at once, in line with everyone else.
+    ///
+    /// asyncio equivalent: none (asyncio's semaphore counts one at a time).
+    /// tokio equivalent: `tokio::sync::Semaphore::acquire_many`.
+    ///
+    /// The request keeps its place in line while permits trickle in, and it counts
+    /// permits added later with [`add_permits`](Self::add_permits), so asking for more
+    /// than exist right now waits rather than failing. While it waits at the front,
+    /// later requests wait behind it, even small ones (first come, first served).
+    /// `acquire_many(0)` succeeds at once with an empty permit (unless the semaphore
+    /// is closed), as in tokio.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`Semaphore::MAX_PERMITS`] (possible only where `usize` is
+    /// 32 bits): such a request could never be served.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use patterns::Semaphore;
+    ///
+    /// let mut rt = executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let sem = Rc::new(Semaphore::new(1));
+    ///     let big = executor::spawn({
+    ///         let sem = sem.clone();
+    ///         async move { sem.acquire_many(3).await.unwrap().num_permits() }
+    ///     });
+    ///     executor::yield_now().await; // `big` queues, holding the one free permit
+    ///     sem.add_permits(2);          // ...and these complete its request
+    ///     assert_eq!(big.await.unwrap(), 3);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn acquire_many(&self, n: u32) -> Acquire<'_> {
+        assert!(
+            usize::try_from(n).is_ok_and(|n| n <= Semaphore::MAX_PERMITS),
+            "Semaphore::acquire_many: {n} permits exceeds Semaphore::MAX_PERMITS ({}); \
+             the request could never be served",
+            Semaphore::MAX_PERMITS
+        );
+        Acquire {
+            semaphore: self,
+            wanted: n,
+            step: Step::Start,
+        }
+    }
+
+    /// Takes one permit if one is free and nobody is waiting.
+    ///
+    /// asyncio equivalent: none (`sem.locked()` only asks).
+    /// tokio equivalent: `tokio::sync::Semaphore::try_acquire`.
+    ///
+    /// # Errors
+    /// [`TryAcquireError::Closed`] if closed, [`TryAcquireError::NoPermits`] if no
+    /// permit is free or others are already waiting for one.
+    ///
+    /// ```
+    /// use patterns::{Semaphore, TryAcquireError};
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let _held = sem.try_acquire().unwrap();
+    /// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+    /// ```
+    pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
+        self.try_acquire_many(1)
+    }
+
+    /// Takes `n` permits if they are free and nobody is waiting. `n = 0` always
+    /// succeeds unless the semaphore is closed.
+    ///
+    /// asyncio equivalent: none.
+    /// tokio equivalent: `tokio::sync::Semaphore::try_acquire_many`.
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire).
+    ///
+    /// ```
+    /// let sem = patterns::Semaphore::new(5);
+    /// let four = sem.try_acquire_many(4).unwrap();
+    /// assert!(sem.try_acquire_many(2).is_err());
+    /// assert_eq!(four.num_permits(), 4);
+    /// ```
+    pub fn try_acquire_many(&self, n: u32) -> Result<Permit<'_>, TryAcquireError> {
+        let mut state = self.state.borrow_mut();
+        if state.closed {
+            return Err(TryAcquireError::Closed);
+        }
+        let wanted = n as usize;
+        // Nobody jumps the line (zero permits pass nobody, as in `acquire_many`).
+        if n > 0 && (!state.waiters.is_empty() || state.available < wanted) {
+            return Err(TryAcquireError::NoPermits);
+        }
+        state.available -= wanted;
+        Ok(Permit {
+            semaphore: self,
+            permits: n,
+        })
+    }
+
+    /// Adds `n` permits. They go to the waiters first, front of the line first.
+    ///
+    /// asyncio equivalent: calling `sem.release()` `n` times without acquiring.
+    /// tokio equivalent: `tokio::sync::Semaphore::add_permits`.
+    ///
+    /// # Panics
+    /// If the semaphore would then manage more than [`Semaphore::MAX_PERMITS`]
+    /// permits in all (free, held and assigned). Nothing changes in that case.
+    ///
+    /// ```
+    /// let sem = patterns::Semaphore::new(0);
+    /// sem.add_permits(2);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
+    #[track_caller]
+    pub fn add_permits(&self, n: usize) {
+        {
+            let mut state = self.state.borrow_mut();
+            assert!(
+                n <= Semaphore::MAX_PERMITS - state.total,
+                "Semaphore::add_permits: adding {n} permits to the {} this semaphore \
+                 manages would exceed Semaphore::MAX_PERMITS ({})",
+                state.total,
+                Semaphore::MAX_PERMITS
+            );
+            state.total += n;
+        }
+        self.release(n);
+    }
+
+    /// Permits free right now (0 while anyone waits).
+    ///
+    /// asyncio equivalent: `sem._value` (private); `sem.locked()` is `== 0`.
+    /// tokio equivalent: `tokio::sync::Semaphore::available_permits`.
+    ///
+    /// ```
+    /// let sem = patterns::Semaphore::new(3);
+    /// let _two = sem.try_acquire_many(2).unwrap();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub fn available_permits(&self) -> usize {
+        self.state.borrow().available
+    }
+
+    /// Closes the semaphore: every waiter wakes with [`AcquireError`] (its stored
+    /// waker is taken and dropped), and every later acquire fails at once. Permits
+    /// already held stay valid and are still returned when dropped.
+    ///
+    /// asyncio equivalent: none (cancel the waiting tasks instead).
+    /// tokio equivalent: `tokio::sync::Semaphore::close`.
+    ///
+    /// ```
+    /// let sem = patterns::Semaphore::new(1);
+    /// sem.close();
+    /// assert!(sem.is_closed());
+    /// assert!(executor::block_on(sem.acquire()).is_err());
+    /// ```
+    pub fn close(&self) {
+        let mut wakeups = Wakeups::default();
+        {
+            let mut state = self.state.borrow_mut();
+            state.closed = true;
+            for waiter in state.waiters.drain() {
+                wakeups.add(&waiter);
+            }
+        }
+        wakeups.wake_all();
+    }
+
+    /// True once [`close`](Self::close) has been called.
+    ///
+    /// asyncio equivalent: none.
+    /// tokio equivalent: `tokio::sync::Semaphore::is_closed`.
+    ///
+    /// ```
+    /// assert!(!patterns::Semaphore::new(1).is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.state.borrow().closed
+    }
+
+    /// Gives `n` permits back: to the front of the line first, the rest to
+    /// `available`. Wakes every waiter whose request is now complete.
+    fn release(&self, n: usize) {
+        let mut wakeups = Wakeups::default();
+        {
+            let mut state = self.state.borrow_mut();
+            let mut rest = n;
+            while rest > 0 {
+                let Some(front) = state.waiters.front().cloned() else {
+                    break;
+                };
+                let mut request = front.state();
+                let missing = (request.wanted - request.assigned) as usize;
+                let given = rest.min(missing);
+                request.assigned += given as u32;
+                rest -= given;
+                if given < missing {
+                    break; // `rest` is 0: the front request takes it all and waits on.
+                }
+                drop(request);
+                state.waiters.pop_front();
+                wakeups.add(&front);
+            }
+            state.available += rest;
+        }
+        wakeups.wake_all();
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("Semaphore")
+            .field("available", &state.available)
+            .field("total", &state.total)
+            .field("waiting", &state.waiters.len())
+            .field("closed", &state.closed)
+            .finish()
+    }
+}
+
+// === impl Acquire ===
+
+impl<'a> Acquire<'a> {
+    /// The permit this request turns into once it has everything it wanted.
+    fn granted(&self) -> Permit<'a> {
+        Permit {
+            semaphore: self.semaphore,
+            permits: self.wanted,
+        }
+    }
+}
+
+impl<'a> Future for Acquire<'a> {
+    type Output = Result<Permit<'a>, AcquireError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let semaphore = this.semaphore;
+        match &this.step {
+            Step::Start => {
+                let mut state = semaphore.state.borrow_mut();
+                if state.closed {
+                    this.step = Step::Done;
+                    return Poll::Ready(Err(AcquireError(())));
+                }
+                let wanted = this.wanted as usize;
+                // Zero permits pass nobody (tokio: succeeds at once).
+                let nobody_ahead = state.waiters.is_empty() || wanted == 0;
+                if nobody_ahead && state.available >= wanted {
+                    state.available -= wanted;
+                    this.step = Step::Done;
+                    return Poll::Ready(Ok(this.granted()));
+                }
+                // Join the line. If it is empty we are the front, so we may take what
+                // is free now; if not, `available` is 0 and we take nothing.
+                let taken = state.available.min(wanted);
+                state.available -= taken;
+                let request = Request {
+                    wanted: this.wanted,
+                    assigned: taken as u32,
+                };
+                let waiter = state.waiters.push_back(request, cx.waker());
+                this.step = Step::Waiting(waiter);
+                // Pending: `release` wakes us once our request is complete, or
+                // `close` wakes us to fail.
+                Poll::Pending
+            }
+            Step::Waiting(waiter) => {
+                let mut request = waiter.state();
+                if request.assigned == request.wanted {
+                    drop(request);
+                    this.step = Step::Done;
+                    return Poll::Ready(Ok(this.granted()));
+                }
+                if semaphore.is_closed() {
+                    let given_back = std::mem::take(&mut request.assigned);
+                    drop(request);
+                    this.step = Step::Done;
+                    semaphore.release(given_back as usize);
+                    return Poll::Ready(Err(AcquireError(())));
+                }
+                drop(request);
+                waiter.set_waker(cx.waker());
+                // Pending: still in line; `release` or `close` wakes us.
+                Poll::Pending
+            }
+            Step::Done => panic!("Acquire polled after it already returned its output"),
+        }
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        let Step::Waiting(waiter) = &self.step else {
+            return;
+        };
+        // Leave the line (if still in it) and give back whatever we were assigned:
+        // part of the request, or all of it if it completed after our last poll.
+        self.semaphore.state.borrow_mut().waiters.remove(waiter);
+        let given_back = std::mem::take(&mut waiter.state().assigned);
+        if given_back > 0 {
+            self.semaphore.release(given_back as usize);
+        }
+    }
+}
+
+impl fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = match &self.step {
+            Step::Start => "start",
+            Step::Waiting(_) => "waiting",
+            Step::Done => "done",
+        };
+        f.debug_struct("Acquire")
+            .field("wanted", &self.wanted)
+            .field("step", &step)
+            .finish()
+    }
+}
+
+// === impl Permit ===
+
+impl Permit<'_> {
+    /// How many permits this holds.
+    ///
+    /// asyncio equivalent: none (always 1).
+    /// tokio equivalent: `tokio::sync::SemaphorePermit::num_permits`.
+    ///
+    /// ```
+    /// let sem = patterns::Semaphore::new(4);
+    /// assert_eq!(sem.try_acquire_many(3).unwrap().num_permits(), 3);
+    /// ```
+    pub fn num_permits(&self) -> usize {
+        self.permits as usize
+    }
+
+    /// Drops the permits without giving them back: the semaphore shrinks for good.
+    ///
+    /// asyncio equivalent: acquiring and never releasing.
+    /// tokio equivalent: `tokio::sync::SemaphorePermit::forget`.
+    ///
+    /// ```
+    /// let sem = patterns::Semaphore::new(2);
+    /// sem.try_acquire().unwrap().forget();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub fn forget(mut self) {
+        let permits = std::mem::take(&mut self.permits);
+        self.semaphore.state.borrow_mut().total -= permits as usize;
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if self.permits > 0 {
+            self.semaphore.release(self.permits as usize);
+        }
+    }
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("permits", &self.permits)
+            .finish()
+    }
+}
+
+// === errors ===
+
+/// The error of [`Semaphore::acquire`]: the semaphore was closed.
+///
+/// asyncio equivalent: none (a waiting task is cancelled instead).
+/// tokio equivalent: `tokio::sync::AcquireError`.
+///
+/// ```
+/// let sem = patterns::Semaphore::new(0);
+/// sem.close();
+/// let err = executor::block_on(sem.acquire()).unwrap_err();
+/// assert_eq!(err.to_string(), "semaphore closed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcquireError(());
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("semaphore closed")
+    }
+}
+
+impl std::error::Error for AcquireError {}
+
+/// The error of [`Semaphore::try_acquire`].
+///
+/// asyncio equivalent: none.
+/// tokio equivalent: `tokio::sync::TryAcquireError`.
+///
+/// ```
+/// use patterns::{Semaphore, TryAcquireError};
+/// let sem = Semaphore::new(0);
+/// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+/// sem.close();
+/// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryAcquireError {
+    /// The semaphore was closed.
+    Closed,
+    /// Not enough permits free, or others are waiting for them.
+    NoPermits,
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryAcquireError::Closed => f.write_str("semaphore closed"),
+            TryAcquireError::NoPermits => f.write_str("no permits available"),
+        }
+    }
+}
+
+impl std::error::Error for TryAcquireError {}

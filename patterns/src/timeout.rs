@@ -1,0 +1,216 @@
+//! `timeout`, `timeout_at`, `timeout_or`: give a future a deadline.
+//!
+//! A [`Timeout`] is a race between two futures, polled in a fixed order on every
+//! poll: the inner future first, then the timer.
+//!
+//! ```text
+//! poll ─► inner.poll ─Ready(v)─► Ready(Ok(v))          (the timer is never touched
+//!            │ Pending                                   if this happens first time)
+//!            ▼
+//!         timer.poll ─Ready─► Ready(Err(Elapsed)); the inner future is dropped
+//!            │                with the Timeout, which cancels it
+//!            │ Pending
+//!            ▼
+//!         Pending: whichever of the two wakes us first (the inner future's waker,
+//!         or the timer wheel) gets us polled again
+//! ```
+//!
+//! # Ground rules
+//! - The inner future is polled first, so if it is ready on the poll where the
+//!   deadline passes, its output wins (as in tokio).
+//! - The timer registers lazily, on its first poll, which happens only once the inner
+//!   future has said `Pending`: a timeout around a future that is ready at once never
+//!   touches the timer wheel (and needs no runtime).
+//! - When the deadline wins, the inner future is never polled again; it is dropped
+//!   with the `Timeout`, which cancels it: its destructors run, its wait-list places
+//!   are given up.
+//! - Shortcut: the inner future is boxed. Polling a field of a pinned struct needs
+//!   pin projection, which needs `unsafe` (or the pin-project crate, as tokio uses);
+//!   this crate has neither, so it pays one allocation per `Timeout` instead.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use executor::time::{self, Timer};
+
+use crate::sleep::far_future;
+
+/// Runs `future`, giving up once `duration` has passed.
+///
+/// asyncio equivalent: `await asyncio.wait_for(aw, timeout)`, or
+/// `async with asyncio.timeout(delay):` around a block (in Rust, wrap the block in
+/// `async { ... }`).
+/// tokio equivalent: `tokio::time::timeout`.
+///
+/// The deadline is fixed when `timeout` is called. If the future is ready on the poll
+/// where the deadline passes, its output wins. `Duration::MAX` never times out.
+///
+/// ```
+/// use std::time::Duration;
+/// use patterns::{sleep, timeout};
+///
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// rt.block_on(async {
+///     let quick = timeout(Duration::from_secs(1), async { "done" }).await;
+///     assert_eq!(quick, Ok("done"));
+///
+///     let slow = timeout(Duration::from_secs(1), sleep(Duration::from_secs(10))).await;
+///     assert!(slow.is_err());
+/// });
+/// ```
+pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
+    let now = time::now();
+    let deadline = now.checked_add(duration).unwrap_or_else(|| far_future(now));
+    timeout_at(deadline, future)
+}
+
+/// Runs `future`, giving up once the runtime's clock reaches `deadline`.
+///
+/// asyncio equivalent: `async with asyncio.timeout_at(when):`.
+/// tokio equivalent: `tokio::time::timeout_at`.
+///
+/// ```
+/// use std::time::Duration;
+/// use patterns::{sleep, timeout_at};
+///
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// rt.block_on(async {
+///     let give_up_at = executor::time::now() + Duration::from_millis(500);
+///     // Two steps share one deadline.
+///     let first = timeout_at(give_up_at, sleep(Duration::from_millis(300))).await;
+///     let second = timeout_at(give_up_at, sleep(Duration::from_millis(300))).await;
+///     assert!(first.is_ok());
+///     assert!(second.is_err());
+/// });
+/// ```
+pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
+    Timeout {
+        future: Box::pin(future.into_future()),
+        timer: Timer::new(deadline),
+    }
+}
+
+/// Runs `future`; if `duration` passes first, returns `default` instead.
+///
+/// asyncio equivalent: the lesson's "timeout with a default":
+/// `try: return await asyncio.wait_for(aw, t) except TimeoutError: return default`.
+/// tokio equivalent: `tokio::time::timeout(d, fut).await.unwrap_or(default)`.
+///
+/// ```
+/// use std::time::Duration;
+/// use patterns::{sleep, timeout_or};
+///
+/// async fn fetch_price() -> u32 {
+///     sleep(Duration::from_secs(30)).await; // a very slow upstream
+///     105
+/// }
+///
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// let price = rt.block_on(timeout_or(Duration::from_secs(2), fetch_price(), 100));
+/// assert_eq!(price, 100);
+/// ```
+pub async fn timeout_or<F: IntoFuture>(
+    duration: Duration,
+    future: F,
+    default: F::Output,
+) -> F::Output {
+    timeout(duration, future).await.unwrap_or(default)
+}
+
+/// The future returned by [`timeout`] and [`timeout_at`]: the inner future's output,
+/// or [`Elapsed`] if the deadline came first.
+///
+/// asyncio equivalent: the awaitable `asyncio.wait_for` returns.
+/// tokio equivalent: `tokio::time::Timeout`.
+///
+/// ```
+/// use std::time::Duration;
+/// use patterns::{Timeout, timeout};
+///
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = executor::time::now();
+///     let guarded: Timeout<_> = timeout(Duration::from_secs(5), std::future::pending::<()>());
+///     assert_eq!(guarded.deadline(), start + Duration::from_secs(5));
+///     assert!(guarded.await.is_err());
+/// });
+/// ```
+#[must_use = "futures do nothing unless you .await them"]
+pub struct Timeout<F> {
+    /// Boxed so it can be polled from `Pin<&mut Timeout>` without unsafe projection.
+    future: Pin<Box<F>>,
+    timer: Timer,
+}
+
+// === impl Timeout ===
+
+impl<F> Timeout<F> {
+    /// When this timeout gives up.
+    ///
+    /// asyncio equivalent: `asyncio.Timeout.when()`.
+    /// tokio equivalent: none (tokio's `Timeout` exposes its inner future instead).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(patterns::timeout_at(at, async {}).deadline(), at);
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.timer.deadline()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // 1. The inner future first: if it is ready, it wins, even at the deadline.
+        if let Poll::Ready(output) = self.future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        // 2. Then the timer (registered in the wheel on its first poll, only now).
+        match Pin::new(&mut self.timer).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            // Pending: the inner future parked our waker wherever it waits, and the
+            // timer parked it in the wheel; whichever fires first wakes us.
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("timer", &self.timer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The error of a [`Timeout`] whose deadline passed before its future finished.
+///
+/// asyncio equivalent: `TimeoutError` (`asyncio.TimeoutError` before Python 3.11).
+/// tokio equivalent: `tokio::time::error::Elapsed`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// let err = rt
+///     .block_on(patterns::timeout(Duration::ZERO, std::future::pending::<()>()))
+///     .unwrap_err();
+/// assert_eq!(err.to_string(), "deadline has elapsed");
+/// let _: &dyn std::error::Error = &err;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
