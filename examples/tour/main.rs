@@ -12,12 +12,18 @@
 //! or `differs` with the reason. Timings are shown but never judged on their own.
 
 mod chapters {
+    pub mod blocking;
+    pub mod echo;
     pub mod order;
+    pub mod queue;
+    pub mod retry;
+    pub mod semaphore;
+    pub mod timeout;
 }
 mod report;
 mod shim;
 
-use report::{Row, Verdict, print_table};
+use report::{Row, Verdict, print_table, print_title};
 
 /// A chapter: its name on the command line, a one-line summary, and its scenarios.
 struct Chapter {
@@ -26,11 +32,43 @@ struct Chapter {
     run: fn() -> Vec<Row>,
 }
 
-const CHAPTERS: &[Chapter] = &[Chapter {
-    name: "order",
-    summary: "the order in which spawned, yielding and woken tasks run",
-    run: chapters::order::run,
-}];
+const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        name: "blocking",
+        summary: "a heartbeat while a 150 ms job blocks, sleeps, or runs in spawn_blocking",
+        run: chapters::blocking::run,
+    },
+    Chapter {
+        name: "timeout",
+        summary: "deadlines: elapsed or completed, zero and huge, with a default",
+        run: chapters::timeout::run,
+    },
+    Chapter {
+        name: "semaphore",
+        summary: "100 jobs through 10 permits: concurrency, order of admission",
+        run: chapters::semaphore::run,
+    },
+    Chapter {
+        name: "queue",
+        summary: "2 producers, 3 consumers, join, cancel (tokio: a stand-in from its parts)",
+        run: chapters::queue::run,
+    },
+    Chapter {
+        name: "retry",
+        summary: "exponential backoff: when the attempts start (tokio: a hand-written loop)",
+        run: chapters::retry::run,
+    },
+    Chapter {
+        name: "echo",
+        summary: "a TCP echo server and client over loopback: round trip, throughput",
+        run: chapters::echo::run,
+    },
+    Chapter {
+        name: "order",
+        summary: "the order in which spawned, yielding and woken tasks run",
+        run: chapters::order::run,
+    },
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -56,8 +94,9 @@ fn run(chapters: &[&Chapter]) {
     let mut same = 0;
     let mut differs = Vec::new();
     for chapter in chapters {
+        print_title(&format!("{}: {}", chapter.name, chapter.summary));
         let rows = (chapter.run)();
-        print_table(&format!("{}: {}", chapter.name, chapter.summary), &rows);
+        print_table(&rows);
         for row in &rows {
             match row.verdict {
                 Verdict::Same => same += 1,
