@@ -3,11 +3,11 @@
 //!
 //! ```text
 //! cargo run --release --example tour              every chapter
-//! cargo run --release --example tour -- order     one chapter
+//! cargo run --release --example tour -- order     one chapter (or several)
 //! cargo run --release --example tour -- --list    the chapters
 //! ```
 //!
-//! Each chapter's scenario is written once (`shim.rs` explains how) and run on both
+//! Each chapter's scenario is written once (`shim/mod.rs` explains how) and run on both
 //! runtimes. Each row shows what glassbox did, what tokio did, and a verdict: `same`,
 //! or `differs` with the reason. Timings are shown but never judged on their own.
 
@@ -79,13 +79,18 @@ fn main() {
                 println!("{:<10} {}", chapter.name, chapter.summary);
             }
         }
-        Some(name) => match CHAPTERS.iter().find(|chapter| chapter.name == name) {
-            Some(chapter) => run(&[chapter]),
-            None => {
-                eprintln!("tour: no chapter named {name:?}; `--list` shows them");
-                std::process::exit(2);
-            }
-        },
+        Some(_) => {
+            let chosen = args.iter().map(|name| {
+                CHAPTERS
+                    .iter()
+                    .find(|chapter| chapter.name == name)
+                    .unwrap_or_else(|| {
+                        eprintln!("tour: no chapter named {name:?}; `--list` shows them");
+                        std::process::exit(2);
+                    })
+            });
+            run(&chosen.collect::<Vec<_>>());
+        }
         None => run(&CHAPTERS.iter().collect::<Vec<_>>()),
     }
 }
@@ -116,7 +121,7 @@ fn run(chapters: &[&Chapter]) {
 
 fn print_help() {
     println!("tour: run every glassbox pattern next to tokio's current_thread runtime\n");
-    println!("usage: cargo run --release --example tour [-- CHAPTER | --list | --help]\n");
+    println!("usage: cargo run --release --example tour [-- CHAPTER... | --list | --help]\n");
     println!("Each row shows what each runtime did and a verdict: `same`, or `differs`");
     println!("with the reason. Timings are shown, never judged on their own.\n");
     println!("chapters:");

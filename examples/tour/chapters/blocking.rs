@@ -105,7 +105,7 @@ on_both_runtimes! {
                     // Aim at the next 10 ms mark: a late tick does not drift the ones
                     // after it, and ticks missed in a stall are skipped, not made up.
                     let slot = (at.as_millis() / PERIOD.as_millis()) as u32 + 1;
-                    rt::sleep((PERIOD * slot).saturating_sub(rt::now() - start)).await;
+                    rt::sleep_until(start + PERIOD * slot).await;
                 }
             });
             let worker = rt::spawn(async move {

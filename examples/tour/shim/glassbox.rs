@@ -14,7 +14,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 pub use glassbox::{
-    Queue, Semaphore, retry_if, sleep, spawn, spawn_blocking, timeout, timeout_or, yield_now,
+    Queue, Semaphore, retry_if, sleep, sleep_until, spawn, spawn_blocking, timeout, timeout_or,
+    yield_now,
 };
 
 // === running a scenario ===

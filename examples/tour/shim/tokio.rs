@@ -4,10 +4,12 @@
 //! state through `Rc`, as single-threaded glassbox code does. Where tokio has the
 //! idea, the name is tokio's own, re-exported. Where it does not, this file builds
 //! the closest equivalent from tokio primitives, and says so:
-//! - [`Queue`]: asyncio.Queue (with `task_done` and `join`) from a bounded `mpsc`
+//! - [`Queue`], asyncio.Queue (with `task_done` and `join`), from a bounded `mpsc`
 //!   channel, a `Mutex` around its receiver and a `Notify`;
-//! - [`retry_if`]: the hand-written backoff loop, with `tokio::time::sleep`;
-//! - [`timeout_or`]: `timeout(..).await.unwrap_or(default)`.
+//! - [`retry_if`], the hand-written backoff loop, with `tokio::time::sleep`;
+//! - [`timeout_or`], as `timeout(..).await.unwrap_or(default)`;
+//! - [`sleep_until`] (taking std's `Instant`) and [`TcpListener::bind`] (taking an
+//!   address, not async), thin wrappers so both runtimes share one signature.
 //!
 //! # Ground rules
 //! - Every function here has the signature of its namesake in `shim/glassbox.rs`.
@@ -68,6 +70,12 @@ fn run<F: Future>(builder: &mut tokio::runtime::Builder, future: F) -> F::Output
 /// The runtime's clock (virtual under `block_on_paused`).
 pub fn now() -> Instant {
     tokio::time::Instant::now().into_std()
+}
+
+/// Sleeps until `deadline`, an instant of [`now`]'s clock. (tokio's own takes its
+/// `tokio::time::Instant`, a thin wrapper of std's.)
+pub fn sleep_until(deadline: Instant) -> tokio::time::Sleep {
+    tokio::time::sleep_until(deadline.into())
 }
 
 // === timeout with a default ===
