@@ -83,7 +83,7 @@ pub fn ms(duration: std::time::Duration) -> String {
 /// Prints a chapter's title. A chapter may print figures (at most 99 columns wide)
 /// between its title and its table.
 pub fn print_title(title: &str) {
-    println!("\n{}", Colour::detect().bold(&format!("== {title} ")));
+    println!("\n{}", Colour::detect().bold(&format!("== {title}")));
 }
 
 /// Prints a chapter's table, fitting 100 columns; long cells wrap within their column.
@@ -107,12 +107,13 @@ pub fn print_table(rows: &[Row]) {
         for i in 0..lines {
             let cell = |column: &[String]| column.get(i).cloned().unwrap_or_default();
             let verdict = if i == 0 { verdict.as_str() } else { "" };
-            println!(
+            let line = format!(
                 "{:<26} {:<25} {:<25} {verdict}",
                 cell(&what),
                 cell(&glassbox),
                 cell(&tokio)
             );
+            println!("{}", line.trim_end());
         }
         if let Verdict::Differs(why) = row.verdict {
             for line in wrap(&format!("why: {why}"), 72) {
