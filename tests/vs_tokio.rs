@@ -55,7 +55,11 @@ mod blocking_chapter {
             tokio_side::heartbeat_during_job(Way::ThreadSleepInTheTask),
         ] {
             assert_eq!(run.ticks_during_job(), 0, "{run:?}");
-            assert!(run.longest_gap() >= JOB, "{run:?}");
+            // Ticks on both sides of the job (the first is at 0 ms; one after it
+            // needs the loop back before 300 ms): the gap between them spans it.
+            if run.ticks.last().is_some_and(|&last| last >= run.job.1) {
+                assert!(run.longest_gap() >= JOB, "{run:?}");
+            }
         }
     }
 

@@ -34,7 +34,7 @@ impl Admission {
         let out_of_order = self.order.iter().enumerate().find(|(i, job)| i != *job);
         match out_of_order {
             None => format!("0..{} in spawn order", self.order.len()),
-            Some((i, job)) => format!("job {job} admitted {i}th"),
+            Some((i, job)) => format!("out of order: job {job} was admitted at {i}"),
         }
     }
 }

@@ -13,7 +13,7 @@
 //! cannot hold, glassbox's sets one about 30 years ahead.
 
 use std::cell::RefCell;
-use std::fmt::Debug;
+use std::fmt::{Debug, Display};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
@@ -22,7 +22,7 @@ use crate::report::{Row, compare, ms, shown};
 use crate::shim::on_both_runtimes;
 
 /// A result and the virtual time it came at, as a table cell: `Ok(7) at 20 ms`.
-fn at<T: Debug, E: std::fmt::Display>(result: Result<T, E>, after: Duration) -> String {
+fn at<T: Debug, E: Display>(result: Result<T, E>, after: Duration) -> String {
     let result = match result {
         Ok(value) => format!("Ok({value:?})"),
         Err(error) => format!("Err({error})"),
