@@ -44,6 +44,27 @@ pub fn compare<T: PartialEq + Display>(
     }
 }
 
+/// A row judged on a property of each observation (a bound, a class), not on the raw
+/// values it shows: `glassbox` and `tokio` are (what to show, what to compare).
+pub fn compare_on<K: PartialEq>(
+    what: &str,
+    glassbox: (impl Display, K),
+    tokio: (impl Display, K),
+    why: &'static str,
+) -> Row {
+    let verdict = if glassbox.1 == tokio.1 {
+        Verdict::Same
+    } else {
+        Verdict::Differs(why)
+    };
+    Row {
+        what: what.to_string(),
+        glassbox: glassbox.0.to_string(),
+        tokio: tokio.0.to_string(),
+        verdict,
+    }
+}
+
 /// A row that only shows two timings.
 pub fn shown(what: &str, glassbox: impl Display, tokio: impl Display) -> Row {
     Row {
@@ -59,10 +80,15 @@ pub fn ms(duration: std::time::Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }
 
+/// Prints a chapter's title. A chapter may print figures (at most 99 columns wide)
+/// between its title and its table.
+pub fn print_title(title: &str) {
+    println!("\n{}", Colour::detect().bold(&format!("== {title}")));
+}
+
 /// Prints a chapter's table, fitting 100 columns; long cells wrap within their column.
-pub fn print_table(title: &str, rows: &[Row]) {
+pub fn print_table(rows: &[Row]) {
     let colour = Colour::detect();
-    println!("\n{}", colour.bold(&format!("== {title} ")));
     println!(
         "{:<26} {:<25} {:<25} verdict",
         "observation", "glassbox", "tokio"
@@ -81,12 +107,13 @@ pub fn print_table(title: &str, rows: &[Row]) {
         for i in 0..lines {
             let cell = |column: &[String]| column.get(i).cloned().unwrap_or_default();
             let verdict = if i == 0 { verdict.as_str() } else { "" };
-            println!(
+            let line = format!(
                 "{:<26} {:<25} {:<25} {verdict}",
                 cell(&what),
                 cell(&glassbox),
                 cell(&tokio)
             );
+            println!("{}", line.trim_end());
         }
         if let Verdict::Differs(why) = row.verdict {
             for line in wrap(&format!("why: {why}"), 72) {

@@ -1,10 +1,13 @@
 //! Chapter `order`: in what order do spawned, yielding and woken tasks run?
 //!
 //! Both runtimes run newly spawned tasks in spawn order and wake timers in deadline
-//! order. They differ on `yield_now`: glassbox puts a yielding task at the back of
-//! the ready queue at once, like asyncio's `await asyncio.sleep(0)`; tokio defers it
-//! until after its next I/O-driver poll and then wakes the deferred tasks last-in,
-//! first-out — an implementation detail its maintainers call subject to change.
+//! order. Timers with the *same* deadline wake in the order they were set on tokio,
+//! and in the reverse order on glassbox (its wheel's slot lists are last in, first
+//! out); neither documents that order. They also differ on `yield_now`: glassbox
+//! puts a yielding task at the back of the ready queue at once, like asyncio's
+//! `await asyncio.sleep(0)`; tokio defers it until after its next I/O-driver poll and
+//! then wakes the deferred tasks last-in, first-out — an implementation detail its
+//! maintainers call subject to change.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -85,6 +88,29 @@ on_both_runtimes! {
         })
     }
 
+    /// Three tasks sleep until the same instant, set in order a, b, c. (Paused
+    /// clock: the three deadlines are exactly equal whatever the machine's load.)
+    pub fn same_deadline_order() -> String {
+        rt::block_on_paused(async {
+            let log = Log::default();
+            let at = rt::now() + Duration::from_millis(10);
+            let handles: Vec<_> = ["a", "b", "c"]
+                .into_iter()
+                .map(|name| {
+                    let log = log.clone();
+                    rt::spawn(async move {
+                        rt::sleep_until(at).await;
+                        note(&log, name);
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+            log.borrow().join(" ")
+        })
+    }
+
     /// Does a spawned task run before the spawner's next step, or only once the
     /// spawner yields?
     pub fn spawner_runs_first() -> String {
@@ -123,6 +149,15 @@ pub fn run() -> Vec<Row> {
             glassbox_timers,
             tokio_timers,
             "timer wake order differs",
+        ),
+        compare(
+            "timers with the same deadline (set a, b, c)",
+            glassbox_side::same_deadline_order(),
+            tokio_side::same_deadline_order(),
+            "glassbox's wheel adds a timer at the front of its slot's list and fires the \
+             list front to back, so timers due on the same tick wake last-set-first; \
+             tokio's fires a slot's list back to front, in the order the timers were set. \
+             Neither runtime documents an order for equal deadlines",
         ),
         shown(
             "last of the timers done after",

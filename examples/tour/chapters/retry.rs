@@ -1,0 +1,144 @@
+//! Chapter `retry`: call a flaky operation again, waiting longer after each failure.
+//!
+//! The policy: first wait 100 ms, double each time, never more than 400 ms, at most
+//! 6 attempts. glassbox has `retry_if`; tokio has no retry of its own (the
+//! tokio-retry and backon crates fill the gap), so its side runs the same loop
+//! written by hand with `tokio::time::sleep` (`shim/tokio.rs`), reading the same
+//! `Backoff`'s delays.
+//!
+//! Under the paused clock (glassbox's `paused_clock(true)`, tokio's
+//! `start_paused(true)`) every sleep ends exactly on its deadline, so the times at
+//! which the attempts start are exact and can be compared: 0, 100, 300, 700, 1100,
+//! 1500 ms.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::report::{Row, compare};
+use crate::shim::on_both_runtimes;
+
+/// The policy of every scenario here.
+pub fn policy() -> glassbox::Backoff {
+    glassbox::Backoff::new(Duration::from_millis(100))
+        .factor(2.0)
+        .max_delay(Duration::from_millis(400))
+        .max_attempts(6)
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth another try (a timeout, a 503).
+    Transient,
+    /// Not worth it (a 404, bad credentials).
+    Permanent,
+}
+
+/// What a retried operation did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Attempts {
+    /// When each attempt started, in virtual time since the first.
+    pub started_at: Vec<Duration>,
+    /// What `retry_if` returned: the attempt that succeeded, or the last error.
+    pub result: Result<usize, (usize, Failure)>,
+}
+
+impl Attempts {
+    fn schedule(&self) -> String {
+        // Whole milliseconds, unless a time is not (then it shows, to the microsecond).
+        let ms = self.started_at.iter().map(|at| match at.as_micros() {
+            micros if micros % 1000 == 0 => (micros / 1000).to_string(),
+            micros => format!("{:.3}", micros as f64 / 1000.0),
+        });
+        ms.collect::<Vec<_>>().join(" ")
+    }
+
+    fn outcome(&self) -> String {
+        match self.result {
+            Ok(attempt) => format!("Ok on attempt {attempt}"),
+            Err((attempt, failure)) => format!("Err({failure:?}) of attempt {attempt}"),
+        }
+    }
+}
+
+on_both_runtimes! {
+    /// An operation whose attempt `n` (from 1) fails with `fail(n)`, or succeeds if
+    /// that is `None`; retried under [`policy`], retrying transient failures only.
+    pub fn retried(fail: fn(usize) -> Option<Failure>) -> Attempts {
+        rt::block_on_paused(async {
+            let start = rt::now();
+            let started_at = Rc::new(RefCell::new(Vec::new()));
+            let result = rt::retry_if(
+                policy(),
+                || {
+                    let started_at = started_at.clone();
+                    async move {
+                        started_at.borrow_mut().push(rt::now() - start);
+                        let attempt = started_at.borrow().len();
+                        match fail(attempt) {
+                            None => Ok(attempt),
+                            Some(failure) => Err((attempt, failure)),
+                        }
+                    }
+                },
+                |(_, failure)| *failure == Failure::Transient,
+            )
+            .await;
+            Attempts { started_at: started_at.take(), result }
+        })
+    }
+}
+
+/// Fails three times, then succeeds.
+pub fn flaky(attempt: usize) -> Option<Failure> {
+    (attempt <= 3).then_some(Failure::Transient)
+}
+
+/// Never succeeds.
+pub fn down(_attempt: usize) -> Option<Failure> {
+    Some(Failure::Transient)
+}
+
+/// Fails once transiently, then permanently.
+pub fn then_refused(attempt: usize) -> Option<Failure> {
+    Some(if attempt == 1 {
+        Failure::Transient
+    } else {
+        Failure::Permanent
+    })
+}
+
+pub fn run() -> Vec<Row> {
+    let mut rows = vec![compare(
+        "the retry loop",
+        "glassbox::retry_if",
+        "hand-written, tokio sleep",
+        "tokio has no retry: its side is the same backoff loop written with \
+         tokio::time::sleep",
+    )];
+    for (name, fail) in [
+        (
+            "fails 3 times, then works",
+            flaky as fn(usize) -> Option<Failure>,
+        ),
+        ("always fails", down),
+        ("transient, then permanent", then_refused),
+    ] {
+        let glassbox = glassbox_side::retried(fail);
+        let tokio = tokio_side::retried(fail);
+        rows.push(compare(
+            &format!("{name}: attempts at (virtual ms)"),
+            glassbox.schedule(),
+            tokio.schedule(),
+            "the backoff sleeps end at different virtual times",
+        ));
+        rows.push(compare(
+            &format!("{name}: result"),
+            glassbox.outcome(),
+            tokio.outcome(),
+            "the loops stop at different attempts",
+        ));
+    }
+    rows
+}

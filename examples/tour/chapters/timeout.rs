@@ -1,0 +1,180 @@
+//! Chapter `timeout`: give a future a deadline, and a default when it misses it.
+//!
+//! Every scenario but the last runs under the paused clock (glassbox's
+//! `paused_clock(true)`, tokio's `start_paused(true)`): virtual time jumps straight
+//! to the next timer, so "a 50 ms job under a 20 ms timeout" gives the same answer
+//! however loaded the machine is, and the virtual times at which things happen can
+//! be compared exactly. The last scenario uses the real clock, to show how late a
+//! 20 ms timeout really fires.
+//!
+//! Both runtimes poll the inner future before the timer, so a future that is ready
+//! wins even against a zero or an already-passed deadline. `Duration::MAX` means
+//! "never" on both: tokio's `timeout` makes no timer at all for a deadline `Instant`
+//! cannot hold, glassbox's sets one about 30 years ahead.
+
+use std::cell::RefCell;
+use std::fmt::{Debug, Display};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::report::{Row, compare, ms, shown};
+use crate::shim::on_both_runtimes;
+
+/// A result and the virtual time it came at, as a table cell: `Ok(7) at 20 ms`.
+fn at<T: Debug, E: Display>(result: Result<T, E>, after: Duration) -> String {
+    let result = match result {
+        Ok(value) => format!("Ok({value:?})"),
+        Err(error) => format!("Err({error})"),
+    };
+    format!("{result} at {} ms", after.as_millis())
+}
+
+/// Logs when it is dropped: shows that the deadline cancels the inner future.
+struct DropLog(Rc<RefCell<Vec<String>>>, &'static str);
+
+impl Drop for DropLog {
+    fn drop(&mut self) {
+        self.0.borrow_mut().push(self.1.to_string());
+    }
+}
+
+on_both_runtimes! {
+    /// A `job_ms` job under a `limit_ms` timeout: what comes out, and when.
+    pub fn job_under_timeout(job_ms: u64, limit_ms: u64) -> String {
+        rt::block_on_paused(async {
+            let start = rt::now();
+            let job = async {
+                rt::sleep(Duration::from_millis(job_ms)).await;
+                "done"
+            };
+            let result = rt::timeout(Duration::from_millis(limit_ms), job).await;
+            at(result, rt::now() - start)
+        })
+    }
+
+    /// A zero timeout around a future that is ready at once, and around one that
+    /// never is.
+    pub fn zero_timeout() -> String {
+        rt::block_on_paused(async {
+            let start = rt::now();
+            let ready = rt::timeout(Duration::ZERO, async { 7 }).await;
+            let ready = at(ready, rt::now() - start);
+            let pending = rt::timeout(Duration::ZERO, std::future::pending::<()>()).await;
+            format!("{ready}; {}", at(pending, rt::now() - start))
+        })
+    }
+
+    /// `Duration::MAX` around a 10 ms job: no panic, no overflow, no timeout.
+    pub fn huge_timeout() -> String {
+        rt::block_on_paused(async {
+            let start = rt::now();
+            let job = async {
+                rt::sleep(Duration::from_millis(10)).await;
+                "done"
+            };
+            let result = rt::timeout(Duration::MAX, job).await;
+            at(result, rt::now() - start)
+        })
+    }
+
+    /// When the deadline wins, is the inner future dropped (cancelled) at once?
+    pub fn deadline_cancels_the_job() -> String {
+        rt::block_on_paused(async {
+            let start = rt::now();
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let job = {
+                let log = log.clone();
+                async move {
+                    let _guard = DropLog(log, "job dropped");
+                    rt::sleep(Duration::from_millis(50)).await;
+                }
+            };
+            let result = rt::timeout(Duration::from_millis(20), job).await;
+            let dropped = log.borrow().join(", ");
+            let dropped = if dropped.is_empty() { "job still alive" } else { &dropped };
+            format!("{}; {dropped}", at(result, rt::now() - start))
+        })
+    }
+
+    /// asyncio's fetch-with-default: a 50 ms fetch under a 20 ms limit falls back to
+    /// the default; a 20 ms fetch under a 50 ms limit returns its price.
+    pub fn timeout_with_default() -> String {
+        rt::block_on_paused(async {
+            let fetch_price = |ms| async move {
+                rt::sleep(Duration::from_millis(ms)).await;
+                105
+            };
+            let slow = rt::timeout_or(Duration::from_millis(20), fetch_price(50), 100).await;
+            let fast = rt::timeout_or(Duration::from_millis(50), fetch_price(20), 100).await;
+            format!("slow: {slow}; fast: {fast}")
+        })
+    }
+
+    /// How long a 20 ms timeout around a never-ready future really takes (real clock).
+    pub fn real_timeout_fires_after() -> Duration {
+        rt::block_on(async {
+            let start = rt::now();
+            let result = rt::timeout(Duration::from_millis(20), std::future::pending::<()>()).await;
+            assert!(result.is_err(), "a pending future cannot beat its timeout");
+            rt::now() - start
+        })
+    }
+}
+
+pub fn run() -> Vec<Row> {
+    // A scenario that panicked (a huge deadline overflowing, say) becomes a cell
+    // saying so, instead of ending the tour.
+    let guarded = |scenario: fn() -> String| {
+        catch_unwind(AssertUnwindSafe(scenario)).unwrap_or_else(|_| "panicked".to_string())
+    };
+    vec![
+        compare(
+            "50 ms job, 20 ms timeout (virtual time)",
+            glassbox_side::job_under_timeout(50, 20),
+            tokio_side::job_under_timeout(50, 20),
+            "the deadlines fire at different virtual times",
+        ),
+        compare(
+            "20 ms job, 50 ms timeout",
+            glassbox_side::job_under_timeout(20, 50),
+            tokio_side::job_under_timeout(20, 50),
+            "one runtime lets a job finish that the other cuts short",
+        ),
+        compare(
+            "20 ms job, 20 ms timeout: both due at once",
+            glassbox_side::job_under_timeout(20, 20),
+            tokio_side::job_under_timeout(20, 20),
+            "one runtime lets the deadline win over a job ready on the same poll",
+        ),
+        compare(
+            "zero timeout: ready future; pending one",
+            glassbox_side::zero_timeout(),
+            tokio_side::zero_timeout(),
+            "one runtime checks the deadline before polling the future",
+        ),
+        compare(
+            "Duration::MAX timeout, 10 ms job",
+            guarded(glassbox_side::huge_timeout),
+            guarded(tokio_side::huge_timeout),
+            "one runtime cannot hold a deadline that far away",
+        ),
+        compare(
+            "when the deadline wins",
+            glassbox_side::deadline_cancels_the_job(),
+            tokio_side::deadline_cancels_the_job(),
+            "one runtime keeps the timed-out future alive",
+        ),
+        compare(
+            "timeout with a default (100) around a price fetch (105)",
+            glassbox_side::timeout_with_default(),
+            tokio_side::timeout_with_default(),
+            "the fallback differs",
+        ),
+        shown(
+            "real clock: a 20 ms timeout fired after",
+            ms(glassbox_side::real_timeout_fires_after()),
+            ms(tokio_side::real_timeout_fires_after()),
+        ),
+    ]
+}
