@@ -340,6 +340,17 @@ mod order_chapter {
         assert_eq!(tokio_side::timer_order().0, "10ms 20ms 30ms");
     }
 
+    /// Neither runtime documents it, but both fire timers that share a deadline in
+    /// the order they were set; glassbox keeps that as its own contract.
+    #[test]
+    fn timers_sharing_a_deadline_wake_in_the_order_they_were_set_on_both() {
+        assert_eq!(
+            glassbox_side::same_deadline_order(),
+            tokio_side::same_deadline_order()
+        );
+        assert_eq!(glassbox_side::same_deadline_order(), "a b c");
+    }
+
     /// Each task's own steps stay in order across yields, on both. How tokio
     /// interleaves *different* tasks after `yield_now` is not asserted (its
     /// maintainers call it subject to change); glassbox's is, being its own

@@ -1,13 +1,12 @@
 //! Chapter `order`: in what order do spawned, yielding and woken tasks run?
 //!
 //! Both runtimes run newly spawned tasks in spawn order and wake timers in deadline
-//! order. Timers with the *same* deadline wake in the order they were set on tokio,
-//! and in the reverse order on glassbox (its wheel's slot lists are last in, first
-//! out); neither documents that order. They also differ on `yield_now`: glassbox
-//! puts a yielding task at the back of the ready queue at once, like asyncio's
-//! `await asyncio.sleep(0)`; tokio defers it until after its next I/O-driver poll and
-//! then wakes the deferred tasks last-in, first-out — an implementation detail its
-//! maintainers call subject to change.
+//! order; timers with the *same* deadline wake in the order they were set (glassbox's
+//! wheel appends to a slot's list and fires it from the front). They differ on
+//! `yield_now`: glassbox puts a yielding task at the back of the ready queue at once,
+//! like asyncio's `await asyncio.sleep(0)`; tokio defers it until after its next
+//! I/O-driver poll and then wakes the deferred tasks last-in, first-out — an
+//! implementation detail its maintainers call subject to change.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -154,10 +153,7 @@ pub fn run() -> Vec<Row> {
             "timers with the same deadline (set a, b, c)",
             glassbox_side::same_deadline_order(),
             tokio_side::same_deadline_order(),
-            "glassbox's wheel adds a timer at the front of its slot's list and fires the \
-             list front to back, so timers due on the same tick wake last-set-first; \
-             tokio's fires a slot's list back to front, in the order the timers were set. \
-             Neither runtime documents an order for equal deadlines",
+            "timers due on the same tick wake in a different order",
         ),
         shown(
             "last of the timers done after",

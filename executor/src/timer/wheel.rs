@@ -110,8 +110,8 @@ pub(crate) struct Wheel {
     entries: Slab<Entry>,
     /// Levels 0..=5; a slot's list runs through `Links` in `entries`.
     levels: [Level; LEVELS],
-    /// Head of the overflow list: timers beyond the top level's turn.
-    overflow: Option<Link>,
+    /// The overflow list: timers beyond the top level's turn.
+    overflow: List,
     /// A lower bound on the overflow deadlines (ground rule 5). Cancelling
     /// leaves it alone, so it may be early; early only costs one spurious look
     /// at the overflow list, and keeps cancel O(1).
@@ -210,17 +210,32 @@ fn key_of(link: Link) -> usize {
 
 /// One level: 64 list heads and a bitmap saying which are non-empty.
 struct Level {
-    /// Bit `s` is set exactly when `heads[s]` is `Some` (ground rule 6).
+    /// Bit `s` is set exactly when `lists[s]` is non-empty (ground rule 6).
     occupied: u64,
-    /// The first entry in each slot's list.
-    heads: [Option<Link>; SLOTS],
+    /// Each slot's list of entries.
+    lists: [List; SLOTS],
 }
 
 impl Level {
     /// A level with every slot empty.
     const EMPTY: Level = Level {
         occupied: 0,
-        heads: [None; SLOTS],
+        lists: [List::EMPTY; SLOTS],
+    };
+}
+
+/// A slot's list: entries are appended at the tail and walked from the head, so
+/// timers that share a deadline fire in the order they were set (as tokio's do).
+#[derive(Clone, Copy, Default)]
+struct List {
+    head: Option<Link>,
+    tail: Option<Link>,
+}
+
+impl List {
+    const EMPTY: List = List {
+        head: None,
+        tail: None,
     };
 }
 
@@ -266,7 +281,7 @@ impl Wheel {
         Wheel {
             entries: Slab::new(),
             levels: [Level::EMPTY; LEVELS],
-            overflow: None,
+            overflow: List::EMPTY,
             overflow_earliest: u64::MAX,
             elapsed: 0,
             pending: 0,
@@ -416,7 +431,7 @@ impl Wheel {
         // time enters the top-level turn holding its earliest deadline: no
         // entry can move down before that.
         let start = self.overflow_earliest & !(TOP_RANGE - 1);
-        self.overflow.map(|_| (start, OVERFLOW_LIST))
+        self.overflow.head.map(|_| (start, OVERFLOW_LIST))
     }
 
     /// Empties one list: fires what is due by `now`, re-places the rest
@@ -424,7 +439,7 @@ impl Wheel {
     fn process(&mut self, location: Location, now: u64, fired: &mut Vec<Fired>) {
         // Detach the whole list first: a timer re-placed from the overflow
         // list may go back onto it, and must not be met again in this walk.
-        let mut cursor = self.head_mut(location).take();
+        let mut cursor = std::mem::take(self.list_mut(location)).head;
         if location.level < LEVELS {
             self.levels[location.level].occupied &= !(1 << location.slot);
         }
@@ -451,23 +466,27 @@ impl Wheel {
         }
     }
 
-    /// Pushes entry `key` onto the front of the list at `location`.
+    /// Appends entry `key` at the tail of the list at `location`.
     fn link(&mut self, key: usize, location: Location) {
-        let old_head = self.head_mut(location).replace(link_of(key));
-        if let Some(old_head) = old_head {
-            self.entries[key_of(old_head)].links_mut().prev = Some(link_of(key));
+        let list = self.list_mut(location);
+        let old_tail = list.tail.replace(link_of(key));
+        if old_tail.is_none() {
+            list.head = Some(link_of(key));
+        }
+        if let Some(old_tail) = old_tail {
+            self.entries[key_of(old_tail)].links_mut().next = Some(link_of(key));
         }
         let entry = &mut self.entries[key];
         // Levels fit in 3 bits and slots in 6: the casts cannot truncate.
         entry.state = State::Pending(Links {
             level: location.level as u8,
             slot: location.slot as u8,
-            prev: None,
-            next: old_head,
+            prev: old_tail,
+            next: None,
         });
         if location.level < LEVELS {
             self.levels[location.level].occupied |= 1 << location.slot;
-        } else if old_head.is_none() {
+        } else if old_tail.is_none() {
             // First entry of a fresh overflow list: it alone sets the bound.
             self.overflow_earliest = entry.deadline;
         } else {
@@ -481,10 +500,11 @@ impl Wheel {
         let (location, prev, next) = (links.location(), links.prev, links.next);
         match prev {
             Some(prev) => self.entries[key_of(prev)].links_mut().next = next,
-            None => *self.head_mut(location) = next,
+            None => self.list_mut(location).head = next,
         }
-        if let Some(next) = next {
-            self.entries[key_of(next)].links_mut().prev = prev;
+        match next {
+            Some(next) => self.entries[key_of(next)].links_mut().prev = prev,
+            None => self.list_mut(location).tail = prev,
         }
         let list_now_empty = prev.is_none() && next.is_none();
         if list_now_empty && location.level < LEVELS {
@@ -492,12 +512,12 @@ impl Wheel {
         }
     }
 
-    /// The head of the list at `location`.
-    fn head_mut(&mut self, location: Location) -> &mut Option<Link> {
+    /// The list at `location`.
+    fn list_mut(&mut self, location: Location) -> &mut List {
         if location.level == OVERFLOW {
             &mut self.overflow
         } else {
-            &mut self.levels[location.level].heads[location.slot]
+            &mut self.levels[location.level].lists[location.slot]
         }
     }
 }
@@ -515,7 +535,7 @@ impl fmt::Debug for Wheel {
             .field("pending", &self.pending)
             .field("fired_not_removed", &(self.entries.len() - self.pending))
             .field("occupied", &occupied)
-            .field("overflow", &self.overflow.is_some())
+            .field("overflow", &self.overflow.head.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -782,7 +802,7 @@ mod tests {
         assert_eq!(wheel.levels[0].occupied, bit);
         assert_eq!(wheel.remove(keys[0]), Some(at(0, 10)));
         assert_eq!(wheel.levels[0].occupied, 0);
-        assert_eq!(wheel.levels[0].heads[10], None);
+        assert_eq!(wheel.levels[0].lists[10].head, None);
         assert_eq!((wheel.pending(), wheel.next_expiration()), (0, None));
     }
 
@@ -794,6 +814,30 @@ mod tests {
         let mut fired = advance(&mut wheel, 1000);
         fired.sort();
         assert_eq!(fired, vec![300, 320]);
+    }
+
+    #[test]
+    fn timers_sharing_a_deadline_fire_in_the_order_they_were_set() {
+        // Straight onto level 0, and from levels 1 and 2 through one and two cascades.
+        for deadline in [10, 200, 5_000] {
+            let mut wheel = Wheel::new();
+            let wakers: Vec<_> = (0..4).map(|_| counting_waker()).collect();
+            for (_, waker) in &wakers {
+                wheel.insert(deadline, waker.clone());
+            }
+            let mut fired = Vec::new();
+            while let Some(next) = wheel.next_expiration() {
+                wheel.advance(next, &mut fired);
+            }
+            let order: Vec<usize> = fired
+                .iter()
+                .map(|f| {
+                    let waker = f.waker.as_ref().unwrap();
+                    wakers.iter().position(|(_, w)| w.will_wake(waker)).unwrap()
+                })
+                .collect();
+            assert_eq!(order, [0, 1, 2, 3], "deadline {deadline}");
+        }
     }
 
     #[test]
