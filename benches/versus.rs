@@ -5,7 +5,8 @@
 //! the median of each side and the median of the per-round ratios glassbox/tokio
 //! (lower is better for glassbox). `-- --quick` runs a short pass; `-- --json PATH`
 //! also writes the rows as `[{"name", "unit", "glassbox", "tokio", "ratio"}]`;
-//! any other argument keeps only the rows whose name contains it.
+//! any other argument keeps only the rows whose name contains it (`scaling` names
+//! the scaling section printed after the table).
 //!
 //! Every workload is written twice, once per runtime, as near to word for word as
 //! the two APIs allow; the pairs sit next to each other so a reader can compare them.
@@ -652,6 +653,123 @@ fn tcp_echo_rtt_tokio(round_trips: usize) -> f64 {
     })
 }
 
+// === scaling: does the per-op cost stay flat as the runtime fills up? ===
+// Each figure is (cost per op with a big load) / (cost per op with a small one):
+// near 1 means O(1). The load is spawned tasks, or timers parked an hour out.
+
+/// Registers `count` timers an hour out and keeps them pending (glassbox).
+fn park_timers_glassbox(count: usize) -> Vec<Pin<Box<glassbox::Sleep>>> {
+    let far = Instant::now() + Duration::from_secs(3600);
+    (0..count)
+        .map(|_| Box::pin(glassbox::sleep_until(far)))
+        .collect()
+}
+
+/// Per-op cost of `timeout_ready` and of a 1 ms sleep (register + fire, paused
+/// clock), with `background` timers pending in the wheel.
+fn timer_costs_glassbox(background: usize, ops: usize) -> (f64, f64) {
+    let mut rt = glassbox::Runtime::builder()
+        .stall_threshold(None)
+        .paused_clock(true)
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let mut parked = park_timers_glassbox(background);
+        poll_each_once(&mut parked).await;
+        let start = Instant::now();
+        for i in 0..ops {
+            let value = glassbox::timeout(Duration::from_secs(10), std::future::ready(i)).await;
+            assert_eq!(value, Ok(i));
+        }
+        let timeout_ns = nanos_per(start.elapsed(), ops);
+        let start = Instant::now();
+        for _ in 0..ops / 10 {
+            glassbox::sleep(Duration::from_millis(1)).await;
+        }
+        (timeout_ns, nanos_per(start.elapsed(), ops / 10))
+    })
+}
+
+fn timer_costs_tokio(background: usize, ops: usize) -> (f64, f64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+        let mut parked: Vec<_> = (0..background)
+            .map(|_| Box::pin(tokio::time::sleep_until(far)))
+            .collect();
+        poll_each_once(&mut parked).await;
+        let start = Instant::now();
+        for i in 0..ops {
+            let value = tokio::time::timeout(Duration::from_secs(10), std::future::ready(i)).await;
+            assert_eq!(value, Ok(i));
+        }
+        let timeout_ns = nanos_per(start.elapsed(), ops);
+        let start = Instant::now();
+        for _ in 0..ops / 10 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        (timeout_ns, nanos_per(start.elapsed(), ops / 10))
+    })
+}
+
+fn print_scaling(quick: bool) {
+    let (small, big) = (1_000, 1_000_000);
+    let best_of = if quick { 3 } else { 5 };
+    // Best of a few runs: scaling is about the structure's cost, not the machine's noise.
+    let best = |f: &dyn Fn() -> f64| (0..best_of).map(|_| f()).fold(f64::INFINITY, f64::min);
+    println!("\nscaling: per-op cost with {big} vs {small} (ratio; near 1 = O(1))");
+    println!("{:<44} {:>10} {:>10}", "", "glassbox", "tokio");
+
+    let spawn = |n: usize, on_glassbox: bool| {
+        if on_glassbox {
+            spawn_join_glassbox(n)
+        } else {
+            spawn_join_tokio(n)
+        }
+    };
+    let ratio =
+        |on_glassbox: bool| best(&|| spawn(big, on_glassbox)) / best(&|| spawn(small, on_glassbox));
+    println!(
+        "{:<44} {:>10.2} {:>10.2}",
+        "spawn_join: 1M tasks vs 1k tasks",
+        ratio(true),
+        ratio(false)
+    );
+
+    let ops = 100_000;
+    let costs = |background: usize, on_glassbox: bool| {
+        let run = || {
+            if on_glassbox {
+                timer_costs_glassbox(background, ops)
+            } else {
+                timer_costs_tokio(background, ops)
+            }
+        };
+        let runs: Vec<(f64, f64)> = (0..best_of).map(|_| run()).collect();
+        let min =
+            |pick: fn(&(f64, f64)) -> f64| runs.iter().map(pick).fold(f64::INFINITY, f64::min);
+        (min(|r| r.0), min(|r| r.1))
+    };
+    let (g_small, g_big) = (costs(small, true), costs(big, true));
+    let (t_small, t_big) = (costs(small, false), costs(big, false));
+    println!(
+        "{:<44} {:>10.2} {:>10.2}",
+        "timeout_ready: 1M vs 1k timers pending",
+        g_big.0 / g_small.0,
+        t_big.0 / t_small.0
+    );
+    println!(
+        "{:<44} {:>10.2} {:>10.2}",
+        "sleep 1 ms (register+fire): 1M vs 1k pending",
+        g_big.1 / g_small.1,
+        t_big.1 / t_small.1
+    );
+}
+
 // === main ===
 
 fn main() {
@@ -776,6 +894,9 @@ fn main() {
     }
 
     print_table(&rows);
+    if wanted("scaling") {
+        print_scaling(quick);
+    }
     if let Some(path) = json_path {
         write_json(&path, &rows);
     }
