@@ -41,7 +41,7 @@ use crate::stall::StallReport;
 use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timer::{Fired, Wheel};
 use crate::trace::{Tracer, trace};
-use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget};
+use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
 
 /// The runtime's state, shared (`Rc`) by the `Runtime`, the thread's current-runtime
 /// slot, and the `Timer`s and I/O sources registered with it.
@@ -285,7 +285,7 @@ impl Core {
             );
             Counters::bump(&self.counters.timers_fired);
             if let Some(waker) = timer.waker {
-                waker.wake();
+                wake_foreign(waker);
             }
         }
         *self.fired.borrow_mut() = fired;
