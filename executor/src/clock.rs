@@ -72,8 +72,9 @@ impl Clock {
     ///
     /// # Panics
     /// If the clock is not paused: real time cannot be advanced. If `now() + by` is
-    /// past what `Instant` can hold (`Duration::MAX`, say): the clock is left as it
-    /// was, so the runtime stays usable.
+    /// past what the clock can count (ticks are a `u64` of milliseconds, about 584
+    /// million years, and `now()` must fit an `Instant`): `Duration::MAX`, say. The
+    /// clock is left as it was then, so the runtime stays usable.
     #[track_caller]
     pub(crate) fn advance(&self, by: Duration) {
         let Some(elapsed) = &self.paused else {
@@ -82,15 +83,14 @@ impl Clock {
                  Runtime::builder().paused_clock(true)"
             );
         };
-        let advanced = elapsed
-            .get()
-            .checked_add(by)
-            .filter(|&advanced| self.start.checked_add(advanced).is_some());
+        let advanced = elapsed.get().checked_add(by).filter(|&advanced| {
+            millis_floor(advanced) < u64::MAX && self.start.checked_add(advanced).is_some()
+        });
         let Some(advanced) = advanced else {
             panic!(
-                "glassbox: time::advance({by:?}) would move the paused clock past what \
-                 std::time::Instant can represent; advance by less (a sleep of \
-                 Duration::MAX ends about 30 years from now)"
+                "glassbox: time::advance({by:?}) would move the paused clock past what it \
+                 can count (1 ms ticks in a u64: about 584 million years); advance by less \
+                 (a sleep of Duration::MAX ends about 30 years from now)"
             );
         };
         elapsed.set(advanced);
