@@ -1158,6 +1158,8 @@ fn a_join_handle_polled_without_a_runtime_still_reports_a_finished_task() {
     // Not bad input exactly, but a limit worth pinning: a handle outliving its
     // runtime is still a valid future, as the drop tests rely on.
     let mut rt = Runtime::new().unwrap();
+    // The handle is meant to leave this block_on unawaited, and outlive the runtime.
+    #[allow(clippy::async_yields_async)]
     let mut handle = rt.block_on(async {
         let handle = spawn(async { 5 });
         yield_now().await;

@@ -351,7 +351,10 @@ fn put_dropped_at_any_point_takes_no_slot_and_duplicates_nothing() {
         for get_at in [10, 20] {
             at(get_at, {
                 let (queue, got) = (queue.clone(), got.clone());
-                move || async move { got.borrow_mut().push(queue.get().await.unwrap()) }
+                move || async move {
+                    let item = queue.get().await.unwrap();
+                    got.borrow_mut().push(item);
+                }
             });
         }
         let witness = at(5, {

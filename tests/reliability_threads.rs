@@ -108,7 +108,11 @@ fn sixteen_threads_hammering_one_tasks_waker_lose_no_wake() {
                             // Every way a waker can be used, from every thread at once.
                             match (round + i) % 4 {
                                 0 => waker.wake_by_ref(),
-                                1 => waker.clone().wake(),
+                                1 => {
+                                    // Wake by value: the clone's reference goes with it.
+                                    let owned = waker.clone();
+                                    owned.wake();
+                                }
                                 2 => drop(waker.clone()),
                                 _ => {
                                     let extra = waker.clone();
@@ -217,7 +221,8 @@ fn wakes_racing_the_runtimes_drop_are_harmless_and_every_future_is_dropped_on_it
                         // when this thread ends, freeing the cells here.
                         while !stop.load(Ordering::SeqCst) {
                             for waker in &wakers {
-                                waker.clone().wake();
+                                let owned = waker.clone();
+                                owned.wake(); // by value: takes and gives back a reference
                             }
                         }
                         for waker in &wakers {
@@ -302,6 +307,8 @@ fn a_waker_woken_while_another_runtime_runs_on_its_thread_reaches_its_own_runtim
     within(WATCHDOG, "two runtimes, one thread", || {
         let slot: WakerSlot = Arc::default();
         let mut first = Runtime::new().unwrap();
+        // The handle leaves this block_on unawaited, for a later one.
+        #[allow(clippy::async_yields_async)]
         let task = first.block_on(async {
             let task = spawn(ParkOnce {
                 slot: slot.clone(),
