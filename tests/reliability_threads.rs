@@ -183,6 +183,36 @@ fn wakes_racing_a_tasks_completion_never_poll_the_task_that_reuses_its_slot() {
 }
 
 #[test]
+fn a_task_that_wakes_itself_in_its_last_poll_does_not_get_its_slots_next_task_polled_twice() {
+    // The same race on one thread: a wake that lands during the poll that finishes
+    // the task. Found by this suite: the task's key stayed in the ready queue, and the
+    // next task given that slab slot was polled once for it and once for its own
+    // entry. (`event_interval(1)` ends the batch right after the finishing poll, so
+    // the stale entry outlives it; with the default it happens at a batch's end.)
+    within(WATCHDOG, "self-wake in the last poll", || {
+        let mut rt = Runtime::builder().event_interval(1).build().unwrap();
+        rt.block_on(async {
+            for _ in 0..100 {
+                let first = spawn(std::future::poll_fn(|cx| {
+                    cx.waker().wake_by_ref();
+                    Poll::Ready(())
+                }));
+                yield_now().await; // `first` runs, queues itself again, and finishes
+                assert!(first.is_finished());
+                let polls = Rc::new(Cell::new(0));
+                let second = spawn(CountPolls(polls.clone())); // in `first`'s slot
+                for _ in 0..3 {
+                    yield_now().await;
+                }
+                assert_eq!(polls.get(), 1, "polled for a stale ready-queue entry");
+                second.abort();
+                yield_now().await;
+            }
+        });
+    });
+}
+
+#[test]
 fn wakes_racing_the_runtimes_drop_are_harmless_and_every_future_is_dropped_on_its_thread() {
     const TASKS: usize = 4;
     let rounds = stress(200);

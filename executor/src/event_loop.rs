@@ -234,6 +234,12 @@ impl Core {
                 trace!(self, "poll   task={task_id} -> ready (finished)");
                 Counters::bump(&self.counters.tasks_finished);
                 let finished = self.tasks.borrow_mut().remove(key as usize);
+                // It may have woken itself during that last poll (or been aborted
+                // then): its key is queued again. Take it out, or the key's next owner
+                // would be polled once for this entry and once for its own.
+                if Header::flag(&header.scheduled) {
+                    self.ready.borrow_mut().retain(|&queued| queued != key);
+                }
                 // Released outside the borrow, for symmetry with `drop_all_tasks`
                 // (the output, if any, is owned by the JoinHandle by now).
                 drop(finished);
