@@ -1,6 +1,8 @@
 //! Resources stay flat: memory after a million tasks or timers, threads and fds
 //! after a thousand runtimes. Allocated bytes are counted by a global allocator.
 
+mod reliability_support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -8,6 +10,7 @@ use std::time::Duration;
 
 use glassbox::time::{self, Timer};
 use glassbox::{Runtime, spawn, yield_now};
+use reliability_support::stress;
 
 /// Forwards to the system allocator and keeps a running total of live bytes.
 struct CountingAllocator;
@@ -136,16 +139,6 @@ fn a_thousand_runtimes_created_and_dropped_leak_no_thread_fd_or_memory() {
 //
 // Already elsewhere, not repeated here: 10,000 connect/close cycles leave the fd count
 // flat (`executor/tests/net_fd_leak.rs`).
-
-/// Iterations, times `GLASSBOX_STRESS` (see TESTING.md).
-fn stress(n: usize) -> usize {
-    let factor = std::env::var("GLASSBOX_STRESS").map_or(1, |value| {
-        value.trim().parse().unwrap_or_else(|_| {
-            panic!("GLASSBOX_STRESS must be a positive whole number, got {value:?}")
-        })
-    });
-    n * factor
-}
 
 fn assert_flat(what: &str, before: isize, limit: isize) {
     let grown = live_bytes() - before;

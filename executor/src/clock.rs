@@ -155,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn advancing_past_what_an_instant_holds_panics_and_leaves_the_clock_alone() {
+    fn advancing_past_what_the_clock_can_count_panics_and_leaves_it_alone() {
         let clock = Clock::new(true);
         clock.advance(Duration::from_secs(1));
         let before = clock.now();
