@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
-# Runs the tests that exercise glassbox's unsafe code (the task cell and its raw
-# waker, executor/src/task/; the pin projection in patterns/src/timeout.rs) under
-# valgrind memcheck. Any memory error or definite
-# leak fails the script.
+# Runs the tests that exercise glassbox's unsafe code under valgrind memcheck: the
+# task cell and its raw waker (executor/src/task/), and the pin projection in
+# patterns/src/timeout.rs. Any memory error or definite leak fails the script.
+#
+#   executor_task_cells, executor_tasks,   the task cell: output slot, drop order,
+#   executor_scheduling, reliability_panics  destructors and outputs that panic
+#   executor_wakers, reliability_threads   the raw waker: cloned, woken and dropped on
+#                                          other threads, racing completion, slot reuse
+#                                          and the runtime's drop; the last reference
+#                                          freeing the cell off the runtime's thread
+#   timeout, reliability_cancellation      the Timeout projection; JoinHandles and
+#                                          every public future dropped mid-flight
+#
+# --fair-sched=yes: valgrind runs one thread at a time; without a fair lock a thread
+# spinning on wakes can starve the one it waits for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tests=(executor_task_cells executor_tasks executor_wakers executor_scheduling timeout)
+tests=(
+    executor_task_cells executor_tasks executor_wakers executor_scheduling timeout
+    reliability_panics reliability_threads reliability_cancellation
+)
 cargo test --workspace --no-run
 for name in "${tests[@]}"; do
     binary=$(ls -t target/debug/deps/"$name"-* | grep -v '\.d$' | head -1)
     echo "== $name ($binary)"
-    valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no -q \
+    valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+        --show-possibly-lost=no --fair-sched=yes -q \
         "$binary" --test-threads=1
 done
 echo "valgrind: no errors"

@@ -71,7 +71,10 @@ impl Clock {
     /// Moves the paused clock forward by `by`.
     ///
     /// # Panics
-    /// If the clock is not paused: real time cannot be advanced.
+    /// If the clock is not paused: real time cannot be advanced. If `now() + by` is
+    /// past what the clock can count (ticks are a `u64` of milliseconds, about 584
+    /// million years, and `now()` must fit an `Instant`): `Duration::MAX`, say. The
+    /// clock is left as it was then, so the runtime stays usable.
     #[track_caller]
     pub(crate) fn advance(&self, by: Duration) {
         let Some(elapsed) = &self.paused else {
@@ -80,7 +83,17 @@ impl Clock {
                  Runtime::builder().paused_clock(true)"
             );
         };
-        elapsed.set(elapsed.get().saturating_add(by));
+        let advanced = elapsed.get().checked_add(by).filter(|&advanced| {
+            millis_floor(advanced) < u64::MAX && self.start.checked_add(advanced).is_some()
+        });
+        let Some(advanced) = advanced else {
+            panic!(
+                "glassbox: time::advance({by:?}) would move the paused clock past what it \
+                 can count (1 ms ticks in a u64: about 584 million years); advance by less \
+                 (a sleep of Duration::MAX ends about 30 years from now)"
+            );
+        };
+        elapsed.set(advanced);
     }
 
     /// Moves the paused clock forward to the start of `tick`, if that is later.
@@ -139,5 +152,19 @@ mod tests {
     #[should_panic(expected = "paused clock")]
     fn advancing_a_real_clock_panics_with_advice() {
         Clock::new(false).advance(Duration::from_secs(1));
+    }
+
+    #[test]
+    fn advancing_past_what_the_clock_can_count_panics_and_leaves_it_alone() {
+        let clock = Clock::new(true);
+        clock.advance(Duration::from_secs(1));
+        let before = clock.now();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            clock.advance(Duration::MAX)
+        }));
+        let payload = outcome.expect_err("Duration::MAX cannot be added");
+        let message = payload.downcast_ref::<String>().unwrap();
+        assert!(message.contains("time::advance"), "{message}");
+        assert_eq!(clock.now(), before, "the clock did not move");
     }
 }

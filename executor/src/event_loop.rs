@@ -41,7 +41,7 @@ use crate::stall::StallReport;
 use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timer::{Fired, Wheel};
 use crate::trace::{Tracer, trace};
-use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget};
+use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
 
 /// The runtime's state, shared (`Rc`) by the `Runtime`, the thread's current-runtime
 /// slot, and the `Timer`s and I/O sources registered with it.
@@ -234,6 +234,12 @@ impl Core {
                 trace!(self, "poll   task={task_id} -> ready (finished)");
                 Counters::bump(&self.counters.tasks_finished);
                 let finished = self.tasks.borrow_mut().remove(key as usize);
+                // It may have woken itself during that last poll (or been aborted
+                // then): its key is queued again. Take it out, or the key's next owner
+                // would be polled once for this entry and once for its own.
+                if Header::flag(&header.scheduled) {
+                    self.ready.borrow_mut().retain(|&queued| queued != key);
+                }
                 // Released outside the borrow, for symmetry with `drop_all_tasks`
                 // (the output, if any, is owned by the JoinHandle by now).
                 drop(finished);
@@ -285,7 +291,7 @@ impl Core {
             );
             Counters::bump(&self.counters.timers_fired);
             if let Some(waker) = timer.waker {
-                waker.wake();
+                wake_foreign(waker);
             }
         }
         *self.fired.borrow_mut() = fired;

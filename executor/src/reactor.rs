@@ -77,6 +77,7 @@ use slab::Slab;
 
 use crate::event_loop::Core;
 use crate::trace::trace;
+use crate::waker::wake_foreign;
 
 /// The token of the `mio::Waker` that other threads use to wake the loop.
 pub(crate) const REMOTE_WAKE_TOKEN: Token = Token(usize::MAX);
@@ -310,7 +311,7 @@ fn slot_of(slots: &mut Slab<Slot>, token: Token) -> &mut Slot {
 
 fn wake_all(wakers: &mut Vec<Waker>) {
     for waker in wakers.drain(..) {
-        waker.wake();
+        wake_foreign(waker);
     }
 }
 

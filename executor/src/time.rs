@@ -32,7 +32,9 @@ pub fn now() -> Instant {
 /// tokio equivalent: `tokio::time::advance`.
 ///
 /// # Panics
-/// Outside a runtime, or if the runtime's clock is not paused.
+/// Outside a runtime, if the runtime's clock is not paused, or if `by` would carry
+/// the clock past what it can count (about 584 million years; `Duration::MAX`, say;
+/// tokio panics too). The clock is left unmoved then.
 ///
 /// ```
 /// use std::time::Duration;

@@ -23,7 +23,12 @@
 //! - Once the runtime is gone, the channel's receiver is gone: sends fail and are
 //!   ignored, and the eventfd belongs to the `mio::Waker` that the `Arc` keeps alive.
 //!   Waking then is a harmless no-op.
+//! - A waker the loop holds for someone else (a timer's, a socket waiter's, a
+//!   `JoinHandle` awaiter's) may be any `Waker`, and its `wake` may panic. The loop
+//!   wakes such wakers through [`wake_foreign`], which contains the panic: the wakes
+//!   after it still happen and the runtime goes on.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Wake, Waker};
@@ -108,6 +113,15 @@ pub(crate) fn wake_task(header: &Header) {
         key: header.key,
         id: header.id,
     });
+}
+
+/// Wakes a waker that the loop holds on someone else's behalf. If its `wake` panics
+/// (a user's hand-made waker can), the panic stops here: the panic hook has already
+/// reported it on stderr, and unwinding on would drop the other wakers of the same
+/// timer tick or socket event unwoken, leaving their tasks parked for ever. tokio
+/// contains a panicking `JoinHandle` waker the same way.
+pub(crate) fn wake_foreign(waker: Waker) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
 }
 
 /// The data behind the `block_on` future's `Waker`.

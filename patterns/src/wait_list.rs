@@ -24,11 +24,13 @@
 //! - Order is arrival order; only `remove` (a future dropped while waiting) takes a
 //!   waiter out of the middle.
 //! - Wakers are woken only after the owner's `RefCell` borrow ends (see [`Wakeups`]):
-//!   a waker is foreign code, and may call straight back into the pattern.
+//!   a waker is foreign code, and may call straight back into the pattern. It may also
+//!   panic; that does not stop the wakes after it.
 
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::Waker;
 
@@ -148,9 +150,14 @@ impl Wakeups {
     }
 
     /// Wakes everyone collected. Call it after the pattern's borrow has ended.
+    ///
+    /// A waker is foreign code and its `wake` may panic. That panic is contained here
+    /// (the panic hook has already reported it): each waiter collected was already
+    /// taken out of its line and given what it waited for, so a wake lost to another
+    /// waiter's panic would strand it for ever, holding its permits or its item.
     pub(crate) fn wake_all(self) {
         for waker in self.wakers {
-            waker.wake();
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
         }
     }
 }

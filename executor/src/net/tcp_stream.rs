@@ -86,7 +86,7 @@ impl TcpStream {
 
     /// Reads what is available, up to `buf.len()` bytes, waiting until something is.
     /// `Ok(0)` means end of stream (the peer shut down its writing side), or an empty
-    /// `buf`. Cancel-safe.
+    /// `buf` (returned at once, without waiting). Cancel-safe.
     ///
     /// # Errors
     /// What the OS says (`ConnectionReset`, …).
@@ -182,6 +182,11 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        // An empty buffer reads nothing, at once. Asked to, Linux's recv(2) says "would
+        // block" on a socket with no data, which would park the task until data came.
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         self.io
             .poll_io(cx, Direction::Read, |mut socket| socket.read(buf))
     }

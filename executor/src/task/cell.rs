@@ -28,7 +28,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::{Header, TaskId, TaskRef, Vtable, raw_waker};
 use crate::join::JoinError;
-use crate::waker::Remote;
+use crate::waker::{Remote, wake_foreign};
 
 /// The output slot shared by the task and its `JoinHandle`.
 pub(crate) enum Output<T> {
@@ -230,15 +230,19 @@ fn drop_future<F: Future>(cell: &TaskCell<F>) -> Option<Box<dyn Any + Send>> {
 
 /// Stores the output (or drops it at once if the `JoinHandle` is gone) and wakes
 /// the `JoinHandle`'s awaiter.
+///
+/// Both run user code (the output's destructor, the awaiter's waker), after the task
+/// is already finished. A panic there is contained, as tokio does: the panic hook has
+/// reported it, and the loop must still free the task's slot and go on.
 fn finish<T>(prefix: &TaskPrefix<T>, result: Result<T, JoinError>) {
     if Header::flag(&prefix.header.join_interest) {
         prefix.output.set(Output::Ready(result));
     } else {
         // "Empty before free": nobody will take it, so drop it here, on this thread.
         prefix.output.set(Output::Taken);
-        drop(result);
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(result)));
     }
     if let Some(waker) = prefix.join_waker.take() {
-        waker.wake();
+        wake_foreign(waker);
     }
 }

@@ -32,6 +32,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -316,7 +317,13 @@ impl Shared {
                     return;
                 }
             };
-            job.run(&|| self.back_from_job());
+            // A panic in the job's closure is its result (see `Job::run`). What can
+            // still panic is user code that runs after it: the destructor of a result
+            // nobody awaits, or the waker of the task that awaits it. That must not
+            // end this thread: the pool counts it as alive (and, by now, idle), so a
+            // dead one would leave jobs queued for ever and make shutdown wait for
+            // ever. The panic hook has already reported the panic.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run(&|| self.back_from_job())));
         }
     }
 
