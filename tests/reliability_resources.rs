@@ -1,48 +1,19 @@
 //! Resources stay flat: memory after a million tasks or timers, threads and fds
 //! after a thousand runtimes. Allocated bytes are counted by a global allocator.
 
+mod counting_allocator;
 mod reliability_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
+use counting_allocator::live_bytes;
 use glassbox::time::{self, Timer};
 use glassbox::{Runtime, spawn, yield_now};
 use reliability_support::stress;
 
-/// Forwards to the system allocator and keeps a running total of live bytes.
-struct CountingAllocator;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's own arguments, so the
-// `GlobalAlloc` contract that `System` upholds passes through unchanged; the counter
-// touches no memory the allocator hands out.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System.alloc` with this `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
 /// The tests here measure process-wide counters, so they take turns.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn live_bytes() -> isize {
-    LIVE_BYTES.load(Ordering::Relaxed)
-}
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
