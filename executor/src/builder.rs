@@ -148,7 +148,9 @@ impl Builder {
 
 /// The stall threshold that `GLASSBOX_STALL_MS` (given as `value`) asks for.
 fn stall_threshold_from_env(value: Option<OsString>) -> io::Result<Option<Duration>> {
-    let Some(value) = value else {
+    // Unset or empty (`GLASSBOX_STALL_MS= cargo run`) means the default, as an empty
+    // `GLASSBOX_TRACE` means off.
+    let Some(value) = value.filter(|v| !v.to_string_lossy().trim().is_empty()) else {
         return Ok(Some(DEFAULT_STALL_THRESHOLD));
     };
     let millis: u64 = value.to_str().and_then(|v| v.trim().parse().ok()).ok_or_else(|| {
