@@ -3,6 +3,14 @@
 //! A clone takes a reference on the cell, a drop gives it back (freeing the cell if
 //! it was the last), and a wake reads only the `Header` (which is `Sync`) and hands
 //! it to `waker::wake_task`, which picks the local or the remote path.
+//!
+//! # Ground rules
+//! - The data pointer is always the address of a live task cell's `Header`.
+//! - A waker made by `clone` owns exactly one of the cell's references and gives it
+//!   back when dropped or consumed by `wake`.
+//! - The waker lent to a poll (`borrowed_waker`) owns none: it lives in a
+//!   `ManuallyDrop` for the length of that poll, and the poll's `TaskRef` keeps the
+//!   cell alive meanwhile.
 
 use std::ptr::NonNull;
 use std::task::{RawWaker, RawWakerVTable, Waker};

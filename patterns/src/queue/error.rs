@@ -1,4 +1,8 @@
 //! The errors of a [`Queue`](super::Queue), named after asyncio's exceptions.
+//!
+//! # Ground rules
+//! - An error of an operation that was handed an item gives the item back
+//!   (`QueueShutDown<T>`, `PutNowaitError<T>`): a failed put never loses what it held.
 
 use std::fmt;
 

@@ -3,8 +3,13 @@
 //! Each is a small state machine, `Start ─► Waiting(waiter) ─► Done`: the first poll
 //! tries the operation on the queue's state and, if it must wait, joins a wait list;
 //! later polls read what the queue wrote into the waiter; `Drop` while waiting leaves
-//! the line and hands back whatever was handed over (see the ground rules in
-//! `queue.rs`).
+//! the line and hands back whatever was handed over.
+//!
+//! # Ground rules
+//! The queue's, in `queue.rs`; these futures are where the cancellation ones are
+//! kept: a `Get` dropped after an item was handed to it gives the item to the next
+//! getter (or back to the front of the queue), and a `Put` dropped while waiting
+//! leaves the line without taking a slot.
 
 use std::fmt;
 use std::future::Future;
