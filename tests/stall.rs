@@ -198,3 +198,39 @@ fn a_slow_destructor_of_a_finished_tasks_output_is_blamed_on_that_task() {
     assert_eq!(reports[0].task_id, slow_id);
     assert_ne!(reports[0].task_id, quick_id);
 }
+
+#[test]
+fn a_blocking_call_in_the_block_on_future_itself_is_reported_naming_block_on() {
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    // The most common mistake of all: blocking in the top-level future.
+    #[rustfmt::skip]
+    let line = { rt.block_on(async { std::thread::sleep(Duration::from_millis(200)); sleep(Duration::from_millis(1)).await }); line!() };
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let report = &reports[0];
+    assert!(report.in_block_on);
+    assert_eq!(
+        (report.spawned_at.file(), report.spawned_at.line()),
+        (file!(), line)
+    );
+    assert!(report.blocked_for >= Duration::from_millis(200));
+    assert!(
+        report
+            .to_string()
+            .contains("the block_on future (block_on called at"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_block_on_future_that_blocks_then_returns_at_once_is_still_reported() {
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    rt.block_on(async { std::thread::sleep(Duration::from_millis(200)) });
+    assert_eq!(
+        reports.borrow().len(),
+        1,
+        "reported before block_on returned"
+    );
+    assert!(reports.borrow()[0].in_block_on);
+    assert_eq!(rt.metrics().stalls, 1);
+}

@@ -69,6 +69,8 @@ pub(crate) struct Core {
     remote: Arc<Remote>,
     remote_wakes: Receiver<WakeTarget>,
     pub(crate) counters: Counters,
+    /// Polls that stalled since the last report (made after phase 2).
+    stalls: RefCell<Vec<Stall>>,
     pub(crate) config: Config,
     pub(crate) tracer: Tracer,
 }
@@ -78,6 +80,7 @@ struct Stall {
     task_id: TaskId,
     spawned_at: &'static Location<'static>,
     blocked_for: Duration,
+    in_block_on: bool,
 }
 
 // === impl Core ===
@@ -101,6 +104,7 @@ impl Core {
             remote,
             remote_wakes,
             counters: Counters::default(),
+            stalls: RefCell::new(Vec::new()),
             tracer: Tracer::new(config.trace),
             config,
         })
@@ -170,13 +174,12 @@ impl Core {
     /// One turn of the loop. See the module doc for the phases.
     pub(crate) fn run_once(&self) {
         // 1. Run the ready batch. Bounded, so timers and I/O get their turn.
-        let stalls = self.run_ready_batch();
+        self.run_ready_batch();
 
         // 2. Fire due timers: their tasks join the ready queue for the next batch.
+        //    Then report any poll that stalled (this batch's, or block_on's).
         let (timers_due, max_timer_lateness) = self.fire_due_timers();
-        for stall in stalls {
-            self.report_stall(stall, timers_due, max_timer_lateness);
-        }
+        self.report_stalls(timers_due, max_timer_lateness);
 
         // 3. Poll the reactor, sleeping if there is nothing to do; wakes I/O waiters.
         //    The count of clock holds is read *before* the remote drain below: a
@@ -208,9 +211,8 @@ impl Core {
         }
     }
 
-    /// Phase 1: polls up to `event_interval` tasks. Returns the polls that stalled.
-    fn run_ready_batch(&self) -> Vec<Stall> {
-        let mut stalls = Vec::new();
+    /// Phase 1: polls up to `event_interval` tasks.
+    fn run_ready_batch(&self) {
         // One clock read per poll: each poll's end is the next poll's start.
         let mut poll_started = Instant::now();
         for _ in 0..self.config.event_interval {
@@ -250,25 +252,46 @@ impl Core {
             // Timed after a finished task is dropped: a slow destructor of its output
             // is this task's doing, not the next one's.
             let poll_ended = Instant::now();
-            let took = poll_ended - poll_started;
+            self.note_poll(poll_ended - poll_started, task_id, spawned_at, false);
             poll_started = poll_ended;
-            if took > self.counters.longest_poll.get() {
-                self.counters.longest_poll.set(took);
-            }
-            if self
-                .config
-                .stall_threshold
-                .is_some_and(|threshold| took > threshold)
-            {
-                Counters::bump(&self.counters.stalls);
-                stalls.push(Stall {
-                    task_id,
-                    spawned_at,
-                    blocked_for: took,
-                });
-            }
         }
-        stalls
+    }
+
+    /// Records how long one poll took (a task's, or the `block_on` future's): the
+    /// longest poll, and a stall to report if it was over the threshold.
+    pub(crate) fn note_poll(
+        &self,
+        took: Duration,
+        task_id: TaskId,
+        spawned_at: &'static Location<'static>,
+        in_block_on: bool,
+    ) {
+        if took > self.counters.longest_poll.get() {
+            self.counters.longest_poll.set(took);
+        }
+        if self
+            .config
+            .stall_threshold
+            .is_some_and(|threshold| took > threshold)
+        {
+            Counters::bump(&self.counters.stalls);
+            self.stalls.borrow_mut().push(Stall {
+                task_id,
+                spawned_at,
+                blocked_for: took,
+                in_block_on,
+            });
+        }
+    }
+
+    /// Reports the stalls noted so far right away, firing the timers that are due
+    /// first so the report can say how late they are. For `block_on` returning
+    /// straight after a stalled poll, when no turn follows to report it.
+    pub(crate) fn report_stalls_now(&self) {
+        if !self.stalls.borrow().is_empty() {
+            let (timers_due, max_timer_lateness) = self.fire_due_timers();
+            self.report_stalls(timers_due, max_timer_lateness);
+        }
     }
 
     /// Phase 2: advances the wheel to now and wakes every due timer.
@@ -335,21 +358,28 @@ impl Core {
         }
     }
 
-    fn report_stall(&self, stall: Stall, timers_due: usize, max_timer_lateness: Duration) {
-        let report = StallReport {
-            task_id: stall.task_id,
-            spawned_at: stall.spawned_at,
-            blocked_for: stall.blocked_for,
-            timers_due,
-            max_timer_lateness,
-        };
-        trace!(
-            self,
-            "stall  task={} blocked={:?}", report.task_id, report.blocked_for
-        );
-        match &self.config.on_stall {
-            Some(callback) => callback(&report),
-            None => eprintln!("{report}"),
+    /// Reports every stall noted since the last call, with the figures of the timers
+    /// that came due meanwhile.
+    fn report_stalls(&self, timers_due: usize, max_timer_lateness: Duration) {
+        // Taken out first: the callback is user code, and may even stall again.
+        let stalls = std::mem::take(&mut *self.stalls.borrow_mut());
+        for stall in stalls {
+            let report = StallReport {
+                task_id: stall.task_id,
+                spawned_at: stall.spawned_at,
+                blocked_for: stall.blocked_for,
+                timers_due,
+                max_timer_lateness,
+                in_block_on: stall.in_block_on,
+            };
+            trace!(
+                self,
+                "stall  task={} blocked={:?}", report.task_id, report.blocked_for
+            );
+            match &self.config.on_stall {
+                Some(callback) => callback(&report),
+                None => eprintln!("{report}"),
+            }
         }
     }
 

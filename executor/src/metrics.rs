@@ -28,7 +28,7 @@ pub struct Metrics {
     pub timers_fired: u64,
     /// Times the loop asked the reactor for events (`mio::Poll::poll`).
     pub reactor_turns: u64,
-    /// The longest single task poll seen.
+    /// The longest single poll seen (a task's, or the `block_on` future's).
     pub longest_poll: Duration,
     /// Polls that took longer than the stall threshold.
     pub stalls: u64,

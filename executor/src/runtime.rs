@@ -17,12 +17,14 @@ use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use crate::builder::{Builder, Config};
 use crate::context;
 use crate::event_loop::Core;
 use crate::join::JoinHandle;
 use crate::metrics::Metrics;
+use crate::task::TaskId;
 use crate::trace::trace;
 
 /// A single-threaded async runtime: a task slab, a ready queue, a timer wheel and a
@@ -75,6 +77,7 @@ impl Runtime {
     /// task or another `block_on`), and if `future` panics.
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
+        let called_at = Location::caller();
         let _current = context::enter(&self.core);
         let core = &*self.core;
         let mut future = pin!(future);
@@ -82,8 +85,13 @@ impl Runtime {
         core.main_woken.set(true);
         loop {
             if core.main_woken.replace(false) {
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                let started = Instant::now();
+                let polled = future.as_mut().poll(&mut cx);
+                // Timed like a task's poll: blocking here stalls every task too.
+                core.note_poll(started.elapsed(), TaskId(0), called_at, true);
+                if let Poll::Ready(output) = polled {
                     trace!(core, "poll   block_on -> ready");
+                    core.report_stalls_now();
                     return output;
                 }
                 // Pending: whatever the future awaits holds `main_waker` and sets

@@ -3,10 +3,11 @@
 //! A single-threaded loop runs one task at a time. A task that calls a blocking
 //! function (`std::thread::sleep`, a synchronous read, a heavy computation) inside
 //! `poll` freezes every other task, timer and socket until it returns. The loop
-//! times every poll; when one takes longer than the threshold (100 ms by default,
-//! `Builder::stall_threshold`, env `GLASSBOX_STALL_MS`, 0 = off), it reports which
-//! task, where it was spawned, how long the loop was blocked and how late the timers
-//! that came due meanwhile fired.
+//! times every poll, the `block_on` future's too; when one takes longer than the
+//! threshold (100 ms by default, `Builder::stall_threshold`, env `GLASSBOX_STALL_MS`,
+//! 0 = off), it reports which task (or `block_on`), where it was spawned (called),
+//! how long the loop was blocked and how late the timers that came due meanwhile
+//! fired.
 //!
 //! # Ground rules
 //! - The report is made after the turn's timer phase, so the lateness it gives is the
@@ -26,10 +27,12 @@ use crate::task::TaskId;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct StallReport {
-    /// The task whose poll blocked.
+    /// The task whose poll blocked (`TaskId` 0 if it was the `block_on` future).
     pub task_id: TaskId,
-    /// Where that task was spawned.
+    /// Where that task was spawned (or where `block_on` was called).
     pub spawned_at: &'static Location<'static>,
+    /// True if the poll that blocked was the `block_on` future's, not a task's.
+    pub in_block_on: bool,
     /// How long the poll (and so the whole loop) was blocked.
     pub blocked_for: Duration,
     /// Timers that came due while the loop was blocked (fired in the same turn).
@@ -40,13 +43,20 @@ pub struct StallReport {
 
 impl fmt::Display for StallReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "glassbox: stall: task {} (spawned at {}) blocked the loop for {} ms; ",
-            self.task_id,
-            self.spawned_at,
-            self.blocked_for.as_millis()
-        )?;
+        let blocked = self.blocked_for.as_millis();
+        if self.in_block_on {
+            write!(
+                f,
+                "glassbox: stall: the block_on future (block_on called at {}) blocked the loop for {blocked} ms; ",
+                self.spawned_at
+            )?;
+        } else {
+            write!(
+                f,
+                "glassbox: stall: task {} (spawned at {}) blocked the loop for {blocked} ms; ",
+                self.task_id, self.spawned_at
+            )?;
+        }
         match self.timers_due {
             0 => write!(f, "no timer came due meanwhile; ")?,
             due => write!(
