@@ -171,10 +171,11 @@ impl<F: Future> Future for Timeout<F> {
     // (a million timeouts around ready futures) showed the box cost ~40% of the work.
     #[allow(unsafe_code)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: structural pinning of `future`: it is never moved out of `self`
+        // Structural pinning of `future`: it is never moved out of `self`
         // (no method hands it out by value or `&mut`, and `Timeout` has no `Drop`
         // impl that could move it), and `Timeout` is `Unpin` only when `F` is (the
         // auto trait follows the fields). `timer` is `Unpin`, so it needs no pin.
+        // SAFETY: `future` is structurally pinned and never moved (above).
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.future` stays where it is for the `Timeout`'s life.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };

@@ -125,10 +125,11 @@ impl<T> JoinRef<T> {
     }
 
     pub(crate) fn prefix(&self) -> &TaskPrefix<T> {
-        // SAFETY: the cell is a `TaskCell<F>` with `F::Output = T` (`new_task` made
+        // The cell is a `TaskCell<F>` with `F::Output = T` (`new_task` made
         // both), `repr(C)` puts its `TaskPrefix<T>` at offset 0, and our reference
         // keeps it alive ("Refcount"). Shared access only; the `Cell`s inside are
         // touched on this thread alone ("Thread affinity": JoinRef is !Send).
+        // SAFETY: a live `TaskPrefix<T>` at this address, shared access only (above).
         unsafe { self.task.header.cast::<TaskPrefix<T>>().as_ref() }
     }
 }
@@ -154,8 +155,9 @@ where
 unsafe fn poll<F: Future>(header: NonNull<Header>) -> Poll<()> {
     // SAFETY: the caller's contract: a live TaskCell<F>; repr(C) puts the header first.
     let cell = unsafe { header.cast::<TaskCell<F>>().as_ref() };
-    // SAFETY: the loop is the only one touching the future, one poll at a time
+    // The loop is the only one touching the future, one poll at a time
     // ("Not re-entrant"), so this is the only reference to it.
+    // SAFETY: the loop holds the only reference to the future during a poll (above).
     let slot = unsafe { &mut *cell.future.get() };
     let Some(future) = slot.as_mut() else {
         return Poll::Ready(());
@@ -207,9 +209,10 @@ unsafe fn cancel<F: Future>(header: NonNull<Header>) {
 /// # Safety
 /// `header` is the header of a `TaskCell<F>` whose last reference was just released.
 unsafe fn dealloc<F: Future>(header: NonNull<Header>) {
-    // SAFETY: the cell came from `Box::leak` in `new_task`, and nobody else can
+    // The cell came from `Box::leak` in `new_task`, and nobody else can
     // reach it any more (last reference). "Empty before free": it holds no future
     // and no output, so dropping it here is fine on any thread.
+    // SAFETY: the last reference to a cell `Box::leak`ed by `new_task`, now empty (above).
     drop(unsafe { Box::from_raw(header.cast::<TaskCell<F>>().as_ptr()) });
 }
 
@@ -217,10 +220,11 @@ unsafe fn dealloc<F: Future>(header: NonNull<Header>) {
 /// destructor panicked.
 fn drop_future<F: Future>(cell: &TaskCell<F>) -> Option<Box<dyn Any + Send>> {
     let slot = cell.future.get();
-    // SAFETY: only the loop touches the future ("Not re-entrant"). `drop_in_place`
+    // Only the loop touches the future ("Not re-entrant"). `drop_in_place`
     // keeps the pinning promise (dropped where it lives, never moved). If the
     // destructor panics, unwinding still drops the rest of the value, so afterwards
     // the slot counts as dropped either way and is overwritten without a drop.
+    // SAFETY: the slot is ours alone and dropped in place, then overwritten (above).
     unsafe {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(slot)));
         ptr::write(slot, None);

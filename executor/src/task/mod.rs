@@ -146,9 +146,10 @@ impl TaskRef {
     /// Polls the future once. `Ready` means the task is finished (output stored,
     /// `JoinHandle` woken) and its slab slot may be freed.
     pub(crate) fn poll(&self) -> Poll<()> {
-        // SAFETY: the cell is alive ("Refcount"), we are on the runtime's thread
+        // The cell is alive ("Refcount"), we are on the runtime's thread
         // ("Thread affinity": TaskRef is !Send), and only run_once polls ("Not
         // re-entrant").
+        // SAFETY: live cell, runtime thread, not re-entrant (above).
         unsafe { (self.header().vtable.poll)(self.header) }
     }
 
@@ -199,8 +200,9 @@ unsafe fn release_ref(header: NonNull<Header>) {
     // before the free below.
     if refs.fetch_sub(1, Ordering::Release) == 1 {
         std::sync::atomic::fence(Ordering::Acquire);
-        // SAFETY: that was the last reference, so nobody else can reach the cell;
+        // That was the last reference, so nobody else can reach the cell;
         // "Empty before free" guarantees it holds nothing thread-bound.
+        // SAFETY: we dropped the last reference; the cell is empty ("Empty before free").
         unsafe { (header.as_ref().vtable.dealloc)(header) }
     }
 }

@@ -28,8 +28,9 @@ static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, dr
 /// The cell at `header` is alive for as long as the returned waker is used.
 pub(super) unsafe fn borrowed_waker(header: NonNull<Header>) -> Waker {
     let raw = RawWaker::new(header.as_ptr().cast_const().cast(), &VTABLE);
-    // SAFETY: VTABLE's functions uphold the RawWaker contract for a data pointer
+    // VTABLE's functions uphold the RawWaker contract for a data pointer
     // to a live header (each cites why below).
+    // SAFETY: the vtable keeps the RawWaker contract for a live header (above).
     unsafe { Waker::from_raw(raw) }
 }
 
@@ -50,8 +51,9 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 }
 
 unsafe fn wake(data: *const ()) {
-    // SAFETY: `wake` consumes a waker that owns a reference (borrowed wakers are never
+    // `wake` consumes a waker that owns a reference (borrowed wakers are never
     // consumed: they are only lent by `&`): wake through it, then give it back.
+    // SAFETY: `data` belongs to an owned, live waker (above).
     unsafe {
         wake_by_ref(data);
         drop_waker(data);
@@ -64,7 +66,8 @@ unsafe fn wake_by_ref(data: *const ()) {
 }
 
 unsafe fn drop_waker(data: *const ()) {
-    // SAFETY: only owned wakers are dropped (borrowed ones sit in ManuallyDrop), and
+    // Only owned wakers are dropped (borrowed ones sit in ManuallyDrop), and
     // each owns exactly one reference, given up here.
+    // SAFETY: an owned waker gives up its one reference, once (above).
     unsafe { release_ref(NonNull::new_unchecked(data.cast_mut().cast::<Header>())) }
 }

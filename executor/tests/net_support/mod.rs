@@ -59,8 +59,9 @@ pub fn raise_fd_limit() {
     assert_eq!(got, 0, "getrlimit: {}", std::io::Error::last_os_error());
     if limit.rlim_cur < limit.rlim_max {
         limit.rlim_cur = limit.rlim_max;
-        // SAFETY: `limit` is a valid rlimit; raising the soft limit up to the hard one
+        // `limit` is a valid rlimit; raising the soft limit up to the hard one
         // is always permitted.
+        // SAFETY: `limit` is a valid, initialised rlimit (above).
         let set = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
         assert_eq!(set, 0, "setrlimit: {}", std::io::Error::last_os_error());
     }
