@@ -16,7 +16,7 @@
 //! | `join.rs` | [`JoinHandle`], [`JoinError`] |
 //! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
 //! | `context.rs` | which runtime is current on this thread |
-//! | `timer/wheel.rs` | the hierarchical timer wheel (pure data structure, time as a parameter) |
+//! | `timer/wheel.rs` | the hierarchical timer wheel (pure data structure, time as a parameter); `wheel/placement.rs` picks a level and slot, `wheel/list.rs` stores the entries |
 //! | `timer/mod.rs` | the [`time::Timer`] future that registers in the wheel |
 //! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
 //! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |

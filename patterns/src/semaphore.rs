@@ -36,12 +36,14 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll};
 
-use crate::wait_list::{WaitList, Waiter, Wakeups};
+use crate::wait_list::{WaitList, Wakeups};
+
+mod acquire;
+mod error;
+
+pub use acquire::Acquire;
+pub use error::{AcquireError, TryAcquireError};
 
 /// A count of permits with a first-in, first-out line of tasks waiting for them.
 ///
@@ -114,39 +116,6 @@ struct Request {
 pub struct Permit<'a> {
     semaphore: &'a Semaphore,
     permits: u32,
-}
-
-/// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
-///
-/// asyncio equivalent: the coroutine `sem.acquire()` returns.
-/// tokio equivalent: the future of `tokio::sync::Semaphore::acquire_many`.
-///
-/// Dropping it while it waits gives back any permits already assigned to it and
-/// serves the next waiter.
-///
-/// ```
-/// use patterns::Semaphore;
-///
-/// let sem = Semaphore::new(1);
-/// let permit = executor::block_on(async { sem.acquire().await.unwrap() });
-/// assert_eq!(sem.available_permits(), 0);
-/// drop(permit);
-/// ```
-#[must_use = "futures do nothing unless you .await them"]
-pub struct Acquire<'a> {
-    semaphore: &'a Semaphore,
-    wanted: u32,
-    step: Step,
-}
-
-/// Where an [`Acquire`] is in its life.
-enum Step {
-    /// Not polled yet: not in line, holds nothing.
-    Start,
-    /// In line (or just taken out of it with everything it wanted).
-    Waiting(Rc<Waiter<Request>>),
-    /// Returned its output; holds nothing.
-    Done,
 }
 
 // === impl Semaphore ===
@@ -255,11 +224,7 @@ impl Semaphore {
              the request could never be served",
             Semaphore::MAX_PERMITS
         );
-        Acquire {
-            semaphore: self,
-            wanted: n,
-            step: Step::Start,
-        }
+        Acquire::new(self, n)
     }
 
     /// Takes one permit if one is free and nobody is waiting.
@@ -436,106 +401,6 @@ impl fmt::Debug for Semaphore {
     }
 }
 
-// === impl Acquire ===
-
-impl<'a> Acquire<'a> {
-    /// The permit this request turns into once it has everything it wanted.
-    fn granted(&self) -> Permit<'a> {
-        Permit {
-            semaphore: self.semaphore,
-            permits: self.wanted,
-        }
-    }
-}
-
-impl<'a> Future for Acquire<'a> {
-    type Output = Result<Permit<'a>, AcquireError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let semaphore = this.semaphore;
-        match &this.step {
-            Step::Start => {
-                let mut state = semaphore.state.borrow_mut();
-                if state.closed {
-                    this.step = Step::Done;
-                    return Poll::Ready(Err(AcquireError(())));
-                }
-                let wanted = this.wanted as usize;
-                // Zero permits pass nobody (tokio: succeeds at once).
-                let nobody_ahead = state.waiters.is_empty() || wanted == 0;
-                if nobody_ahead && state.available >= wanted {
-                    state.available -= wanted;
-                    this.step = Step::Done;
-                    return Poll::Ready(Ok(this.granted()));
-                }
-                // Join the line. If it is empty we are the front, so we may take what
-                // is free now; if not, `available` is 0 and we take nothing.
-                let taken = state.available.min(wanted);
-                state.available -= taken;
-                let request = Request {
-                    wanted: this.wanted,
-                    assigned: taken as u32,
-                };
-                let waiter = state.waiters.push_back(request, cx.waker());
-                this.step = Step::Waiting(waiter);
-                // Pending: `release` wakes us once our request is complete, or
-                // `close` wakes us to fail.
-                Poll::Pending
-            }
-            Step::Waiting(waiter) => {
-                let mut request = waiter.state();
-                if request.assigned == request.wanted {
-                    drop(request);
-                    this.step = Step::Done;
-                    return Poll::Ready(Ok(this.granted()));
-                }
-                if semaphore.is_closed() {
-                    let given_back = std::mem::take(&mut request.assigned);
-                    drop(request);
-                    this.step = Step::Done;
-                    semaphore.release(given_back as usize);
-                    return Poll::Ready(Err(AcquireError(())));
-                }
-                drop(request);
-                waiter.set_waker(cx.waker());
-                // Pending: still in line; `release` or `close` wakes us.
-                Poll::Pending
-            }
-            Step::Done => panic!("Acquire polled after it already returned its output"),
-        }
-    }
-}
-
-impl Drop for Acquire<'_> {
-    fn drop(&mut self) {
-        let Step::Waiting(waiter) = &self.step else {
-            return;
-        };
-        // Leave the line (if still in it) and give back whatever we were assigned:
-        // part of the request, or all of it if it completed after our last poll.
-        self.semaphore.state.borrow_mut().waiters.remove(waiter);
-        let given_back = std::mem::take(&mut waiter.state().assigned);
-        if given_back > 0 {
-            self.semaphore.release(given_back as usize);
-        }
-    }
-}
-
-impl fmt::Debug for Acquire<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let step = match &self.step {
-            Step::Start => "start",
-            Step::Waiting(_) => "waiting",
-            Step::Done => "done",
-        };
-        f.debug_struct("Acquire")
-            .field("wanted", &self.wanted)
-            .field("step", &step)
-            .finish()
-    }
-}
-
 // === impl Permit ===
 
 impl Permit<'_> {
@@ -583,58 +448,3 @@ impl fmt::Debug for Permit<'_> {
             .finish()
     }
 }
-
-// === errors ===
-
-/// The error of [`Semaphore::acquire`]: the semaphore was closed.
-///
-/// asyncio equivalent: none (a waiting task is cancelled instead).
-/// tokio equivalent: `tokio::sync::AcquireError`.
-///
-/// ```
-/// let sem = patterns::Semaphore::new(0);
-/// sem.close();
-/// let err = executor::block_on(sem.acquire()).unwrap_err();
-/// assert_eq!(err.to_string(), "semaphore closed");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AcquireError(());
-
-impl fmt::Display for AcquireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("semaphore closed")
-    }
-}
-
-impl std::error::Error for AcquireError {}
-
-/// The error of [`Semaphore::try_acquire`].
-///
-/// asyncio equivalent: none.
-/// tokio equivalent: `tokio::sync::TryAcquireError`.
-///
-/// ```
-/// use patterns::{Semaphore, TryAcquireError};
-/// let sem = Semaphore::new(0);
-/// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
-/// sem.close();
-/// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryAcquireError {
-    /// The semaphore was closed.
-    Closed,
-    /// Not enough permits free, or others are waiting for them.
-    NoPermits,
-}
-
-impl fmt::Display for TryAcquireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryAcquireError::Closed => f.write_str("semaphore closed"),
-            TryAcquireError::NoPermits => f.write_str("no permits available"),
-        }
-    }
-}
-
-impl std::error::Error for TryAcquireError {}
