@@ -546,3 +546,121 @@ fn a_task_panicking_many_times_over_leaves_no_slot_behind() {
     });
     assert_eq!(debug_count(&rt, "tasks"), 0);
 }
+
+/// A panic payload whose own destructor panics: dropping it raises a second panic.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("Bomb: the payload's destructor panicked");
+    }
+}
+
+/// Panics in its destructor, with a [`Bomb`] as the payload.
+struct BombOnDrop;
+
+impl Drop for BombOnDrop {
+    fn drop(&mut self) {
+        panic_any(Bomb);
+    }
+}
+
+// Found by the audit of issue 20: the second payload was dropped outside any
+// `catch_unwind`, so its panic unwound out of `block_on`, and the task's handle,
+// whose `finish` never ran, waited for ever.
+#[test]
+fn a_task_whose_destructor_panics_with_a_bomb_after_its_poll_panicked_still_resolves() {
+    let mut rt = paused();
+    let error = rt.block_on(async {
+        let task = spawn(PanicsInPoll { _armed: BombOnDrop });
+        task.await.unwrap_err()
+    });
+    assert_eq!(panic_message(&*error.into_panic()), "the poll's own panic");
+    assert_eq!(rt.block_on(async { spawn(async { 7 }).await.unwrap() }), 7);
+    assert_eq!(debug_count(&rt, "tasks"), 0);
+}
+
+/// Panics when polled; its destructor (run later, by the loop) panics with a bomb.
+struct PanicsInPoll {
+    _armed: BombOnDrop,
+}
+
+impl Future for PanicsInPoll {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> Poll<()> {
+        panic!("the poll's own panic");
+    }
+}
+
+/// Ready at once with `output`, holding a value whose destructor panics.
+struct ReadyHolding<T> {
+    output: Option<T>,
+    _held: BombOnDrop,
+}
+
+impl<T: Unpin> Future for ReadyHolding<T> {
+    type Output = T;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> Poll<T> {
+        Poll::Ready(self.output.take().unwrap())
+    }
+}
+
+// The same shape one step later: the future completed, its destructor then panicked,
+// and the output it had produced (whose own destructor panics) was dropped unguarded.
+#[test]
+fn a_finished_tasks_output_is_dropped_contained_when_the_futures_destructor_panics() {
+    let mut rt = paused();
+    let error = rt.block_on(async {
+        let task = spawn(ReadyHolding {
+            output: Some(PanicOnDrop),
+            _held: BombOnDrop,
+        });
+        task.await.unwrap_err()
+    });
+    assert!(
+        error.is_panic(),
+        "the destructor's panic is the task's outcome"
+    );
+    // Its payload is the bomb: leak it rather than set it off here.
+    std::mem::forget(error.into_panic());
+    assert_eq!(rt.block_on(async { spawn(async { 7 }).await.unwrap() }), 7);
+}
+
+// A bomb in the contained paths too: a detached task's output whose destructor
+// panics with a bomb, and a joiner's waker whose `wake` does.
+#[test]
+fn bombs_from_a_detached_output_or_a_joiners_waker_are_contained() {
+    struct OutputBomb;
+    impl Drop for OutputBomb {
+        fn drop(&mut self) {
+            panic_any(Bomb);
+        }
+    }
+    let mut rt = paused();
+    rt.block_on(async {
+        drop(spawn(async { OutputBomb }));
+        yield_now().await;
+    });
+    let waker = Waker::from(Arc::new(BombWaker));
+    let mut task = rt.spawn(async { yield_now().await });
+    park_with(&mut task, &waker);
+    rt.block_on(async { yield_now().await });
+    assert!(task.is_finished());
+    assert_eq!(rt.block_on(async { spawn(async { 7 }).await.unwrap() }), 7);
+}
+
+/// A waker whose `wake` panics with a [`Bomb`].
+struct BombWaker;
+
+impl std::task::Wake for BombWaker {
+    fn wake(self: Arc<Self>) {
+        panic_any(Bomb);
+    }
+}
+
+/// Polls `future` once with `waker`; it must be pending.
+fn park_with<F: Future + Unpin>(future: &mut F, waker: &Waker) {
+    assert!(poll_with(future, waker).is_pending());
+}

@@ -382,3 +382,183 @@ fn runtime_bound_types_cannot_be_sent_to_another_thread() {
     fn is_send_and_sync<T: Send + Sync>() {}
     is_send_and_sync::<Waker>();
 }
+
+/// Resident memory of this process, in bytes (Linux: `VmRSS` in /proc/self/status).
+fn resident_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: usize = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmRSS line in /proc/self/status");
+    kib * 1024
+}
+
+/// Starts `threads` threads that call `wake_by_ref` on `waker` in a tight loop until
+/// `stop` is set, each counting its wakes into `sent`.
+fn flood(
+    threads: usize,
+    waker: &Waker,
+    stop: &Arc<AtomicBool>,
+    sent: &Arc<AtomicUsize>,
+) -> Vec<thread::JoinHandle<()>> {
+    (0..threads)
+        .map(|_| {
+            let (waker, stop, sent) = (waker.clone(), stop.clone(), sent.clone());
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    waker.wake_by_ref();
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect()
+}
+
+/// Publishes its waker on every poll and never completes.
+async fn park_for_ever(slot: WakerSlot) {
+    loop {
+        ParkOnce {
+            slot: slot.clone(),
+            parked: false,
+        }
+        .await;
+    }
+}
+
+// Found by the audit of issue 20: phase 4 drained the channel until it was empty, and
+// every remote wake was a new message. Two flooding threads kept `block_on` from ever
+// getting its turn back, and the queue grew by the gigabyte.
+#[test]
+fn a_wake_flood_from_other_threads_neither_holds_the_loop_nor_queues_more_than_one_wake() {
+    const BLOCK_ON_TURNS: usize = 2_000;
+    within(WATCHDOG, "wake flood", || {
+        let slot = WakerSlot::default();
+        let mut rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            drop(spawn(park_for_ever(slot.clone())));
+            yield_now().await; // it parks, publishing its waker
+        });
+        let waker = slot.lock().unwrap().clone().unwrap();
+        let (stop, sent) = (Arc::new(AtomicBool::new(false)), Arc::default());
+
+        // The runtime idle (nobody drains): the wakes must not pile up.
+        let resident_before = resident_bytes();
+        let floods = flood(1, &waker, &stop, &sent);
+        while sent.load(Ordering::Relaxed) < stress(10_000_000) {
+            thread::yield_now();
+        }
+        let grown = resident_bytes().saturating_sub(resident_before);
+        // Before the fix each wake was a ~24-byte message: 10 million of them are
+        // ~240 MB. One message per task is a few bytes; 64 MB leaves room for whatever
+        // the other tests of this binary allocate meanwhile.
+        assert!(
+            grown < 64 << 20,
+            "resident memory grew by {} MB while an idle runtime was woken 10 million times",
+            grown >> 20
+        );
+
+        // Now inside block_on, with a second thread joining the flood: block_on's own
+        // future must keep getting its turns.
+        let floods: Vec<_> = floods
+            .into_iter()
+            .chain(flood(1, &waker, &stop, &sent))
+            .collect();
+        let before = rt.metrics();
+        rt.block_on(async {
+            for _ in 0..BLOCK_ON_TURNS {
+                yield_now().await;
+            }
+        });
+        stop.store(true, Ordering::Relaxed);
+        for thread in floods {
+            thread.join().unwrap();
+        }
+        let after = rt.metrics();
+        let (wakes, turns) = (
+            after.remote_wakes - before.remote_wakes,
+            after.reactor_turns - before.reactor_turns,
+        );
+        assert!(turns >= BLOCK_ON_TURNS as u64, "{turns} turns");
+        // However hard two threads wake one task, each turn takes in at most one
+        // message for it.
+        assert!(
+            wakes <= turns,
+            "{wakes} remote wakes taken in over {turns} turns: more than one per turn"
+        );
+    });
+}
+
+/// Keeps a runtime for its thread, as a program may keep one per worker thread.
+mod kept {
+    use std::cell::RefCell;
+
+    use glassbox::Runtime;
+
+    thread_local! {
+        pub static RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+    }
+}
+
+/// Child side of `a_runtime_kept_in_a_thread_local_is_dropped_at_thread_exit_without_aborting`:
+/// aborts (the parent sees no marker) if the runtime's drop at thread exit panics.
+#[test]
+#[ignore = "run by its parent test in a child process: an abort must not end the test run"]
+fn child_drops_a_thread_local_runtime_at_thread_exit() {
+    let dropped_on = Arc::new(Mutex::new(Vec::new()));
+    let slot = WakerSlot::default();
+    let runtime_thread = thread::spawn({
+        let (dropped_on, slot) = (dropped_on.clone(), slot.clone());
+        move || {
+            let rt = Runtime::new().unwrap();
+            drop(rt.spawn(async move {
+                let _not_send = Rc::new(DroppedOn(dropped_on));
+                park_for_ever(slot).await;
+            }));
+            // The runtime is stored before the thread's runtime slot is first used
+            // (by block_on), so thread exit destroys the slot first and the runtime
+            // after it.
+            kept::RUNTIME.with(|kept| *kept.borrow_mut() = Some(rt));
+            kept::RUNTIME.with(|kept| {
+                let mut kept = kept.borrow_mut();
+                kept.as_mut().unwrap().block_on(yield_now());
+            });
+            thread::current().id()
+        }
+    });
+    let runtime_thread_id = runtime_thread.join().expect("the runtime thread panicked");
+    assert_eq!(
+        *dropped_on.lock().unwrap(),
+        [runtime_thread_id],
+        "the task's !Send future was dropped once, on the runtime's thread"
+    );
+    // The last reference to the task: waking and dropping it here is harmless.
+    let waker = slot.lock().unwrap().take().unwrap();
+    waker.wake_by_ref();
+    drop(waker);
+    println!("CHILD-DONE");
+}
+
+// Found by the audit of issue 20: `Runtime::drop` entered the runtime through the
+// thread's runtime slot with `with`, which panics once the slot is destroyed; a panic
+// in a thread-local destructor aborts the process.
+#[test]
+fn a_runtime_kept_in_a_thread_local_is_dropped_at_thread_exit_without_aborting() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_drops_a_thread_local_runtime_at_thread_exit",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("CHILD-DONE"),
+        "the child failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -13,6 +13,9 @@
 //!   runtime polls nothing.
 //! - The slot is restored by a guard's `Drop`, so a panic that unwinds out of
 //!   `block_on` leaves the thread clean.
+//! - Code that may run during thread-local teardown (dropping a runtime, waking,
+//!   looking up the current runtime) uses `try_with`: the slot may already be
+//!   destroyed then, and `with` would panic inside a destructor, which aborts.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -58,10 +61,16 @@ pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard {
 
 /// Makes `core` current while it drops its tasks, so their destructors can cancel
 /// timers, deregister sockets and even spawn. Nesting is allowed here.
-pub(crate) fn enter_for_drop(core: &Rc<Core>) -> EnterGuard {
-    CURRENT.with(|current| EnterGuard {
-        previous: current.borrow_mut().replace(Rc::clone(core)),
-    })
+///
+/// Returns `None` during thread-local teardown, when the slot itself is already gone
+/// (a runtime kept in a `thread_local!` is dropped at thread exit, possibly after
+/// the slot): the tasks are then dropped without a current runtime.
+pub(crate) fn enter_for_drop(core: &Rc<Core>) -> Option<EnterGuard> {
+    CURRENT
+        .try_with(|current| EnterGuard {
+            previous: current.borrow_mut().replace(Rc::clone(core)),
+        })
+        .ok()
 }
 
 /// The current runtime, if any.

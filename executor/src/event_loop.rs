@@ -17,11 +17,14 @@
 //!   `wake` of a foreign waker), so user code may spawn, wake and register freely.
 //! - A task key is in the ready queue at most once (the task's `scheduled` flag).
 //! - Phase 1 is bounded: an always-ready task cannot keep phases 2–4 from running for
-//!   more than `event_interval` polls. That is the fairness guarantee.
+//!   more than `event_interval` polls. That is the fairness guarantee. Phase 4 is
+//!   bounded too: it takes in only the wakes that were queued when it began, and
+//!   each task has at most one of those (`wake_flag.rs`).
 //! - The thread sleeps only in phase 3, and only when no task is ready.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
@@ -75,6 +78,24 @@ pub(crate) struct Core {
     pub(crate) tracer: Tracer,
 }
 
+/// How a wake reached the loop, as the trace shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WakePath {
+    /// On the loop's thread, with the runtime current.
+    Local,
+    /// Through the channel, from another thread or from outside the loop.
+    Remote,
+}
+
+impl fmt::Display for WakePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WakePath::Local => "local",
+            WakePath::Remote => "remote",
+        })
+    }
+}
+
 /// A poll that exceeded the stall threshold, waiting for phase 2's timer figures.
 struct Stall {
     task_id: TaskId,
@@ -84,6 +105,13 @@ struct Stall {
 }
 
 // === impl Core ===
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        // A backstop: `Runtime::drop` has normally emptied the slab already.
+        self.drop_all_tasks();
+    }
+}
 
 impl Core {
     pub(crate) fn new(id: u64, config: Config) -> std::io::Result<Core> {
@@ -141,12 +169,15 @@ impl Core {
     /// is current.
     pub(crate) fn wake_local(&self, target: WakeTarget) {
         Counters::bump(&self.counters.local_wakes);
-        self.schedule(target, "local");
+        self.schedule(target, WakePath::Local);
     }
 
     /// Puts the target on the ready queue unless it is already there or is gone.
-    fn schedule(&self, target: WakeTarget, path: &str) {
+    fn schedule(&self, target: WakeTarget, path: WakePath) {
         if target.key == MAIN_KEY {
+            if path == WakePath::Remote {
+                self.remote.main_queued.lower();
+            }
             trace!(self, "wake   block_on ({path})");
             self.main_woken.set(true);
             return;
@@ -158,7 +189,16 @@ impl Core {
         let header = task.header();
         // A different id under the same key: the woken task finished and its key was
         // reused. The wake is stale; drop it.
-        if header.id != target.id || Header::flag(&header.scheduled) {
+        if header.id != target.id {
+            return;
+        }
+        if path == WakePath::Remote {
+            // Taken in: the next wake from another thread sends a message again.
+            // Lowered before the task is polled, so that poll sees what that wake's
+            // sender did before it (wake_flag.rs).
+            header.remote_queued.lower();
+        }
+        if Header::flag(&header.scheduled) {
             return;
         }
         Header::set_flag(&header.scheduled, true);
@@ -166,9 +206,10 @@ impl Core {
         trace!(self, "wake   task={} ({path})", target.id);
     }
 
-    /// True if phase 1 would have something to do, or the `block_on` future was woken.
+    /// True if phase 1 would have something to do, the `block_on` future was woken, or
+    /// remote wakes wait that phase 4 has not taken in yet.
     fn has_ready_work(&self) -> bool {
-        self.main_woken.get() || !self.ready.borrow().is_empty()
+        self.main_woken.get() || !self.ready.borrow().is_empty() || !self.remote_wakes.is_empty()
     }
 
     /// One turn of the loop. See the module doc for the phases.
@@ -347,14 +388,18 @@ impl Core {
         })
     }
 
-    /// Phase 4: schedules every wake that arrived through the channel.
+    /// Phase 4: schedules the wakes that arrived through the channel: at most as many
+    /// as were there when the drain began. Threads that keep waking cannot hold the
+    /// loop here; what they send meanwhile waits for the next turn, whose park is then
+    /// a zero-timeout poll (`has_ready_work`).
     fn drain_remote_wakes(&self) {
-        // Clear first: a wake sent after this line writes the eventfd again, so it
+        // Lowered first: a wake sent after this line writes the eventfd again, so it
         // cannot be missed even if the drain below does not see it.
         self.remote.clear_notified();
-        for target in self.remote_wakes.try_iter() {
+        let waiting = self.remote_wakes.len();
+        for target in self.remote_wakes.try_iter().take(waiting) {
             Counters::bump(&self.counters.remote_wakes);
-            self.schedule(target, "remote");
+            self.schedule(target, WakePath::Remote);
         }
     }
 
@@ -384,6 +429,11 @@ impl Core {
     }
 
     /// Drops every task, including tasks spawned by those tasks' destructors.
+    ///
+    /// It must run before the last `TaskRef` of a task goes, whatever happens: a
+    /// `Waker` on another thread may hold the last reference after that, and the
+    /// cell it frees must hold no `!Send` future ("Empty before free", `task/mod.rs`).
+    /// `Runtime::drop` calls it; `Core`'s own `Drop` calls it again as a backstop.
     pub(crate) fn drop_all_tasks(&self) {
         loop {
             let tasks = std::mem::take(&mut *self.tasks.borrow_mut());

@@ -15,12 +15,14 @@
 //! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the only `unsafe` in the crate |
 //! | `join.rs` | [`JoinHandle`], [`JoinError`] |
 //! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
+//! | `wake_flag.rs` | the flag that makes a flood of remote wakes cost one message per task and one syscall per turn |
 //! | `context.rs` | which runtime is current on this thread |
 //! | `timer/wheel.rs` | the hierarchical timer wheel (pure data structure, time as a parameter); `wheel/placement.rs` picks a level and slot, `wheel/list.rs` stores the entries |
 //! | `timer/mod.rs` | the [`time::Timer`] future that registers in the wheel |
 //! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
 //! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
 //! | `net/` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`] on the reactor |
+//! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
 //! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
 //!
 //! ## The loop, as data flows
@@ -63,6 +65,7 @@
 
 mod builder;
 mod clock;
+mod contain;
 mod context;
 mod event_loop;
 mod join;
@@ -74,11 +77,18 @@ mod stall;
 mod task;
 mod timer;
 pub mod trace;
+mod wake_flag;
 mod waker;
 mod yield_now;
 
 pub mod net;
 pub mod time;
+
+/// The atomics that `wake_flag.rs` is written against: std's here, loom's when that
+/// file is compiled into the loom model (`tests/loom_wake_flag.rs`).
+mod sync {
+    pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
+}
 
 pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};
 pub use join::{JoinError, JoinHandle};

@@ -8,7 +8,8 @@
 //!   sleeps in the reactor.
 //! - Dropping the runtime cancels every task with the runtime current, so their
 //!   destructors can still cancel timers and deregister sockets; tasks spawned by
-//!   those destructors are dropped too.
+//!   those destructors are dropped too. That holds at thread exit as well (a runtime
+//!   kept in a `thread_local!`), where the runtime can no longer be made current.
 
 use std::fmt;
 use std::future::Future;
@@ -121,6 +122,8 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        // `None` at thread exit, once the thread's runtime slot is destroyed: the
+        // tasks are dropped all the same, only without a current runtime.
         let _current = context::enter_for_drop(&self.core);
         self.core.drop_all_tasks();
     }

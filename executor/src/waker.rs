@@ -17,26 +17,33 @@
 //!   runtime is dropped.
 //! - A slab key is reused once its task finishes, so the id is checked before
 //!   scheduling: a stale waker can never wake the task that now lives under its key.
-//! - A burst of remote wakes costs at most one syscall per loop turn: `notified` is set
-//!   by the first sender and cleared by the loop just before it drains the channel, so
-//!   a send after the drain always finds it clear and writes the eventfd again.
-//! - Once the runtime is gone, the channel's receiver is gone: sends fail and are
-//!   ignored, and the eventfd belongs to the `mio::Waker` that the `Arc` keeps alive.
+//! - A flood of remote wakes costs the loop a bounded amount of work per turn, however
+//!   many threads wake how often. Two [`WakeFlag`]s see to it:
+//!   - a task (or the `block_on` future) has at most one message in the channel: its
+//!     flag is raised by the sender that queues it and lowered by the loop when it
+//!     takes the message in (`Header::remote_queued`, `Remote::main_queued`);
+//!   - the eventfd is written at most once per turn: `notified` is raised by the first
+//!     sender and lowered by the loop just before it drains the channel, so a send
+//!     after the drain always finds it down and writes the eventfd again.
+//! - Once the runtime is gone, the channel's receiver is gone (or, while a `Timer` or a
+//!   socket still holds the loop's state, no loop drains it, and each task's flag stays
+//!   raised: at most one message per task waits there). Sends fail or are dropped
+//!   unread, and the eventfd belongs to the `mio::Waker` that the `Arc` keeps alive.
 //!   Waking then is a harmless no-op.
 //! - A waker the loop holds for someone else (a timer's, a socket waiter's, a
 //!   `JoinHandle` awaiter's) may be any `Waker`, and its `wake` may panic. The loop
 //!   wakes such wakers through [`wake_foreign`], which contains the panic: the wakes
 //!   after it still happen and the runtime goes on.
 
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Wake, Waker};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::contain::run_contained;
 use crate::context;
 use crate::task::{Header, TaskId};
+use crate::wake_flag::WakeFlag;
 
 /// The slab key that names the future passed to `block_on`, which is not a task.
 pub(crate) const MAIN_KEY: u32 = u32::MAX;
@@ -55,9 +62,12 @@ pub(crate) struct Remote {
     sender: Sender<WakeTarget>,
     /// Wakes the thread out of `mio::Poll::poll`.
     io_waker: mio::Waker,
-    /// Set once a wake has been sent and the eventfd written; cleared by the loop
+    /// Raised once a wake has been sent and the eventfd written; lowered by the loop
     /// before it drains. Coalesces a burst of wakes into one syscall.
-    notified: AtomicBool,
+    notified: WakeFlag,
+    /// Raised while the `block_on` future's wake sits in the channel (a task's is in
+    /// its header).
+    pub(crate) main_queued: WakeFlag,
 }
 
 impl Remote {
@@ -71,20 +81,25 @@ impl Remote {
             runtime_id,
             sender,
             io_waker,
-            notified: AtomicBool::new(false),
+            notified: WakeFlag::new(),
+            main_queued: WakeFlag::new(),
         };
         (Arc::new(remote), receiver)
     }
 
     /// Queues a wake from outside the runtime's turn and makes sure the loop notices.
-    pub(crate) fn send(&self, target: WakeTarget) {
+    /// `queued` is the target's own flag: if it is already raised, the target's
+    /// message is in the channel and the loop has yet to take it in, so one message
+    /// does for both wakes.
+    fn send(&self, target: WakeTarget, queued: &WakeFlag) {
+        if !queued.raise() {
+            return;
+        }
         if self.sender.send(target).is_err() {
             // The runtime is gone: nothing is left to wake.
             return;
         }
-        // AcqRel: the channel send above happens-before the loop's drain that
-        // follows its clearing of this flag.
-        if !self.notified.swap(true, Ordering::AcqRel) {
+        if self.notified.raise() {
             // Failing to write the eventfd can only mean the runtime is being torn
             // down; the wake is in the channel either way.
             let _ = self.io_waker.wake();
@@ -93,15 +108,15 @@ impl Remote {
 
     /// Called by the loop right before draining: later sends must notify again.
     pub(crate) fn clear_notified(&self) {
-        self.notified.store(false, Ordering::Release);
+        self.notified.lower();
     }
 
     /// Wakes `target` on the fast path if this runtime is current on this thread,
     /// else through the channel.
-    fn wake(&self, target: WakeTarget) {
+    fn wake(&self, target: WakeTarget, queued: &WakeFlag) {
         let local = context::with_runtime(self.runtime_id, |core| core.wake_local(target));
         if !local {
-            self.send(target);
+            self.send(target, queued);
         }
     }
 }
@@ -109,10 +124,11 @@ impl Remote {
 /// Wakes the task whose header this is (called by the task's `Waker` and by
 /// `JoinHandle::abort`).
 pub(crate) fn wake_task(header: &Header) {
-    header.remote.wake(WakeTarget {
+    let target = WakeTarget {
         key: header.key,
         id: header.id,
-    });
+    };
+    header.remote.wake(target, &header.remote_queued);
 }
 
 /// Wakes a waker that the loop holds on someone else's behalf. If its `wake` panics
@@ -121,7 +137,7 @@ pub(crate) fn wake_task(header: &Header) {
 /// timer tick or socket event unwoken, leaving their tasks parked for ever. tokio
 /// contains a panicking `JoinHandle` waker the same way.
 pub(crate) fn wake_foreign(waker: Waker) {
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+    run_contained(|| waker.wake());
 }
 
 /// The data behind the `block_on` future's `Waker`.
@@ -143,9 +159,10 @@ impl Wake for MainWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.remote.wake(WakeTarget {
+        let target = WakeTarget {
             key: MAIN_KEY,
             id: TaskId(0),
-        });
+        };
+        self.remote.wake(target, &self.remote.main_queued);
     }
 }

@@ -24,9 +24,10 @@
 //! - When the deadline wins, the inner future is never polled again; it is dropped
 //!   with the `Timeout`, which cancels it: its destructors run, its wait-list places
 //!   are given up.
-//! - Shortcut: the inner future is boxed. Polling a field of a pinned struct needs
-//!   pin projection, which needs `unsafe` (or the pin-project crate, as tokio uses);
-//!   this crate has neither, so it pays one allocation per `Timeout` instead.
+//! - The inner future is held inline, not boxed. Polling a field of a pinned struct
+//!   needs pin projection, which needs `unsafe` (or the pin-project crate, as tokio
+//!   uses): `Timeout::poll` holds the crate's one `unsafe` block, because a `Box` per
+//!   timeout cost ~40% of the `timeout_ready` benchmark row.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};

@@ -27,7 +27,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::task::{Context, Poll, Waker};
 
 use super::{Header, TaskId, TaskRef, Vtable, raw_waker};
+use crate::contain::drop_contained;
 use crate::join::JoinError;
+use crate::wake_flag::WakeFlag;
 use crate::waker::{Remote, wake_foreign};
 
 /// The output slot shared by the task and its `JoinHandle`.
@@ -90,6 +92,7 @@ where
                 scheduled: AtomicBool::new(true),
                 aborted: AtomicBool::new(false),
                 join_interest: AtomicBool::new(true),
+                remote_queued: WakeFlag::new(),
             },
             output: Cell::new(Output::Pending),
             join_waker: Cell::new(None),
@@ -176,13 +179,20 @@ unsafe fn poll<F: Future>(header: NonNull<Header>) -> Poll<()> {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(value)) => match drop_future(cell) {
             None => Ok(value),
-            Some(payload) => Err(JoinError::panic(cell.prefix.header.id, payload)),
+            Some(payload) => {
+                // The destructor's panic is the task's outcome; the value it
+                // produced is nobody's, and its own destructor may panic too.
+                drop_contained(value);
+                Err(JoinError::panic(cell.prefix.header.id, payload))
+            }
         },
         Err(payload) => {
             // A future that panicked must not be polled again, but it is still
-            // dropped; a second panic from its destructor is swallowed, the first
-            // one is the story.
-            let _ = drop_future(cell);
+            // dropped; a second panic from its destructor is swallowed (contained:
+            // its payload may be a bomb), the first one is the story.
+            if let Some(second) = drop_future(cell) {
+                drop_contained(second);
+            }
             Err(JoinError::panic(cell.prefix.header.id, payload))
         }
     };
@@ -244,7 +254,7 @@ fn finish<T>(prefix: &TaskPrefix<T>, result: Result<T, JoinError>) {
     } else {
         // "Empty before free": nobody will take it, so drop it here, on this thread.
         prefix.output.set(Output::Taken);
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(result)));
+        drop_contained(result);
     }
     if let Some(waker) = prefix.join_waker.take() {
         wake_foreign(waker);

@@ -62,6 +62,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 
+use crate::wake_flag::WakeFlag;
 use crate::waker::Remote;
 
 /// A task's unique id within its runtime, never reused. Shown in traces and stall
@@ -77,8 +78,9 @@ impl fmt::Display for TaskId {
 
 /// The part of a task any thread may read: what a `Waker` needs to address it.
 ///
-/// The flags are atomics only so that the header is `Sync`; they are written by the
-/// runtime's thread alone, with plain loads and stores (no read-modify-write).
+/// The three `AtomicBool` flags are atomics only so that the header is `Sync`; they
+/// are written by the runtime's thread alone, with plain loads and stores (no
+/// read-modify-write). `remote_queued` is the one flag other threads write.
 pub(crate) struct Header {
     /// Live `TaskRef`s and `Waker`s (see "Refcount").
     refs: AtomicUsize,
@@ -97,6 +99,9 @@ pub(crate) struct Header {
     pub(crate) aborted: AtomicBool,
     /// False once the `JoinHandle` is dropped: the output is then dropped at once.
     pub(crate) join_interest: AtomicBool,
+    /// Raised while a wake for this task sits in the remote channel, so a flood of
+    /// wakes from other threads queues one message (see `waker.rs`).
+    pub(crate) remote_queued: WakeFlag,
 }
 
 impl Header {
@@ -182,10 +187,15 @@ fn acquire_ref(header: &Header) {
     // keeps the cell alive meanwhile.
     let old = header.refs.fetch_add(1, Ordering::Relaxed);
     // Like `Arc`, refuse to wrap: leaking billions of wakers is a bug, not a use.
-    assert!(
-        old < isize::MAX as usize,
-        "glassbox: task reference count overflow"
-    );
+    // Abort rather than panic: a caught panic would leave the count raised, and
+    // enough of them wrap it to zero and free a live cell. `Arc` aborts for the same
+    // reason.
+    if old > isize::MAX as usize {
+        eprintln!(
+            "glassbox: task reference count overflow (wakers leaked by the billion); aborting"
+        );
+        std::process::abort();
+    }
 }
 
 /// Gives up one reference, and frees the cell if it was the last.

@@ -1,0 +1,33 @@
+//! Containing a panic in user code that the loop runs on someone else's behalf.
+//!
+//! A foreign waker's `wake`, the destructor of an output nobody awaits, the destructor
+//! of a task's future after its poll already panicked: when such code panics, the loop
+//! must still finish what it was doing (store the output, free the slot, wake the
+//! others). The panic hook has already printed the panic; here it stops.
+//!
+//! # Ground rules
+//! - Nothing that can unwind leaves [`run_contained`]: not the panic, and not the
+//!   drop of its payload. A payload is itself a value with a destructor, and a
+//!   destructor can panic (a "panic bomb"). That second panic is caught too, and its
+//!   payload is leaked rather than dropped, because dropping it could panic again, and
+//!   so on without end. A leak of a pathological value beats a loop that unwinds away
+//!   from a half-finished task.
+
+use std::panic::{self, AssertUnwindSafe};
+
+/// Runs `f`, stopping any panic from it (see the ground rules).
+pub(crate) fn run_contained(f: impl FnOnce()) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+        drop_contained(payload);
+    }
+}
+
+/// Drops `value`, stopping any panic from its destructor, and from the destructor of
+/// that panic's payload (whose own payload is leaked).
+pub(crate) fn drop_contained<T>(value: T) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(value)))
+        && let Err(nested) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)))
+    {
+        std::mem::forget(nested);
+    }
+}
