@@ -10,11 +10,14 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::coop::DEFAULT_COOP_BUDGET;
 use crate::runtime::Runtime;
-use crate::stall::StallReport;
+use crate::stall::{LiveStall, StallReport};
+use crate::watchdog::LiveStallCallback;
 
 /// Task polls between two looks at timers and I/O. tokio's current_thread runtime
 /// uses 61: large enough that the reactor's syscall is spread over many polls, small
@@ -35,7 +38,9 @@ pub(crate) struct Config {
     pub(crate) event_interval: u32,
     pub(crate) stall_threshold: Option<Duration>,
     pub(crate) on_stall: Option<StallCallback>,
+    pub(crate) on_live_stall: Option<LiveStallCallback>,
     pub(crate) trace: bool,
+    pub(crate) coop_budget: Option<u32>,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -59,7 +64,9 @@ pub struct Builder {
     /// `None`: not set by a builder call (the environment or the default decides).
     stall_threshold: Option<Option<Duration>>,
     on_stall: Option<StallCallback>,
+    on_live_stall: Option<LiveStallCallback>,
     trace: Option<bool>,
+    coop_budget: Option<u32>,
 }
 
 // === impl Builder ===
@@ -71,7 +78,9 @@ impl Builder {
             event_interval: DEFAULT_EVENT_INTERVAL,
             stall_threshold: None,
             on_stall: None,
+            on_live_stall: None,
             trace: None,
+            coop_budget: Some(DEFAULT_COOP_BUDGET),
         }
     }
 
@@ -106,9 +115,40 @@ impl Builder {
         self
     }
 
-    /// Send stall reports to `callback` instead of stderr.
+    /// Send stall reports to `callback` instead of stderr. It runs on the loop's
+    /// thread, once the stalled poll has returned.
     pub fn on_stall(mut self, callback: impl Fn(&StallReport) + 'static) -> Builder {
         self.on_stall = Some(Rc::new(callback));
+        self
+    }
+
+    /// Send the watchdog's live reports (a poll still running past the threshold) to
+    /// `callback` instead of stderr. It runs on the watchdog thread, while the loop's
+    /// thread is still stuck in the poll, hence `Send + Sync`.
+    pub fn on_live_stall(
+        mut self,
+        callback: impl Fn(&LiveStall) + Send + Sync + 'static,
+    ) -> Builder {
+        self.on_live_stall = Some(Arc::new(callback));
+        self
+    }
+
+    /// How many leaf operations (a read, an accept, a fired timer, a queue get...) a
+    /// task may complete in one poll before it is made to yield: default
+    /// [`DEFAULT_COOP_BUDGET`] (128). `None` turns the budget off: a task that is
+    /// always ready then keeps the loop for as long as it likes (see `coop.rs`).
+    ///
+    /// tokio equivalent: none (tokio's budget is fixed; `unconstrained` lifts it).
+    ///
+    /// # Panics
+    /// If the budget is `Some(0)`: no task could ever complete anything.
+    #[track_caller]
+    pub fn coop_budget(mut self, budget: Option<u32>) -> Builder {
+        assert!(
+            budget != Some(0),
+            "glassbox: Builder::coop_budget must be at least 1 (got Some(0)); None turns it off"
+        );
+        self.coop_budget = budget;
         self
     }
 
@@ -139,7 +179,9 @@ impl Builder {
             event_interval: self.event_interval,
             stall_threshold,
             on_stall: self.on_stall,
+            on_live_stall: self.on_live_stall,
             trace,
+            coop_budget: self.coop_budget,
         };
         static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
         Runtime::from_config(NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed), config)
@@ -183,7 +225,12 @@ impl fmt::Debug for Builder {
             .field("event_interval", &self.event_interval)
             .field("stall_threshold", &self.stall_threshold)
             .field("on_stall", &self.on_stall.as_ref().map(|_| "callback"))
+            .field(
+                "on_live_stall",
+                &self.on_live_stall.as_ref().map(|_| "callback"),
+            )
             .field("trace", &self.trace)
+            .field("coop_budget", &self.coop_budget)
             .finish()
     }
 }

@@ -6,7 +6,8 @@
 //! 1. run the ready batch   pop up to `event_interval` task keys, poll each once
 //! 2. fire due timers       Wheel::advance(now) ─► wake each due timer's waker
 //! 3. poll the reactor      mio::Poll::poll(timeout: 0 if work is ready, else the time
-//!                          to the next timer, else forever) ─► wake I/O waiters
+//!                          to the next timer, else forever) ─► wake I/O waiters;
+//!                          then wake the tasks the coop budget cut off (coop.rs)
 //! 4. drain remote wakes    wakes sent from other threads ─► ready queue
 //! 5. paused clock only     if nothing at all can run, jump to the next timer
 //! ```
@@ -37,14 +38,16 @@ use slab::Slab;
 
 use crate::builder::Config;
 use crate::clock::{Clock, TICK};
+use crate::coop;
 use crate::join::JoinHandle;
 use crate::metrics::Counters;
 use crate::reactor::Reactor;
-use crate::stall::StallReport;
+use crate::stall::{StallCause, StallReport};
 use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timer::{Fired, Wheel};
 use crate::trace::{Tracer, trace};
 use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
+use crate::watchdog::Watchdog;
 
 /// The runtime's state, shared (`Rc`) by the `Runtime`, the thread's current-runtime
 /// slot, and the `Timer`s and I/O sources registered with it.
@@ -64,6 +67,10 @@ pub(crate) struct Core {
     pub(crate) timers: RefCell<Wheel>,
     /// Reused by phase 2 so firing timers allocates nothing.
     fired: RefCell<Vec<Fired>>,
+    /// Tasks that spent their coop budget, woken after phase 3's reactor poll.
+    deferred: RefCell<Vec<Waker>>,
+    /// The task being polled (`TaskId(0)`: the `block_on` future), for the trace.
+    polling: Cell<TaskId>,
     pub(crate) clock: Clock,
     /// Blocking jobs in flight: a paused clock must not jump while work is running on
     /// another thread (see `time::hold_clock`).
@@ -76,6 +83,8 @@ pub(crate) struct Core {
     stalls: RefCell<Vec<Stall>>,
     pub(crate) config: Config,
     pub(crate) tracer: Tracer,
+    /// Watches polls from another thread while a stall threshold is set.
+    pub(crate) watchdog: Option<Watchdog>,
 }
 
 /// How a wake reached the loop, as the trace shows it.
@@ -102,6 +111,7 @@ struct Stall {
     spawned_at: &'static Location<'static>,
     blocked_for: Duration,
     in_block_on: bool,
+    cause: StallCause,
 }
 
 // === impl Core ===
@@ -126,6 +136,8 @@ impl Core {
             next_task_id: Cell::new(1),
             timers: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
+            deferred: RefCell::new(Vec::new()),
+            polling: Cell::new(TaskId(0)),
             clock: Clock::new(config.paused_clock),
             clock_holds: Arc::new(AtomicUsize::new(0)),
             reactor,
@@ -134,6 +146,10 @@ impl Core {
             counters: Counters::default(),
             stalls: RefCell::new(Vec::new()),
             tracer: Tracer::new(config.trace),
+            watchdog: match config.stall_threshold {
+                Some(threshold) => Some(Watchdog::start(threshold, config.on_live_stall.clone())?),
+                None => None,
+            },
             config,
         })
     }
@@ -207,9 +223,44 @@ impl Core {
     }
 
     /// True if phase 1 would have something to do, the `block_on` future was woken, or
-    /// remote wakes wait that phase 4 has not taken in yet.
+    /// wakes wait that phase 3 or 4 has not delivered yet.
     fn has_ready_work(&self) -> bool {
-        self.main_woken.get() || !self.ready.borrow().is_empty() || !self.remote_wakes.is_empty()
+        self.main_woken.get()
+            || !self.ready.borrow().is_empty()
+            || !self.deferred.borrow().is_empty()
+            || !self.remote_wakes.is_empty()
+    }
+
+    /// A leaf future of the task being polled found its coop budget spent: its waker
+    /// is kept until phase 3 has polled the reactor (see `coop.rs`).
+    pub(crate) fn defer(&self, waker: &Waker) {
+        Counters::bump(&self.counters.forced_yields);
+        trace!(
+            self,
+            "coop   task={} budget spent: yield",
+            self.polling.get()
+        );
+        self.deferred.borrow_mut().push(waker.clone());
+    }
+
+    /// Polls one task (or the `block_on` future) with a fresh coop budget, published
+    /// to the watchdog while it runs.
+    pub(crate) fn poll_one<R>(
+        &self,
+        task_id: TaskId,
+        spawned_at: &'static Location<'static>,
+        started: Instant,
+        poll: impl FnOnce() -> R,
+    ) -> R {
+        self.polling.set(task_id);
+        if let Some(watchdog) = &self.watchdog {
+            watchdog.poll_started(task_id, spawned_at, started);
+        }
+        let polled = coop::with_budget(self.config.coop_budget, poll);
+        if let Some(watchdog) = &self.watchdog {
+            watchdog.poll_ended();
+        }
+        polled
     }
 
     /// One turn of the loop. See the module doc for the phases.
@@ -232,6 +283,9 @@ impl Core {
         trace!(self, "park   timeout={timeout:?}");
         Counters::bump(&self.counters.reactor_turns);
         let io_events = self.reactor.turn(timeout, self);
+        //    The tasks cut off by the budget rejoin the queue only now, after timers
+        //    and I/O had their turn.
+        self.wake_deferred();
 
         // 4. Drain remote wakes (other threads, or wakes from outside the loop).
         self.drain_remote_wakes();
@@ -270,7 +324,7 @@ impl Core {
                 task.cancel();
                 Poll::Ready(())
             } else {
-                task.poll()
+                self.poll_one(task_id, spawned_at, poll_started, || task.poll())
             };
             Counters::bump(&self.counters.polls);
             if outcome.is_ready() {
@@ -316,11 +370,16 @@ impl Core {
             .is_some_and(|threshold| took > threshold)
         {
             Counters::bump(&self.counters.stalls);
+            let cause = self
+                .watchdog
+                .as_ref()
+                .map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
             self.stalls.borrow_mut().push(Stall {
                 task_id,
                 spawned_at,
                 blocked_for: took,
                 in_block_on,
+                cause,
             });
         }
     }
@@ -388,6 +447,14 @@ impl Core {
         })
     }
 
+    /// End of phase 3: wakes the tasks that spent their coop budget.
+    fn wake_deferred(&self) {
+        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        for waker in deferred {
+            wake_foreign(waker);
+        }
+    }
+
     /// Phase 4: schedules the wakes that arrived through the channel: at most as many
     /// as were there when the drain began. Threads that keep waking cannot hold the
     /// loop here; what they send meanwhile waits for the next turn, whose park is then
@@ -416,6 +483,7 @@ impl Core {
                 timers_due,
                 max_timer_lateness,
                 in_block_on: stall.in_block_on,
+                cause: stall.cause,
             };
             trace!(
                 self,

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::coop;
 use crate::task::{Header, JoinRef, Output, TaskId};
 use crate::waker::wake_task;
 
@@ -62,12 +63,9 @@ impl<T> JoinHandle<T> {
     pub fn id(&self) -> TaskId {
         self.task.header().id
     }
-}
 
-impl<T> Future for JoinHandle<T> {
-    type Output = Result<T, JoinError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    /// The output, once the task has finished; else parks the awaiter's waker.
+    fn poll_output(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
         let prefix = self.task.prefix();
         match prefix.output.replace(Output::Taken) {
             Output::Ready(result) => Poll::Ready(result),
@@ -85,6 +83,15 @@ impl<T> Future for JoinHandle<T> {
                 panic!("glassbox: JoinHandle polled after it already returned the task's output")
             }
         }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A finished handle spends coop budget, so a loop over ready handles yields.
+        coop::poll_budgeted(cx, |cx| self.poll_output(cx))
     }
 }
 

@@ -10,7 +10,8 @@
 //! | file | its one job |
 //! |---|---|
 //! | `runtime.rs` | [`Runtime`], [`block_on`], [`spawn`]: enter the loop, drop tasks on exit |
-//! | `builder.rs` | [`Builder`]: paused clock, event interval, stall threshold, trace |
+//! | `builder.rs` | [`Builder`]: paused clock, event interval, coop budget, stall threshold, trace |
+//! | `coop.rs` | the cooperative budget: an always-ready task still gives the loop back ([`consume_budget`], [`unconstrained`]) |
 //! | `event_loop.rs` | `Core` and `run_once`, the one place tasks are polled |
 //! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the only `unsafe` in the crate |
 //! | `join.rs` | [`JoinHandle`], [`JoinError`] |
@@ -22,6 +23,7 @@
 //! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
 //! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
 //! | `net/` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`] on the reactor |
+//! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
 //! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
 //!
@@ -67,6 +69,7 @@ mod builder;
 mod clock;
 mod contain;
 mod context;
+pub mod coop;
 mod event_loop;
 mod join;
 mod metrics;
@@ -75,10 +78,13 @@ mod runtime;
 mod stall;
 #[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
 mod task;
+#[allow(unsafe_code)] // two libc calls: the loop thread's CPU clock (see the file)
+mod thread_cpu;
 mod timer;
 pub mod trace;
 mod wake_flag;
 mod waker;
+mod watchdog;
 mod yield_now;
 
 pub mod net;
@@ -91,9 +97,10 @@ mod sync {
 }
 
 pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};
+pub use coop::{DEFAULT_COOP_BUDGET, consume_budget, unconstrained};
 pub use join::{JoinError, JoinHandle};
 pub use metrics::Metrics;
 pub use runtime::{Runtime, block_on, spawn};
-pub use stall::StallReport;
+pub use stall::{LiveStall, StallCause, StallReport};
 pub use task::TaskId;
 pub use yield_now::{YieldNow, yield_now};

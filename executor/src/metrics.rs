@@ -32,6 +32,9 @@ pub struct Metrics {
     pub longest_poll: Duration,
     /// Polls that took longer than the stall threshold.
     pub stalls: u64,
+    /// Leaf futures that returned `Pending` because their task had spent its coop
+    /// budget (`Builder::coop_budget`): the loop took the turn back.
+    pub forced_yields: u64,
 }
 
 /// The live counters behind [`Metrics`].
@@ -46,6 +49,7 @@ pub(crate) struct Counters {
     pub(crate) reactor_turns: Cell<u64>,
     pub(crate) longest_poll: Cell<Duration>,
     pub(crate) stalls: Cell<u64>,
+    pub(crate) forced_yields: Cell<u64>,
 }
 
 impl Counters {
@@ -66,6 +70,7 @@ impl Counters {
             reactor_turns: self.reactor_turns.get(),
             longest_poll: self.longest_poll.get(),
             stalls: self.stalls.get(),
+            forced_yields: self.forced_yields.get(),
         }
     }
 }

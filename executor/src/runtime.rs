@@ -87,7 +87,9 @@ impl Runtime {
         loop {
             if core.main_woken.replace(false) {
                 let started = Instant::now();
-                let polled = future.as_mut().poll(&mut cx);
+                let polled = core.poll_one(TaskId(0), called_at, started, || {
+                    future.as_mut().poll(&mut cx)
+                });
                 // Timed like a task's poll: blocking here stalls every task too.
                 core.note_poll(started.elapsed(), TaskId(0), called_at, true);
                 if let Poll::Ready(output) = polled {
@@ -126,6 +128,9 @@ impl Drop for Runtime {
         // tasks are dropped all the same, only without a current runtime.
         let _current = context::enter_for_drop(&self.core);
         self.core.drop_all_tasks();
+        if let Some(watchdog) = &self.core.watchdog {
+            watchdog.stop();
+        }
     }
 }
 

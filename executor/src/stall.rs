@@ -2,17 +2,28 @@
 //!
 //! A single-threaded loop runs one task at a time. A task that calls a blocking
 //! function (`std::thread::sleep`, a synchronous read, a heavy computation) inside
-//! `poll` freezes every other task, timer and socket until it returns. The loop
-//! times every poll, the `block_on` future's too; when one takes longer than the
-//! threshold (100 ms by default, `Builder::stall_threshold`, env `GLASSBOX_STALL_MS`,
-//! 0 = off), it reports which task (or `block_on`), where it was spawned (called),
-//! how long the loop was blocked and how late the timers that came due meanwhile
-//! fired.
+//! `poll`, or that loops over futures that are always ready, freezes every other task,
+//! timer and socket until it returns. The loop times every poll, the `block_on`
+//! future's too; when one takes longer than the threshold (100 ms by default,
+//! `Builder::stall_threshold`, env `GLASSBOX_STALL_MS`, 0 = off), it reports which task
+//! (or `block_on`), where it was spawned (called), how long the loop was blocked and
+//! how late the timers that came due meanwhile fired.
+//!
+//! Two reports, two moments:
+//! - [`LiveStall`], from the watchdog thread (`watchdog.rs`) *while* the poll still
+//!   runs: at the threshold T, then 2T, 4T, ... A poll that never returns is reported
+//!   too.
+//! - [`StallReport`], from the loop once the poll has returned.
+//!
+//! Both say what the loop thread was doing, when the watchdog could tell: spinning
+//! (on the CPU the whole time) wants an await point or `consume_budget`; blocked (off
+//! the CPU) wants `spawn_blocking`.
 //!
 //! # Ground rules
-//! - The report is made after the turn's timer phase, so the lateness it gives is the
-//!   lateness those timers really had.
-//! - One report per stalled poll: to stderr, or to the `on_stall` callback instead.
+//! - The loop's report is made after the turn's timer phase, so the lateness it gives
+//!   is the lateness those timers really had.
+//! - One loop report per stalled poll: to stderr, or to the `on_stall` callback
+//!   instead. Live reports go to stderr, or to `on_live_stall`.
 
 use std::fmt;
 use std::panic::Location;
@@ -39,6 +50,9 @@ pub struct StallReport {
     pub timers_due: usize,
     /// How late the latest of those timers fired.
     pub max_timer_lateness: Duration,
+    /// What the loop thread was doing meanwhile, as the watchdog saw it (`Unknown`
+    /// if the watchdog did not report this poll while it ran).
+    pub cause: StallCause,
 }
 
 impl fmt::Display for StallReport {
@@ -65,9 +79,143 @@ impl fmt::Display for StallReport {
                 self.max_timer_lateness.as_millis()
             )?,
         }
-        write!(
-            f,
-            "move blocking work into patterns::spawn_blocking so the loop keeps running"
-        )
+        f.write_str(self.cause.advice())
+    }
+}
+
+/// What a stalled loop thread was doing, judged by the CPU time it used while the
+/// watchdog watched (Linux: the thread's CPU clock; elsewhere always `Unknown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StallCause {
+    /// On the CPU most of the time: computing, or looping over futures that are
+    /// always ready. It needs an await point that can be pending, or
+    /// `consume_budget().await` in its loop.
+    Spinning,
+    /// Off the CPU most of the time: blocked in a system call (a sleep, synchronous
+    /// I/O, a lock). It belongs in `patterns::spawn_blocking`.
+    Blocking,
+    /// The watchdog did not see it, or cannot read the thread's CPU time.
+    Unknown,
+}
+
+impl StallCause {
+    /// Spinning above half of the wall time on the CPU, blocking below.
+    pub(crate) fn from_cpu_share(share: Option<f64>) -> StallCause {
+        match share {
+            Some(share) if share >= 0.5 => StallCause::Spinning,
+            Some(_) => StallCause::Blocking,
+            None => StallCause::Unknown,
+        }
+    }
+
+    /// The advice that ends a report.
+    fn advice(self) -> &'static str {
+        match self {
+            StallCause::Spinning => {
+                "it is spinning (on the CPU, never awaiting anything pending): add \
+                 executor::consume_budget().await or yield_now().await to its loop"
+            }
+            StallCause::Blocking => {
+                "it is blocked in a call that does not return (a sleep, synchronous I/O, a \
+                 lock): move that call into patterns::spawn_blocking so the loop keeps running"
+            }
+            StallCause::Unknown => {
+                "move blocking work into patterns::spawn_blocking, and give long loops an \
+                 await point (executor::consume_budget), so the loop keeps running"
+            }
+        }
+    }
+
+    /// Two bits, for the watchdog's verdict word.
+    pub(crate) fn code(self) -> u64 {
+        match self {
+            StallCause::Unknown => 0,
+            StallCause::Spinning => 1,
+            StallCause::Blocking => 2,
+        }
+    }
+
+    pub(crate) fn from_code(code: u64) -> StallCause {
+        match code {
+            1 => StallCause::Spinning,
+            2 => StallCause::Blocking,
+            _ => StallCause::Unknown,
+        }
+    }
+}
+
+/// A poll that has held the loop longer than the stall threshold and is *still
+/// running*, reported by the watchdog thread (at T, then 2T, 4T, ...).
+///
+/// tokio equivalent: none built in. asyncio equivalent: none (debug mode reports a
+/// slow callback only once it returns).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LiveStall {
+    /// The task whose poll is running (`TaskId` 0 if it is the `block_on` future).
+    pub task_id: TaskId,
+    /// Where that task was spawned (or where `block_on` was called).
+    pub spawned_at: &'static Location<'static>,
+    /// True if the poll is the `block_on` future's, not a task's.
+    pub in_block_on: bool,
+    /// How long the poll has held the loop so far.
+    pub running_for: Duration,
+    /// What the loop thread is doing.
+    pub cause: StallCause,
+    /// The share of the watched time the loop thread spent on the CPU (0.0 to 1.0),
+    /// if it could be read.
+    pub cpu_share: Option<f64>,
+}
+
+impl fmt::Display for LiveStall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let held = self.running_for.as_millis();
+        if self.in_block_on {
+            write!(
+                f,
+                "glassbox: stall: the block_on future (block_on called at {}) has held the loop for {held} ms and is still running; ",
+                self.spawned_at
+            )?;
+        } else {
+            write!(
+                f,
+                "glassbox: stall: task {} (spawned at {}) has held the loop for {held} ms and is still running; ",
+                self.task_id, self.spawned_at
+            )?;
+        }
+        if let Some(share) = self.cpu_share {
+            write!(
+                f,
+                "its thread was on the CPU {:.0}% of the time; ",
+                share * 100.0
+            )?;
+        }
+        f.write_str(self.cause.advice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_on_the_cpu_half_the_time_or_more_is_spinning_less_is_blocking() {
+        assert_eq!(StallCause::from_cpu_share(Some(0.97)), StallCause::Spinning);
+        assert_eq!(StallCause::from_cpu_share(Some(0.5)), StallCause::Spinning);
+        assert_eq!(StallCause::from_cpu_share(Some(0.49)), StallCause::Blocking);
+        assert_eq!(StallCause::from_cpu_share(Some(0.0)), StallCause::Blocking);
+        assert_eq!(StallCause::from_cpu_share(None), StallCause::Unknown);
+    }
+
+    #[test]
+    fn a_cause_survives_the_watchdogs_two_bit_code() {
+        for cause in [
+            StallCause::Spinning,
+            StallCause::Blocking,
+            StallCause::Unknown,
+        ] {
+            assert_eq!(StallCause::from_code(cause.code()), cause);
+        }
     }
 }

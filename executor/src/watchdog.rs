@@ -1,0 +1,309 @@
+//! The stall watchdog: a poll that never returns is reported while it still runs.
+//!
+//! The loop can only time a poll once it returns (`stall.rs`). A poll that never
+//! returns, like an accept loop spinning on EMFILE or a `loop {}` of computation, is
+//! exactly the one that matters most, and the loop itself can say nothing about it:
+//! it is stuck inside that poll. Someone else has to look.
+//!
+//! seastar and glommio, thread-per-core runtimes, ask the kernel: a timer signal fires
+//! on the stuck thread itself and its handler prints a backtrace. That needs signal
+//! handlers and unsafe code everywhere. glassbox does less and stays safe: a small
+//! thread of its own watches what the loop publishes.
+//!
+//! ```text
+//! loop thread (every poll)                     watchdog thread (wakes every T, or
+//! ───────────────────────                      when the next report is due)
+//! poll start: task id, spawn site, start time  read the beat: a poll running for
+//!             then seq += 1 (odd: running)        ≥ T, 2T, 4T...? report it, with how
+//! poll end:   seq += 1 (even: idle)               much CPU the loop thread used
+//!                                                 meanwhile:
+//!                                                 ~all of it: spinning/computing
+//!                                                 ~none: blocked in a system call
+//! ```
+//!
+//! When the poll finally returns, the loop's own report follows (`StallReport`, with
+//! the timers that fired late), carrying the watchdog's verdict.
+//!
+//! # Ground rules
+//! - The loop only stores, with relaxed stores and one release store per poll edge:
+//!   it never waits for the watchdog, and costs nothing when no threshold is set (then
+//!   there is no watchdog).
+//! - The beat is a sequence lock: the watchdog trusts what it read only if the
+//!   sequence number was odd and unchanged around the read, so it never reports one
+//!   poll's start time with another poll's task.
+//! - The thread exists exactly as long as the `Runtime`: it is started when the
+//!   runtime is built with a threshold, and stopped and joined when it drops.
+//! - Reports go to `Builder::on_live_stall`, or to stderr. They start with
+//!   `glassbox: stall`, as the loop's own reports do.
+
+use std::cell::Cell;
+use std::panic::Location;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::stall::{LiveStall, StallCause};
+use crate::task::TaskId;
+use crate::thread_cpu::ThreadCpuClock;
+
+/// Where live stall reports go.
+pub(crate) type LiveStallCallback = Arc<dyn Fn(&LiveStall) + Send + Sync>;
+
+/// What the loop publishes about the poll in progress.
+struct Beat {
+    /// Odd while a poll runs (and the fields below describe it), even between polls.
+    seq: AtomicU64,
+    task_id: AtomicU64,
+    spawned_at: AtomicPtr<Location<'static>>,
+    /// When the poll started, in nanoseconds since `Shared::base`.
+    started_ns: AtomicU64,
+}
+
+/// What the loop and the watchdog share.
+struct Shared {
+    beat: Beat,
+    base: Instant,
+    /// The watchdog's verdict on the last poll it reported: `seq << 2 | cause`.
+    verdict: AtomicU64,
+    stop: AtomicBool,
+}
+
+/// The loop's side: publishes each poll, and stops the thread when dropped.
+pub(crate) struct Watchdog {
+    shared: Arc<Shared>,
+    /// Taken by `stop`.
+    thread: Cell<Option<JoinHandle<()>>>,
+}
+
+impl Watchdog {
+    /// Starts the watchdog thread for a loop running on the calling thread.
+    pub(crate) fn start(
+        threshold: Duration,
+        on_live_stall: Option<LiveStallCallback>,
+    ) -> std::io::Result<Watchdog> {
+        let shared = Arc::new(Shared {
+            beat: Beat {
+                seq: AtomicU64::new(0),
+                task_id: AtomicU64::new(0),
+                spawned_at: AtomicPtr::new(std::ptr::null_mut()),
+                started_ns: AtomicU64::new(0),
+            },
+            base: Instant::now(),
+            verdict: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let watcher = Watcher {
+            shared: Arc::clone(&shared),
+            threshold,
+            loop_cpu: ThreadCpuClock::of_current_thread(),
+            report: on_live_stall.unwrap_or_else(|| Arc::new(|stall| eprintln!("{stall}"))),
+        };
+        let thread = thread::Builder::new()
+            .name("glassbox-watchdog".into())
+            .stack_size(128 * 1024)
+            .spawn(move || watcher.run())?;
+        Ok(Watchdog {
+            shared,
+            thread: Cell::new(Some(thread)),
+        })
+    }
+
+    /// A poll starts: publishes who and when.
+    pub(crate) fn poll_started(
+        &self,
+        task_id: TaskId,
+        spawned_at: &'static Location<'static>,
+        at: Instant,
+    ) {
+        let beat = &self.shared.beat;
+        // Orders the stores below after the previous poll's end (see `Shared::read`).
+        fence(Ordering::Release);
+        beat.task_id.store(task_id.0, Ordering::Relaxed);
+        beat.spawned_at
+            .store(std::ptr::from_ref(spawned_at).cast_mut(), Ordering::Relaxed);
+        let started_ns = at.saturating_duration_since(self.shared.base).as_nanos();
+        beat.started_ns.store(
+            u64::try_from(started_ns).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        let seq = beat.seq.load(Ordering::Relaxed);
+        beat.seq.store(seq | 1, Ordering::Release);
+    }
+
+    /// The poll returned.
+    pub(crate) fn poll_ended(&self) {
+        let beat = &self.shared.beat;
+        let seq = beat.seq.load(Ordering::Relaxed);
+        beat.seq.store((seq | 1) + 1, Ordering::Release);
+    }
+
+    /// What the watchdog found about the poll that just ended, if it reported it.
+    pub(crate) fn cause_of_last_poll(&self) -> StallCause {
+        let last_poll = self.shared.beat.seq.load(Ordering::Relaxed) - 1;
+        let verdict = self.shared.verdict.load(Ordering::Acquire);
+        if verdict >> 2 == last_poll {
+            StallCause::from_code(verdict & 3)
+        } else {
+            StallCause::Unknown
+        }
+    }
+
+    /// Stops the thread and waits for it to end (`Runtime::drop`; again is a no-op).
+    pub(crate) fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            // Nothing in the watcher panics but a user's `on_live_stall`; the hook has
+            // printed that panic, and the loop's thread goes on.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for Watchdog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watchdog").finish_non_exhaustive()
+    }
+}
+
+/// A poll seen running, as read consistently from the beat.
+struct RunningPoll {
+    seq: u64,
+    task_id: TaskId,
+    spawned_at: &'static Location<'static>,
+    started: Instant,
+}
+
+impl Shared {
+    /// The poll running now, or `None` between polls (or if a poll began or ended
+    /// during the read: the next look will see it).
+    fn read(&self) -> Option<RunningPoll> {
+        let beat = &self.beat;
+        let seq = beat.seq.load(Ordering::Acquire);
+        if seq & 1 == 0 {
+            return None;
+        }
+        let task_id = beat.task_id.load(Ordering::Relaxed);
+        let spawned_at = beat.spawned_at.load(Ordering::Relaxed);
+        let started_ns = beat.started_ns.load(Ordering::Relaxed);
+        // If any load above saw a later poll's store, this fence pairs with that
+        // poll's release fence, and the sequence number below has moved on.
+        fence(Ordering::Acquire);
+        if beat.seq.load(Ordering::Relaxed) != seq {
+            return None;
+        }
+        Some(RunningPoll {
+            seq,
+            task_id: TaskId(task_id),
+            spawned_at: static_location(spawned_at)?,
+            started: self.base + Duration::from_nanos(started_ns),
+        })
+    }
+}
+
+/// Turns a pointer stored by `Watchdog::poll_started` back into the location.
+///
+/// The one `unsafe` here: std has no safe way to send a `&'static` reference through
+/// an atomic. It is sound because every non-null value the beat ever holds was made
+/// from a `&'static Location` (an `AtomicPtr` is read whole, never torn), and a
+/// `'static` reference stays valid for ever, whichever poll it belonged to.
+#[allow(unsafe_code)]
+fn static_location(pointer: *mut Location<'static>) -> Option<&'static Location<'static>> {
+    // SAFETY: null or made from a `&'static Location` (above); `as_ref` checks null.
+    unsafe { pointer.cast_const().as_ref() }
+}
+
+/// The watchdog thread's state.
+struct Watcher {
+    shared: Arc<Shared>,
+    threshold: Duration,
+    loop_cpu: Option<ThreadCpuClock>,
+    report: LiveStallCallback,
+}
+
+/// The poll being watched: when to report it next, and the CPU sample's start.
+struct Watch {
+    seq: u64,
+    next_report: Duration,
+    sampled_at: Instant,
+    cpu_at_sample: Option<Duration>,
+}
+
+impl Watcher {
+    fn run(self) {
+        let mut watching: Option<Watch> = None;
+        while !self.shared.stop.load(Ordering::Acquire) {
+            let pause = match self.shared.read() {
+                None => {
+                    watching = None;
+                    self.threshold
+                }
+                Some(poll) => {
+                    let watch = match &mut watching {
+                        Some(watch) if watch.seq == poll.seq => watch,
+                        _ => watching.insert(Watch {
+                            seq: poll.seq,
+                            next_report: self.threshold,
+                            sampled_at: Instant::now(),
+                            cpu_at_sample: self.cpu_time(),
+                        }),
+                    };
+                    self.look_at(&poll, watch)
+                }
+            };
+            // Woken early by `Watchdog::drop`.
+            thread::park_timeout(pause);
+        }
+    }
+
+    /// The loop thread's CPU time so far, if it can be read.
+    fn cpu_time(&self) -> Option<Duration> {
+        self.loop_cpu.and_then(|clock| clock.read())
+    }
+
+    /// Reports `poll` if it is due, and says how long to sleep until the next look.
+    fn look_at(&self, poll: &RunningPoll, watch: &mut Watch) -> Duration {
+        // Enough wall time to tell spinning from blocking by the CPU clock.
+        let sample =
+            (self.threshold / 4).clamp(Duration::from_millis(2), Duration::from_millis(25));
+        let now = Instant::now();
+        let running_for = now.saturating_duration_since(poll.started);
+        let sampled_for = now.saturating_duration_since(watch.sampled_at);
+        if running_for < watch.next_report {
+            return (watch.next_report - running_for).max(sample);
+        }
+        if sampled_for < sample {
+            return sample - sampled_for;
+        }
+        let cpu_share = watch
+            .cpu_at_sample
+            .zip(self.cpu_time())
+            .map(|(before, after)| {
+                after.saturating_sub(before).as_secs_f64() / sampled_for.as_secs_f64()
+            });
+        let stall = LiveStall {
+            task_id: poll.task_id,
+            spawned_at: poll.spawned_at,
+            in_block_on: poll.task_id == TaskId(0),
+            running_for,
+            cause: StallCause::from_cpu_share(cpu_share),
+            cpu_share,
+        };
+        self.shared
+            .verdict
+            .store(poll.seq << 2 | stall.cause.code(), Ordering::Release);
+        (self.report)(&stall);
+        // Again at 2T, 4T, ...: a long stall is not a line every T.
+        watch.next_report = watch.next_report.saturating_mul(2);
+        watch.sampled_at = now;
+        watch.cpu_at_sample = self.cpu_time();
+        watch.next_report.saturating_sub(running_for).max(sample)
+    }
+}
