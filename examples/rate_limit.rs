@@ -28,6 +28,10 @@ use std::time::{Duration, Instant};
 use glassbox::net::{TcpListener, TcpStream};
 use glassbox::{Runtime, Semaphore, join_all, sleep, spawn};
 
+#[path = "support/accept_errors.rs"]
+mod accept_errors;
+use accept_errors::{AcceptErrors, accept_next};
+
 const REQUESTS: usize = 100;
 const LIMIT: usize = 10;
 /// How long the server takes to answer one request.
@@ -42,10 +46,9 @@ struct Concurrency {
 
 /// The server: answers each request after `SERVICE_TIME`, one task per connection.
 async fn serve(listener: TcpListener, seen: Rc<Concurrency>) {
+    let mut errors = AcceptErrors::default();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            return;
-        };
+        let (stream, _) = accept_next(&listener, &mut errors).await;
         let seen = seen.clone();
         spawn(async move {
             seen.now.set(seen.now.get() + 1);

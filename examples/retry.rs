@@ -31,6 +31,10 @@ use std::time::{Duration, Instant};
 use glassbox::net::{TcpListener, TcpStream};
 use glassbox::{Backoff, Runtime, retry_if, spawn};
 
+#[path = "support/accept_errors.rs"]
+mod accept_errors;
+use accept_errors::{AcceptErrors, accept_next};
+
 /// How many connections the server refuses (with a 503) before it works.
 const FAILURES: usize = 3;
 
@@ -63,7 +67,9 @@ impl From<std::io::Error> for FetchError {
 /// The flaky server: 503 for the first `FAILURES` connections, then 200.
 async fn serve(listener: TcpListener) {
     let mut served = 0;
-    while let Ok((stream, _)) = listener.accept().await {
+    let mut errors = AcceptErrors::default();
+    loop {
+        let (stream, _) = accept_next(&listener, &mut errors).await;
         served += 1;
         let status: &[u8] = if served <= FAILURES {
             b"503\n"

@@ -20,6 +20,8 @@ mod chapters {
     pub mod semaphore;
     pub mod timeout;
 }
+#[path = "../support/accept_errors.rs"]
+mod accept_errors;
 mod report;
 mod shim;
 

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::accept_errors::AcceptErrors;
 use crate::report::{Row, compare, shown};
 use crate::shim::on_both_runtimes;
 
@@ -56,9 +57,20 @@ on_both_runtimes! {
             rt::spawn({
                 let server_saw_eof = server_saw_eof.clone();
                 async move {
+                    // A production accept loop: see examples/support/accept_errors.rs.
+                    let mut errors = AcceptErrors::default();
                     loop {
-                        let Ok(stream) = listener.accept().await else { return };
-                        rt::spawn(echo_until_eof(stream, server_saw_eof.clone()));
+                        match listener.accept().await {
+                            Ok(stream) => {
+                                errors.accepted();
+                                rt::spawn(echo_until_eof(stream, server_saw_eof.clone()));
+                            }
+                            Err(error) => {
+                                if let Some(pause) = errors.on_error(&error) {
+                                    rt::sleep(pause).await;
+                                }
+                            }
+                        }
                     }
                 }
             });
