@@ -11,6 +11,8 @@
 //! asserted; in particular not the order in which tokio resumes tasks that called
 //! `yield_now`, which its maintainers call subject to change.
 
+#[path = "../examples/support/accept_errors.rs"]
+mod accept_errors;
 #[path = "../examples/tour/report.rs"]
 #[allow(dead_code)]
 mod report;
