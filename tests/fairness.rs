@@ -1,0 +1,409 @@
+//! Fairness: a task that is always ready cannot starve timers, I/O or other tasks.
+//!
+//! Each hot loop below never awaits anything that is pending: a queue put/get pair, a
+//! semaphore acquire/release, zero sleeps, reads of a socket whose data is always
+//! there, pure computation with `consume_budget`. Before the cooperative budget
+//! (`executor/src/coop.rs`), each ran as one endless poll and a heartbeat beside it
+//! never ticked. Now the budget makes it yield every 128 completed operations, after
+//! which the loop fires timers and polls the reactor.
+//!
+//! The checks are ordering-based: a hot loop runs until the heartbeat has ticked, and
+//! a real-time cap fails the test by name if it never does. The one count ("at least
+//! half its ticks") uses a heartbeat that catches up on missed deadlines, so a machine
+//! too loaded to run the test thread for a while cannot lower it; only starvation can.
+//!
+//! The accept loop on EMFILE, under a lowered `RLIMIT_NOFILE`, runs in a child process
+//! (the limit is per process): see the last test.
+
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use glassbox::net::{TcpListener, TcpStream, UdpSocket};
+use glassbox::{
+    Queue, Runtime, Semaphore, consume_budget, sleep, sleep_until, spawn, unconstrained,
+};
+
+/// Fails a test that has waited this long in real time for something that a fair loop
+/// does within milliseconds.
+const CAP: Duration = Duration::from_secs(60);
+
+const BEAT: Duration = Duration::from_millis(10);
+
+/// The hot loops: each round is always ready, never pending.
+#[derive(Debug, Clone, Copy)]
+enum Hot {
+    /// `put` then `get` on an unbounded queue.
+    Queue,
+    /// `acquire` and release of a one-permit semaphore.
+    Semaphore,
+    /// `sleep(Duration::ZERO)`.
+    ZeroSleep,
+    /// A datagram to itself, then its receipt: on loopback the datagram has arrived by
+    /// the time `send_to` returns, so the read is always ready.
+    Udp,
+    /// Reads of a TCP stream whose peer has already written 16 MiB.
+    TcpRead,
+    /// Pure computation that spends budget with `consume_budget`.
+    Computation,
+}
+
+const ALL_HOT_LOOPS: [Hot; 6] = [
+    Hot::Queue,
+    Hot::Semaphore,
+    Hot::ZeroSleep,
+    Hot::Udp,
+    Hot::TcpRead,
+    Hot::Computation,
+];
+
+/// Runs `hot` for as long as `keep_going` says (asked before each round). Returns the
+/// rounds run.
+async fn run_hot(hot: Hot, mut keep_going: impl FnMut() -> bool) -> u64 {
+    let mut rounds = 0;
+    let mut buf = [0u8; 64];
+    let queue = Queue::new(0);
+    let semaphore = Semaphore::new(1);
+    let udp = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let own = udp.local_addr().unwrap();
+    let tcp = match hot {
+        Hot::TcpRead => Some(stream_with_data_always_there().await),
+        _ => None,
+    };
+    while keep_going() {
+        match hot {
+            Hot::Queue => {
+                queue.put(1).await.unwrap();
+                queue.get().await.unwrap();
+            }
+            Hot::Semaphore => drop(semaphore.acquire().await.unwrap()),
+            Hot::ZeroSleep => sleep(Duration::ZERO).await,
+            Hot::Udp => {
+                udp.send_to(b"ping", own).await.unwrap();
+                udp.recv_from(&mut buf).await.unwrap();
+            }
+            Hot::TcpRead => {
+                let read = tcp.as_ref().unwrap().read(&mut buf).await.unwrap();
+                assert!(read > 0, "the peer wrote more than the test reads");
+            }
+            Hot::Computation => consume_budget().await,
+        }
+        rounds += 1;
+    }
+    rounds
+}
+
+/// A stream whose peer, a thread, writes 16 MiB at once and then waits.
+async fn stream_with_data_always_there() -> TcpStream {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().unwrap();
+        let chunk = vec![7u8; 1 << 16];
+        for _ in 0..256 {
+            if peer.write_all(&chunk).is_err() {
+                return; // the test is over and closed its end
+            }
+        }
+    });
+    TcpStream::connect(addr).await.unwrap()
+}
+
+/// Starts a heartbeat that ticks every `BEAT` and catches up on ticks it missed (it
+/// sleeps until `start + n * BEAT`, not `BEAT` after its last tick). Returns the tick
+/// count.
+fn heartbeat() -> Rc<Cell<u32>> {
+    let ticks = Rc::new(Cell::new(0));
+    spawn({
+        let ticks = ticks.clone();
+        async move {
+            let start = glassbox::time::now();
+            loop {
+                sleep_until(start + BEAT * (ticks.get() + 1)).await;
+                ticks.set(ticks.get() + 1);
+            }
+        }
+    });
+    ticks
+}
+
+/// Runs `hot` in one task until the heartbeat beside it has ticked `ticks` times.
+fn run_until_heartbeats(rt: &mut Runtime, ticks: u32, hot: Hot) {
+    rt.block_on(async move {
+        let beats = heartbeat();
+        let started = Instant::now();
+        spawn(run_hot(hot, move || {
+            assert!(
+                started.elapsed() < CAP,
+                "{hot:?}: the heartbeat ticked {} times in {CAP:?} beside it",
+                beats.get()
+            );
+            beats.get() < ticks
+        }))
+        .await
+        .unwrap()
+    });
+}
+
+fn runtime(budget: Option<u32>) -> Runtime {
+    Runtime::builder()
+        .coop_budget(budget)
+        .stall_threshold(None)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_heartbeat_ticks_beside_every_hot_loop() {
+    for hot in ALL_HOT_LOOPS {
+        let mut rt = runtime(Some(128));
+        run_until_heartbeats(&mut rt, 5, hot);
+        if !matches!(hot, Hot::ZeroSleep) {
+            // (A zero sleep yields by itself, as asyncio's sleep(0) does.)
+            assert!(rt.metrics().forced_yields > 0, "{hot:?}");
+        }
+    }
+}
+
+/// Runs `hot` for `window` of real time beside the heartbeat; returns its ticks.
+fn ticks_beside(rt: &mut Runtime, window: Duration, hot: Hot) -> u32 {
+    rt.block_on(async move {
+        let beats = heartbeat();
+        let started = Instant::now();
+        spawn(run_hot(hot, move || started.elapsed() < window))
+            .await
+            .unwrap();
+        beats.get()
+    })
+}
+
+#[test]
+fn a_heartbeat_keeps_at_least_half_its_ticks_beside_each_hot_loop() {
+    const WINDOW: Duration = Duration::from_millis(200);
+    let expected = (WINDOW.as_millis() / BEAT.as_millis()) as u32;
+    for hot in ALL_HOT_LOOPS {
+        let ticks = ticks_beside(&mut runtime(Some(128)), WINDOW, hot);
+        assert!(
+            ticks >= expected / 2,
+            "{hot:?}: {ticks} of {expected} heartbeats in {WINDOW:?}"
+        );
+    }
+}
+
+// The trade-off, documented: with the budget off, an always-ready loop keeps the
+// thread, and nothing else runs until it stops.
+#[test]
+fn with_the_budget_off_the_heartbeat_starves() {
+    for hot in [Hot::Queue, Hot::Udp, Hot::Computation] {
+        let mut rt = runtime(None);
+        let ticks = ticks_beside(&mut rt, Duration::from_millis(50), hot);
+        assert_eq!(ticks, 0, "a tick got in: nothing yielded, so nothing should");
+        assert_eq!(rt.metrics().forced_yields, 0);
+    }
+}
+
+#[test]
+fn unconstrained_lifts_the_budget() {
+    let mut rt = runtime(Some(128));
+    let queue = Queue::new(0);
+    rt.block_on(unconstrained(async move {
+        for n in 0..10_000 {
+            queue.put(n).await.unwrap();
+            assert_eq!(queue.get().await.unwrap(), n);
+        }
+    }));
+    assert_eq!(rt.metrics().forced_yields, 0);
+    // The same loop constrained yields about once per 128 completions.
+    let queue = Queue::new(0);
+    rt.block_on(async move {
+        for n in 0..10_000 {
+            queue.put(n).await.unwrap();
+            assert_eq!(queue.get().await.unwrap(), n);
+        }
+    });
+    let yields = rt.metrics().forced_yields;
+    assert!(
+        (20_000 / 129..=20_000 / 127 + 1).contains(&yields),
+        "{yields} forced yields for 20,000 completions"
+    );
+}
+
+#[test]
+fn a_forced_yield_loses_nothing() {
+    // A budget of 1: every second completion is cut off. Every item still comes out
+    // once, in order.
+    let mut rt = runtime(Some(1));
+    let queue = Queue::new(4);
+    let got = rt.block_on(async move {
+        let producer = spawn({
+            let queue = queue.clone();
+            async move {
+                for n in 0..1_000 {
+                    queue.put(n).await.unwrap();
+                }
+            }
+        });
+        let mut got = Vec::new();
+        for _ in 0..1_000 {
+            got.push(queue.get().await.unwrap());
+        }
+        producer.await.unwrap();
+        got
+    });
+    assert_eq!(got, (0..1_000).collect::<Vec<_>>());
+    assert!(rt.metrics().forced_yields > 0);
+}
+
+#[test]
+#[should_panic(expected = "coop_budget must be at least 1")]
+fn a_zero_budget_is_refused_naming_the_mistake() {
+    let _ = Runtime::builder().coop_budget(Some(0));
+}
+
+// === the accept loop on EMFILE, in a child process ===
+
+/// How many more file descriptors the child may open once its limit is lowered.
+const SPARE_FDS: u64 = 6;
+/// Connections the parent opens at once: more than the child can accept.
+const CLIENTS: usize = 20;
+
+/// Child side of `an_accept_loop_on_emfile_keeps_serving_and_accepts_again_once_fds_are_free`:
+/// an echo server whose accept loop has *no* back-off, under a tiny fd limit. Only the
+/// budget can keep its EMFILE spin from starving the connections it already has.
+#[test]
+#[ignore = "run by its parent test in a child process: it lowers the fd limit"]
+fn child_echo_server_under_a_low_fd_limit() {
+    let mut rt = runtime(Some(128));
+    rt.block_on(async {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        println!("PORT {}", listener.local_addr().unwrap().port());
+        lower_fd_limit_to_spare(SPARE_FDS);
+        let beats = heartbeat();
+        let (served, errors) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0u64)));
+        spawn({
+            let (served, errors) = (served.clone(), errors.clone());
+            async move {
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, _)) => {
+                            let served = served.clone();
+                            spawn(async move {
+                                let mut buf = [0; 64];
+                                while let Ok(read @ 1..) = stream.read(&mut buf).await {
+                                    if stream.write_all(&buf[..read]).await.is_err() {
+                                        break;
+                                    }
+                                }
+                                served.set(served.get() + 1);
+                            });
+                        }
+                        // The naive loop: note it and go straight round.
+                        Err(_) => errors.set(errors.get() + 1),
+                    }
+                }
+            }
+        });
+        let started = Instant::now();
+        while served.get() < CLIENTS {
+            sleep(Duration::from_millis(5)).await;
+            assert!(started.elapsed() < CAP, "served {} of {CLIENTS}", served.get());
+        }
+        println!(
+            "STATS errors={} heartbeats={}",
+            errors.get(),
+            beats.get()
+        );
+    });
+}
+
+/// Lowers `RLIMIT_NOFILE` so that only `spare` more descriptors can be opened.
+fn lower_fd_limit_to_spare(spare: u64) {
+    let highest_open = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u64>().ok())
+        .max()
+        .unwrap();
+    let limit = libc::rlimit {
+        rlim_cur: highest_open + 1 + spare,
+        rlim_max: highest_open + 1 + spare,
+    };
+    // SAFETY: `limit` is a valid rlimit for the duration of the call.
+    let status = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    assert_eq!(status, 0, "setrlimit: {}", std::io::Error::last_os_error());
+}
+
+/// Kills the child if the parent's checks fail, so no server is left running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends one message on `client` and checks it comes back.
+fn echoes(client: &mut std::net::TcpStream, message: &[u8]) -> bool {
+    let mut back = vec![0; message.len()];
+    client.write_all(message).is_ok()
+        && client.read_exact(&mut back).is_ok()
+        && back == message
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn an_accept_loop_on_emfile_keeps_serving_and_accepts_again_once_fds_are_free() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_echo_server_under_a_low_fd_limit",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let port: u16 = lines
+        .by_ref()
+        // (`--nocapture` prints the harness's "test ... " on the same line first.)
+        .find_map(|line| line.ok()?.split_once("PORT ")?.1.trim().parse().ok())
+        .expect("the child's port");
+
+    // More clients than the child has fds: the handshakes complete in the kernel's
+    // backlog, and the child's accept starts failing with EMFILE.
+    let mut clients: Vec<std::net::TcpStream> = (0..CLIENTS)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    for client in &clients {
+        client.set_read_timeout(Some(CAP)).unwrap();
+    }
+    // The first client is served while the accept loop is out of fds: the connections
+    // the child already has are not starved.
+    assert!(echoes(&mut clients[0], b"first, during EMFILE"));
+    assert!(echoes(&mut clients[0], b"and again"));
+    // Closing clients one at a time gives the child its fds back: every client waiting
+    // in the backlog is accepted and served in turn.
+    for (n, mut client) in clients.into_iter().enumerate() {
+        assert!(echoes(&mut client, b"served"), "client {n} was not served");
+    }
+
+    let stats = lines
+        .by_ref()
+        .find_map(|line| Some(line.ok()?.split_once("STATS ")?.1.to_owned()))
+        .expect("the child's stats");
+    let errors: u64 = stats
+        .split_once("errors=")
+        .and_then(|(_, rest)| rest.split(' ').next()?.parse().ok())
+        .unwrap();
+    assert!(errors > 0, "the child never ran out of fds: {stats}");
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "the child failed: {status}");
+}
