@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use glassbox::net::{TcpListener, TcpStream, UdpSocket};
 use glassbox::{
-    Queue, Runtime, Semaphore, consume_budget, sleep, sleep_until, spawn, unconstrained,
+    Queue, Runtime, Semaphore, consume_budget, sleep, sleep_until, spawn, timeout, unconstrained,
 };
 
 /// Fails a test that has waited this long in real time for something that a fair loop
@@ -199,7 +199,10 @@ fn with_the_budget_off_the_heartbeat_starves() {
     for hot in [Hot::Queue, Hot::Udp, Hot::Computation] {
         let mut rt = runtime(None);
         let ticks = ticks_beside(&mut rt, Duration::from_millis(50), hot);
-        assert_eq!(ticks, 0, "a tick got in: nothing yielded, so nothing should");
+        assert_eq!(
+            ticks, 0,
+            "a tick got in: nothing yielded, so nothing should"
+        );
         assert_eq!(rt.metrics().forced_yields, 0);
     }
 }
@@ -228,6 +231,24 @@ fn unconstrained_lifts_the_budget() {
         (20_000 / 129..=20_000 / 127 + 1).contains(&yields),
         "{yields} forced yields for 20,000 completions"
     );
+}
+
+#[test]
+fn a_timeout_around_an_always_ready_loop_still_elapses() {
+    let mut rt = runtime(Some(128));
+    rt.block_on(async {
+        let queue = Queue::new(0);
+        let started = Instant::now();
+        let always_ready = async {
+            loop {
+                queue.put(1).await.unwrap();
+                queue.get().await.unwrap();
+                assert!(started.elapsed() < CAP, "the timeout never elapsed");
+            }
+        };
+        let outcome: Result<(), _> = timeout(Duration::from_millis(20), always_ready).await;
+        assert!(outcome.is_err(), "the deadline passed");
+    });
 }
 
 #[test]
@@ -308,26 +329,40 @@ fn child_echo_server_under_a_low_fd_limit() {
         let started = Instant::now();
         while served.get() < CLIENTS {
             sleep(Duration::from_millis(5)).await;
-            assert!(started.elapsed() < CAP, "served {} of {CLIENTS}", served.get());
+            assert!(
+                started.elapsed() < CAP,
+                "served {} of {CLIENTS}",
+                served.get()
+            );
         }
-        println!(
-            "STATS errors={} heartbeats={}",
-            errors.get(),
-            beats.get()
-        );
+        println!("STATS errors={} heartbeats={}", errors.get(), beats.get());
     });
 }
 
 /// Lowers `RLIMIT_NOFILE` so that only `spare` more descriptors can be opened.
 fn lower_fd_limit_to_spare(spare: u64) {
-    let highest_open = std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u64>().ok())
-        .max()
-        .unwrap();
+    let highest_open_fd = || {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u64>().ok())
+            .max()
+            .unwrap()
+    };
+    // The limit caps fd *numbers*, and a new fd takes the lowest free number: fill
+    // the holes below the highest open fd first, or they would be spare fds too.
+    let highest = highest_open_fd();
+    let mut fillers = Vec::new();
+    loop {
+        let filler = std::fs::File::open("/dev/null").unwrap();
+        if std::os::fd::AsRawFd::as_raw_fd(&filler) as u64 > highest {
+            break; // no hole left; this one closes again
+        }
+        fillers.push(filler);
+    }
+    std::mem::forget(fillers); // held for the life of the child
     let limit = libc::rlimit {
-        rlim_cur: highest_open + 1 + spare,
-        rlim_max: highest_open + 1 + spare,
+        rlim_cur: highest + 1 + spare,
+        rlim_max: highest + 1 + spare,
     };
     // SAFETY: `limit` is a valid rlimit for the duration of the call.
     let status = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
@@ -347,9 +382,7 @@ impl Drop for KillOnDrop {
 /// Sends one message on `client` and checks it comes back.
 fn echoes(client: &mut std::net::TcpStream, message: &[u8]) -> bool {
     let mut back = vec![0; message.len()];
-    client.write_all(message).is_ok()
-        && client.read_exact(&mut back).is_ok()
-        && back == message
+    client.write_all(message).is_ok() && client.read_exact(&mut back).is_ok() && back == message
 }
 
 #[test]

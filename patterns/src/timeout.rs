@@ -35,6 +35,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use executor::coop;
 use executor::time::{self, Timer};
 
 use crate::sleep::far_future;
@@ -181,11 +182,21 @@ impl<F: Future> Future for Timeout<F> {
         // SAFETY: see above; `this.future` stays where it is for the `Timeout`'s life.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         // 1. The inner future first: if it is ready, it wins, even at the deadline.
+        let had_budget = coop::has_budget_remaining();
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        // 2. Then the timer (registered in the wheel on its first poll, only now).
-        match Pin::new(&mut this.timer).poll(cx) {
+        // 2. Then the timer (registered in the wheel on its first poll, only now). If
+        //    the inner future spent the last of the coop budget, the deadline is looked
+        //    at anyway: an inner future that is always ready would otherwise spend the
+        //    budget on every poll and never let the timeout elapse.
+        let timer = Pin::new(&mut this.timer);
+        let polled = if had_budget && !coop::has_budget_remaining() {
+            coop::with_unconstrained(|| timer.poll(cx))
+        } else {
+            timer.poll(cx)
+        };
+        match polled {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             // Pending: the inner future parked our waker wherever it waits, and the
             // timer parked it in the wheel; whichever fires first wakes us.

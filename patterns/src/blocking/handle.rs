@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+use executor::coop;
 use executor::time::ClockHold;
 
 /// A job as the pool sees it: whatever its closure and result types.
@@ -174,7 +175,16 @@ impl<T> BlockingHandle<T> {
 impl<T> Future for BlockingHandle<T> {
     type Output = Result<T, BlockingError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A result taken spends one unit of the task's coop budget, so a loop of them that
+        // never waits still gives the loop back (executor/src/coop.rs).
+        coop::poll_budgeted(cx, |cx| self.poll_result(cx))
+    }
+}
+
+impl<T> BlockingHandle<T> {
+    /// The poll proper: the job's result, or the waker parked for it.
+    fn poll_result(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, BlockingError>> {
         let mut state = self.slot.lock();
         match std::mem::replace(&mut *state, State::Taken) {
             State::Done(result) => {

@@ -17,6 +17,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use executor::coop;
+
 use super::{GetNowaitError, GetSlot, PutSlot, Queue, QueueShutDown};
 use crate::wait_list::{Waiter, Wakeups};
 
@@ -62,6 +64,15 @@ impl<T> Future for Put<'_, T> {
     type Output = Result<(), QueueShutDown<T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A put that completes spends one unit of the task's coop budget, so a loop of them that
+        // never waits still gives the loop back (executor/src/coop.rs).
+        coop::poll_budgeted(cx, |cx| self.poll_put(cx))
+    }
+}
+
+impl<T> Put<'_, T> {
+    /// The poll proper.
+    fn poll_put(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), QueueShutDown<T>>> {
         let this = &mut *self;
         let mut wakeups = Wakeups::default();
         let poll = match std::mem::replace(&mut this.step, PutStep::Done) {
@@ -162,6 +173,15 @@ impl<T> Future for Get<'_, T> {
     type Output = Result<T, QueueShutDown>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A get that completes spends one unit of the task's coop budget, so a loop of them that
+        // never waits still gives the loop back (executor/src/coop.rs).
+        coop::poll_budgeted(cx, |cx| self.poll_get(cx))
+    }
+}
+
+impl<T> Get<'_, T> {
+    /// The poll proper.
+    fn poll_get(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, QueueShutDown>> {
         let this = &mut *self;
         let mut wakeups = Wakeups::default();
         let mut discarded = None;
@@ -292,7 +312,16 @@ impl<'a, T> Join<'a, T> {
 impl<T> Future for Join<'_, T> {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A join that completes spends one unit of the task's coop budget, so a loop of them that
+        // never waits still gives the loop back (executor/src/coop.rs).
+        coop::poll_budgeted(cx, |cx| self.poll_join(cx))
+    }
+}
+
+impl<T> Join<'_, T> {
+    /// The poll proper.
+    fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         match &this.step {
             JoinStep::Start => {

@@ -12,6 +12,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use executor::coop;
+
 use super::{AcquireError, Permit, Request, Semaphore};
 use crate::wait_list::Waiter;
 
@@ -73,6 +75,15 @@ impl<'a> Future for Acquire<'a> {
     type Output = Result<Permit<'a>, AcquireError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // An acquire that completes spends one unit of the task's coop budget, so a loop of them that
+        // never waits still gives the loop back (executor/src/coop.rs).
+        coop::poll_budgeted(cx, |cx| self.poll_acquire(cx))
+    }
+}
+
+impl<'a> Acquire<'a> {
+    /// The poll proper: admits, queues or reports the grant.
+    fn poll_acquire(&mut self, cx: &mut Context<'_>) -> Poll<Result<Permit<'a>, AcquireError>> {
         let this = &mut *self;
         let semaphore = this.semaphore;
         match &this.step {
