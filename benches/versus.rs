@@ -618,6 +618,103 @@ fn tcp_echo_rtt_tokio(round_trips: usize) -> f64 {
     })
 }
 
+// === cancelled_recv: recvs timed out on one idle UDP socket, 1,000 at a time (CPU ns/recv) ===
+// The everyday "read with a timeout" on a socket many tasks share, where nothing ever
+// arrives: each recv parks, then its 1 ms timeout drops it. Measures the loop thread's
+// CPU time per recv (the waiting itself is spent asleep), and the bytes still live
+// afterwards: whatever a dropped recv left behind in the socket's waiter list.
+
+/// Tasks waiting on the socket at once.
+const RECV_BATCH: usize = 1_000;
+
+/// What one cancelled_recv round observed.
+struct RecvRound {
+    cpu_per_recv_ns: f64,
+    bytes_left: f64,
+}
+
+fn cancelled_recv_glassbox(recvs: usize) -> RecvRound {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let socket = glassbox::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let socket = Rc::new(socket);
+        let (bytes_before, cpu_before) = (live_bytes(), thread_cpu_time());
+        for _ in 0..recvs / RECV_BATCH {
+            let waiters: Vec<_> = (0..RECV_BATCH)
+                .map(|_| {
+                    let socket = socket.clone();
+                    glassbox::spawn(async move {
+                        let mut buf = [0u8; 64];
+                        let recv = socket.recv_from(&mut buf);
+                        glassbox::timeout(Duration::from_millis(1), recv).await
+                    })
+                })
+                .collect();
+            for waiter in waiters {
+                assert!(waiter.await.unwrap().is_err(), "nothing was sent");
+            }
+        }
+        RecvRound {
+            cpu_per_recv_ns: nanos_per(thread_cpu_time() - cpu_before, recvs),
+            bytes_left: (live_bytes() - bytes_before) as f64,
+        }
+    })
+}
+
+fn cancelled_recv_tokio(recvs: usize) -> RecvRound {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let socket = Arc::new(socket);
+        let (bytes_before, cpu_before) = (live_bytes(), thread_cpu_time());
+        for _ in 0..recvs / RECV_BATCH {
+            let waiters: Vec<_> = (0..RECV_BATCH)
+                .map(|_| {
+                    let socket = socket.clone();
+                    tokio::spawn(async move {
+                        let mut buf = [0u8; 64];
+                        let recv = socket.recv_from(&mut buf);
+                        tokio::time::timeout(Duration::from_millis(1), recv).await
+                    })
+                })
+                .collect();
+            for waiter in waiters {
+                assert!(waiter.await.unwrap().is_err(), "nothing was sent");
+            }
+        }
+        RecvRound {
+            cpu_per_recv_ns: nanos_per(thread_cpu_time() - cpu_before, recvs),
+            bytes_left: (live_bytes() - bytes_before) as f64,
+        }
+    })
+}
+
+fn cancelled_recv_row(rounds: usize, recvs: usize) -> Row {
+    let bytes_left = RefCell::new((Vec::new(), Vec::new()));
+    let mut row = versus(
+        "cancelled_recv",
+        "ns/recv",
+        rounds,
+        || {
+            let round = cancelled_recv_glassbox(recvs);
+            bytes_left.borrow_mut().0.push(round.bytes_left);
+            round.cpu_per_recv_ns
+        },
+        || {
+            let round = cancelled_recv_tokio(recvs);
+            bytes_left.borrow_mut().1.push(round.bytes_left);
+            round.cpu_per_recv_ns
+        },
+    );
+    let (glassbox, tokio) = &*bytes_left.borrow();
+    row.notes.push(format!(
+        "bytes live after {recvs} recvs: glassbox {:.0}, tokio {:.0}",
+        median(glassbox),
+        median(tokio)
+    ));
+    row
+}
+
 // === scaling: does the per-op cost stay flat as the runtime fills up? ===
 // Each figure is (cost per op with a big load) / (cost per op with a small one):
 // near 1 means O(1). The load is spawned tasks, or timers parked an hour out.
@@ -838,6 +935,9 @@ fn main() {
             || tcp_echo_rtt_glassbox(trips),
             || tcp_echo_rtt_tokio(trips),
         ));
+    }
+    if wanted("cancelled_recv") {
+        rows.push(cancelled_recv_row(if quick { 3 } else { 7 }, 100_000));
     }
     if wanted("idle_task_bytes") {
         rows.push(versus(

@@ -342,3 +342,113 @@ fn a_thousand_cancelled_accepts_reads_and_connects_leave_fds_and_allocated_bytes
     assert_eq!(open_fds(), fds, "a cancelled operation leaked an fd");
     assert_flat("1,000 cancelled socket operations", before, 64 * 1024);
 }
+
+// === stale waiters: waits on an idle socket, each dropped by its timeout ===
+
+/// Tasks waiting on one socket at once, in the stale-waiter scenarios.
+const WAITERS_AT_ONCE: usize = 1_000;
+
+/// Runs `total` tasks, [`WAITERS_AT_ONCE`] at a time, each awaiting `wait()` under a
+/// 1 ms timeout that wins (nothing ever arrives), and returns how long that took.
+/// The waits share one socket, so whatever a dropped wait leaves in the socket's
+/// waiter list piles up there.
+fn timed_out_waits<F>(rt: &mut Runtime, total: usize, wait: impl Fn() -> F) -> Duration
+where
+    F: std::future::Future + 'static,
+    F::Output: std::fmt::Debug,
+{
+    let started = std::time::Instant::now();
+    rt.block_on(async {
+        for _ in 0..total / WAITERS_AT_ONCE {
+            let waiters: Vec<_> = (0..WAITERS_AT_ONCE)
+                .map(|_| spawn(glassbox::timeout(Duration::from_millis(1), wait())))
+                .collect();
+            for waiter in waiters {
+                let outcome = waiter.await.unwrap();
+                assert!(outcome.is_err(), "nothing arrives, yet got {outcome:?}");
+            }
+        }
+    });
+    started.elapsed()
+}
+
+#[test]
+fn timed_out_recvs_on_one_idle_socket_leave_memory_flat_and_cost_linear_time() {
+    use glassbox::net::UdpSocket;
+    use reliability_support::within;
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    within(Duration::from_secs(120), "timed-out recvs", || {
+        let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
+        let socket = rt.block_on(async { UdpSocket::bind("127.0.0.1:0".parse().unwrap()) });
+        let socket = std::rc::Rc::new(socket.unwrap());
+        let recv = || {
+            let socket = socket.clone();
+            async move { socket.recv_from(&mut [0; 64]).await.map(|(len, _)| len) }
+        };
+        timed_out_waits(&mut rt, WAITERS_AT_ONCE, recv); // warm up
+        let before = live_bytes();
+        let small = timed_out_waits(&mut rt, 10_000, recv);
+        assert_flat("10,000 timed-out recvs", before, 64 * 1024);
+        let big = timed_out_waits(&mut rt, 80_000, recv);
+        assert_flat("90,000 timed-out recvs", before, 64 * 1024);
+        // 8 times the waits: about 8 times the time if each wait costs O(1). Generous,
+        // for a noisy machine; a list scanned per wait makes it about 64.
+        let ratio = big.as_secs_f64() / small.as_secs_f64();
+        assert!(
+            ratio < 24.0,
+            "80,000 recvs took {ratio:.1} times as long as 10,000 ({big:?} / {small:?})"
+        );
+    });
+}
+
+#[test]
+fn timed_out_tcp_reads_writes_and_accepts_on_idle_sockets_leave_memory_flat() {
+    use glassbox::net::{TcpListener, TcpStream};
+    use reliability_support::within;
+    use std::rc::Rc;
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    within(Duration::from_secs(120), "timed-out TCP waits", || {
+        let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
+        let (listener, client, _server) = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap()).await;
+            let (server, _) = listener.accept().await.unwrap();
+            // The server never reads: fill the client's send buffer (and the server's
+            // receive buffer), down to single bytes, so every write waits.
+            let client = client.unwrap();
+            let mut size = 64 * 1024;
+            while size > 0 {
+                let chunk = vec![0; size];
+                while glassbox::timeout(Duration::from_millis(1), client.write(&chunk))
+                    .await
+                    .is_ok()
+                {}
+                size /= 4;
+            }
+            (Rc::new(listener), Rc::new(client), server)
+        });
+        // One stream, both directions idle: the server sends nothing, and reads nothing.
+        let read = || {
+            let client = client.clone();
+            async move { client.read(&mut [0; 64]).await }
+        };
+        let write = || {
+            let client = client.clone();
+            async move { client.write(&[0; 64]).await }
+        };
+        let accept = || {
+            let listener = listener.clone();
+            async move { listener.accept().await.map(|(_, peer)| peer) }
+        };
+        timed_out_waits(&mut rt, WAITERS_AT_ONCE, read); // warm up
+        timed_out_waits(&mut rt, WAITERS_AT_ONCE, write);
+        timed_out_waits(&mut rt, WAITERS_AT_ONCE, accept);
+        let before = live_bytes();
+        timed_out_waits(&mut rt, 10_000, read);
+        assert_flat("10,000 timed-out reads", before, 64 * 1024);
+        timed_out_waits(&mut rt, 10_000, write);
+        assert_flat("and 10,000 timed-out writes", before, 64 * 1024);
+        timed_out_waits(&mut rt, 10_000, accept);
+        assert_flat("and 10,000 timed-out accepts", before, 64 * 1024);
+    });
+}

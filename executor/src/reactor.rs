@@ -2,13 +2,15 @@
 //! comes from, and where a task waiting on a socket parks its waker.
 //!
 //! ```text
-//! stream.read(buf).await ─► Registration::poll_io ─► Reactor::poll_ready(token, Read)
-//!     readable remembered? ─ no ─► park cx.waker() in the slot's readers ─► Pending
-//!           │ yes                                              ▲
-//!           ▼                                                  │
-//!     try the syscall ─► WouldBlock ─► Reactor::clear_ready ───┘
+//! stream.read(buf).await ─► Registration::poll_io ─► Reactor::poll_ready(token, Read, waiter)
+//!     readable remembered? ─ no ─► park cx.waker() in the read's own waiter entry ─► Pending
+//!           │ yes                                                   ▲
+//!           ▼                                                       │
+//!     try the syscall ─► WouldBlock ─► Reactor::clear_ready ────────┘
 //!           │
-//!           └─► data, EOF or an error ─► Ready
+//!           └─► data, EOF or an error ─► Reactor::remove_waiter ─► Ready
+//!
+//! the read dropped while parked (a timeout won) ─► Reactor::remove_waiter
 //!
 //! run_once phase 3 ─► Reactor::turn(timeout) ─► mio::Poll::poll ─► events
 //!     REMOTE_WAKE_TOKEN: another thread woke a task (the loop drains the channel next)
@@ -30,11 +32,23 @@
 //!    clears the remembered readiness and parks its waker: the OS now owes us an edge.
 //! 4. An event sets the readiness it reports and wakes every waiter of that direction;
 //!    each polls again and goes back to step 2.
+//! 5. Each waiting operation owns one entry in its direction's waiter list (a slab):
+//!    made when it first parks, given the current waker whenever it parks again, left
+//!    empty by the event that takes its waker, and removed when the operation
+//!    completes or is dropped. Parking and cancelling are O(1), and the list never
+//!    holds more entries than there are live operations.
 //!
 //! Break rule 3 by parking on a hunch ("I read less than I asked for, so the socket
 //! must be empty") and the task hangs: the edge already came and none will follow
 //! until the peer sends more. Break it the other way, never clearing, and a waiting
 //! task spins on `WouldBlock`.
+//!
+//! Break rule 5 by leaving a dropped operation's waker behind until the next event,
+//! and an idle socket that many tasks read with a timeout keeps one dead waker (and
+//! through it a whole task) per timed-out read, for as long as nothing arrives. The
+//! first version did: 100,000 timed-out `recv`s on one idle socket held 30 MB, and
+//! each new wait scanned the list for its own waker, so the run took seconds where
+//! tokio took a tenth of one (issue 21).
 //!
 //! There is no race between step 3's syscall and the clear: events are taken in only
 //! by `turn` (run_once phase 3), and tasks are polled only in phase 1, on the same
@@ -106,12 +120,16 @@ struct Slot {
     /// Remembered readiness: set by events, cleared by a `WouldBlock` (see the module doc).
     readable: bool,
     writable: bool,
-    /// Tasks waiting for readiness, each at most once. Woken and emptied by an event.
-    /// A shortcut: a waiter whose operation was dropped stays until then, and is woken
-    /// for nothing (harmless: every future must tolerate a spurious wake).
-    readers: Vec<Waker>,
-    writers: Vec<Waker>,
+    /// One entry per waiting operation, keyed by its `Waiter` (rule 5). An event takes
+    /// the wakers and leaves the entries (`None`) to their operations.
+    readers: Slab<Option<Waker>>,
+    writers: Slab<Option<Waker>>,
 }
+
+/// An operation's entry in its source's waiter list, for as long as the operation
+/// lives (rule 5): empty until it first parks, removed by `Reactor::remove_waiter`.
+#[derive(Debug, Default)]
+pub(crate) struct Waiter(Option<usize>);
 
 /// The runtime's poller and its table of registered sources.
 pub(crate) struct Reactor {
@@ -166,8 +184,8 @@ impl Reactor {
             token,
             readable: true,
             writable: true,
-            readers: Vec::new(),
-            writers: Vec::new(),
+            readers: Slab::new(),
+            writers: Slab::new(),
         });
         Ok(token)
     }
@@ -184,29 +202,50 @@ impl Reactor {
     }
 
     /// Ready if `direction` is remembered as ready; otherwise parks the task's waker in
-    /// the slot and returns `Pending`.
+    /// `waiter`'s entry (made on first use) and returns `Pending`.
     pub(crate) fn poll_ready(
         &self,
         token: Token,
         direction: Direction,
+        waiter: &mut Waiter,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         let mut slots = self.slots.borrow_mut();
-        let slot = slot_of(&mut slots, token);
-        let (ready, waiters) = match direction {
-            Direction::Read => (slot.readable, &mut slot.readers),
-            Direction::Write => (slot.writable, &mut slot.writers),
-        };
+        let (ready, waiters) = slot_of(&mut slots, token).direction(direction);
         if ready {
             return Poll::Ready(());
         }
-        // A task polled again (or a cancelled operation retried) keeps one entry.
-        if !waiters.iter().any(|waiter| waiter.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
+        let replaced = match waiter.0 {
+            // Polled again: the same entry, with the waker of this poll.
+            Some(key) => match &mut waiters[key] {
+                Some(parked) if parked.will_wake(cx.waker()) => None,
+                entry => entry.replace(cx.waker().clone()),
+            },
+            None => {
+                waiter.0 = Some(waiters.insert(Some(cx.waker().clone())));
+                None
+            }
+        };
+        drop(slots);
+        // Dropped outside the borrow: it may be foreign.
+        drop(replaced);
         // Pending: the next event for this token (Reactor::turn, run_once phase 3)
         // wakes every waiter in this list.
         Poll::Pending
+    }
+
+    /// Takes `waiter`'s entry out of the list: its operation completed or was dropped.
+    /// O(1); does nothing if it never parked.
+    pub(crate) fn remove_waiter(&self, token: Token, direction: Direction, waiter: &mut Waiter) {
+        let Some(key) = waiter.0.take() else {
+            return;
+        };
+        let mut slots = self.slots.borrow_mut();
+        let (_, waiters) = slot_of(&mut slots, token).direction(direction);
+        let waker = waiters.remove(key);
+        drop(slots);
+        // Dropped outside the borrow: it may be foreign.
+        drop(waker);
     }
 
     /// Forgets that `direction` was ready: its syscall just said `WouldBlock`.
@@ -283,14 +322,32 @@ impl Reactor {
         };
         if readiness.readable {
             slot.readable = true;
-            to_wake.append(&mut slot.readers);
+            take_wakers(&mut slot.readers, to_wake);
         }
         if readiness.writable {
             slot.writable = true;
-            to_wake.append(&mut slot.writers);
+            take_wakers(&mut slot.writers, to_wake);
         }
         true
     }
+}
+
+// === impl Slot ===
+
+impl Slot {
+    /// The remembered readiness and the waiter list of one direction.
+    fn direction(&mut self, direction: Direction) -> (bool, &mut Slab<Option<Waker>>) {
+        match direction {
+            Direction::Read => (self.readable, &mut self.readers),
+            Direction::Write => (self.writable, &mut self.writers),
+        }
+    }
+}
+
+/// Moves every parked waker of a list into `to_wake`; the entries stay, empty, until
+/// their operations remove them (rule 5).
+fn take_wakers(waiters: &mut Slab<Option<Waker>>, to_wake: &mut Vec<Waker>) {
+    to_wake.extend(waiters.iter_mut().filter_map(|(_, waker)| waker.take()));
 }
 
 impl fmt::Debug for Reactor {
@@ -365,13 +422,26 @@ mod tests {
     }
 
     /// Parks a counting waker on `token` for reading (after a pretend `WouldBlock`).
-    fn park_reader(reactor: &Reactor, token: Token) -> Arc<Counter> {
+    fn park_reader(reactor: &Reactor, token: Token) -> (Arc<Counter>, Waiter) {
         let counter = Arc::new(Counter::default());
         let waker = Waker::from(counter.clone());
+        let mut waiter = Waiter::default();
         reactor.clear_ready(token, Direction::Read);
-        let parked = reactor.poll_ready(token, Direction::Read, &mut Context::from_waker(&waker));
+        let parked = reactor.poll_ready(
+            token,
+            Direction::Read,
+            &mut waiter,
+            &mut Context::from_waker(&waker),
+        );
         assert!(parked.is_pending());
-        counter
+        (counter, waiter)
+    }
+
+    /// How many entries the read list of `token`'s slot holds.
+    fn readers(reactor: &Reactor, token: Token) -> usize {
+        slot_of(&mut reactor.slots.borrow_mut(), token)
+            .readers
+            .len()
     }
 
     const READABLE: Readiness = Readiness {
@@ -394,7 +464,7 @@ mod tests {
             .unwrap();
         assert_eq!(new.0 & KEY_MASK, old.0 & KEY_MASK, "the slab key is reused");
         assert_ne!(new, old, "but the token is not");
-        let woken = park_reader(&reactor, new);
+        let (woken, _waiter) = park_reader(&reactor, new);
 
         let mut to_wake = Vec::new();
         assert!(!reactor.dispatch(old, READABLE, &mut to_wake), "stale");
@@ -410,18 +480,56 @@ mod tests {
         let (reactor, _waker) = Reactor::new().unwrap();
         let mut source = udp_source();
         let token = reactor.register(&mut source, Interest::READABLE).unwrap();
-        let counter = Arc::new(Counter::default());
+        let (counter, mut waiter) = park_reader(&reactor, token);
         let waker = Waker::from(counter.clone());
-        reactor.clear_ready(token, Direction::Read);
-        for _ in 0..3 {
-            let polled =
-                reactor.poll_ready(token, Direction::Read, &mut Context::from_waker(&waker));
+        for _ in 0..2 {
+            let mut cx = Context::from_waker(&waker);
+            let polled = reactor.poll_ready(token, Direction::Read, &mut waiter, &mut cx);
             assert!(polled.is_pending());
         }
+        assert_eq!(readers(&reactor, token), 1, "one entry per operation");
         reactor.wake(token, Direction::Read);
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-        let polled = reactor.poll_ready(token, Direction::Read, &mut Context::from_waker(&waker));
+        let mut cx = Context::from_waker(&waker);
+        let polled = reactor.poll_ready(token, Direction::Read, &mut waiter, &mut cx);
         assert!(polled.is_ready(), "the event is remembered");
+        reactor.remove_waiter(token, Direction::Read, &mut waiter);
+        assert_eq!(readers(&reactor, token), 0);
+        reactor.deregister(token, &mut source);
+    }
+
+    #[test]
+    fn a_removed_waiter_leaves_nothing_behind_and_is_not_woken() {
+        let (reactor, _waker) = Reactor::new().unwrap();
+        let mut source = udp_source();
+        let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+        let (dropped, mut dropped_waiter) = park_reader(&reactor, token);
+        let (kept, _kept_waiter) = park_reader(&reactor, token);
+        // The operation that parked first is dropped (its timeout won, say).
+        reactor.remove_waiter(token, Direction::Read, &mut dropped_waiter);
+        assert_eq!(readers(&reactor, token), 1);
+        reactor.wake(token, Direction::Read);
+        assert_eq!(dropped.0.load(Ordering::SeqCst), 0, "its waker is gone");
+        assert_eq!(kept.0.load(Ordering::SeqCst), 1);
+        reactor.deregister(token, &mut source);
+    }
+
+    #[test]
+    fn a_woken_waiter_parks_again_in_its_own_entry() {
+        let (reactor, _waker) = Reactor::new().unwrap();
+        let mut source = udp_source();
+        let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+        let (counter, mut waiter) = park_reader(&reactor, token);
+        reactor.wake(token, Direction::Read);
+        // Woken, but the retry says `WouldBlock` again (another reader took the data).
+        reactor.clear_ready(token, Direction::Read);
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let polled = reactor.poll_ready(token, Direction::Read, &mut waiter, &mut cx);
+        assert!(polled.is_pending());
+        assert_eq!(readers(&reactor, token), 1);
+        reactor.wake(token, Direction::Read);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 2, "woken again");
         reactor.deregister(token, &mut source);
     }
 
@@ -430,7 +538,7 @@ mod tests {
         let (reactor, _waker) = Reactor::new().unwrap();
         let mut source = udp_source();
         let token = reactor.register(&mut source, Interest::READABLE).unwrap();
-        let reader = park_reader(&reactor, token);
+        let (reader, _waiter) = park_reader(&reactor, token);
         reactor.wake(token, Direction::Write);
         assert_eq!(reader.0.load(Ordering::SeqCst), 0);
         reactor.deregister(token, &mut source);

@@ -5,6 +5,10 @@
 //! # Ground rules
 //! - These are the same polls as the inherent methods, with the same cancel safety:
 //!   one syscall per `Ready`, nothing consumed by a `Pending`.
+//! - A poll keeps no state between calls, so it cannot own a waiter entry as an async
+//!   `read` does: the stream keeps one per direction for these polls. Several tasks
+//!   polling the *same* direction this way wake only the last one to park (as with
+//!   tokio); one task reading while another writes is fine.
 //! - There is no user-space buffer, so `poll_flush` is always ready; `poll_close` shuts
 //!   the writing side down (the peer reads end of stream).
 

@@ -21,6 +21,8 @@
 //! another writes, with no `split()`. The reactor keeps separate waiter lists for
 //! reading and writing, so both can wait at once; several tasks may even wait in the
 //! same direction (each is woken, and whoever calls the syscall first gets the data).
+//! Each waiting call owns its entry in the list and takes it out when it returns or
+//! is dropped, so a read that a timeout cuts short leaves nothing behind.
 //!
 //! # Cancel safety
 //!

@@ -1,15 +1,16 @@
-//! `Registration`: one I/O source registered with its runtime's reactor, and the loop
-//! every net operation runs through.
+//! `Registration`: one I/O source registered with its runtime's reactor, and `Io`, the
+//! future every net operation is.
 //!
 //! ```text
-//! Registration::poll_io(cx, direction, op)
+//! Registration::io(direction, op) ─► Io { waiter, op }, polled:
 //!     loop:
-//!       Reactor::poll_ready(token, direction) ─► Pending: the waker is parked in the
-//!           │ Ready                              source's slot; an event wakes it
-//!           ▼
+//!       Reactor::poll_ready(token, direction, waiter) ─► Pending: the waker is parked
+//!           │ Ready                                      in the operation's own entry
+//!           ▼                                            of the source's slot
 //!       op(&source), the non-blocking syscall
 //!           ├─ WouldBlock  ─► Reactor::clear_ready, go round (and so park)
-//!           └─ anything else (data, EOF, an error) ─► Ready(result)
+//!           └─ anything else (data, EOF, an error) ─► remove the entry, Ready(result)
+//! Io dropped while parked ─► Reactor::remove_waiter: nothing is left behind
 //! ```
 //!
 //! # Ground rules
@@ -18,13 +19,17 @@
 //!   the reactor never holds a token for a closed fd.
 //! - An operation consumes data (bytes, a connection, a datagram) only in the poll that
 //!   returns `Ready`. A pending operation has taken nothing, so dropping it loses
-//!   nothing: every single-syscall operation built on `poll_io` is cancel-safe.
+//!   nothing: every single-syscall operation built on `Io` is cancel-safe.
+//! - An operation's waiter entry lives exactly as long as the operation: the `Io`
+//!   removes it when it completes or is dropped (the reactor's rule 5).
 //! - A source is only polled on the runtime that registered it. Anywhere else (its
 //!   runtime was dropped, or this is another runtime's `block_on`) no reactor would
 //!   ever wake it, so the operation fails at once instead of hanging.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
@@ -33,7 +38,7 @@ use mio::{Interest, Token};
 
 use crate::context;
 use crate::event_loop::Core;
-use crate::reactor::{Direction, ShowToken};
+use crate::reactor::{Direction, ShowToken, Waiter};
 use crate::trace::trace;
 
 /// An I/O source and its place in the reactor of the runtime that registered it.
@@ -41,6 +46,19 @@ pub(crate) struct Registration<S: Source> {
     source: S,
     token: Token,
     core: Rc<Core>,
+    /// For `poll_shared`: one waiter per direction (read, write).
+    #[cfg(feature = "futures-io")]
+    shared: [std::cell::Cell<Waiter>; 2],
+}
+
+/// One net operation: runs `op` once the source is ready in `direction`, parking
+/// until it is. Made by [`Registration::io`].
+pub(crate) struct Io<'a, S: Source, F> {
+    registration: &'a Registration<S>,
+    direction: Direction,
+    /// This operation's entry in the source's waiter list, once it has parked.
+    waiter: Waiter,
+    op: F,
 }
 
 // === impl Registration ===
@@ -64,6 +82,8 @@ impl<S: Source> Registration<S> {
             source,
             token,
             core,
+            #[cfg(feature = "futures-io")]
+            shared: Default::default(),
         })
     }
 
@@ -72,12 +92,45 @@ impl<S: Source> Registration<S> {
         &self.source
     }
 
-    /// Runs the non-blocking `op` once the source is ready in `direction`, parking
-    /// until it is; `op` returning `WouldBlock` means "not ready after all".
-    pub(crate) fn poll_io<R>(
+    /// The future that runs the non-blocking `op` once the source is ready in
+    /// `direction`; `op` returning `WouldBlock` means "not ready after all".
+    pub(crate) fn io<R, F>(&self, direction: Direction, op: F) -> Io<'_, S, F>
+    where
+        F: FnMut(&S) -> io::Result<R> + Unpin,
+    {
+        Io {
+            registration: self,
+            direction,
+            waiter: Waiter::default(),
+            op,
+        }
+    }
+
+    /// `Io`'s poll, for callers that keep no state between polls (`futures_io`'s
+    /// `poll_read` and `poll_write`). They share one waiter per direction, so when
+    /// several tasks poll the same direction this way, only the last to park is woken
+    /// (as with tokio's `poll_read_ready`); the async methods have no such limit.
+    #[cfg(feature = "futures-io")]
+    pub(crate) fn poll_shared<R>(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let shared = &self.shared[direction as usize];
+        let mut waiter = shared.take();
+        let polled = self.poll_io(cx, direction, &mut waiter, op);
+        shared.set(waiter);
+        polled
+    }
+
+    /// Runs `op` once the source is ready in `direction`, parking in `waiter`'s entry
+    /// until it is; the entry is removed when the operation is over.
+    fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        waiter: &mut Waiter,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         if !context::with_runtime(self.core.id, |_| {}) {
@@ -89,7 +142,10 @@ impl<S: Source> Registration<S> {
         }
         let reactor = &self.core.reactor;
         loop {
-            if reactor.poll_ready(self.token, direction, cx).is_pending() {
+            if reactor
+                .poll_ready(self.token, direction, waiter, cx)
+                .is_pending()
+            {
                 trace!(
                     self.core,
                     "io     wait   token={} {direction:?}",
@@ -106,7 +162,10 @@ impl<S: Source> Registration<S> {
                 }
                 // A signal cut the syscall short; nothing happened, try again.
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
+                result => {
+                    reactor.remove_waiter(self.token, direction, waiter);
+                    return Poll::Ready(result);
+                }
             }
         }
     }
@@ -127,6 +186,32 @@ impl<S: Source> Drop for Registration<S> {
         );
         self.core.reactor.deregister(self.token, &mut self.source);
         // `source` is dropped right after this body, and that closes the fd.
+    }
+}
+
+// === impl Io ===
+
+impl<S: Source, R, F> Future for Io<'_, S, F>
+where
+    F: FnMut(&S) -> io::Result<R> + Unpin,
+{
+    type Output = io::Result<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let this = &mut *self;
+        // Pending (if it is): poll_io parked the waker in this operation's entry.
+        this.registration
+            .poll_io(cx, this.direction, &mut this.waiter, &mut this.op)
+    }
+}
+
+impl<S: Source, F> Drop for Io<'_, S, F> {
+    fn drop(&mut self) {
+        // Dropped while parked (a timeout won, say): take the entry out now rather
+        // than leave a dead waker for the next event (the reactor's rule 5).
+        let registration = self.registration;
+        let reactor = &registration.core.reactor;
+        reactor.remove_waiter(registration.token, self.direction, &mut self.waiter);
     }
 }
 

@@ -8,7 +8,6 @@
 //!   it, so a dropped `accept` loses none.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 
@@ -61,11 +60,8 @@ impl TcpListener {
     /// What the OS says (for example, too many open files), or that the listener's
     /// runtime is not running.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = poll_fn(|cx| {
-            self.io
-                .poll_io(cx, Direction::Read, mio::net::TcpListener::accept)
-        })
-        .await?;
+        let accept = self.io.io(Direction::Read, mio::net::TcpListener::accept);
+        let (stream, peer) = accept.await?;
         Ok((TcpStream::accepted(stream)?, peer))
     }
 

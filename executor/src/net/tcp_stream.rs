@@ -12,9 +12,9 @@
 //!   means we need not count on every poller doing so.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+#[cfg(feature = "futures-io")]
 use std::task::{Context, Poll};
 
 use mio::Interest;
@@ -67,7 +67,7 @@ impl TcpStream {
         // kernel, and the socket turns writable when it is over (either way).
         let socket = mio::net::TcpStream::connect(addr)?;
         let stream = TcpStream::register(socket, "TcpStream::connect")?;
-        poll_fn(|cx| stream.io.poll_io(cx, Direction::Write, connected)).await?;
+        stream.io.io(Direction::Write, connected).await?;
         Ok(stream)
     }
 
@@ -91,7 +91,14 @@ impl TcpStream {
     /// # Errors
     /// What the OS says (`ConnectionReset`, …).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
+        // An empty buffer reads nothing, at once. Asked to, Linux's recv(2) says "would
+        // block" on a socket with no data, which would park the task until data came.
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.io
+            .io(Direction::Read, |mut socket| socket.read(buf))
+            .await
     }
 
     /// Writes some of `buf`, waiting until the send buffer has room; returns how much.
@@ -100,7 +107,9 @@ impl TcpStream {
     /// # Errors
     /// What the OS says (`BrokenPipe` after a shutdown, `ConnectionReset`, …).
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write(cx, buf)).await
+        self.io
+            .io(Direction::Write, |mut socket| socket.write(buf))
+            .await
     }
 
     /// Writes all of `buf`. Not cancel-safe: dropped midway, part of `buf` may have
@@ -176,25 +185,26 @@ impl TcpStream {
         self.io.source().set_nodelay(nodelay)
     }
 
-    /// The poll behind [`read`](TcpStream::read) (and `futures_io::AsyncRead`).
+    /// [`read`](TcpStream::read) as a poll, for `futures_io::AsyncRead`.
+    #[cfg(feature = "futures-io")]
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        // An empty buffer reads nothing, at once. Asked to, Linux's recv(2) says "would
-        // block" on a socket with no data, which would park the task until data came.
+        // As in `read`: an empty buffer must not wait for data.
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
         self.io
-            .poll_io(cx, Direction::Read, |mut socket| socket.read(buf))
+            .poll_shared(cx, Direction::Read, |mut socket| socket.read(buf))
     }
 
-    /// The poll behind [`write`](TcpStream::write) (and `futures_io::AsyncWrite`).
+    /// [`write`](TcpStream::write) as a poll, for `futures_io::AsyncWrite`.
+    #[cfg(feature = "futures-io")]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io
-            .poll_io(cx, Direction::Write, |mut socket| socket.write(buf))
+            .poll_shared(cx, Direction::Write, |mut socket| socket.write(buf))
     }
 }
 

@@ -10,7 +10,6 @@
 //!   retries and returns the error (`ConnectionRefused`).
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 
@@ -75,11 +74,9 @@ impl UdpSocket {
     /// # Errors
     /// What the OS says; `ConnectionRefused` if an earlier datagram bounced.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| {
-            self.io
-                .poll_io(cx, Direction::Write, |socket| socket.send(buf))
-        })
-        .await
+        self.io
+            .io(Direction::Write, |socket| socket.send(buf))
+            .await
     }
 
     /// Receives one datagram from the connected address; returns its length.
@@ -89,11 +86,7 @@ impl UdpSocket {
     /// What the OS says; `ConnectionRefused` if a datagram sent earlier bounced (ICMP
     /// port unreachable).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| {
-            self.io
-                .poll_io(cx, Direction::Read, |socket| socket.recv(buf))
-        })
-        .await
+        self.io.io(Direction::Read, |socket| socket.recv(buf)).await
     }
 
     /// Sends one datagram to `target`; returns its length. Cancel-safe.
@@ -101,11 +94,9 @@ impl UdpSocket {
     /// # Errors
     /// What the OS says.
     pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        poll_fn(|cx| {
-            self.io
-                .poll_io(cx, Direction::Write, |socket| socket.send_to(buf, target))
-        })
-        .await
+        self.io
+            .io(Direction::Write, |socket| socket.send_to(buf, target))
+            .await
     }
 
     /// Receives one datagram; returns its length and sender. Cancel-safe.
@@ -113,11 +104,9 @@ impl UdpSocket {
     /// # Errors
     /// What the OS says.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| {
-            self.io
-                .poll_io(cx, Direction::Read, |socket| socket.recv_from(buf))
-        })
-        .await
+        self.io
+            .io(Direction::Read, |socket| socket.recv_from(buf))
+            .await
     }
 
     /// The address the socket is bound to (with the port the OS chose for port 0).
