@@ -37,6 +37,7 @@ use mio::event::Source;
 use mio::{Interest, Token};
 
 use crate::context;
+use crate::coop;
 use crate::event_loop::Core;
 use crate::reactor::{Direction, ShowToken, Waiter};
 use crate::trace::trace;
@@ -141,33 +142,38 @@ impl<S: Source> Registration<S> {
             )));
         }
         let reactor = &self.core.reactor;
-        loop {
-            if reactor
-                .poll_ready(self.token, direction, waiter, cx)
-                .is_pending()
-            {
-                trace!(
-                    self.core,
-                    "io     wait   token={} {direction:?}",
-                    ShowToken(self.token)
-                );
-                // Pending: the waker is parked in the source's reactor slot; the next
-                // readiness event for this token (run_once phase 3) wakes the task.
-                return Poll::Pending;
-            }
-            match op(&self.source) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    // Drained: the OS now owes us an edge. Going round parks the task.
-                    reactor.clear_ready(self.token, direction);
+        // An operation that completes spends one unit of the task's coop budget, and
+        // so does an error: an accept loop failing with EMFILE at once, again and
+        // again, still gives the loop back every 128 tries (coop.rs).
+        coop::poll_budgeted(cx, |cx| {
+            loop {
+                if reactor
+                    .poll_ready(self.token, direction, waiter, cx)
+                    .is_pending()
+                {
+                    trace!(
+                        self.core,
+                        "io     wait   token={} {direction:?}",
+                        ShowToken(self.token)
+                    );
+                    // Pending: the waker is parked in the source's reactor slot; the next
+                    // readiness event for this token (run_once phase 3) wakes the task.
+                    return Poll::Pending;
                 }
-                // A signal cut the syscall short; nothing happened, try again.
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                result => {
-                    reactor.remove_waiter(self.token, direction, waiter);
-                    return Poll::Ready(result);
+                match op(&self.source) {
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        // Drained: the OS now owes us an edge. Going round parks the task.
+                        reactor.clear_ready(self.token, direction);
+                    }
+                    // A signal cut the syscall short; nothing happened, try again.
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                    result => {
+                        reactor.remove_waiter(self.token, direction, waiter);
+                        return Poll::Ready(result);
+                    }
                 }
             }
-        }
+        })
     }
 
     /// Wakes the tasks waiting in `direction` so they retry: for a change the process
