@@ -6,7 +6,9 @@
 //! (lower is better for glassbox). `-- --quick` runs a short pass; `-- --json PATH`
 //! also writes the rows as `[{"name", "unit", "glassbox", "tokio", "ratio"}]`;
 //! any other argument keeps only the rows whose name contains it (`scaling` names
-//! the scaling section printed after the table).
+//! the scaling section printed after the table). `-- --watchdog` runs glassbox with
+//! the stall watchdog on (a 10 s threshold: the loop publishes every poll, nothing is
+//! reported), to measure what the watchdog costs.
 //!
 //! Every workload is written twice, once per runtime, as near to word for word as
 //! the two APIs allow; the pairs sit next to each other so a reader can compare them.
@@ -84,10 +86,17 @@ fn versus(
     row
 }
 
+/// Set by `--watchdog`.
+static WATCHDOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn glassbox_runtime() -> glassbox::Runtime {
     // No stall reports while measuring: a noisy machine can make a poll look long.
+    // With `--watchdog`, the watchdog runs but a 10 s threshold keeps it quiet.
+    let threshold = WATCHDOG
+        .load(Ordering::Relaxed)
+        .then_some(Duration::from_secs(10));
     glassbox::Runtime::builder()
-        .stall_threshold(None)
+        .stall_threshold(threshold)
         .build()
         .unwrap()
 }
@@ -105,6 +114,7 @@ fn nanos_per(elapsed: Duration, ops: usize) -> f64 {
 
 // === spawn_join: spawn 100,000 trivial tasks, then await them all (ns/task) ===
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn spawn_join_glassbox(tasks: usize) -> f64 {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -134,6 +144,7 @@ fn spawn_join_tokio(tasks: usize) -> f64 {
 // === yield_pingpong: two tasks hand a token back and forth (ns/hop) ===
 // The token is a shared counter; each task takes its turn, then yields to the other.
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn yield_pingpong_glassbox(hops: usize) -> f64 {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -837,6 +848,7 @@ fn print_scaling(quick: bool) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
+    WATCHDOG.store(args.iter().any(|a| a == "--watchdog"), Ordering::Relaxed);
     let json_path = args
         .iter()
         .position(|a| a == "--json")

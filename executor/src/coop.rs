@@ -50,9 +50,9 @@
 //!
 //! # Ground rules
 //! - The budget belongs to the poll running on this thread: the loop sets it before
-//!   each task poll (and each poll of the `block_on` future) and restores what was
-//!   there after. Outside a poll, inside [`unconstrained`], or with
-//!   `Builder::coop_budget(None)`, there is none, and nothing is ever cut off.
+//!   each task poll (and each poll of the `block_on` future) and clears it after.
+//!   Outside a poll, inside [`unconstrained`], or with `Builder::coop_budget(None)`,
+//!   there is none, and nothing is ever cut off.
 //! - A leaf checks the budget *before* it does its work (takes the item, makes the
 //!   syscall): a forced `Pending` has done nothing, so it loses nothing.
 //! - Only `Ready` spends, one unit per leaf. A combinator (`timeout`, `join_all`) does
@@ -73,16 +73,18 @@ thread_local! {
     static BUDGET: Cell<Option<u32>> = const { Cell::new(None) };
 }
 
-/// Puts `budget` in place for the length of `poll` (one task poll), then restores
-/// what was there before, even if `poll` unwinds.
-pub(crate) fn with_budget<R>(budget: Option<u32>, poll: impl FnOnce() -> R) -> R {
-    struct Restore(Option<u32>);
-    impl Drop for Restore {
+/// Runs one task poll with a fresh `budget`, and leaves none behind: a task poll is
+/// never nested in another, so there is nothing to restore.
+#[inline]
+pub(crate) fn poll_with_budget<R>(budget: Option<u32>, poll: impl FnOnce() -> R) -> R {
+    struct Clear;
+    impl Drop for Clear {
         fn drop(&mut self) {
-            BUDGET.set(self.0);
+            BUDGET.set(None);
         }
     }
-    let _restore = Restore(BUDGET.replace(budget));
+    BUDGET.set(budget);
+    let _clear = Clear;
     poll()
 }
 
@@ -127,13 +129,20 @@ pub fn has_budget_remaining() -> bool {
     BUDGET.get() != Some(0)
 }
 
-/// Runs `f` with no budget, then puts the budget back as it was (minus nothing).
+/// Runs `f` with no budget, then puts back the budget as it was, even if `f` unwinds.
 ///
 /// `patterns::timeout` uses it to look at its deadline when the future it wraps spent
 /// the budget: otherwise a wrapped future that is always ready would spend the budget
 /// on every poll, and the deadline would never be checked.
 pub fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
-    with_budget(None, f)
+    struct Restore(Option<u32>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BUDGET.set(self.0);
+        }
+    }
+    let _restore = Restore(BUDGET.replace(None));
+    f()
 }
 
 /// Spends one unit of the budget, yielding to the loop first if it is spent.

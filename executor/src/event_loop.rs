@@ -249,14 +249,13 @@ impl Core {
         &self,
         task_id: TaskId,
         spawned_at: &'static Location<'static>,
-        started: Instant,
         poll: impl FnOnce() -> R,
     ) -> R {
         self.polling.set(task_id);
         if let Some(watchdog) = &self.watchdog {
-            watchdog.poll_started(task_id, spawned_at, started);
+            watchdog.poll_started(task_id, spawned_at);
         }
-        let polled = coop::with_budget(self.config.coop_budget, poll);
+        let polled = coop::poll_with_budget(self.config.coop_budget, poll);
         if let Some(watchdog) = &self.watchdog {
             watchdog.poll_ended();
         }
@@ -324,7 +323,7 @@ impl Core {
                 task.cancel();
                 Poll::Ready(())
             } else {
-                self.poll_one(task_id, spawned_at, poll_started, || task.poll())
+                self.poll_one(task_id, spawned_at, || task.poll())
             };
             Counters::bump(&self.counters.polls);
             if outcome.is_ready() {
@@ -354,6 +353,7 @@ impl Core {
 
     /// Records how long one poll took (a task's, or the `block_on` future's): the
     /// longest poll, and a stall to report if it was over the threshold.
+    #[inline]
     pub(crate) fn note_poll(
         &self,
         took: Duration,
@@ -369,19 +369,32 @@ impl Core {
             .stall_threshold
             .is_some_and(|threshold| took > threshold)
         {
-            Counters::bump(&self.counters.stalls);
-            let cause = self
-                .watchdog
-                .as_ref()
-                .map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
-            self.stalls.borrow_mut().push(Stall {
-                task_id,
-                spawned_at,
-                blocked_for: took,
-                in_block_on,
-                cause,
-            });
+            self.note_stall(took, task_id, spawned_at, in_block_on);
         }
+    }
+
+    /// The rare half of `note_poll`, kept out of line so that every poll's path stays
+    /// short.
+    #[cold]
+    fn note_stall(
+        &self,
+        took: Duration,
+        task_id: TaskId,
+        spawned_at: &'static Location<'static>,
+        in_block_on: bool,
+    ) {
+        Counters::bump(&self.counters.stalls);
+        let cause = self
+            .watchdog
+            .as_ref()
+            .map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
+        self.stalls.borrow_mut().push(Stall {
+            task_id,
+            spawned_at,
+            blocked_for: took,
+            in_block_on,
+            cause,
+        });
     }
 
     /// Reports the stalls noted so far right away, firing the timers that are due

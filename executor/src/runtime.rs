@@ -87,9 +87,7 @@ impl Runtime {
         loop {
             if core.main_woken.replace(false) {
                 let started = Instant::now();
-                let polled = core.poll_one(TaskId(0), called_at, started, || {
-                    future.as_mut().poll(&mut cx)
-                });
+                let polled = core.poll_one(TaskId(0), called_at, || future.as_mut().poll(&mut cx));
                 // Timed like a task's poll: blocking here stalls every task too.
                 core.note_poll(started.elapsed(), TaskId(0), called_at, true);
                 if let Poll::Ready(output) = polled {

@@ -159,7 +159,8 @@ pub struct LiveStall {
     pub spawned_at: &'static Location<'static>,
     /// True if the poll is the `block_on` future's, not a task's.
     pub in_block_on: bool,
-    /// How long the poll has held the loop so far.
+    /// How long the poll has held the loop so far, at least (timed from the
+    /// watchdog's first look at it, up to half a threshold after it began).
     pub running_for: Duration,
     /// What the loop thread is doing.
     pub cause: StallCause,
@@ -174,13 +175,13 @@ impl fmt::Display for LiveStall {
         if self.in_block_on {
             write!(
                 f,
-                "glassbox: stall: the block_on future (block_on called at {}) has held the loop for {held} ms and is still running; ",
+                "glassbox: stall: the block_on future (block_on called at {}) has held the loop for at least {held} ms and is still running; ",
                 self.spawned_at
             )?;
         } else {
             write!(
                 f,
-                "glassbox: stall: task {} (spawned at {}) has held the loop for {held} ms and is still running; ",
+                "glassbox: stall: task {} (spawned at {}) has held the loop for at least {held} ms and is still running; ",
                 self.task_id, self.spawned_at
             )?;
         }

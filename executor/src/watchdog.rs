@@ -11,23 +11,28 @@
 //! thread of its own watches what the loop publishes.
 //!
 //! ```text
-//! loop thread (every poll)                     watchdog thread (wakes every T, or
+//! loop thread (every poll)                     watchdog thread (looks every T/2, or
 //! ───────────────────────                      when the next report is due)
-//! poll start: task id, spawn site, start time  read the beat: a poll running for
-//!             then seq += 1 (odd: running)        ≥ T, 2T, 4T...? report it, with how
-//! poll end:   seq += 1 (even: idle)               much CPU the loop thread used
-//!                                                 meanwhile:
+//! poll start: task id, spawn site,             read the beat: the same poll (same
+//!             then seq += 1 (odd: running)        odd seq) seen for ≥ T, 2T, 4T...?
+//! poll end:   seq += 1 (even: idle)               report it, with how much CPU the
+//!                                                 loop thread used meanwhile:
 //!                                                 ~all of it: spinning/computing
 //!                                                 ~none: blocked in a system call
 //! ```
+//!
+//! The loop publishes no clock reading: the watchdog times a poll from the first look
+//! that saw it, so a reported duration is a lower bound (the poll began up to T/2
+//! earlier). Reading the clock per poll would cost every poll more than all the rest
+//! of the watchdog does.
 //!
 //! When the poll finally returns, the loop's own report follows (`StallReport`, with
 //! the timers that fired late), carrying the watchdog's verdict.
 //!
 //! # Ground rules
-//! - The loop only stores, with relaxed stores and one release store per poll edge:
-//!   it never waits for the watchdog, and costs nothing when no threshold is set (then
-//!   there is no watchdog).
+//! - The loop only stores: two relaxed stores and one release store when a poll
+//!   starts, one release store when it ends. It never waits for the watchdog, and
+//!   costs nothing when no threshold is set (then there is no watchdog).
 //! - The beat is a sequence lock: the watchdog trusts what it read only if the
 //!   sequence number was odd and unchanged around the read, so it never reports one
 //!   poll's start time with another poll's task.
@@ -56,14 +61,11 @@ struct Beat {
     seq: AtomicU64,
     task_id: AtomicU64,
     spawned_at: AtomicPtr<Location<'static>>,
-    /// When the poll started, in nanoseconds since `Shared::base`.
-    started_ns: AtomicU64,
 }
 
 /// What the loop and the watchdog share.
 struct Shared {
     beat: Beat,
-    base: Instant,
     /// The watchdog's verdict on the last poll it reported: `seq << 2 | cause`.
     verdict: AtomicU64,
     stop: AtomicBool,
@@ -87,9 +89,7 @@ impl Watchdog {
                 seq: AtomicU64::new(0),
                 task_id: AtomicU64::new(0),
                 spawned_at: AtomicPtr::new(std::ptr::null_mut()),
-                started_ns: AtomicU64::new(0),
             },
-            base: Instant::now(),
             verdict: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
@@ -109,24 +109,14 @@ impl Watchdog {
         })
     }
 
-    /// A poll starts: publishes who and when.
-    pub(crate) fn poll_started(
-        &self,
-        task_id: TaskId,
-        spawned_at: &'static Location<'static>,
-        at: Instant,
-    ) {
+    /// A poll starts: publishes whose it is.
+    pub(crate) fn poll_started(&self, task_id: TaskId, spawned_at: &'static Location<'static>) {
         let beat = &self.shared.beat;
         // Orders the stores below after the previous poll's end (see `Shared::read`).
         fence(Ordering::Release);
         beat.task_id.store(task_id.0, Ordering::Relaxed);
         beat.spawned_at
             .store(std::ptr::from_ref(spawned_at).cast_mut(), Ordering::Relaxed);
-        let started_ns = at.saturating_duration_since(self.shared.base).as_nanos();
-        beat.started_ns.store(
-            u64::try_from(started_ns).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
         let seq = beat.seq.load(Ordering::Relaxed);
         beat.seq.store(seq | 1, Ordering::Release);
     }
@@ -178,7 +168,6 @@ struct RunningPoll {
     seq: u64,
     task_id: TaskId,
     spawned_at: &'static Location<'static>,
-    started: Instant,
 }
 
 impl Shared {
@@ -192,7 +181,6 @@ impl Shared {
         }
         let task_id = beat.task_id.load(Ordering::Relaxed);
         let spawned_at = beat.spawned_at.load(Ordering::Relaxed);
-        let started_ns = beat.started_ns.load(Ordering::Relaxed);
         // If any load above saw a later poll's store, this fence pairs with that
         // poll's release fence, and the sequence number below has moved on.
         fence(Ordering::Acquire);
@@ -203,7 +191,6 @@ impl Shared {
             seq,
             task_id: TaskId(task_id),
             spawned_at: static_location(spawned_at)?,
-            started: self.base + Duration::from_nanos(started_ns),
         })
     }
 }
@@ -228,9 +215,11 @@ struct Watcher {
     report: LiveStallCallback,
 }
 
-/// The poll being watched: when to report it next, and the CPU sample's start.
+/// The poll being watched: when it was first seen, when to report it next, and the
+/// CPU sample's start.
 struct Watch {
     seq: u64,
+    first_seen: Instant,
     next_report: Duration,
     sampled_at: Instant,
     cpu_at_sample: Option<Duration>,
@@ -241,21 +230,24 @@ impl Watcher {
         let mut watching: Option<Watch> = None;
         while !self.shared.stop.load(Ordering::Acquire) {
             let pause = match self.shared.read() {
+                Some(poll) => match &mut watching {
+                    Some(watch) if watch.seq == poll.seq => self.look_at(&poll, watch),
+                    _ => {
+                        // A poll not seen before: start timing it from now.
+                        let now = Instant::now();
+                        watching = Some(Watch {
+                            seq: poll.seq,
+                            first_seen: now,
+                            next_report: self.threshold,
+                            sampled_at: now,
+                            cpu_at_sample: self.cpu_time(),
+                        });
+                        self.threshold / 2
+                    }
+                },
                 None => {
                     watching = None;
-                    self.threshold
-                }
-                Some(poll) => {
-                    let watch = match &mut watching {
-                        Some(watch) if watch.seq == poll.seq => watch,
-                        _ => watching.insert(Watch {
-                            seq: poll.seq,
-                            next_report: self.threshold,
-                            sampled_at: Instant::now(),
-                            cpu_at_sample: self.cpu_time(),
-                        }),
-                    };
-                    self.look_at(&poll, watch)
+                    self.threshold / 2
                 }
             };
             // Woken early by `Watchdog::drop`.
@@ -274,7 +266,7 @@ impl Watcher {
         let sample =
             (self.threshold / 4).clamp(Duration::from_millis(2), Duration::from_millis(25));
         let now = Instant::now();
-        let running_for = now.saturating_duration_since(poll.started);
+        let running_for = now.saturating_duration_since(watch.first_seen);
         let sampled_for = now.saturating_duration_since(watch.sampled_at);
         if running_for < watch.next_report {
             return (watch.next_report - running_for).max(sample);
