@@ -27,6 +27,9 @@ mod blocking;
 #[path = "../examples/tour/chapters/echo.rs"]
 #[allow(dead_code)]
 mod echo;
+#[path = "../examples/tour/chapters/fairness.rs"]
+#[allow(dead_code)]
+mod fairness;
 #[path = "../examples/tour/chapters/order.rs"]
 #[allow(dead_code)]
 mod order;
@@ -93,6 +96,66 @@ mod blocking_chapter {
         ] {
             assert!(run.ticks_during_job() > 0, "{run:?}");
         }
+    }
+}
+
+// === fairness ===
+// Real time, judged on counts a loaded machine cannot lower: the heartbeat catches up
+// on the marks it missed, so only a task that keeps the thread for the rest of the hot
+// loop takes ticks away. The longest-silence row is not asserted: a process that the
+// machine does not schedule for a while is silent too, through no fault of the runtime.
+
+mod fairness_chapter {
+    use super::fairness::{BUDGET_ON, HOT_LOOPS, STALL_THRESHOLD, glassbox_side, tokio_side};
+
+    #[test]
+    fn with_the_budget_on_a_heartbeat_keeps_half_its_ticks_beside_each_hot_loop_on_both() {
+        for hot in HOT_LOOPS {
+            for run in [
+                glassbox_side::heartbeat_beside(hot, BUDGET_ON),
+                tokio_side::heartbeat_beside(hot, BUDGET_ON),
+            ] {
+                assert!(run.kept(), "{hot:?}: {run:?}");
+            }
+        }
+    }
+
+    /// The trade-off the table shows (its `differs` row): nothing cuts an always-ready
+    /// poll short, so the heartbeat starves. Nothing is asserted about tokio, whose
+    /// budget cannot be turned off.
+    #[test]
+    fn with_glassbox_budget_off_the_heartbeat_starves_beside_each_hot_loop() {
+        for hot in HOT_LOOPS {
+            let run = glassbox_side::heartbeat_beside(hot, None);
+            assert!(!run.kept(), "{hot:?}: {run:?}");
+            assert_eq!(run.forced_yields, Some(0), "{hot:?}");
+        }
+    }
+
+    #[test]
+    fn only_glassbox_reports_a_poll_that_never_returns_while_it_runs() {
+        let glassbox = glassbox_side::a_poll_that_never_returns();
+        let reports = glassbox
+            .reports
+            .expect("glassbox has a live stall detector");
+        // The spinning poll read these itself before it returned: each came while it ran.
+        assert!(
+            !reports.is_empty(),
+            "nothing reported in {:?}",
+            glassbox.spun
+        );
+        for report in &reports {
+            assert!(report.running_for >= STALL_THRESHOLD, "{report:?}");
+            assert!(
+                !report.in_block_on,
+                "the spinner is a spawned task: {report:?}"
+            );
+        }
+        let tokio = tokio_side::a_poll_that_never_returns();
+        assert!(
+            tokio.reports.is_none(),
+            "tokio has no stall detector built in"
+        );
     }
 }
 

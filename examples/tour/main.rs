@@ -14,6 +14,7 @@
 mod chapters {
     pub mod blocking;
     pub mod echo;
+    pub mod fairness;
     pub mod order;
     pub mod queue;
     pub mod retry;
@@ -39,6 +40,11 @@ const CHAPTERS: &[Chapter] = &[
         name: "blocking",
         summary: "a heartbeat while a 150 ms job blocks, sleeps, or runs in spawn_blocking",
         run: chapters::blocking::run,
+    },
+    Chapter {
+        name: "fairness",
+        summary: "a heartbeat beside a loop never pending: the coop budget on and off; a live stall",
+        run: chapters::fairness::run,
     },
     Chapter {
         name: "timeout",

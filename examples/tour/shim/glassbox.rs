@@ -2,15 +2,18 @@
 //!
 //! # Ground rules
 //! - Every runtime this module builds has the stall report off (the tour makes its
-//!   own), except the one `block_on_watching_stalls` builds, which collects the
-//!   reports instead of printing them.
-//! - The only wrappers are the TCP types, to share one spelling with tokio's.
+//!   own), except the ones `block_on_watching_stalls` and
+//!   `block_on_watching_live_stalls` build, which collect the reports instead of
+//!   printing them.
+//! - The only wrappers are the TCP types, to share one spelling with tokio's, and
+//!   [`LiveStalls`], the handle through which a scenario sees the watchdog's reports.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use glassbox::{
@@ -49,6 +52,54 @@ pub fn block_on_watching_stalls<F: Future>(
         .expect("glassbox runtime");
     let output = rt.block_on(future);
     (output, Some(stalls.take()))
+}
+
+/// Runs `future` with the cooperative budget at `budget` (`None`: off); returns its
+/// output and how many times the budget cut a poll short. (`Some`: glassbox counts
+/// them, in `Metrics::forced_yields`.)
+pub fn block_on_with_budget<F: Future>(budget: Option<u32>, future: F) -> (F::Output, Option<u64>) {
+    let mut rt = build(glassbox::Runtime::builder().coop_budget(budget));
+    let output = rt.block_on(future);
+    (output, Some(rt.metrics().forced_yields))
+}
+
+/// Runs the future `scenario` makes, on a runtime whose watchdog thread reports any
+/// poll still running after `threshold` into the [`LiveStalls`] it hands `scenario`.
+pub fn block_on_watching_live_stalls<F: Future>(
+    threshold: Duration,
+    scenario: impl FnOnce(LiveStalls) -> F,
+) -> F::Output {
+    let live = LiveStalls::default();
+    let mut rt = glassbox::Runtime::builder()
+        .stall_threshold(Some(threshold))
+        .on_live_stall({
+            let reports = live.0.clone();
+            move |stall| reports.lock().unwrap().push(stall.clone())
+        })
+        // The report the loop makes once the poll has returned is the `blocking`
+        // chapter's subject; here it would only print.
+        .on_stall(|_| {})
+        .build()
+        .expect("glassbox runtime");
+    rt.block_on(scenario(live))
+}
+
+/// The watchdog's reports of a poll still running, as they come in. The watchdog
+/// thread adds them while the loop's thread is stuck in that poll, hence the `Mutex`.
+#[derive(Default)]
+pub struct LiveStalls(Arc<Mutex<Vec<glassbox::LiveStall>>>);
+
+impl LiveStalls {
+    /// True while a report is still to come: glassbox has a detector, and it has
+    /// reported nothing yet.
+    pub fn awaited(&self) -> bool {
+        self.0.lock().unwrap().is_empty()
+    }
+
+    /// The reports so far. (`Some`: glassbox has a live stall detector.)
+    pub fn reports(&self) -> Option<Vec<glassbox::LiveStall>> {
+        Some(self.0.lock().unwrap().clone())
+    }
 }
 
 fn build(builder: glassbox::Builder) -> glassbox::Runtime {

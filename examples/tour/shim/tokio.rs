@@ -13,7 +13,9 @@
 //!
 //! # Ground rules
 //! - Every function here has the signature of its namesake in `shim/glassbox.rs`.
-//! - tokio has no stall detector: `block_on_watching_stalls` says so with `None`.
+//! - tokio has no stall detector: `block_on_watching_stalls` says so with `None`,
+//!   and so does [`LiveStalls::reports`]. It does not show its forced yields either:
+//!   `block_on_with_budget` gives `None`.
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -24,7 +26,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use glassbox::Backoff;
+use glassbox::{Backoff, LiveStall};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Mutex, Notify, mpsc};
 
@@ -60,6 +62,41 @@ pub fn block_on_watching_stalls<F: Future>(
     future: F,
 ) -> (F::Output, Option<Vec<Duration>>) {
     (block_on(future), None)
+}
+
+/// Runs `future` as [`block_on`] does. tokio's coop budget is always 128 per task
+/// poll (`tokio::task::unconstrained` lifts it for one future, nothing sets it), so
+/// `budget` must be that. `None` forced yields: tokio counts them only in its unstable
+/// metrics (`RuntimeMetrics::budget_forced_yield_count`, built with
+/// `--cfg tokio_unstable`).
+pub fn block_on_with_budget<F: Future>(budget: Option<u32>, future: F) -> (F::Output, Option<u64>) {
+    assert_eq!(budget, Some(128), "tokio's coop budget is fixed at 128");
+    (block_on(future), None)
+}
+
+/// Runs the future `scenario` makes, as [`block_on`] does: there is no watchdog to
+/// report a poll that runs too long.
+pub fn block_on_watching_live_stalls<F: Future>(
+    _threshold: Duration,
+    scenario: impl FnOnce(LiveStalls) -> F,
+) -> F::Output {
+    block_on(scenario(LiveStalls))
+}
+
+/// Stands for glassbox's handle on its live stall reports; tokio has no detector, so
+/// no report is ever awaited, and there are none to read.
+pub struct LiveStalls;
+
+impl LiveStalls {
+    /// False: no report will come.
+    pub fn awaited(&self) -> bool {
+        false
+    }
+
+    /// `None`: tokio has no built-in stall detector.
+    pub fn reports(&self) -> Option<Vec<LiveStall>> {
+        None
+    }
 }
 
 fn run<F: Future>(builder: &mut tokio::runtime::Builder, future: F) -> F::Output {
