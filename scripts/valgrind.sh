@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the tests that exercise glassbox's unsafe code under valgrind memcheck: the
-# task cell and its raw waker (executor/src/task/), and the pin projection in
-# patterns/src/timeout.rs. Any memory error or definite leak fails the script.
+# task cell and its raw waker (executor/src/task/), the pin projection in
+# patterns/src/timeout.rs, and the stall watchdog's two (executor/src/thread_cpu.rs,
+# the spawn site read back in watchdog.rs). Any memory error or definite leak fails
+# the script.
 #
 #   executor_task_cells, executor_tasks,   the task cell: output slot, drop order,
 #   executor_scheduling, reliability_panics  destructors and outputs that panic
@@ -11,6 +13,8 @@
 #                                          freeing the cell off the runtime's thread
 #   timeout, reliability_cancellation      the Timeout projection; JoinHandles and
 #                                          every public future dropped mid-flight
+#   stall_watchdog                         the watchdog reading the loop thread's CPU
+#                                          clock and the spawn site of a running poll
 #
 # --fair-sched=yes: valgrind runs one thread at a time; without a fair lock a thread
 # spinning on wakes can starve the one it waits for.
@@ -18,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tests=(
     executor_task_cells executor_tasks executor_wakers executor_scheduling timeout
-    reliability_panics reliability_threads reliability_cancellation
+    reliability_panics reliability_threads reliability_cancellation stall_watchdog
 )
 cargo test --workspace --no-run
 for name in "${tests[@]}"; do

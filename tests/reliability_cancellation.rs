@@ -22,7 +22,7 @@ mod reliability_support;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +34,10 @@ use glassbox::{
     Backoff, JoinHandle, Queue, Semaphore, join_all, retry, sleep, spawn, spawn_blocking, timeout,
     yield_now,
 };
-use reliability_support::{Cut, DropCount, cancel_at_every_poll, ms, run_until_cut};
+use reliability_support::{
+    Cut, DropCount, assert_join_counted_exactly, cancel_at_every_poll, connected_pair, localhost,
+    ms, read_to_end, run_until_cut,
+};
 
 /// Runs `step` after `millis` of virtual time, in a task of its own.
 fn at<F: Future + 'static>(millis: u64, step: impl FnOnce() -> F + 'static) -> JoinHandle<F::Output>
@@ -45,30 +48,6 @@ where
         sleep(ms(millis)).await;
         step().await
     })
-}
-
-fn localhost() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-async fn connected_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind(localhost()).unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
-}
-
-async fn read_to_end(stream: &TcpStream) -> Vec<u8> {
-    let mut all = Vec::new();
-    let mut buf = [0; 64 * 1024];
-    loop {
-        match stream.read(&mut buf).await.unwrap() {
-            0 => return all,
-            n => all.extend_from_slice(&buf[..n]),
-        }
-    }
 }
 
 // === time ===
@@ -385,14 +364,7 @@ fn put_dropped_at_any_point_takes_no_slot_and_duplicates_nothing() {
         }
         // Every item that entered is accounted for by `join`: none was counted by a
         // put that was dropped without entering.
-        for _ in &got {
-            queue.task_done().unwrap();
-        }
-        assert!(
-            queue.task_done().is_err(),
-            "more items counted than entered"
-        );
-        queue.join().await;
+        assert_join_counted_exactly(&queue, got.len()).await;
         completed
     });
     eprintln!("cuts tried: {tried}");
@@ -690,7 +662,7 @@ fn recv_from_dropped_at_any_point_loses_no_datagram() {
 mod random_cuts {
     use super::*;
     use proptest::prelude::*;
-    use reliability_support::{or_hang, paused, stress};
+    use reliability_support::{or_hang, paused, property_config};
 
     /// One step of an actor: what it waits for, how long it may, and where it is cut.
     #[derive(Debug, Clone)]
@@ -830,13 +802,7 @@ mod random_cuts {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: stress(300) as u32,
-            failure_persistence: Some(Box::new(
-                proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
-            )),
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(property_config(300))]
 
         #[test]
         fn random_cuts_and_timeouts_around_a_shared_queue_and_semaphore_lose_nothing(

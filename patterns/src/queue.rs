@@ -6,34 +6,66 @@
 //! reach zero. Python 3.13's `shutdown` ends it all.
 //!
 //! ```text
-//!          put ─► full? ─yes─► putters line (the item waits in the line with it)
-//!                   │ no                         │ a get frees a slot: admit the
-//!                   ▼                            ▼ front putter's item
-//!   deliver(item) ─► a getter waiting? ─yes─► hand the item to the front getter and
-//!                   │ no                      wake it ("in flight")
-//!                   ▼
-//!            items (VecDeque) ─► get / get_nowait pop the front
+//!   put ─► a free slot, and no putter ahead? ─no─► putters line (the item stays
+//!            │ yes                                  │ with its put)
+//!            │                 a get frees a slot:  ▼ reserve it for the front
+//!            │                 putter and wake it ("reserved")
+//!            │                                      │ that putter runs
+//!            ▼                                      ▼
+//!   enter(item) ─► a getter waiting? ─yes─► hand the item to the front getter and
+//!            │ no                      wake it ("in flight")
+//!            ▼
+//!     items (VecDeque) ─► get / get_nowait pop the front: a slot frees
 //!
 //!   get dropped while its item is in flight ─► the item goes to the next getter,
 //!                                              or back to the front of `items`
-//!   put dropped while waiting                ─► it leaves the line with its item:
-//!                                              it never took a slot
+//!   put dropped while waiting in line         ─► it leaves the line: it never put
+//!   put dropped while its slot is reserved    ─► the slot goes to the next putter in
+//!                                              line, or is free again: it never put
 //! ```
 //!
+//! # Why a freed slot is reserved, not filled
+//! The first version put the front putter's item straight into the slot a get freed.
+//! But that putter had not run yet, and a task can be cancelled between its wake and
+//! its next poll. Its `JoinHandle` then said "cancelled" while its item sat in the
+//! queue, counted by `join`, and a fresh put waited for a slot the cancelled one had
+//! filled. asyncio and tokio both promise that a cancelled put did not put. So a
+//! freed slot is only *reserved* for the putter: its item goes in when it runs, and
+//! a putter dropped before that hands the reservation on. The getter side needs no
+//! such step: an item handed to a getter that is dropped before it runs is passed
+//! on, and a get that did not return took nothing.
+//!
 //! # Ground rules
-//! - Strictly first in, first out among waiters: a getter that waits is handed items
+//! - Strictly first in, first out among waiters. A getter that waits is handed items
 //!   in the order it lined up, and a newcomer never snatches an item handed to
-//!   someone in line (so getters waiting ⇒ `items` is empty); putters waiting ⇒ the
-//!   queue is full, and freed slots go to the front putter.
-//! - `qsize = items.len() + in_flight`: an item handed to a woken getter is still in
-//!   the queue until that getter runs. `qsize <= maxsize` always (for a bounded
-//!   queue). One consequence: while every item is in flight, `qsize()` is non-zero
-//!   and yet `get_nowait` fails with `Empty`: those items are promised.
+//!   someone in line (so getters waiting ⇒ `items` is empty). Freed slots are
+//!   reserved for putters in the order they lined up, and no put passes a
+//!   reservation: while one is outstanding a newcomer lines up even beside a free
+//!   slot (`put_nowait` says `Full`), so putters waiting ⇒ the queue is `full()`.
+//!   The newcomer gets that slot when the reservation ahead is used or dropped,
+//!   never in its own poll (which could use it at once, before the putters ahead
+//!   run). Reserved putters are woken in line order and the loop runs woken tasks
+//!   in wake order, so items go in in the order their puts were offered.
+//! - `qsize = items.len() + in_flight` counts items, not reservations (as asyncio).
+//!   An item handed to a woken getter is still in the queue until that getter runs.
+//!   For a bounded queue `qsize + reserved <= maxsize` always. Two consequences:
+//!   while every item is in flight, `qsize()` is non-zero yet `get_nowait` fails with
+//!   `Empty` (those items are promised); while a slot is reserved, `full()` is true
+//!   though `qsize() < maxsize` (a put would wait). asyncio's `full()` is only
+//!   `qsize() >= maxsize`, because its woken putter does not hold the slot: a
+//!   `put_nowait` may take it first.
 //! - Nothing is lost: every item put is either got exactly once, in the queue, in
-//!   flight, or was removed by `shutdown(true)`; a dropped `put` never took a slot.
+//!   flight, or was removed by `shutdown(true)`. A put that did not return `Ok`
+//!   never put, and holds no slot once it is gone.
 //! - `unfinished` grows by one per item that enters the queue and shrinks by
 //!   `task_done` (and by `shutdown(true)` for each item it removes). When it reaches
-//!   zero every `join` waiting then returns, as an asyncio `Event` would.
+//!   zero every `join` waiting then returns, as an asyncio `Event` would. A
+//!   reservation is not an item: it is not counted.
+//! - After `shutdown`, every put fails, a reserved one too (its item never enters;
+//!   the reservation lapses). Gets go on draining what is queued, and a getter woken
+//!   by the shutdown does too when it runs: an item handed to a getter that was
+//!   cancelled before it ran is back at the front by then, and goes to it (as in
+//!   CPython 3.13, where the woken getter finds it in the queue).
 //! - Items are dropped and wakers woken only after the `RefCell` borrow ends: both
 //!   run foreign code.
 //!
@@ -98,8 +130,10 @@ struct Inner<T> {
     in_flight: usize,
     /// 0 means unbounded.
     maxsize: usize,
+    /// Slots reserved for putters woken to put, that have not run yet.
+    reserved: usize,
     getters: WaitList<GetSlot<T>>,
-    putters: WaitList<PutSlot<T>>,
+    putters: WaitList<PutSlot>,
     /// Each `join` waiting; its slot is `true` once unfinished reached zero.
     joiners: WaitList<bool>,
     /// Items that entered the queue and have not been marked done.
@@ -115,10 +149,13 @@ enum GetSlot<T> {
     Handed(T),
 }
 
-/// A waiting putter's item, until a slot frees.
-enum PutSlot<T> {
-    Waiting(T),
-    Admitted,
+/// Where a waiting putter stands. Its item stays in its `Put` until it enters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PutSlot {
+    /// In line.
+    Waiting,
+    /// Out of the line: a slot is reserved for it, and it has been woken to fill it.
+    Reserved,
 }
 
 // === impl Queue ===
@@ -140,6 +177,7 @@ impl<T> Queue<T> {
             inner: Rc::new(RefCell::new(Inner {
                 items: VecDeque::new(),
                 in_flight: 0,
+                reserved: 0,
                 maxsize,
                 getters: WaitList::new(),
                 putters: WaitList::new(),
@@ -152,15 +190,17 @@ impl<T> Queue<T> {
     }
 
     /// Puts `item` at the back, waiting while the queue is full (in line with other
-    /// waiting putters). Dropping the future before it completes takes the item back
-    /// out of the line: it never took a slot.
+    /// waiting putters). When a slot frees, it is reserved for the putter at the
+    /// front of the line, whose item goes in when it next runs. Dropping the future
+    /// before it completes means it did not put: it leaves the line, or hands its
+    /// reservation to the next putter, and its item is dropped with it.
     ///
     /// asyncio equivalent: `await queue.put(item)`.
     /// tokio equivalent: `tokio::sync::mpsc::Sender::send`.
     ///
     /// # Errors
-    /// [`QueueShutDown`] with the item, if the queue is shut down before or while
-    /// waiting.
+    /// [`QueueShutDown`] with the item, if the queue is shut down before it went in
+    /// (while waiting in line, or holding a reservation).
     ///
     /// ```
     /// let queue = patterns::Queue::new(1);
@@ -173,7 +213,8 @@ impl<T> Queue<T> {
         Put::new(self, item)
     }
 
-    /// Puts `item` at the back if there is room now.
+    /// Puts `item` at the back if there is room now. A slot reserved for a putter
+    /// that was woken to fill it is not room: nobody passes a waiting putter.
     ///
     /// asyncio equivalent: `queue.put_nowait(item)`.
     /// tokio equivalent: `tokio::sync::mpsc::Sender::try_send`.
@@ -296,12 +337,14 @@ impl<T> Queue<T> {
         Join::new(self)
     }
 
-    /// Shuts the queue down (Python 3.13): every later put fails, waiting putters fail
-    /// with their items back, and waiting getters fail. With `immediate = false`,
-    /// gets go on draining what is left, then fail. With `immediate = true`, the
-    /// items left (including any handed to a getter that has not run yet) are
-    /// removed and count as done, so a `join` returns once the items already got
-    /// are marked done.
+    /// Shuts the queue down (Python 3.13): every later put fails, and waiting
+    /// putters fail with their items back (one a slot was reserved for as well).
+    /// Waiting getters are woken. With `immediate = false`, gets go on draining what
+    /// is left, then fail; a woken getter drains too, so an item handed to a getter
+    /// that is cancelled before it runs reaches one of them. With `immediate = true`,
+    /// the items left (including any handed to a getter that has not run yet) are
+    /// removed and count as done, so a `join` returns once the items already got are
+    /// marked done.
     ///
     /// asyncio equivalent: `queue.shutdown(immediate=False)`.
     /// tokio equivalent: `tokio::sync::mpsc::Receiver::close` (for `false`).
@@ -326,7 +369,8 @@ impl<T> Queue<T> {
     }
 
     /// How many items are in the queue (including any handed to a waiting getter
-    /// that has not run yet).
+    /// that has not run yet). A slot reserved for a putter that has not run yet is
+    /// not counted: its item is not in.
     ///
     /// asyncio equivalent: `queue.qsize()`.
     /// tokio equivalent: `tokio::sync::mpsc::Sender::max_capacity() - capacity()`.
@@ -352,9 +396,11 @@ impl<T> Queue<T> {
         self.qsize() == 0
     }
 
-    /// True if the queue is bounded and holds `maxsize` items: a put would wait.
+    /// True if a put would wait: the queue is bounded and holds `maxsize` items, or
+    /// a freed slot is reserved for a putter that has not run yet (nobody passes it;
+    /// see the module's ground rules).
     ///
-    /// asyncio equivalent: `queue.full()`.
+    /// asyncio equivalent: `queue.full()` (which is `qsize() >= maxsize` only).
     /// tokio equivalent: `tokio::sync::mpsc::Sender::capacity() == 0`.
     ///
     /// ```
@@ -397,6 +443,7 @@ impl<T> fmt::Debug for Queue<T> {
             .field("unfinished", &inner.unfinished)
             .field("getters_waiting", &inner.getters.len())
             .field("putters_waiting", &inner.putters.len())
+            .field("reserved", &inner.reserved)
             .field("shut_down", &inner.shut_down)
             .finish()
     }
@@ -409,8 +456,9 @@ impl<T> Inner<T> {
         self.items.len() + self.in_flight
     }
 
+    /// A put would have to wait: no free slot, or a reservation it must not pass.
     fn is_full(&self) -> bool {
-        self.maxsize > 0 && self.qsize() >= self.maxsize
+        self.maxsize > 0 && (self.reserved > 0 || self.qsize() >= self.maxsize)
     }
 
     fn put_nowait(&mut self, item: T, wakeups: &mut Wakeups) -> Result<(), PutNowaitError<T>> {
@@ -420,8 +468,7 @@ impl<T> Inner<T> {
         if self.is_full() {
             return Err(PutNowaitError::Full(item));
         }
-        self.unfinished += 1;
-        self.deliver(item, wakeups);
+        self.enter(item, wakeups);
         Ok(())
     }
 
@@ -436,7 +483,13 @@ impl<T> Inner<T> {
         }
     }
 
-    /// A new item enters the queue: straight to the front waiting getter, if any.
+    /// A new item enters the queue: it counts as unfinished until its `task_done`.
+    fn enter(&mut self, item: T, wakeups: &mut Wakeups) {
+        self.unfinished += 1;
+        self.deliver(item, wakeups);
+    }
+
+    /// An item goes to the front waiting getter, if any, else to the back of `items`.
     fn deliver(&mut self, item: T, wakeups: &mut Wakeups) {
         match self.getters.pop_front() {
             Some(getter) => {
@@ -448,17 +501,15 @@ impl<T> Inner<T> {
         }
     }
 
-    /// Slots are free: let the front putters' items in.
+    /// Slots nobody has a claim on: reserve them for the front putters, and wake
+    /// those to come and fill them.
     fn admit_putters(&mut self, wakeups: &mut Wakeups) {
-        while !self.is_full() {
+        while self.maxsize == 0 || self.qsize() + self.reserved < self.maxsize {
             let Some(putter) = self.putters.pop_front() else {
                 return;
             };
-            let slot = std::mem::replace(&mut *putter.state(), PutSlot::Admitted);
-            if let PutSlot::Waiting(item) = slot {
-                self.unfinished += 1;
-                self.deliver(item, wakeups);
-            }
+            *putter.state() = PutSlot::Reserved;
+            self.reserved += 1;
             wakeups.add(&putter);
         }
     }
@@ -489,6 +540,7 @@ impl<T> Inner<T> {
         for getter in self.getters.drain() {
             wakeups.add(&getter);
         }
+        // Reserved putters are out of the line already; they fail when they run.
         for putter in self.putters.drain() {
             wakeups.add(&putter);
         }

@@ -33,6 +33,18 @@ fn spawn_putter<T: 'static>(queue: &Queue<T>, item: T) -> JoinHandle<Result<(), 
     spawn(async move { queue.put(item).await })
 }
 
+/// A queue of one slot, and a task putting 2 that the slot has just been reserved
+/// for: it held 1, a put of 2 waited, `get_nowait` took 1. The putter has not run.
+async fn a_slot_reserved_for_a_waiting_putter()
+-> (Queue<i32>, JoinHandle<Result<(), QueueShutDown<i32>>>) {
+    let queue = Queue::new(1);
+    queue.put_nowait(1).unwrap();
+    let putter = spawn_putter(&queue, 2);
+    yield_now().await; // it waits: the queue is full
+    assert_eq!(queue.get_nowait(), Ok(1));
+    (queue, putter)
+}
+
 /// An item that records its own drop.
 struct Parcel {
     dropped: Rc<Cell<bool>>,
@@ -265,16 +277,86 @@ fn dropped_put_leaks_no_capacity() {
 }
 
 #[test]
-fn a_put_admitted_but_cancelled_before_it_ran_keeps_its_item_in_the_queue() {
+fn a_put_whose_slot_was_reserved_but_cancelled_before_it_ran_never_put() {
     paused().block_on(async {
-        let queue = Queue::new(1);
-        queue.put_nowait(1).unwrap();
-        let putter = spawn_putter(&queue, 2);
-        yield_now().await;
-        assert_eq!(queue.get_nowait(), Ok(1)); // frees the slot: 2 is admitted
-        putter.abort(); // too late to take it back: the put happened
-        yield_now().await;
+        let (queue, putter) = a_slot_reserved_for_a_waiting_putter().await;
+        putter.abort(); // cancelled before it ran: it did not put
+        assert!(putter.await.unwrap_err().is_cancelled());
+        assert!(queue.empty());
+        assert!(!queue.full(), "the reservation lapsed with the put");
+        assert!(queue.task_done().is_ok(), "item 1 was counted");
+        assert!(queue.task_done().is_err(), "item 2 was not");
+    });
+}
+
+#[test]
+fn a_freed_slot_is_reserved_for_the_waiting_putter_and_put_nowait_cannot_take_it() {
+    paused().block_on(async {
+        let (queue, putter) = a_slot_reserved_for_a_waiting_putter().await;
+        assert_eq!(queue.qsize(), 0, "a reservation is not an item");
+        assert!(queue.full(), "but a put would wait");
+        assert!(matches!(queue.put_nowait(3), Err(PutNowaitError::Full(3))));
+        assert_eq!(putter.await.unwrap(), Ok(()));
         assert_eq!(queue.get_nowait(), Ok(2));
+    });
+}
+
+#[test]
+fn a_put_arriving_while_a_reservation_is_outstanding_goes_in_after_it() {
+    paused().block_on(async {
+        let queue = Queue::new(2);
+        queue.put_nowait(1).unwrap();
+        queue.put_nowait(2).unwrap();
+        let first = spawn_putter(&queue, 3);
+        yield_now().await;
+        queue.get_nowait().unwrap(); // a slot for `first`, which has not run yet
+        queue.get_nowait().unwrap(); // a free slot, but `first` is still ahead
+        let mut late = queue.put(4);
+        assert!(poll_once(&mut late).await.is_pending(), "it lines up");
+        assert_eq!(
+            poll_once(&mut late).await,
+            Poll::Pending,
+            "even polled again"
+        );
+        first.await.unwrap().unwrap();
+        late.await.unwrap();
+        assert_eq!(queue.get_nowait(), Ok(3));
+        assert_eq!(queue.get_nowait(), Ok(4));
+    });
+}
+
+#[test]
+fn shutdown_fails_a_putter_holding_a_reservation_and_its_item_never_enters() {
+    paused().block_on(async {
+        let (queue, putter) = a_slot_reserved_for_a_waiting_putter().await;
+        queue.shutdown(false);
+        assert_eq!(
+            putter.await.unwrap(),
+            Err(QueueShutDown(2)),
+            "item handed back"
+        );
+        assert_eq!(queue.get_nowait(), Err(GetNowaitError::ShutDown));
+    });
+}
+
+#[test]
+fn a_getter_woken_by_shutdown_drains_an_item_a_cancelled_getter_handed_back() {
+    paused().block_on(async {
+        let queue = Queue::new(0);
+        let first = spawn_getter(&queue);
+        yield_now().await;
+        let second = spawn_getter(&queue);
+        yield_now().await;
+        queue.put_nowait('x').unwrap(); // handed to `first`, which has not run
+        queue.shutdown(false); // wakes `second`
+        first.abort(); // `first` is cancelled before `second` runs: x goes back
+        assert!(first.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            second.await.unwrap(),
+            Ok('x'),
+            "drained by the woken getter"
+        );
+        assert_eq!(queue.get_nowait(), Err(GetNowaitError::ShutDown));
     });
 }
 
@@ -486,7 +568,7 @@ fn debug_shows_the_state_not_the_items() {
     assert_eq!(
         format!("{queue:?}"),
         "Queue { qsize: 1, maxsize: 4, unfinished: 1, getters_waiting: 0, \
-         putters_waiting: 0, shut_down: false }"
+         putters_waiting: 0, reserved: 0, shut_down: false }"
     );
 }
 

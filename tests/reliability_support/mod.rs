@@ -1,11 +1,15 @@
-//! Helpers shared by the `reliability_*` test files: the cancellation harness, hang
-//! guards, wakers that misbehave on purpose, values that count their drops, and the
-//! `GLASSBOX_STRESS` multiplier. Each test binary uses a different part of it, hence
-//! the `dead_code` allowance.
+//! Helpers shared by the `reliability_*` and `peer_*` test files: the cancellation
+//! harness, the grant-then-drop harness (`grants.rs`), hang guards, wakers that
+//! misbehave on purpose, values that count their drops, and the `GLASSBOX_STRESS`
+//! multiplier. Each test binary uses a different part of it, hence the `dead_code`
+//! allowance.
 #![allow(dead_code)]
+
+pub mod grants;
 
 use std::any::Any;
 use std::future::{Future, poll_fn};
+use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::Arc;
@@ -16,8 +20,9 @@ use std::thread;
 use std::time::Duration;
 
 use futures::future::{Either, select};
-use glassbox::Runtime;
+use glassbox::net::{TcpListener, TcpStream};
 use glassbox::time::{self, Timer};
+use glassbox::{Queue, Runtime};
 
 // === stress ===
 
@@ -44,6 +49,18 @@ pub fn stress(n: usize) -> usize {
     n * factor
 }
 
+/// A property test's configuration: `cases` times [`stress`], failures saved next to
+/// the test file (`*.proptest-regressions`) and replayed first on later runs.
+pub fn property_config(cases: usize) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: stress(cases) as u32,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 // === runtimes and time ===
 
 /// A runtime on the paused clock: virtual time, which jumps when nothing can run.
@@ -58,7 +75,11 @@ pub fn ms(millis: u64) -> Duration {
 /// The number in `field: N` of the runtime's `Debug` output (`tasks`,
 /// `pending_timers`): the only view from outside of what a runtime still holds.
 pub fn debug_count(rt: &Runtime, field: &str) -> usize {
-    let shown = format!("{rt:?}");
+    debug_field(&format!("{rt:?}"), field)
+}
+
+/// The number in the first `field: N` of a `Debug` output.
+pub fn debug_field(shown: &str, field: &str) -> usize {
     let key = format!("{field}: ");
     let at = shown
         .find(&key)
@@ -118,6 +139,50 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "<not a string>".to_owned())
+}
+
+// === sockets ===
+
+/// Any free port on loopback.
+pub fn localhost() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+/// Both ends of a fresh loopback connection: (client, server).
+pub async fn connected_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind(localhost()).unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    (client, server)
+}
+
+/// Everything `stream` delivers until end of stream.
+pub async fn read_to_end(stream: &TcpStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut buf = [0; 64 * 1024];
+    loop {
+        match stream.read(&mut buf).await.unwrap() {
+            0 => return all,
+            n => all.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+// === queues ===
+
+/// Marks `entered` items done, checks that no more were counted (a put that did not
+/// go in must not count), and that `join` then returns.
+pub async fn assert_join_counted_exactly<T>(queue: &Queue<T>, entered: usize) {
+    for _ in 0..entered {
+        queue.task_done().unwrap();
+    }
+    assert!(
+        queue.task_done().is_err(),
+        "join counted more than the {entered} items that went in"
+    );
+    queue.join().await;
 }
 
 // === the cancellation harness ===

@@ -11,11 +11,12 @@
 //! `join`). The rows compare glassbox's `Queue` with that stand-in.
 //!
 //! They differ in one place: when the queue is full and a slot frees up, glassbox
-//! puts the first waiting producer's item into that slot at once, so items come out
-//! in exactly the order producers offered them. tokio's channel gives the first
-//! waiting sender a permit instead, and its item goes in only when that sender next
-//! runs; a sender that runs before it can put its own item in first. Each producer's
-//! own items stay in order on both.
+//! reserves it for the first waiting producer (whose item goes in when it next runs)
+//! and lets no later put pass that reservation, even beside another free slot, so
+//! items come out in exactly the order producers offered them. tokio's channel also
+//! gives the first waiting sender a permit, but a sender that arrives while that
+//! permit is unused and finds another free slot takes it at once, and can put its
+//! own item in first. Each producer's own items stay in order on both.
 //!
 //! The chapter runs under the paused clock, so the consumers' 1 ms of work ends at
 //! the same virtual instant on every run and the interleaving cannot depend on
@@ -165,9 +166,10 @@ pub fn run() -> Vec<Row> {
             "all items come out in the order producers offered them",
             yes_no(glassbox.got == glassbox.put),
             yes_no(tokio.got == tokio.put),
-            "when a slot frees, glassbox puts the first waiting producer's item in it at \
-             once; tokio's channel gives that sender a permit, and a sender that runs \
-             before it puts its item in first",
+            "when a slot frees, glassbox reserves it for the first waiting producer and \
+             lets no later put pass it; tokio's channel gives that sender a permit too, \
+             but a sender that arrives before it runs may take another free slot and \
+             put its item in first",
         ),
         compare_on(
             "most items held at once",

@@ -7,9 +7,10 @@
 //!
 //! # Ground rules
 //! The queue's, in `queue.rs`; these futures are where the cancellation ones are
-//! kept: a `Get` dropped after an item was handed to it gives the item to the next
-//! getter (or back to the front of the queue), and a `Put` dropped while waiting
-//! leaves the line without taking a slot.
+//! kept. A `Get` dropped after an item was handed to it gives the item to the next
+//! getter (or back to the front of the queue). A `Put` keeps its item until the item
+//! enters, so dropping it never puts: dropped in line it leaves the line, dropped
+//! holding a reservation it hands the slot to the next putter (or frees it).
 
 use std::fmt;
 use std::future::Future;
@@ -44,7 +45,9 @@ pub struct Put<'a, T> {
 
 enum PutStep<T> {
     Start(T),
-    Waiting(Rc<Waiter<PutSlot<T>>>),
+    /// In line, or holding a reservation; the item goes in at the next poll after a
+    /// reservation.
+    Waiting(Rc<Waiter<PutSlot>>, T),
     Done,
 }
 
@@ -78,30 +81,44 @@ impl<T> Put<'_, T> {
         let poll = match std::mem::replace(&mut this.step, PutStep::Done) {
             PutStep::Start(item) => {
                 let mut inner = this.queue.inner.borrow_mut();
-                if !inner.shut_down && inner.is_full() {
-                    this.step = PutStep::Waiting(
-                        inner.putters.push_back(PutSlot::Waiting(item), cx.waker()),
-                    );
-                    // Pending: a get that frees a slot admits us and wakes us, or
-                    // shutdown wakes us to fail.
-                    Poll::Pending
-                } else {
+                if inner.shut_down || !inner.is_full() {
                     let result = inner.put_nowait(item, &mut wakeups);
                     Poll::Ready(result.map_err(|error| QueueShutDown(error.into_inner())))
+                } else {
+                    let putter = inner.putters.push_back(PutSlot::Waiting, cx.waker());
+                    this.step = PutStep::Waiting(putter, item);
+                    // Pending: a slot freed by a get, or left free behind the
+                    // reservations ahead of us once they are used, is reserved for us
+                    // and we are woken; or shutdown wakes us to fail. Not reserving
+                    // here, even beside a free slot, is what keeps us behind them: a
+                    // reservation made in our own poll could be used at once, in
+                    // the same poll of our task, before theirs.
+                    Poll::Pending
                 }
             }
-            PutStep::Waiting(putter) => {
-                let shut_down = this.queue.inner.borrow().shut_down;
-                let mut slot = putter.state();
-                match std::mem::replace(&mut *slot, PutSlot::Admitted) {
-                    PutSlot::Admitted => Poll::Ready(Ok(())),
+            PutStep::Waiting(putter, item) => {
+                let mut inner = this.queue.inner.borrow_mut();
+                let slot = *putter.state();
+                match slot {
+                    PutSlot::Reserved => {
+                        inner.reserved -= 1;
+                        if inner.shut_down {
+                            // Shut down since the slot was reserved: the put fails.
+                            Poll::Ready(Err(QueueShutDown(item)))
+                        } else {
+                            inner.enter(item, &mut wakeups);
+                            // Putters who lined up behind our reservation while a
+                            // slot was free get their turn now.
+                            inner.admit_putters(&mut wakeups);
+                            Poll::Ready(Ok(()))
+                        }
+                    }
                     // Shut down while we waited: `shutdown` took us out of the line.
-                    PutSlot::Waiting(item) if shut_down => Poll::Ready(Err(QueueShutDown(item))),
-                    PutSlot::Waiting(item) => {
-                        *slot = PutSlot::Waiting(item);
-                        drop(slot);
+                    PutSlot::Waiting if inner.shut_down => Poll::Ready(Err(QueueShutDown(item))),
+                    PutSlot::Waiting => {
+                        drop(inner); // replacing a waker may drop one: foreign code
                         putter.set_waker(cx.waker());
-                        this.step = PutStep::Waiting(putter);
+                        this.step = PutStep::Waiting(putter, item);
                         // Pending: still in line; a freed slot or shutdown wakes us.
                         Poll::Pending
                     }
@@ -116,11 +133,27 @@ impl<T> Put<'_, T> {
 
 impl<T> Drop for Put<'_, T> {
     fn drop(&mut self) {
-        if let PutStep::Waiting(putter) = &self.step {
-            // Leave the line; our item is dropped with `putter` (after the borrow).
-            // If we were admitted already, the item is in the queue: nothing to do.
-            self.queue.inner.borrow_mut().putters.remove(putter);
+        let PutStep::Waiting(putter, _item) = &self.step else {
+            return;
+        };
+        // The item never went in; it is dropped with `step`, after the borrow.
+        let mut wakeups = Wakeups::default();
+        {
+            let mut inner = self.queue.inner.borrow_mut();
+            let slot = *putter.state();
+            match slot {
+                PutSlot::Waiting => {
+                    inner.putters.remove(putter);
+                }
+                PutSlot::Reserved => {
+                    // Woken to fill a slot, but we will never run: the slot goes to
+                    // the next putter in line, or is free again.
+                    inner.reserved -= 1;
+                    inner.admit_putters(&mut wakeups);
+                }
+            }
         }
+        wakeups.wake_all();
     }
 }
 
@@ -128,7 +161,7 @@ impl<T> fmt::Debug for Put<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let step = match self.step {
             PutStep::Start(_) => "start",
-            PutStep::Waiting(_) => "waiting",
+            PutStep::Waiting(..) => "waiting",
             PutStep::Done => "done",
         };
         f.debug_struct("Put").field("step", &step).finish()
@@ -195,7 +228,7 @@ impl<T> Get<'_, T> {
                         this.step =
                             GetStep::Waiting(inner.getters.push_back(GetSlot::Waiting, cx.waker()));
                         // Pending: a put hands us an item and wakes us, or shutdown
-                        // wakes us to fail.
+                        // wakes us to drain what is left, or fail.
                         Poll::Pending
                     }
                 }
@@ -215,12 +248,19 @@ impl<T> Get<'_, T> {
                         inner.admit_putters(&mut wakeups);
                         Poll::Ready(Ok(item))
                     }
-                    GetSlot::Waiting if inner.shut_down => Poll::Ready(Err(QueueShutDown(()))),
+                    // Woken by shutdown (it took us out of the line): drain what is
+                    // left. An item handed to a getter cancelled since is back at
+                    // the front, and is ours.
+                    GetSlot::Waiting if inner.shut_down => match inner.get_nowait(&mut wakeups) {
+                        Ok(item) => Poll::Ready(Ok(item)),
+                        Err(_) => Poll::Ready(Err(QueueShutDown(()))),
+                    },
                     GetSlot::Waiting => {
                         drop(inner); // replacing a waker may drop one: foreign code
                         getter.set_waker(cx.waker());
                         this.step = GetStep::Waiting(getter);
-                        // Pending: still in line; a put or shutdown wakes us.
+                        // Pending: still in line; a put, a handed item passed on, or
+                        // shutdown wakes us.
                         Poll::Pending
                     }
                 }
