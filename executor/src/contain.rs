@@ -9,11 +9,16 @@
 //! - Nothing that can unwind leaves [`run_contained`]: not the panic, and not the
 //!   drop of its payload. A payload is itself a value with a destructor, and a
 //!   destructor can panic (a "panic bomb"). That second panic is caught too, and its
-//!   payload is leaked rather than dropped, because dropping it could panic again, and
-//!   so on without end. A leak of a pathological value beats a loop that unwinds away
-//!   from a half-finished task.
+//!   payload dropped in turn, and so on; a chain longer than [`PAYLOADS_DROPPED`]
+//!   is cut by leaking the last payload, since a bomb could make bombs for ever. A
+//!   leak of a pathological value beats a loop that unwinds away from a
+//!   half-finished task.
 
 use std::panic::{self, AssertUnwindSafe};
+
+/// How many payloads in a chain of panicking payload destructors are dropped before
+/// the next one is leaked.
+const PAYLOADS_DROPPED: usize = 8;
 
 /// Runs `f`, stopping any panic from it (see the ground rules).
 pub(crate) fn run_contained(f: impl FnOnce()) {
@@ -22,12 +27,19 @@ pub(crate) fn run_contained(f: impl FnOnce()) {
     }
 }
 
-/// Drops `value`, stopping any panic from its destructor, and from the destructor of
-/// that panic's payload (whose own payload is leaked).
+/// Drops `value`, stopping any panic from its destructor, and from the destructors
+/// of the payloads that follow (see the ground rules).
 pub(crate) fn drop_contained<T>(value: T) {
-    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(value)))
-        && let Err(nested) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)))
-    {
-        std::mem::forget(nested);
+    let mut outcome = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
+    for _ in 0..PAYLOADS_DROPPED {
+        match outcome {
+            Ok(()) => return,
+            Err(payload) => {
+                outcome = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            }
+        }
+    }
+    if let Err(payload) = outcome {
+        std::mem::forget(payload);
     }
 }
