@@ -16,14 +16,18 @@
 //! (the limit is per process): see the last test.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use glassbox::net::{TcpListener, TcpStream, UdpSocket};
 use glassbox::{
     Queue, Runtime, Semaphore, consume_budget, sleep, sleep_until, spawn, timeout, unconstrained,
+    yield_now,
 };
 
 /// Fails a test that has waited this long in real time for something that a fair loop
@@ -275,6 +279,56 @@ fn a_forced_yield_loses_nothing() {
     });
     assert_eq!(got, (0..1_000).collect::<Vec<_>>());
     assert!(rt.metrics().forced_yields > 0);
+}
+
+/// Polls `inner`; on its second poll only, spends a unit of budget first, as a task
+/// doing other work in the same poll would.
+struct SpendOnSecondPoll<F> {
+    inner: Pin<Box<F>>,
+    polls: u32,
+}
+
+impl<F: Future> Future for SpendOnSecondPoll<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls += 1;
+        if self.polls == 2 {
+            // Whatever it returns, the budget is spent now.
+            let _ = glassbox::coop::poll_budgeted(cx, |_| Poll::Ready(()));
+        }
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+#[test]
+fn a_putter_holding_a_reserved_slot_puts_even_with_its_budget_spent() {
+    // Budget 1: a putter whose task spent it on something else before polling the put
+    // again would be cut off, and the putter reserved after it would put first.
+    let mut rt = runtime(Some(1));
+    let order = rt.block_on(async {
+        let queue = Queue::new(2);
+        queue.put_nowait("old 1").unwrap();
+        queue.put_nowait("old 2").unwrap();
+        let first = spawn(SpendOnSecondPoll {
+            inner: Box::pin({
+                let queue = queue.clone();
+                async move { queue.put("first reserved").await.unwrap() }
+            }),
+            polls: 0,
+        });
+        let second = spawn({
+            let queue = queue.clone();
+            async move { queue.put("second reserved").await.unwrap() }
+        });
+        yield_now().await; // both wait in line, first ahead
+        queue.get_nowait().unwrap(); // reserves a slot for `first`...
+        queue.get_nowait().unwrap(); // ...and one for `second`
+        first.await.unwrap();
+        second.await.unwrap();
+        vec![queue.get_nowait().unwrap(), queue.get_nowait().unwrap()]
+    });
+    assert_eq!(order, ["first reserved", "second reserved"]);
 }
 
 #[test]

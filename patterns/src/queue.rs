@@ -45,7 +45,9 @@
 //!   The newcomer gets that slot when the reservation ahead is used or dropped,
 //!   never in its own poll (which could use it at once, before the putters ahead
 //!   run). Reserved putters are woken in line order and the loop runs woken tasks
-//!   in wake order, so items go in in the order their puts were offered.
+//!   in wake order, so items go in in the order their puts were offered. A reserved
+//!   putter puts whatever its task's coop budget says (`futures.rs`): cut off, it
+//!   would let a later reservation's item in first.
 //! - `qsize = items.len() + in_flight` counts items, not reservations (as asyncio).
 //!   An item handed to a woken getter is still in the queue until that getter runs.
 //!   For a bounded queue `qsize + reserved <= maxsize` always. Two consequences:

@@ -67,13 +67,24 @@ impl<T> Future for Put<'_, T> {
     type Output = Result<(), QueueShutDown<T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // A put that completes spends one unit of the task's coop budget, so a loop of them that
-        // never waits still gives the loop back (executor/src/coop.rs).
+        if self.holds_reservation() {
+            // Owed a slot: put now, whatever the task's budget. Items enter in the
+            // order their slots were reserved; a forced yield here would let a later
+            // reservation's item in first.
+            return self.poll_put(cx);
+        }
+        // A put that completes spends one unit of the task's coop budget, so a loop of
+        // them that never waits still gives the loop back (executor/src/coop.rs).
         coop::poll_budgeted(cx, |cx| self.poll_put(cx))
     }
 }
 
 impl<T> Put<'_, T> {
+    /// True once a freed slot has been reserved for this put.
+    fn holds_reservation(&self) -> bool {
+        matches!(&self.step, PutStep::Waiting(putter, _) if matches!(*putter.state(), PutSlot::Reserved))
+    }
+
     /// The poll proper.
     fn poll_put(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), QueueShutDown<T>>> {
         let this = &mut *self;
