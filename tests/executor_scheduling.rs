@@ -124,3 +124,79 @@ fn a_stale_waker_does_not_wake_the_task_that_reuses_its_slot() {
         }
     });
 }
+
+/// Never finishes: counts its polls and hands out its waker each time.
+struct PendingForEver {
+    waker_out: Rc<RefCell<Option<Waker>>>,
+    polls: Rc<RefCell<u32>>,
+}
+
+impl Future for PendingForEver {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        *self.polls.borrow_mut() += 1;
+        *self.waker_out.borrow_mut() = Some(cx.waker().clone());
+        // Pending: whoever holds the waker it handed out.
+        Poll::Pending
+    }
+}
+
+// The test above ends its task on the second poll, and a finished task's queued
+// entries are cleaned up; a task that stays pending shows a double queueing at once.
+#[test]
+fn a_pending_task_woken_a_hundred_times_is_polled_once_for_them() {
+    let waker_out = Rc::new(RefCell::new(None));
+    let polls = Rc::new(RefCell::new(0));
+    let mut rt = Runtime::new().unwrap();
+    rt.block_on({
+        let (waker_out, polls) = (waker_out.clone(), polls.clone());
+        async move {
+            drop(spawn(PendingForEver {
+                waker_out: waker_out.clone(),
+                polls: polls.clone(),
+            }));
+            yield_now().await; // poll 1: it parks
+            let waker = waker_out.borrow_mut().take().expect("task parked");
+            for _ in 0..100 {
+                waker.wake_by_ref();
+            }
+            for _ in 0..3 {
+                yield_now().await; // room for any extra polls to happen
+            }
+        }
+    });
+    assert_eq!(*polls.borrow(), 2, "100 wakes, one extra poll");
+}
+
+#[test]
+fn one_turn_polls_at_most_event_interval_tasks() {
+    const INTERVAL: u32 = 8;
+    let mut rt = Runtime::builder().event_interval(INTERVAL).build().unwrap();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                spawn(async {
+                    for _ in 0..10 {
+                        yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    let metrics = rt.metrics();
+    assert_eq!(
+        metrics.polls,
+        100 * 11,
+        "each task: its first poll and 10 yields"
+    );
+    assert!(
+        metrics.polls <= metrics.reactor_turns * u64::from(INTERVAL),
+        "{} polls in {} turns: more than {INTERVAL} a turn",
+        metrics.polls,
+        metrics.reactor_turns
+    );
+}

@@ -1,6 +1,7 @@
 //! Spawning, joining, aborting and panicking tasks.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
@@ -274,5 +275,52 @@ fn metrics_count_spawns_polls_and_finishes() {
     assert_eq!(
         metrics.polls, 20,
         "each task: one poll to yield, one to finish"
+    );
+}
+
+// A JoinHandle polled first by one task and then awaited by another must wake the
+// second: it keeps the waker of whoever polled it last, not the first one's.
+#[test]
+fn a_join_handle_moved_to_another_task_wakes_its_new_awaiter() {
+    let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
+    let outcome = rt.block_on(async {
+        let release = Rc::new(Cell::new(false));
+        let worker = spawn({
+            let release = release.clone();
+            async move {
+                while !release.get() {
+                    yield_now().await;
+                }
+                42
+            }
+        });
+        // The first awaiter polls the handle once (parking its waker there), then
+        // hands the handle on through `handed` and ends.
+        let handed = Rc::new(Cell::new(None));
+        spawn({
+            let handed = handed.clone();
+            async move {
+                let mut worker = worker;
+                let polled = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(std::pin::Pin::new(&mut worker).poll(cx))
+                })
+                .await;
+                assert!(polled.is_pending(), "the worker is still running");
+                handed.set(Some(worker));
+            }
+        })
+        .await
+        .unwrap();
+        let worker = handed.take().expect("handed on");
+        let awaiter = spawn(async move { worker.await.unwrap() });
+        yield_now().await; // the new awaiter parks on the handle
+        release.set(true);
+        // A lost wake leaves the new awaiter parked for ever; the paused clock then
+        // jumps to this deadline instead of hanging the test.
+        glassbox::timeout(std::time::Duration::from_secs(3600), awaiter).await
+    });
+    assert!(
+        matches!(outcome, Ok(Ok(42))),
+        "the new awaiter was never woken: {outcome:?}"
     );
 }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Mutation testing: how many plausible one-line bugs in the code where a bug hurts most
+# does `cargo test --workspace` catch? cargo-mutants makes each mutant (an operator
+# flipped, a body replaced by a default, a condition negated), builds it in a scratch
+# copy of the tree and runs the whole workspace's tests against it.
+#
+#   scripts/mutants.sh                 every mutant of the files below (hours on 2 cores)
+#   scripts/mutants.sh --shard 0/8     one eighth of them (run 0/8 … 7/8, any order)
+#   scripts/mutants.sh --list          only list the mutants
+#   MUTANTS_TARGET=90 scripts/mutants.sh   the caught share to reach, in % (default 90)
+#
+# Extra arguments go to `cargo mutants`. Results land in target/mutants/mutants.out
+# (outcomes.json, missed.txt, caught.txt, timeout.txt, unviable.txt); the script prints
+# the counts per file and exits non-zero when the caught share of viable mutants
+# (caught + timeout) / (caught + timeout + missed) is under the target. A timeout is
+# a mutant whose tests ran past the limit: every test that waits on time, threads or
+# sockets fails by name within seconds (tests/reliability_support `within`, the
+# paused clock's virtual-year guard), so a hang is the mutant's own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo-mutants >/dev/null; then
+    cargo install --locked cargo-mutants
+fi
+
+files=(
+    executor/src/event_loop.rs executor/src/waker.rs executor/src/wake_flag.rs
+    'executor/src/task/**' executor/src/timer/mod.rs 'executor/src/timer/wheel/**'
+    executor/src/timer/wheel.rs executor/src/reactor.rs executor/src/net/registration.rs
+    executor/src/join.rs executor/src/coop.rs
+    patterns/src/wait_list.rs patterns/src/semaphore.rs 'patterns/src/semaphore/**'
+    patterns/src/queue.rs 'patterns/src/queue/**' patterns/src/timeout.rs
+    patterns/src/retry.rs 'patterns/src/blocking/**'
+)
+file_args=()
+for file in "${files[@]}"; do
+    file_args+=(--file "$file")
+done
+
+if [[ " $* " == *" --list "* ]]; then
+    exec cargo mutants --workspace "${file_args[@]}" "$@"
+fi
+
+# --test-workspace: the suites that catch executor bugs live in the root package.
+# --jobs 2: both cores; more would make healthy test runs look like hangs.
+# --timeout: the workspace's tests take ~30 s; a mutant that makes them hang is
+# stopped at 240 s and counted as a timeout.
+status=0
+cargo mutants --workspace --test-workspace=true "${file_args[@]}" \
+    --jobs 2 --timeout 240 --build-timeout 600 \
+    --output target/mutants "$@" || status=$?
+# cargo-mutants exits 2 when a mutant was missed, 3 on a timeout: the counts decide.
+if [[ $status -ne 0 && $status -ne 2 && $status -ne 3 ]]; then
+    echo "mutants: cargo mutants failed (exit $status)" >&2
+    exit "$status"
+fi
+
+python3 - "${MUTANTS_TARGET:-90}" <<'EOF'
+import collections, json, sys
+
+target = float(sys.argv[1])
+with open("target/mutants/mutants.out/outcomes.json") as f:
+    outcomes = json.load(f)["outcomes"]
+per_file = collections.defaultdict(collections.Counter)
+for outcome in outcomes:
+    scenario = outcome["scenario"]
+    if not isinstance(scenario, dict) or "Mutant" not in scenario:
+        continue  # the baseline build and test
+    summary = outcome["summary"]
+    kind = {"CaughtMutant": "caught", "MissedMutant": "missed",
+            "Timeout": "timeout", "Unviable": "unviable"}.get(summary, summary)
+    per_file[scenario["Mutant"]["file"]][kind] += 1
+total = collections.Counter()
+print(f"{'file':<40} {'caught':>7} {'missed':>7} {'timeout':>8} {'unviable':>9}")
+for file in sorted(per_file):
+    c = per_file[file]
+    total.update(c)
+    print(f"{file:<40} {c['caught']:>7} {c['missed']:>7} {c['timeout']:>8} {c['unviable']:>9}")
+print(f"{'total':<40} {total['caught']:>7} {total['missed']:>7} {total['timeout']:>8} {total['unviable']:>9}")
+viable = total["caught"] + total["timeout"] + total["missed"]
+score = 100.0 * (total["caught"] + total["timeout"]) / viable if viable else 100.0
+print(f"caught {score:.1f}% of {viable} viable mutants (target {target:.0f}%)")
+sys.exit(0 if score >= target else 1)
+EOF
