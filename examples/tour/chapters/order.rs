@@ -14,6 +14,7 @@
 //! waits for it, so the scenario runs on the paused clock, where it is exact.)
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -48,25 +49,34 @@ on_both_runtimes! {
 
     /// Three tasks each log then yield, three times over.
     pub fn yield_interleaving() -> String {
-        rt::block_on(async {
-            let log = Log::default();
-            let handles: Vec<_> = ["a", "b", "c"]
-                .into_iter()
-                .map(|name| {
-                    let log = log.clone();
-                    rt::spawn(async move {
-                        for round in 1..=3 {
-                            note(&log, format!("{name}{round}"));
-                            rt::yield_now().await;
-                        }
-                    })
+        rt::block_on(take_turns(rt::yield_now))
+    }
+
+    /// Three tasks each log then sleep zero, three times over (paused clock).
+    pub fn zero_sleep_interleaving() -> String {
+        rt::block_on_paused(take_turns(|| rt::sleep(Duration::ZERO)))
+    }
+
+    /// Three tasks, a, b and c, each log a step then await `pause()`, three times
+    /// over; returns the log.
+    async fn take_turns<P: Future<Output = ()> + 'static>(pause: fn() -> P) -> String {
+        let log = Log::default();
+        let handles: Vec<_> = ["a", "b", "c"]
+            .into_iter()
+            .map(|name| {
+                let log = log.clone();
+                rt::spawn(async move {
+                    for round in 1..=3 {
+                        note(&log, format!("{name}{round}"));
+                        pause().await;
+                    }
                 })
-                .collect();
-            for handle in handles {
-                handle.await.unwrap();
-            }
-            log.borrow().join(" ")
-        })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        log.borrow().join(" ")
     }
 
     /// Tasks sleep 30, 10 and 20 ms; which wakes first, and when is the last done?
@@ -105,29 +115,6 @@ on_both_runtimes! {
                     rt::spawn(async move {
                         rt::sleep_until(at).await;
                         note(&log, name);
-                    })
-                })
-                .collect();
-            for handle in handles {
-                handle.await.unwrap();
-            }
-            log.borrow().join(" ")
-        })
-    }
-
-    /// Three tasks each log then sleep zero, three times over (paused clock).
-    pub fn zero_sleep_interleaving() -> String {
-        rt::block_on_paused(async {
-            let log = Log::default();
-            let handles: Vec<_> = ["a", "b", "c"]
-                .into_iter()
-                .map(|name| {
-                    let log = log.clone();
-                    rt::spawn(async move {
-                        for round in 1..=3 {
-                            note(&log, format!("{name}{round}"));
-                            rt::sleep(Duration::ZERO).await;
-                        }
                     })
                 })
                 .collect();
