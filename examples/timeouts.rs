@@ -1,6 +1,6 @@
 //! Timeouts, three ways: a port of the asyncio lesson's timeout snippets.
 //!
-//! Run it with `cargo run --release --example timeouts` (about 5 seconds: the
+//! Run it with `cargo run --release --example timeouts` (about 6 seconds: the
 //! lesson's 2-second timeouts really wait, on the real clock).
 //!
 //! The asyncio original:
@@ -30,11 +30,24 @@
 //!         return await asyncio.wait_for(fetch(url), timeout=timeout)
 //!     except asyncio.TimeoutError:
 //!         return default
+//!
+//! # 4. wait_for on tasks: on timeout, the tasks are cancelled
+//! async def main():
+//!     tasks = [asyncio.create_task(slow_operation()) for _ in range(3)]
+//!     try:
+//!         await asyncio.wait_for(asyncio.gather(*tasks), timeout=1.0)
+//!     except TimeoutError:
+//!         print(all(t.cancelled() for t in tasks))   # True
 //! ```
+//!
+//! The fourth is where Rust differs. A `JoinHandle` is a future whose drop
+//! *detaches* its task (as in tokio), so `timeout(d, handle)` or
+//! `timeout(d, join_all(handles))` stops waiting but leaves the tasks running.
+//! To cancel them as `wait_for` does, keep the handles and `abort` them.
 
 use std::time::{Duration, Instant};
 
-use glassbox::{Runtime, sleep, timeout, timeout_or};
+use glassbox::{JoinError, JoinHandle, Runtime, sleep, spawn, timeout, timeout_or};
 
 /// `slow_operation()`: ten seconds of (non-blocking) waiting.
 async fn slow_operation() -> &'static str {
@@ -52,6 +65,16 @@ async fn fetch(url: &str) -> String {
     };
     sleep(latency).await;
     format!("<html from {url}>")
+}
+
+/// Awaits every handle in turn, through `&mut`, so the caller keeps the handles
+/// (`join_all` takes them, and dropping it would detach the tasks).
+async fn gather<T>(handles: &mut [JoinHandle<T>]) -> Vec<Result<T, JoinError>> {
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles.iter_mut() {
+        results.push(handle.await);
+    }
+    results
 }
 
 /// `fetch_with_default(url, default, timeout)`: `timeout_or` is exactly this.
@@ -91,6 +114,29 @@ fn main() -> std::io::Result<()> {
             let page = fetch_with_default(url, "<cached copy>", limit).await;
             println!("{} 3. fetch_with_default({url}) = {page}", at());
         }
+
+        // 4. wait_for(gather(*tasks)): on timeout, abort the tasks ourselves.
+        //    Without the `abort`s they would run on, detached, and each print
+        //    "slow_operation finished" eight seconds later.
+        let mut tasks: Vec<_> = (0..3).map(|_| spawn(slow_operation())).collect();
+        if timeout(Duration::from_secs(1), gather(&mut tasks))
+            .await
+            .is_err()
+        {
+            for task in &tasks {
+                task.abort();
+            }
+        }
+        let mut cancelled = 0;
+        for task in tasks {
+            if task.await.is_err_and(|error| error.is_cancelled()) {
+                cancelled += 1;
+            }
+        }
+        println!(
+            "{} 4. wait_for(gather): timed out, {cancelled} of 3 tasks cancelled",
+            at()
+        );
     });
 
     let metrics = rt.metrics();

@@ -140,6 +140,21 @@ fn years_from_now(years: u64) -> Option<Instant> {
     Instant::now().checked_add(Duration::from_secs(years * 365 * 86_400))
 }
 
+/// A future that a thread of its own completes with `value` after `after` of real
+/// time: a wake from outside the loop, which a paused clock must wait for rather
+/// than jump past.
+fn reply_from_another_thread<T: Send + 'static>(
+    value: T,
+    after: Duration,
+) -> impl Future<Output = T> {
+    let (reply, replied) = futures::channel::oneshot::channel();
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        let _ = reply.send(value);
+    });
+    async move { replied.await.expect("the replying thread sends") }
+}
+
 /// An instant long before now: a year back, or as far back as the clock goes.
 fn long_ago() -> Instant {
     let now = Instant::now();
@@ -325,10 +340,11 @@ fn durations_and_deadlines_at_their_limits() {
     check(
         "time",
         vec![
-            works("sleep(Duration::ZERO): ready at once, no timer", || {
+            works("sleep(Duration::ZERO): yields once, no timer", || {
                 let mut rt = paused();
                 rt.block_on(async {
                     let mut nap = sleep(Duration::ZERO);
+                    assert!(poll_with(&mut nap, std::task::Waker::noop()).is_pending());
                     assert!(poll_with(&mut nap, std::task::Waker::noop()).is_ready());
                 });
                 assert_eq!(debug_count(&rt, "pending_timers"), 0);
@@ -340,15 +356,16 @@ fn durations_and_deadlines_at_their_limits() {
                     assert_eq!(time::now() - start, ms(1));
                 })
             }),
-            works("sleep(Duration::MAX): about 30 years, no overflow", || {
-                on_paused(async {
-                    let start = time::now();
-                    let nap = sleep(Duration::MAX);
-                    let years = (nap.deadline() - start).as_secs() / (365 * 86_400);
-                    assert_eq!(years, 30);
-                    assert!(timeout(Duration::from_secs(1), nap).await.is_err());
-                })
-            }),
+            works(
+                "sleep(Duration::MAX): never ends, the paused clock never jumps to it",
+                || {
+                    on_paused(async {
+                        // A century later it still sleeps (it used to end at 30 years).
+                        let century = Duration::from_secs(100 * 365 * 86_400);
+                        assert!(timeout(century, sleep(Duration::MAX)).await.is_err());
+                    })
+                },
+            ),
             works("sleep_until(long ago): ready at once", || {
                 on_paused(sleep_until(long_ago()));
             }),
@@ -365,6 +382,20 @@ fn durations_and_deadlines_at_their_limits() {
             works("Timer::new(Instant::now()): ready at once", || {
                 on_paused(Timer::new(Instant::now()));
             }),
+            works(
+                "sleep_until(now + 600 million years), past the clock's count, raced \
+                 against a reply from another thread: the reply wins",
+                || {
+                    within(Duration::from_secs(60), "600 million years", || {
+                        on_paused(async {
+                            let far = years_from_now(600_000_000).unwrap();
+                            let reply = reply_from_another_thread(7, ms(20));
+                            let raced = timeout_at(far, reply).await;
+                            assert_eq!(raced, Ok(7), "the far deadline fired");
+                        })
+                    })
+                },
+            ),
             works("Timer::new(now + 31,700 years): fires, never early", || {
                 on_paused(async {
                     let far = time::now() + Duration::from_secs(1_000_000_000_000);
@@ -406,15 +437,26 @@ fn durations_and_deadlines_at_their_limits() {
                 },
             ),
             works(
-                "timeout(Duration::MAX, 1 s sleep): deadline about 30 years, Ok",
+                "timeout(Duration::MAX, 1 s sleep): a deadline past the clock's count, Ok",
                 || {
                     on_paused(async {
                         let guarded = timeout(Duration::MAX, sleep(Duration::from_secs(1)));
-                        assert!(
-                            guarded.deadline()
-                                > time::now() + Duration::from_secs(29 * 365 * 86_400)
-                        );
+                        let years = (guarded.deadline() - time::now()).as_secs() / (365 * 86_400);
+                        assert!(years > 584_000_000, "{years} years");
                         assert_eq!(guarded.await, Ok(()));
+                    })
+                },
+            ),
+            works(
+                "timeout(Duration::MAX, reply from another thread): the reply, on the \
+                 paused clock",
+                || {
+                    within(Duration::from_secs(60), "timeout(Duration::MAX)", || {
+                        on_paused(async {
+                            let reply = reply_from_another_thread("pong", ms(20));
+                            let replied = timeout(Duration::MAX, reply).await;
+                            assert_eq!(replied, Ok("pong"), "timed out after 30 years");
+                        })
                     })
                 },
             ),
@@ -504,6 +546,20 @@ fn durations_and_deadlines_at_their_limits() {
                 let nap = sleep(ms(1));
                 on_paused(nap);
             }),
+            panics(
+                "a Sleep first polled on one runtime, then on another",
+                "registered with one runtime was polled outside it",
+                || {
+                    // Guarded: before the check, the second runtime waited for ever.
+                    within(Duration::from_secs(60), "a Sleep on two runtimes", || {
+                        let mut nap = Box::pin(sleep(Duration::from_secs(1)));
+                        paused().block_on(async {
+                            assert!(poll_with(&mut nap, std::task::Waker::noop()).is_pending());
+                        });
+                        paused().block_on(nap);
+                    })
+                },
+            ),
         ],
     );
 }

@@ -437,4 +437,15 @@ mod order_chapter {
             "a1 b1 c1 a2 b2 c2 a3 b3 c3"
         );
     }
+
+    /// glassbox's own contract (a `differs` row): a zero sleep yields once, as
+    /// asyncio's `sleep(0)` does, so the tasks take turns. tokio's, ready at once
+    /// when due, is not asserted.
+    #[test]
+    fn a_zero_sleep_takes_turns_on_glassbox() {
+        assert_eq!(
+            glassbox_side::zero_sleep_interleaving(),
+            "a1 b1 c1 a2 b2 c2 a3 b3 c3"
+        );
+    }
 }

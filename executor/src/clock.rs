@@ -50,6 +50,8 @@ impl Clock {
     }
 
     /// The first tick at or after `deadline` (rounded up: the timer never fires early).
+    /// A deadline past what the clock can count saturates to `u64::MAX`, the timer
+    /// wheel's `NEVER`.
     pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
         let since_start = deadline.saturating_duration_since(self.start);
         let floor = millis_floor(since_start);
@@ -90,7 +92,7 @@ impl Clock {
             panic!(
                 "glassbox: time::advance({by:?}) would move the paused clock past what it \
                  can count (1 ms ticks in a u64: about 584 million years); advance by less \
-                 (a sleep of Duration::MAX ends about 30 years from now)"
+                 (a sleep of Duration::MAX never ends, however far the clock goes)"
             );
         };
         elapsed.set(advanced);
@@ -111,8 +113,23 @@ fn millis_floor(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// An instant about 30 years after `from`: "never", for deadlines that would overflow
-/// `Instant` (such as `now + Duration::MAX`). Far enough to outlive any process, near
+/// How far after `from` [`deadline_after`] puts "never": about 1.2 billion years, twice
+/// what the clock can count, so a timer made outside a runtime still lies past the
+/// count of a runtime started long after it.
+const BEYOND_THE_CLOCK: Duration = Duration::from_secs(u64::MAX / 500);
+
+/// The instant `duration` after `from`. Where `Instant` cannot hold that
+/// (`Duration::MAX`, say), an instant past what the clock can count instead: a timer
+/// for it never fires, which is what such a duration asks for.
+pub(crate) fn deadline_after(from: Instant, duration: Duration) -> Instant {
+    from.checked_add(duration)
+        .or_else(|| from.checked_add(BEYOND_THE_CLOCK))
+        // No std platform's `Instant` is that small (they hold some 292 billion
+        // years); on one that were, "never" would be about 30 years.
+        .unwrap_or_else(|| far_future(from))
+}
+
+/// An instant about 30 years after `from`: far enough to outlive any process, near
 /// enough that `Instant` arithmetic on it cannot overflow.
 pub(crate) fn far_future(from: Instant) -> Instant {
     from + Duration::from_secs(86_400 * 365 * 30)

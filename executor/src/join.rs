@@ -19,8 +19,15 @@ use crate::waker::wake_task;
 
 /// An owned permission to await a spawned task's output.
 ///
-/// tokio equivalent: `tokio::task::JoinHandle`. asyncio equivalent: the `Task`
-/// returned by `asyncio.create_task` (awaiting it yields the result).
+/// Dropping a `JoinHandle` *detaches* the task: it keeps running, and its output is
+/// dropped when it finishes. So does anything that drops the handle for you: a
+/// `timeout(d, handle)` that expires, a `join_all` cut short. To stop the task, call
+/// [`abort`](JoinHandle::abort). (asyncio's `wait_for(task, t)` cancels the task on
+/// timeout; here, keep the handle and abort it, as `examples/timeouts.rs` shows.)
+///
+/// tokio equivalent: `tokio::task::JoinHandle` (which detaches on drop too). asyncio
+/// equivalent: the `Task` returned by `asyncio.create_task` (awaiting it yields the
+/// result).
 ///
 /// ```
 /// let out = executor::block_on(async {
@@ -94,6 +101,11 @@ impl<T> Future for JoinHandle<T> {
         coop::poll_budgeted(cx, |cx| self.poll_output(cx))
     }
 }
+
+// The handle only points at the task's cell, and moving it moves nothing the task
+// relies on, so it is `Unpin` whatever the output type (as tokio's is): a handle can
+// be awaited through `&mut`, and kept to `abort` after a timeout gave up on it.
+impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {

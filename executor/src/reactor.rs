@@ -421,19 +421,32 @@ mod tests {
         mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
     }
 
+    /// A reactor with one UDP socket registered (its `mio::Waker` kept alive too).
+    fn one_source() -> (Reactor, mio::Waker, mio::net::UdpSocket, Token) {
+        let (reactor, waker) = Reactor::new().unwrap();
+        let mut source = udp_source();
+        let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+        (reactor, waker, source, token)
+    }
+
+    /// Polls `waiter`'s read readiness with `counter`'s waker.
+    fn poll_read(
+        reactor: &Reactor,
+        token: Token,
+        waiter: &mut Waiter,
+        counter: &Arc<Counter>,
+    ) -> Poll<()> {
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        reactor.poll_ready(token, Direction::Read, waiter, &mut cx)
+    }
+
     /// Parks a counting waker on `token` for reading (after a pretend `WouldBlock`).
     fn park_reader(reactor: &Reactor, token: Token) -> (Arc<Counter>, Waiter) {
         let counter = Arc::new(Counter::default());
-        let waker = Waker::from(counter.clone());
         let mut waiter = Waiter::default();
         reactor.clear_ready(token, Direction::Read);
-        let parked = reactor.poll_ready(
-            token,
-            Direction::Read,
-            &mut waiter,
-            &mut Context::from_waker(&waker),
-        );
-        assert!(parked.is_pending());
+        assert!(poll_read(reactor, token, &mut waiter, &counter).is_pending());
         (counter, waiter)
     }
 
@@ -477,21 +490,13 @@ mod tests {
 
     #[test]
     fn a_waiter_polled_twice_is_parked_once_and_woken_once() {
-        let (reactor, _waker) = Reactor::new().unwrap();
-        let mut source = udp_source();
-        let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+        let (reactor, _waker, mut source, token) = one_source();
         let (counter, mut waiter) = park_reader(&reactor, token);
-        let waker = Waker::from(counter.clone());
-        for _ in 0..2 {
-            let mut cx = Context::from_waker(&waker);
-            let polled = reactor.poll_ready(token, Direction::Read, &mut waiter, &mut cx);
-            assert!(polled.is_pending());
-        }
+        assert!(poll_read(&reactor, token, &mut waiter, &counter).is_pending());
         assert_eq!(readers(&reactor, token), 1, "one entry per operation");
         reactor.wake(token, Direction::Read);
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-        let mut cx = Context::from_waker(&waker);
-        let polled = reactor.poll_ready(token, Direction::Read, &mut waiter, &mut cx);
+        let polled = poll_read(&reactor, token, &mut waiter, &counter);
         assert!(polled.is_ready(), "the event is remembered");
         reactor.remove_waiter(token, Direction::Read, &mut waiter);
         assert_eq!(readers(&reactor, token), 0);
@@ -500,9 +505,7 @@ mod tests {
 
     #[test]
     fn a_removed_waiter_leaves_nothing_behind_and_is_not_woken() {
-        let (reactor, _waker) = Reactor::new().unwrap();
-        let mut source = udp_source();
-        let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+        let (reactor, _waker, mut source, token) = one_source();
         let (dropped, mut dropped_waiter) = park_reader(&reactor, token);
         let (kept, _kept_waiter) = park_reader(&reactor, token);
         // The operation that parked first is dropped (its timeout won, say).
@@ -516,17 +519,12 @@ mod tests {
 
     #[test]
     fn a_woken_waiter_parks_again_in_its_own_entry() {
-        let (reactor, _waker) = Reactor::new().unwrap();
-        let mut source = udp_source();
-        let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+        let (reactor, _waker, mut source, token) = one_source();
         let (counter, mut waiter) = park_reader(&reactor, token);
         reactor.wake(token, Direction::Read);
         // Woken, but the retry says `WouldBlock` again (another reader took the data).
         reactor.clear_ready(token, Direction::Read);
-        let waker = Waker::from(counter.clone());
-        let mut cx = Context::from_waker(&waker);
-        let polled = reactor.poll_ready(token, Direction::Read, &mut waiter, &mut cx);
-        assert!(polled.is_pending());
+        assert!(poll_read(&reactor, token, &mut waiter, &counter).is_pending());
         assert_eq!(readers(&reactor, token), 1);
         reactor.wake(token, Direction::Read);
         assert_eq!(counter.0.load(Ordering::SeqCst), 2, "woken again");
@@ -535,9 +533,7 @@ mod tests {
 
     #[test]
     fn a_write_event_leaves_readers_parked() {
-        let (reactor, _waker) = Reactor::new().unwrap();
-        let mut source = udp_source();
-        let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+        let (reactor, _waker, mut source, token) = one_source();
         let (reader, _waiter) = park_reader(&reactor, token);
         reactor.wake(token, Direction::Write);
         assert_eq!(reader.0.load(Ordering::SeqCst), 0);

@@ -14,6 +14,12 @@ use executor::{JoinError, JoinHandle};
 /// tokio equivalent: `futures::future::join_all(handles)` (or a `JoinSet`, which
 /// yields in completion order instead).
 ///
+/// Dropping the `join_all` future (a `timeout` around it expired, say) drops the
+/// handles, and a dropped handle *detaches* its task: the tasks run on. asyncio's
+/// `gather` cancels its children when it is cancelled; to do that here, keep the
+/// handles, await them through `&mut`, and `abort` them on timeout
+/// (`examples/timeouts.rs` shows how).
+///
 /// ```
 /// use patterns::join_all;
 /// let results = executor::block_on(async {

@@ -34,7 +34,7 @@ use std::time::{Duration, SystemTime};
 
 use executor::time;
 
-use crate::sleep::{far_future, sleep_until};
+use crate::sleep::sleep_until;
 
 /// How to retry: the delays between attempts, how many attempts, and for how long.
 ///
@@ -70,7 +70,9 @@ pub struct Backoff {
 // === impl Backoff ===
 
 impl Backoff {
-    /// A policy whose first retry waits `initial_delay`.
+    /// A policy whose first retry waits `initial_delay`. A zero delay still yields
+    /// between attempts (a zero `sleep` yields once), so other tasks run meanwhile;
+    /// no wait is longer than about 30 years.
     ///
     /// asyncio equivalent: `base_delay` in the lesson's `retry_with_backoff`.
     /// tokio equivalent: `ExponentialBackoff::from_millis` (tokio-retry).
@@ -353,7 +355,7 @@ where
     let give_up_at = backoff.deadline.map(|budget| {
         started
             .checked_add(budget)
-            .unwrap_or_else(|| far_future(started))
+            .unwrap_or(started + LONGEST_WAIT)
     });
     let mut jitter = backoff
         .jitter
@@ -375,7 +377,7 @@ where
             None => delay,
         };
         let now = time::now();
-        let next_attempt_at = now.checked_add(delay).unwrap_or_else(|| far_future(now));
+        let next_attempt_at = now + delay.min(LONGEST_WAIT);
         if let Some(give_up_at) = give_up_at
             && next_attempt_at >= give_up_at
         {
@@ -384,6 +386,12 @@ where
         sleep_until(next_attempt_at).await;
     }
 }
+
+/// The longest wait between attempts, and the budget `Duration::MAX` stands for:
+/// about 30 years. Far enough to outlive any process, near enough that the clock can
+/// count it (a sleep past what it can count would never end) and that arithmetic on
+/// it cannot overflow `Instant`.
+const LONGEST_WAIT: Duration = Duration::from_secs(86_400 * 365 * 30);
 
 // === jitter ===
 

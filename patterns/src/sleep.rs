@@ -13,17 +13,24 @@
 //! # Ground rules
 //! - A `Sleep` is a thin wrapper over `executor::time::Timer`: registration is lazy
 //!   (creating one needs no runtime; polling one does), and it is `Unpin`.
-//! - A deadline beyond what `Instant` can hold (`Duration::MAX`) becomes
-//!   [`far_future`]: about 30 years from now, as tokio does. "Forever", without
-//!   overflow.
+//! - `Duration::MAX` (or any deadline past what the clock can count) sleeps for ever:
+//!   the timer never fires and the paused clock never jumps to it. tokio's ends
+//!   after about 30 years instead; asyncio's `sleep(math.inf)` never ends either.
+//! - A deadline that has already passed (`Duration::ZERO`) yields once: the task goes
+//!   to the back of the ready queue, as `await asyncio.sleep(0)` does, so a loop of
+//!   zero sleeps lets the other tasks run. tokio's is ready at once when its deadline
+//!   is due (it spends one unit of coop budget instead), though on its real clock a
+//!   zero sleep rounds up to the next 1 ms tick and waits for it.
 //! - Deadlines round up to the runtime's 1 ms tick: a sleep never ends early.
+//! - `reset` moves the deadline of a sleep another task may be waiting on: the waiter
+//!   wakes at the new deadline, earlier or later.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use executor::time::{self, Timer};
+use executor::time::Timer;
 
 /// Waits until `duration` has passed on the runtime's clock.
 ///
@@ -31,9 +38,12 @@ use executor::time::{self, Timer};
 /// tokio equivalent: `tokio::time::sleep`.
 ///
 /// The clock is read when `sleep` is called (on the current runtime's clock, which is
-/// virtual if the runtime was built with `paused_clock(true)`). `Duration::MAX`, or
-/// any duration whose end `Instant` cannot represent, sleeps about 30 years, which is
-/// to say forever.
+/// virtual if the runtime was built with `paused_clock(true)`). `Duration::MAX` sleeps
+/// for ever: no timer the clock can reach is set (tokio's ends after about 30 years).
+///
+/// `Duration::ZERO` yields once and returns: other ready tasks run first, as with
+/// `await asyncio.sleep(0)`. tokio's differs: ready at once on its paused clock,
+/// after its next 1 ms tick on the real one.
 ///
 /// ```
 /// use std::time::Duration;
@@ -47,13 +57,11 @@ use executor::time::{self, Timer};
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = time::now();
-    let deadline = now.checked_add(duration).unwrap_or_else(|| far_future(now));
-    sleep_until(deadline)
+    Sleep::new(Timer::after(duration))
 }
 
-/// Waits until the runtime's clock reaches `deadline`. A deadline in the past
-/// completes on the first poll.
+/// Waits until the runtime's clock reaches `deadline`. A deadline in the past yields
+/// once, then completes, as a zero [`sleep`] does.
 ///
 /// asyncio equivalent: `await asyncio.sleep(when - loop.time())` (asyncio has no
 /// absolute sleep; `loop.call_at` is the callback form).
@@ -71,9 +79,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        timer: Timer::new(deadline),
-    }
+    Sleep::new(Timer::new(deadline))
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -102,11 +108,20 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless you .await them"]
 pub struct Sleep {
     timer: Timer,
+    /// Set by the first poll: only that one turns a passed deadline into a yield.
+    polled: bool,
 }
 
 // === impl Sleep ===
 
 impl Sleep {
+    fn new(timer: Timer) -> Sleep {
+        Sleep {
+            timer,
+            polled: false,
+        }
+    }
+
     /// When this sleep ends.
     ///
     /// asyncio equivalent: none (`asyncio.Timeout.when()` is the closest).
@@ -121,8 +136,11 @@ impl Sleep {
         self.timer.deadline()
     }
 
-    /// Moves the deadline, earlier or later, even after the sleep has completed. The
-    /// old timer entry is cancelled; the next poll registers the new deadline.
+    /// Moves the deadline, earlier or later, even after the sleep has completed. A
+    /// task already waiting on this sleep (it may be another task: the sleep can be
+    /// shared, say in an `Rc<RefCell<Pin<Box<Sleep>>>>`) is woken at the new
+    /// deadline, or at once if it has passed: the timer's entry moves in the wheel
+    /// with that task's waker in it.
     ///
     /// asyncio equivalent: `asyncio.Timeout.reschedule(when)`.
     /// tokio equivalent: `tokio::time::Sleep::reset`.
@@ -150,15 +168,18 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // Pending (if it is): the Timer parked our waker in the wheel; run_once's
-        // timer phase wakes us when the deadline's tick comes.
-        Pin::new(&mut self.timer).poll(cx)
+        let first_poll = !std::mem::replace(&mut self.polled, true);
+        match Pin::new(&mut self.timer).poll(cx) {
+            // The deadline had passed before we ever waited: yield once. Pending: we
+            // woke ourselves, so the loop polls us again after the tasks already in
+            // the ready queue (asyncio's `sleep(0)`).
+            Poll::Ready(()) if first_poll => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            // Pending (if it is): the Timer parked our waker in the wheel; run_once's
+            // timer phase wakes us when the deadline's tick comes.
+            polled => polled,
+        }
     }
-}
-
-/// "Never": an instant about 30 years after `from`, far enough to outlive any
-/// process, near enough that arithmetic on it cannot overflow `Instant`.
-pub(crate) fn far_future(from: Instant) -> Instant {
-    const THIRTY_YEARS: Duration = Duration::from_secs(86_400 * 365 * 30);
-    from + THIRTY_YEARS
 }

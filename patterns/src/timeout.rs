@@ -28,6 +28,13 @@
 //!   needs pin projection, which needs `unsafe` (or the pin-project crate, as tokio
 //!   uses): `Timeout::poll` holds the crate's one `unsafe` block, because a `Box` per
 //!   timeout cost ~40% of the `timeout_ready` benchmark row.
+//! - `Duration::MAX` (or a deadline past what the clock can count) never times out:
+//!   the timer never fires, and the paused clock never jumps to it (as tokio, which
+//!   makes no timer at all then).
+//! - Cancelling means dropping the inner future, nothing more. A `JoinHandle` is a
+//!   future whose drop *detaches* its task, so `timeout(d, handle)` gives up waiting
+//!   but leaves the task running (unlike asyncio's `wait_for(task)`, which cancels
+//!   it); call `abort` on timeout to stop it (see `examples/timeouts.rs`).
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -36,9 +43,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use executor::coop;
-use executor::time::{self, Timer};
-
-use crate::sleep::far_future;
+use executor::time::Timer;
 
 /// Runs `future`, giving up once `duration` has passed.
 ///
@@ -49,6 +54,24 @@ use crate::sleep::far_future;
 ///
 /// The deadline is fixed when `timeout` is called. If the future is ready on the poll
 /// where the deadline passes, its output wins. `Duration::MAX` never times out.
+///
+/// On timeout the inner future is dropped. For a [`JoinHandle`](executor::JoinHandle)
+/// that only detaches the task, which runs on: unlike `asyncio.wait_for(task, t)`,
+/// this does not cancel it. Keep the handle and `abort` it yourself:
+///
+/// ```
+/// use std::time::Duration;
+/// use patterns::{sleep, timeout};
+///
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// rt.block_on(async {
+///     let mut task = executor::spawn(sleep(Duration::from_secs(60)));
+///     if timeout(Duration::from_secs(1), &mut task).await.is_err() {
+///         task.abort(); // what wait_for would have done
+///     }
+///     assert!(task.await.unwrap_err().is_cancelled());
+/// });
+/// ```
 ///
 /// ```
 /// use std::time::Duration;
@@ -64,9 +87,10 @@ use crate::sleep::far_future;
 /// });
 /// ```
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    let now = time::now();
-    let deadline = now.checked_add(duration).unwrap_or_else(|| far_future(now));
-    timeout_at(deadline, future)
+    Timeout {
+        future: future.into_future(),
+        timer: Timer::after(duration),
+    }
 }
 
 /// Runs `future`, giving up once the runtime's clock reaches `deadline`.

@@ -84,6 +84,41 @@ fn a_constant_factor_of_one_waits_the_same_each_time() {
 }
 
 #[test]
+fn a_zero_backoff_still_lets_other_tasks_run_between_attempts() {
+    // Each wait is a zero sleep, which yields once (as asyncio.sleep(0) does), so a
+    // retry loop with no delay cannot starve the loop.
+    let log = Rc::new(RefCell::new(Vec::new()));
+    paused().block_on({
+        let log = log.clone();
+        async move {
+            let other = executor::spawn({
+                let log = log.clone();
+                async move {
+                    for _ in 0..3 {
+                        log.borrow_mut().push("other");
+                        executor::yield_now().await;
+                    }
+                }
+            });
+            let policy = Backoff::new(Duration::ZERO).max_attempts(3);
+            let failed = retry(policy, move || {
+                log.borrow_mut().push("attempt");
+                async { Err::<(), _>("down") }
+            });
+            assert_eq!(executor::spawn(failed).await.unwrap(), Err("down"));
+            other.await.unwrap();
+        }
+    });
+    let log = log.borrow();
+    // `other` was spawned first; then the two take turns. (Before zero sleeps
+    // yielded: other, attempt, attempt, attempt, other, other.)
+    assert_eq!(
+        log[..],
+        ["other", "attempt", "other", "attempt", "other", "attempt"]
+    );
+}
+
+#[test]
 fn retry_if_returns_an_error_it_should_not_retry_at_once() {
     let calls = Rc::new(RefCell::new(0));
     let result: Result<(), &str> = paused().block_on(retry_if(

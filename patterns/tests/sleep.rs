@@ -1,16 +1,16 @@
-//! `sleep`, `sleep_until` and `Sleep`: exact under the paused clock, lazy, and never
-//! overflowing.
+//! `sleep`, `sleep_until` and `Sleep`: exact under the paused clock, lazy, never
+//! overflowing; a zero sleep yields; a reset wakes whoever waits.
 
 use std::cell::RefCell;
-use std::future::Future as _;
-use std::pin::pin;
+use std::future::{Future as _, poll_fn};
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use executor::{Runtime, spawn, time};
-use patterns::{join_all, sleep, sleep_until, timeout};
+use patterns::{Sleep, join_all, sleep, sleep_until, timeout};
 
-const THIRTY_YEARS: Duration = Duration::from_secs(86_400 * 365 * 30);
+const CENTURY: Duration = Duration::from_secs(86_400 * 365 * 100);
 
 fn paused() -> Runtime {
     Runtime::builder().paused_clock(true).build().unwrap()
@@ -59,6 +59,37 @@ fn sleepers_wake_in_deadline_order() {
 }
 
 #[test]
+fn a_zero_sleep_lets_another_ready_task_run() {
+    // asyncio's `await asyncio.sleep(0)`: the sleeper goes to the back of the line.
+    let log = Rc::new(RefCell::new(Vec::new()));
+    paused().block_on({
+        let log = log.clone();
+        async move {
+            let tasks = ["a", "b"].map(|name| {
+                let log = log.clone();
+                spawn(async move {
+                    for round in 1..=3 {
+                        log.borrow_mut().push(format!("{name}{round}"));
+                        sleep(Duration::ZERO).await;
+                    }
+                })
+            });
+            join_all(tasks).await;
+        }
+    });
+    assert_eq!(*log.borrow(), ["a1", "b1", "a2", "b2", "a3", "b3"]);
+}
+
+#[test]
+fn a_sleep_until_a_passed_deadline_yields_once_then_ends() {
+    paused().block_on(async {
+        let other = spawn(async {});
+        sleep_until(time::now() - Duration::from_millis(5)).await;
+        assert!(other.is_finished(), "the ready task ran meanwhile");
+    });
+}
+
+#[test]
 fn a_zero_sleep_and_a_past_deadline_complete_without_firing_a_timer() {
     let mut rt = paused();
     rt.block_on(async {
@@ -69,17 +100,14 @@ fn a_zero_sleep_and_a_past_deadline_complete_without_firing_a_timer() {
 }
 
 #[test]
-fn sleep_duration_max_does_not_overflow_and_lasts_about_thirty_years() {
+fn sleep_duration_max_never_ends_and_the_paused_clock_never_jumps_to_it() {
     paused().block_on(async {
         let start = time::now();
         let forever = sleep(Duration::MAX);
-        assert!(forever.deadline() >= start + THIRTY_YEARS);
-        // For any realistic wait it never ends...
-        let waited = timeout(Duration::from_secs(86_400), forever).await;
-        assert!(waited.is_err());
-        // ...and even awaited to the end, on a paused clock, nothing overflows.
-        sleep(Duration::MAX).await;
-        assert!(time::now() - start >= THIRTY_YEARS);
+        assert!(forever.deadline() >= start + CENTURY, "no overflow");
+        // The paused clock jumps to the century's timer, not to "forever".
+        assert!(timeout(CENTURY, forever).await.is_err());
+        assert_eq!(time::now() - start, CENTURY);
     });
 }
 
@@ -127,6 +155,56 @@ fn reset_to_a_later_deadline_sleeps_longer() {
         time::now() - start
     });
     assert_eq!(slept, Duration::from_millis(50));
+}
+
+/// A sleep several tasks share: one waits on it, others move its deadline.
+type Shared = Rc<RefCell<Pin<Box<Sleep>>>>;
+
+/// Waits on the shared sleep (borrowing it only for each poll) and returns the
+/// virtual time it ended at. Guarded by an hour: a waiter nobody wakes ends then.
+async fn wait_on(shared: Shared, start: Instant) -> Duration {
+    let waiting = poll_fn(|cx| shared.borrow_mut().as_mut().poll(cx));
+    let _ = timeout(Duration::from_secs(3_600), waiting).await;
+    time::now() - start
+}
+
+/// Task A waits on a shared sleep of `initial`; task B moves it to `moved_to` after
+/// 10 ms. Returns when A's wait ended.
+fn reset_by_another_task(initial: Duration, moved_to: Duration) -> Duration {
+    paused().block_on(async {
+        let start = time::now();
+        let shared: Shared = Rc::new(RefCell::new(Box::pin(sleep(initial))));
+        let waiter = spawn(wait_on(shared.clone(), start));
+        spawn(async move {
+            sleep(Duration::from_millis(10)).await;
+            shared.borrow_mut().as_mut().reset(start + moved_to);
+        });
+        waiter.await.unwrap()
+    })
+}
+
+#[test]
+fn a_reset_to_a_later_deadline_by_another_task_wakes_the_waiter_then() {
+    let ended = reset_by_another_task(Duration::from_millis(50), Duration::from_millis(100));
+    assert_eq!(ended, Duration::from_millis(100));
+}
+
+#[test]
+fn a_reset_to_an_earlier_deadline_by_another_task_wakes_the_waiter_then() {
+    let ended = reset_by_another_task(Duration::from_secs(60), Duration::from_millis(20));
+    assert_eq!(ended, Duration::from_millis(20));
+}
+
+#[test]
+fn a_reset_to_a_passed_deadline_by_another_task_wakes_the_waiter_at_once() {
+    let ended = reset_by_another_task(Duration::from_secs(60), Duration::from_millis(5));
+    assert_eq!(ended, Duration::from_millis(10));
+}
+
+#[test]
+fn a_sleep_for_ever_reset_by_another_task_ends_at_the_new_deadline() {
+    let ended = reset_by_another_task(Duration::MAX, Duration::from_millis(30));
+    assert_eq!(ended, Duration::from_millis(30));
 }
 
 #[test]

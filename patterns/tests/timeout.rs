@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use executor::{Runtime, spawn, time};
-use patterns::{Semaphore, sleep, sleep_until, timeout, timeout_at, timeout_or};
+use patterns::{Semaphore, sleep, timeout, timeout_at, timeout_or};
 
 fn paused() -> Runtime {
     Runtime::builder().paused_clock(true).build().unwrap()
@@ -65,8 +65,10 @@ fn inner_output_wins_when_it_is_ready_on_the_poll_where_the_deadline_passes() {
 fn inner_output_wins_even_when_the_deadline_passed_long_before_the_poll() {
     paused().block_on(async {
         let deadline = time::now() + Duration::from_millis(5);
-        // A future that becomes ready only once the deadline is well past.
-        let late = sleep_until(deadline + Duration::from_millis(20));
+        // A future that becomes ready only once the deadline is well past. (A
+        // `Timer`, not a `sleep_until`: a sleep whose deadline has passed before its
+        // first poll yields once, as asyncio's does, and so is not ready then.)
+        let late = time::Timer::new(deadline + Duration::from_millis(20));
         let mut guarded = pin!(timeout_at(deadline, late));
         // Time passes without anyone polling the timeout...
         sleep(Duration::from_millis(30)).await;

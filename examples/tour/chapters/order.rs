@@ -6,9 +6,15 @@
 //! `yield_now`: glassbox puts a yielding task at the back of the ready queue at once,
 //! like asyncio's `await asyncio.sleep(0)`; tokio defers it until after its next
 //! I/O-driver poll and then wakes the deferred tasks last-in, first-out — an
-//! implementation detail its maintainers call subject to change.
+//! implementation detail its maintainers call subject to change. They differ on a
+//! zero `sleep` too: glassbox's yields once, as `asyncio.sleep(0)` does, so tasks
+//! that sleep zero take turns; tokio's is ready at once when its deadline is due
+//! (it only spends coop budget), so one task runs on until its budget or its work
+//! runs out. (On tokio's real clock a zero sleep rounds up to the next 1 ms tick and
+//! waits for it, so the scenario runs on the paused clock, where it is exact.)
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -43,25 +49,34 @@ on_both_runtimes! {
 
     /// Three tasks each log then yield, three times over.
     pub fn yield_interleaving() -> String {
-        rt::block_on(async {
-            let log = Log::default();
-            let handles: Vec<_> = ["a", "b", "c"]
-                .into_iter()
-                .map(|name| {
-                    let log = log.clone();
-                    rt::spawn(async move {
-                        for round in 1..=3 {
-                            note(&log, format!("{name}{round}"));
-                            rt::yield_now().await;
-                        }
-                    })
+        rt::block_on(take_turns(rt::yield_now))
+    }
+
+    /// Three tasks each log then sleep zero, three times over (paused clock).
+    pub fn zero_sleep_interleaving() -> String {
+        rt::block_on_paused(take_turns(|| rt::sleep(Duration::ZERO)))
+    }
+
+    /// Three tasks, a, b and c, each log a step then await `pause()`, three times
+    /// over; returns the log.
+    async fn take_turns<P: Future<Output = ()> + 'static>(pause: fn() -> P) -> String {
+        let log = Log::default();
+        let handles: Vec<_> = ["a", "b", "c"]
+            .into_iter()
+            .map(|name| {
+                let log = log.clone();
+                rt::spawn(async move {
+                    for round in 1..=3 {
+                        note(&log, format!("{name}{round}"));
+                        pause().await;
+                    }
                 })
-                .collect();
-            for handle in handles {
-                handle.await.unwrap();
-            }
-            log.borrow().join(" ")
-        })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        log.borrow().join(" ")
     }
 
     /// Tasks sleep 30, 10 and 20 ms; which wakes first, and when is the last done?
@@ -167,6 +182,14 @@ pub fn run() -> Vec<Row> {
             "glassbox re-queues a yielding task at once (FIFO, like asyncio's sleep(0)); \
              tokio defers it until after its next driver poll, then wakes the deferred \
              tasks last-in-first-out (its maintainers call this subject to change)",
+        ),
+        compare(
+            "sleep(ZERO) interleaving (a, b, c; 3 rounds)",
+            glassbox_side::zero_sleep_interleaving(),
+            tokio_side::zero_sleep_interleaving(),
+            "glassbox's zero sleep yields once, like asyncio's sleep(0), so the tasks \
+             take turns; tokio's is ready at once when due (it spends coop budget), so \
+             each task runs its three rounds in one go",
         ),
     ]
 }

@@ -10,7 +10,8 @@
 //! Both runtimes poll the inner future before the timer, so a future that is ready
 //! wins even against a zero or an already-passed deadline. `Duration::MAX` means
 //! "never" on both: tokio's `timeout` makes no timer at all for a deadline `Instant`
-//! cannot hold, glassbox's sets one about 30 years ahead.
+//! cannot hold; glassbox's sets one past what its clock can count, which never fires
+//! and which the paused clock never jumps to.
 
 use std::cell::RefCell;
 use std::fmt::{Debug, Display};

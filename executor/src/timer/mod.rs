@@ -7,6 +7,7 @@
 //!        Wheel::insert(tick, waker) ─► Pending ... run_once phase 2: Wheel::advance
 //!                                                   hands the waker back, it is woken
 //! next poll ─► Wheel::is_fired? ─yes─► Wheel::remove, Ready
+//! reset     ─► Wheel::reset: the entry moves, its waker with it (or is woken, if due)
 //! drop      ─► Wheel::remove (cancel: O(1) unlink)
 //! ```
 //!
@@ -16,7 +17,14 @@
 //! - While registered, the `Timer` owns its wheel entry: the key stays valid (the
 //!   wheel keeps fired entries until removed) and is removed exactly once, by the
 //!   poll that observes the firing or by `Drop`.
-//! - A `Timer` belongs to the runtime that first polled it.
+//! - `reset` moves a registered entry in place and keeps its waker. The task waiting
+//!   on a shared timer may not be the one that moves it, and nobody else would
+//!   register the new deadline for it: cancel on reset, and the waiter sleeps for ever.
+//! - A registered `Timer` belongs to the runtime it registered with. Polled anywhere
+//!   else it panics: no other loop fires that runtime's wheel, so it would never wake.
+//! - A deadline past what the clock can count (`Duration::MAX` from now, say) never
+//!   fires: its entry sits at the wheel's `NEVER` tick, where the paused clock never
+//!   jumps, and waits only for a `reset`.
 
 mod wheel;
 
@@ -27,11 +35,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crate::clock;
 use crate::context;
+use crate::coop;
 use crate::event_loop::Core;
 use crate::trace::trace;
+use crate::waker::wake_foreign;
 
 /// A future that completes at (or, by up to one tick, after) a deadline.
 ///
@@ -63,7 +74,8 @@ struct Registration {
 // === impl Timer ===
 
 impl Timer {
-    /// A timer for `deadline`. Nothing is registered until the first poll.
+    /// A timer for `deadline`. Nothing is registered until the first poll. A deadline
+    /// past what the clock can count (about 584 million years) never fires.
     pub fn new(deadline: Instant) -> Timer {
         Timer {
             deadline,
@@ -71,16 +83,50 @@ impl Timer {
         }
     }
 
+    /// A timer for `duration` from now, on the current runtime's clock (the real one
+    /// outside a runtime). `Duration::MAX`, and any duration that ends past what the
+    /// clock can count, never fires.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use executor::time::{self, Timer};
+    ///
+    /// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = time::now();
+    ///     Timer::after(Duration::from_secs(90)).await;
+    ///     assert_eq!(time::now() - start, Duration::from_secs(90));
+    /// });
+    /// ```
+    pub fn after(duration: Duration) -> Timer {
+        Timer::new(clock::deadline_after(crate::time::now(), duration))
+    }
+
     /// When this timer completes.
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
-    /// Moves the deadline (earlier or later). Any registration is cancelled; the next
-    /// poll registers the new deadline.
+    /// Moves the deadline, earlier or later. If the timer is registered, its wheel
+    /// entry moves with the waker in it, so whichever task is waiting on the timer is
+    /// woken at the new deadline (at once, if it has passed). Otherwise the next poll
+    /// registers the new deadline.
     pub fn reset(&mut self, deadline: Instant) {
-        self.cancel();
         self.deadline = deadline;
+        let Some(Registration { core, key }) = &self.registration else {
+            return;
+        };
+        let tick = core.clock.deadline_tick(deadline);
+        let due = core.timers.borrow_mut().reset(*key, tick);
+        trace!(
+            core,
+            "timer  reset {key:?} deadline={tick}ms{}",
+            if due.is_some() { " (due: woken)" } else { "" }
+        );
+        // Woken outside the wheel's borrow: it is the waiting task's waker.
+        if let Some(waker) = due {
+            wake_foreign(waker);
+        }
     }
 
     /// Removes the wheel entry, if any.
@@ -101,7 +147,15 @@ impl Future for Timer {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
+        // A timer that fires spends one unit of the task's coop budget (coop.rs).
+        coop::poll_budgeted(cx, |cx| self.poll_deadline(cx))
+    }
+}
+
+impl Timer {
+    /// The poll proper: registers on the first poll, and completes once fired.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         match &this.registration {
             None => {
                 let core = context::expect_current("polling a Timer (sleep, timeout)");
@@ -132,6 +186,14 @@ impl Future for Timer {
                 }
             }
             Some(Registration { core, key }) => {
+                if !context::with_runtime(core.id, |_| {}) {
+                    panic!(
+                        "glassbox: a Timer (sleep, timeout) registered with one runtime was \
+                         polled outside it, on another runtime or none; only its own \
+                         runtime's loop can fire it, so it would never wake. Create the \
+                         sleep or timeout on the runtime that awaits it"
+                    );
+                }
                 let mut timers = core.timers.borrow_mut();
                 if timers.is_fired(*key) {
                     timers.remove(*key);

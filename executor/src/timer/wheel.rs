@@ -15,6 +15,7 @@
 //!     advance(now_tick, &mut fired) ─► the runtime wakes the waker of each `Fired`
 //!     park in mio::Poll::poll, timeout = next_expiration() - now_tick
 //!
+//! Timer::reset (maybe by another task) ─► reset(key, deadline): relinked, same waker
 //! Timer future, ready or dropped ─► remove(key)
 //! ```
 //!
@@ -38,11 +39,16 @@
 //! | 4     | 4.66 h      | 12.4 days        |
 //! | 5     | 12.4 days   | 2.18 years       |
 //! | 6     | (overflow)  | everything later |
+//! | 7     | (never)     | `NEVER` only     |
 //!
 //! A far timer starts high up, in a coarse slot. When time reaches that slot's
 //! start, [`Wheel::advance`] *cascades* it: re-inserts it lower down, in a finer
 //! slot, until it fires. A timer moves down at most once per level, insert and
 //! cancel are O(1), and finding the next slot to process is a bit scan.
+//!
+//! Level 7 is the never list: timers due at [`NEVER`], past what the clock can
+//! count (`Duration::MAX` from now), wait there for a `reset`, and nothing ever
+//! looks at it.
 //!
 //! Level 6 is the overflow list: one unsorted list for timers beyond the top
 //! level's current turn. It is re-examined when `elapsed` crosses into the
@@ -57,7 +63,8 @@
 //! 2. No timer fires early: a timer fires in the first `advance(now)` with
 //!    `now >= deadline`, and no deadline is ever clamped.
 //! 3. Every pending entry has `deadline > elapsed` and sits in exactly one list:
-//!    a slot of levels 0..=5, or the overflow list. A fired entry is in none.
+//!    a slot of levels 0..=5, the overflow list, or the never list. A fired
+//!    entry is in none.
 //! 4. An entry on level L < 6 lies in the same 64^(L+1)-tick turn as `elapsed`,
 //!    in a slot strictly after the one `elapsed` is in. So every occupied slot
 //!    starts in the future, and every entry on a lower level comes due before
@@ -70,6 +77,13 @@
 //! 7. An entry, pending or fired, stays in the slab until its owner calls
 //!    `remove`, so the key a `Timer` future holds is never reused under it. A
 //!    key is valid from `insert` until `remove`, and not after.
+//! 8. The tick [`NEVER`] (`u64::MAX`) is past what the clock can count: a timer
+//!    due then waits in the never list, which `next_expiration` and `advance`
+//!    never look at (nor is `advance` ever called with `NEVER`). It is kept only
+//!    so that `reset` can still move it, waker and all.
+//!
+//! Break rule 8 and "never" comes due: a paused clock that finds nothing else to
+//! do jumps to the far timer, and `timeout(Duration::MAX, ..)` gives up (issue 21).
 
 use std::fmt;
 use std::task::Waker;
@@ -80,8 +94,10 @@ mod list;
 mod placement;
 
 use list::{Entry, Level, Links, List, State, key_of, link_of};
-pub(crate) use placement::Location;
-use placement::{LEVELS, OVERFLOW, OVERFLOW_LIST, SLOT_BITS, TOP_RANGE, placement, slot_width};
+use placement::{
+    LEVELS, NEVER_LIST, OVERFLOW, OVERFLOW_LIST, SLOT_BITS, TOP_RANGE, placement, slot_width,
+};
+pub(crate) use placement::{Location, NEVER};
 
 /// The panic message for a key the wheel does not know.
 const UNKNOWN_KEY: &str = "timer wheel: unknown TimerKey; a key is only valid until it is \
@@ -97,6 +113,8 @@ pub(crate) struct Wheel {
     levels: [Level; LEVELS],
     /// The overflow list: timers beyond the top level's turn.
     overflow: List,
+    /// The never list: timers due at `NEVER` (ground rule 8).
+    never: List,
     /// A lower bound on the overflow deadlines (ground rule 5). Cancelling
     /// leaves it alone, so it may be early; early only costs one spurious look
     /// at the overflow list, and keeps cancel O(1).
@@ -132,6 +150,7 @@ impl Wheel {
             entries: Slab::new(),
             levels: [Level::EMPTY; LEVELS],
             overflow: List::EMPTY,
+            never: List::EMPTY,
             overflow_earliest: u64::MAX,
             elapsed: 0,
             pending: 0,
@@ -190,13 +209,40 @@ impl Wheel {
     /// Clones only when the stored waker would not wake the same task, so a
     /// future re-polled by the same task pays nothing.
     pub(crate) fn set_waker(&mut self, key: TimerKey, waker: &Waker) {
-        match &mut self.entry_mut(key).waker {
-            Some(current) if current.will_wake(waker) => {}
-            Some(current) => *current = waker.clone(),
+        let entry = self.entry_mut(key);
+        match (&entry.state, &mut entry.waker) {
+            (_, Some(current)) if current.will_wake(waker) => {}
             // Fired: its waker was handed back already and nobody would wake
             // a new one. The owner learns of the firing from `is_fired`.
-            None => {}
+            (State::Fired, _) => {}
+            // Pending: a new waker, or the first since a `reset` revived it.
+            (State::Pending(_), slot) => *slot = Some(waker.clone()),
         }
+    }
+
+    /// Moves the timer to tick `deadline`, earlier or later, keeping its waker,
+    /// so the task waiting on it is woken at the new deadline. A fired timer
+    /// becomes pending again (its owner, woken already, sets a waker when it
+    /// polls). O(1).
+    ///
+    /// Returns the waker if `deadline` is at or before `elapsed`: the timer is
+    /// fired at once, and the caller must wake it, because the task waiting on
+    /// the timer need not be the one moving it.
+    pub(crate) fn reset(&mut self, key: TimerKey, deadline: u64) -> Option<Waker> {
+        if self.location(key).is_some() {
+            self.unlink(key.0);
+            self.pending -= 1;
+        }
+        let elapsed = self.elapsed;
+        let entry = self.entry_mut(key);
+        entry.deadline = deadline;
+        if deadline <= elapsed {
+            entry.state = State::Fired;
+            return entry.waker.take();
+        }
+        self.link(key.0, placement(elapsed, deadline));
+        self.pending += 1;
+        None
     }
 
     /// Cancels a pending timer, or releases a fired one; the key is dead after.
@@ -233,6 +279,7 @@ impl Wheel {
     /// Each timer due by `now` is marked fired and pushed onto `fired`, with
     /// its waker; the others in a processed list cascade to a lower level.
     pub(crate) fn advance(&mut self, now: u64, fired: &mut Vec<Fired>) {
+        debug_assert!(now < NEVER, "the clock never reaches NEVER");
         while let Some((start, location)) = self.next_list() {
             if start > now {
                 break;
@@ -279,7 +326,7 @@ impl Wheel {
         }
         // Nothing in the wheel proper. The overflow list needs a look when
         // time enters the top-level turn holding its earliest deadline: no
-        // entry can move down before that.
+        // entry can move down before that. (The never list needs none, ever.)
         let start = self.overflow_earliest & !(TOP_RANGE - 1);
         self.overflow.head.map(|_| (start, OVERFLOW_LIST))
     }
@@ -334,13 +381,15 @@ impl Wheel {
             prev: old_tail,
             next: None,
         });
-        if location.level < LEVELS {
-            self.levels[location.level].occupied |= 1 << location.slot;
-        } else if old_tail.is_none() {
-            // First entry of a fresh overflow list: it alone sets the bound.
-            self.overflow_earliest = entry.deadline;
-        } else {
-            self.overflow_earliest = self.overflow_earliest.min(entry.deadline);
+        // (The never list needs no bookkeeping: no tick ever processes it.)
+        match location {
+            OVERFLOW_LIST if old_tail.is_none() => {
+                // First entry of a fresh overflow list: it alone sets the bound.
+                self.overflow_earliest = entry.deadline;
+            }
+            OVERFLOW_LIST => self.overflow_earliest = self.overflow_earliest.min(entry.deadline),
+            NEVER_LIST => {}
+            _ => self.levels[location.level].occupied |= 1 << location.slot,
         }
     }
 
@@ -364,10 +413,10 @@ impl Wheel {
 
     /// The list at `location`.
     fn list_mut(&mut self, location: Location) -> &mut List {
-        if location.level == OVERFLOW {
-            &mut self.overflow
-        } else {
-            &mut self.levels[location.level].lists[location.slot]
+        match location {
+            OVERFLOW_LIST => &mut self.overflow,
+            NEVER_LIST => &mut self.never,
+            _ => &mut self.levels[location.level].lists[location.slot],
         }
     }
 }

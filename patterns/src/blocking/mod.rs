@@ -28,7 +28,7 @@
 //! - While a job is in flight, a paused clock does not jump (as tokio): the job works
 //!   in real time, and virtual time must not race past it. The job takes an
 //!   `executor::time::ClockHold` when it is submitted and releases it after waking its
-//!   task.
+//!   task. A job submitted outside any runtime holds no clock: there is none to hold.
 //! - The global pool lives as long as the process. Dropping a runtime drops its tasks
 //!   and so their handles; their jobs run on, detached, and their results are dropped.
 
@@ -58,6 +58,12 @@ pub const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
 ///
 /// The global pool is created on first use with [`DEFAULT_MAX_BLOCKING_THREADS`] and
 /// [`DEFAULT_BLOCKING_KEEP_ALIVE`]; build a [`BlockingPool`] for other limits.
+///
+/// Called inside a runtime whose clock is paused, the job holds that clock: virtual
+/// time does not jump while the job works in real time (as tokio). Called outside any
+/// runtime, it holds none, since there is no clock to hold; a paused runtime that
+/// later awaits the handle may jump ahead while the job runs. Call it from inside
+/// the runtime that awaits it.
 ///
 /// asyncio equivalent: `await loop.run_in_executor(None, f)` (or
 /// `asyncio.to_thread(f)`). tokio equivalent: `tokio::task::spawn_blocking(f)`.

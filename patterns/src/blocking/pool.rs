@@ -193,7 +193,10 @@ impl BlockingPool {
     ///
     /// The job is queued at once, whether or not the handle is ever awaited. Called
     /// inside a runtime with a paused clock, it holds the clock until the job's result
-    /// has been delivered (see [`executor::time::hold_clock`]).
+    /// has been delivered (see [`executor::time::hold_clock`]). Called outside any
+    /// runtime it holds no clock: a paused runtime that awaits the handle later may
+    /// jump its clock ahead while the job still runs. Spawn the job from inside the
+    /// runtime that awaits it.
     ///
     /// # Panics
     /// If the OS refuses to start a thread and the pool has none running.

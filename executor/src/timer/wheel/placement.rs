@@ -4,7 +4,7 @@
 //! # Ground rules
 //! - Pure arithmetic on ticks: no state, no clock.
 //! - A deadline after `elapsed` always lands in a slot strictly after `elapsed`'s
-//!   own slot on its level, or in the overflow list.
+//!   own slot on its level, or in the overflow list; `NEVER` lands in the never list.
 
 /// Bits of a tick that pick the slot within one level: 6, for 64 slots.
 pub(super) const SLOT_BITS: usize = 6;
@@ -24,15 +24,24 @@ pub(super) const OVERFLOW_LIST: Location = Location {
     slot: 0,
 };
 
+/// A deadline past what the clock can count: "never" (the wheel's ground rule 8).
+pub(crate) const NEVER: u64 = u64::MAX;
+
+/// Where timers due at [`NEVER`] wait: a list no tick ever processes.
+pub(super) const NEVER_LIST: Location = Location {
+    level: OVERFLOW + 1,
+    slot: 0,
+};
+
 /// Ticks in one turn of the top level: 64^6 = 2^36, about 2.18 years.
 pub(super) const TOP_RANGE: u64 = 1 << (SLOT_BITS * LEVELS);
 
 /// Where a pending timer sits, for the trace: a level and a slot on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Location {
-    /// 0..=5 for the wheel's levels, 6 for the overflow list.
+    /// 0..=5 for the wheel's levels, 6 for the overflow list, 7 for the never list.
     pub(crate) level: usize,
-    /// 0..=63; always 0 on the overflow list.
+    /// 0..=63; always 0 on the overflow and never lists.
     pub(crate) slot: usize,
 }
 
@@ -58,9 +67,12 @@ pub(super) fn slot_width(level: usize) -> u64 {
 /// Since `deadline > elapsed`, at that highest differing bit the deadline has
 /// a 1 and `elapsed` a 0: the slot is strictly after `elapsed`'s slot on that
 /// level (ground rule 4). A difference above the top level's bits sends the
-/// timer to the overflow list.
+/// timer to the overflow list. `NEVER` goes to the never list.
 pub(super) fn placement(elapsed: u64, deadline: u64) -> Location {
     debug_assert!(deadline > elapsed, "only future deadlines are placed");
+    if deadline == NEVER {
+        return NEVER_LIST;
+    }
     let highest_differing_bit = 63 - ((elapsed ^ deadline) | 63).leading_zeros() as usize;
     let level = highest_differing_bit / SLOT_BITS;
     if level >= LEVELS {

@@ -1,5 +1,5 @@
-//! The wheel's tests: placement arithmetic, firing on time, cancel, far
-//! deadlines, and a property test against a sorted-map model.
+//! The wheel's tests: placement arithmetic, firing on time, cancel, reset, far
+//! deadlines and `NEVER`, and a property test against a sorted-map model.
 use super::*;
 
 use std::collections::BTreeMap;
@@ -287,6 +287,80 @@ fn remove_of_an_unknown_key_panics_with_a_clear_message() {
     wheel.remove(key);
 }
 
+// --- reset ---
+
+#[test]
+fn reset_moves_a_pending_timer_and_its_waker_later_or_earlier() {
+    for new_deadline in [5_000, 20] {
+        let mut wheel = Wheel::new();
+        let (counter, waker) = counting_waker();
+        let key = wheel.insert(300, waker);
+        assert!(wheel.reset(key, new_deadline).is_none(), "not due yet");
+        assert_eq!(wheel.location(key), Some(placement(0, new_deadline)));
+        assert_eq!(wheel.pending(), 1);
+        assert!(advance(&mut wheel, new_deadline - 1).is_empty());
+        let mut fired = Vec::new();
+        wheel.advance(new_deadline, &mut fired);
+        assert_eq!(fired.len(), 1);
+        fired.pop().unwrap().waker.unwrap().wake();
+        assert_eq!(counter.wakes(), 1, "the waker moved with the timer");
+    }
+}
+
+#[test]
+fn reset_to_a_passed_deadline_fires_at_once_and_hands_the_waker_back() {
+    let mut wheel = Wheel::new();
+    advance(&mut wheel, 100);
+    let (counter, waker) = counting_waker();
+    let key = wheel.insert(500, waker);
+    let due = wheel.reset(key, 100).expect("due: the caller wakes it");
+    assert!(wheel.is_fired(key));
+    assert_eq!((wheel.pending(), wheel.next_expiration()), (0, None));
+    due.wake();
+    assert_eq!(counter.wakes(), 1);
+}
+
+#[test]
+fn reset_revives_a_fired_timer_which_takes_its_next_waker() {
+    let mut wheel = Wheel::new();
+    let key = insert(&mut wheel, 10);
+    assert_eq!(advance(&mut wheel, 10), vec![10]);
+    // Fired and woken, but its owner has not polled yet: moved to a later tick.
+    assert!(wheel.reset(key, 50).is_none());
+    assert!(!wheel.is_fired(key));
+    let (counter, waker) = counting_waker();
+    wheel.set_waker(key, &waker); // the owner's poll
+    let mut fired = Vec::new();
+    wheel.advance(50, &mut fired);
+    fired.pop().unwrap().waker.unwrap().wake();
+    assert_eq!(counter.wakes(), 1);
+}
+
+// --- NEVER ---
+
+#[test]
+fn a_timer_at_never_is_pending_but_never_reported_nor_fired() {
+    let mut wheel = Wheel::new();
+    let never = insert(&mut wheel, NEVER);
+    assert_eq!(wheel.location(never), Some(NEVER_LIST));
+    assert_eq!((wheel.pending(), wheel.next_expiration()), (1, None));
+    // Beside a far timer in the overflow list: only that one is reported.
+    let far = insert(&mut wheel, THREE_YEARS);
+    assert!(step_until_fired(&mut wheel, far, THREE_YEARS) <= LEVELS + 1);
+    assert!(advance(&mut wheel, NEVER - 1).is_empty());
+    assert!(!wheel.is_fired(never));
+    assert_eq!(wheel.next_expiration(), None);
+}
+
+#[test]
+fn a_timer_at_never_can_be_reset_to_a_deadline_that_comes() {
+    let mut wheel = Wheel::new();
+    let key = insert(&mut wheel, NEVER);
+    assert!(wheel.reset(key, 40).is_none());
+    assert_eq!(wheel.next_expiration(), Some(40));
+    assert_eq!(advance(&mut wheel, 40), vec![40]);
+}
+
 // --- far deadlines and the overflow list ---
 
 /// Steps `advance` from one `next_expiration` to the next, checking that
@@ -420,6 +494,10 @@ enum Op {
     Advance(u64),
     /// Advance exactly to `next_expiration()`.
     AdvanceToNext,
+    /// Move a live key (picked by the number) to this many ticks after `elapsed`.
+    Reset(usize, u64),
+    /// Insert a timer due at `NEVER`.
+    InsertNever,
 }
 
 /// Ticks from 0 to 2^40, mostly small.
@@ -438,6 +516,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::Remove),
         3 => delta().prop_map(Op::Advance),
         2 => Just(Op::AdvanceToNext),
+        2 => (any::<usize>(), delta()).prop_map(|(pick, delta)| Op::Reset(pick, delta)),
+        1 => Just(Op::InsertNever),
     ]
 }
 
@@ -445,8 +525,9 @@ fn op() -> impl Strategy<Value = Op> {
 struct Modelled {
     deadline: u64,
     wakes: Arc<CountingWaker>,
-    /// How often its waker must have been woken: 1 once fired by
-    /// `advance`, 0 before, and 0 forever if fired by `insert`.
+    /// How often its waker must have been woken: once per firing by
+    /// `advance` or by a `reset` to a passed deadline while it held a waker;
+    /// never by `insert`.
     expected_wakes: usize,
     fired: bool,
 }
@@ -466,16 +547,41 @@ proptest! {
         let mut fired = Vec::new();
         for op in ops {
             let now = match op {
-                Op::Insert(delta) => {
-                    let deadline = wheel.elapsed() + delta;
+                Op::Insert(_) | Op::InsertNever => {
+                    let deadline = match op {
+                        Op::Insert(delta) => wheel.elapsed() + delta,
+                        _ => NEVER,
+                    };
                     let (wakes, waker) = counting_waker();
                     let key = wheel.insert(deadline, waker);
-                    let fired_at_once = delta == 0;
+                    let fired_at_once = deadline == wheel.elapsed();
                     prop_assert_eq!(wheel.is_fired(key), fired_at_once);
                     let old = model.insert(key.0, Modelled {
                         deadline, wakes, expected_wakes: 0, fired: fired_at_once,
                     });
                     prop_assert!(old.is_none(), "a live key was reused");
+                    None
+                }
+                Op::Reset(pick, delta) => {
+                    if let Some(&key) = model.keys().nth(pick % model.len().max(1)) {
+                        let deadline = wheel.elapsed() + delta;
+                        let due = wheel.reset(TimerKey(key), deadline);
+                        let timer = model.get_mut(&key).unwrap();
+                        // Only a pending timer still holds a waker to hand back.
+                        prop_assert_eq!(due.is_some(), delta == 0 && !timer.fired);
+                        if let Some(waker) = due {
+                            waker.wake();
+                            timer.expected_wakes += 1;
+                        }
+                        timer.deadline = deadline;
+                        timer.fired = delta == 0;
+                        // A revived timer gets its waker back, as its owner's poll would.
+                        let (wakes, waker) = counting_waker();
+                        wheel.set_waker(TimerKey(key), &waker);
+                        if !timer.fired {
+                            (timer.wakes, timer.expected_wakes) = (wakes, 0);
+                        }
+                    }
                     None
                 }
                 Op::Remove(pick) => {
@@ -501,14 +607,18 @@ proptest! {
                 for (&key, timer) in model.iter_mut() {
                     if !timer.fired && timer.deadline <= now {
                         timer.fired = true;
-                        timer.expected_wakes = 1;
+                        timer.expected_wakes += 1;
                     }
                     prop_assert_eq!(wheel.is_fired(TimerKey(key)), timer.fired);
                     // Exactly the due timers, each exactly once.
                     prop_assert_eq!(timer.wakes.wakes(), timer.expected_wakes);
                 }
             }
-            let earliest = model.values().filter(|t| !t.fired).map(|t| t.deadline).min();
+            let earliest = model
+                .values()
+                .filter(|t| !t.fired && t.deadline != NEVER)
+                .map(|t| t.deadline)
+                .min();
             prop_assert_eq!(wheel.pending(), model.values().filter(|t| !t.fired).count());
             match (wheel.next_expiration(), earliest) {
                 (None, None) => {}
