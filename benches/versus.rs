@@ -231,6 +231,7 @@ fn idle_task_bytes_tokio(tasks: usize) -> f64 {
 // The inner future is ready at once, so neither runtime should touch its timer
 // wheel: both register the deadline lazily, only when the inner future is pending.
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn timeout_ready_glassbox(ops: usize) -> f64 {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -257,6 +258,7 @@ fn timeout_ready_tokio(ops: usize) -> f64 {
 
 // === semaphore_uncontended: acquire and release one permit, one task (ns/op) ===
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn semaphore_uncontended_glassbox(ops: usize) -> f64 {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -285,6 +287,7 @@ fn semaphore_uncontended_tokio(ops: usize) -> f64 {
 
 const CONTENDED_TASKS: usize = 100;
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn semaphore_contended_glassbox(acquires_per_task: usize) -> f64 {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -335,6 +338,7 @@ fn semaphore_contended_tokio(acquires_per_task: usize) -> f64 {
 // glassbox's asyncio-style Queue against tokio's bounded mpsc channel, the closest
 // tokio primitive.
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn queue_1m_glassbox(items: usize) -> f64 {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -422,6 +426,7 @@ fn sleep_round(cpu: Duration, timers: usize, mut lateness: Vec<Duration>) -> Sle
     }
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn sleep_100k_glassbox(timers: usize) -> SleepRound {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -540,6 +545,7 @@ fn pending_timer_bytes_tokio(timers: usize) -> f64 {
 
 // === spawn_blocking_rtt: a job to the pool and its result back, one at a time (ns/op) ===
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn spawn_blocking_rtt_glassbox(jobs: usize) -> f64 {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -570,6 +576,7 @@ fn spawn_blocking_rtt_tokio(jobs: usize) -> f64 {
 
 const ECHO_MESSAGE: [u8; 64] = [7; 64];
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn tcp_echo_rtt_glassbox(round_trips: usize) -> f64 {
     use glassbox::net::{TcpListener, TcpStream};
     let mut rt = glassbox_runtime();
@@ -644,6 +651,7 @@ struct RecvRound {
     bytes_left: f64,
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn cancelled_recv_glassbox(recvs: usize) -> RecvRound {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
