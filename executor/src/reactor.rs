@@ -2,14 +2,13 @@
 //! comes from, and where a task waiting on a socket parks its waker.
 //!
 //! ```text
-//! stream.read(buf).await ─► Registration::poll_io ─► Reactor::poll_ready(token, Read, waiter)
-//!     readable remembered? ─ no ─► park cx.waker() in the read's own waiter entry ─► Pending
-//!           │ yes                                                   ▲
-//!           ▼                                                       │
-//!     try the syscall ─► WouldBlock ─► Reactor::clear_ready ────────┘
+//! stream.read(buf).await ─► Io::poll ─► Reactor::poll_ready(token, Read, waiter)
+//!     readable remembered? ─ no ─► park cx.waker() in the read's own entry ─► Pending
+//!           │ yes                                                  ▲
+//!           ▼                                                      │
+//!     try the syscall ─► WouldBlock ─► Reactor::clear_ready ───────┘
 //!           │
 //!           └─► data, EOF or an error ─► Reactor::remove_waiter ─► Ready
-//!
 //! the read dropped while parked (a timeout won) ─► Reactor::remove_waiter
 //!
 //! run_once phase 3 ─► Reactor::turn(timeout) ─► mio::Poll::poll ─► events

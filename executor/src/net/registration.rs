@@ -156,8 +156,9 @@ impl<S: Source> Registration<S> {
                         "io     wait   token={} {direction:?}",
                         ShowToken(self.token)
                     );
-                    // Pending: the waker is parked in the source's reactor slot; the next
-                    // readiness event for this token (run_once phase 3) wakes the task.
+                    // Pending: the waker is parked in this operation's waiter entry;
+                    // the next readiness event for this token (run_once phase 3) wakes
+                    // the task.
                     return Poll::Pending;
                 }
                 match op(&self.source) {

@@ -98,6 +98,9 @@ impl Timer {
     ///     assert_eq!(time::now() - start, Duration::from_secs(90));
     /// });
     /// ```
+    // Inlined into the callers in `patterns`: as a plain cross-crate call it cost
+    // 8 ns per `timeout` (the `timeout_ready` row went from 0.66 to 0.83 of tokio).
+    #[inline]
     pub fn after(duration: Duration) -> Timer {
         Timer::new(clock::deadline_after(crate::time::now(), duration))
     }
