@@ -99,17 +99,13 @@ pub(crate) fn poll_with_budget<R>(budget: Option<u32>, poll: impl FnOnce() -> R)
 /// For authors of leaf futures; `patterns` builds its own on it.
 ///
 /// tokio equivalent: `tokio::task::coop::poll_proceed` with `made_progress`.
+#[inline]
 pub fn poll_budgeted<T>(
     cx: &mut Context<'_>,
     poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
 ) -> Poll<T> {
     if BUDGET.get() == Some(0) {
-        match context::current() {
-            Some(core) => core.defer(cx.waker()),
-            // Unreachable in practice (only the loop sets a budget); wake at once
-            // rather than park for ever.
-            None => cx.waker().wake_by_ref(),
-        }
+        yield_to_the_loop(cx);
         // Pending: `Core::defer` wakes us after the loop's timers and I/O.
         return Poll::Pending;
     }
@@ -121,10 +117,25 @@ pub fn poll_budgeted<T>(
     polled
 }
 
+/// The budget is spent: hand the task's waker to the loop, to be woken after the
+/// timers and the reactor. Out of line: every leaf poll inlines the check above, and
+/// this runs once per 128 of them.
+#[cold]
+#[inline(never)]
+fn yield_to_the_loop(cx: &mut Context<'_>) {
+    match context::current() {
+        Some(core) => core.defer(cx.waker()),
+        // Unreachable in practice (only the loop sets a budget); wake at once rather
+        // than park for ever.
+        None => cx.waker().wake_by_ref(),
+    }
+}
+
 /// True unless the running poll has spent its whole budget. Always true outside a
 /// task's poll, and inside [`unconstrained`].
 ///
 /// tokio equivalent: `tokio::task::coop::has_budget_remaining`.
+#[inline]
 pub fn has_budget_remaining() -> bool {
     BUDGET.get() != Some(0)
 }
@@ -134,6 +145,7 @@ pub fn has_budget_remaining() -> bool {
 /// `patterns::timeout` uses it to look at its deadline when the future it wraps spent
 /// the budget: otherwise a wrapped future that is always ready would spend the budget
 /// on every poll, and the deadline would never be checked.
+#[inline]
 pub fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);
     impl Drop for Restore {
