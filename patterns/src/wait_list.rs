@@ -155,7 +155,11 @@ impl Wakeups {
     /// (the panic hook has already reported it): each waiter collected was already
     /// taken out of its line and given what it waited for, so a wake lost to another
     /// waiter's panic would strand it for ever, holding its permits or its item.
+    #[inline]
     pub(crate) fn wake_all(self) {
+        if self.wakers.is_empty() {
+            return; // the common case (nobody was waiting): no loop, no drop to run
+        }
         for waker in self.wakers {
             let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
         }

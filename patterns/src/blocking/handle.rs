@@ -176,8 +176,8 @@ impl<T> Future for BlockingHandle<T> {
     type Output = Result<T, BlockingError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // A result taken spends one unit of the task's coop budget, so a loop of them that
-        // never waits still gives the loop back (executor/src/coop.rs).
+        // A result taken spends one unit of the task's coop budget, so a loop of
+        // ready handles still gives the loop back (executor/src/coop.rs).
         coop::poll_budgeted(cx, |cx| self.poll_result(cx))
     }
 }

@@ -217,8 +217,9 @@ impl<T> Future for Get<'_, T> {
     type Output = Result<T, QueueShutDown>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // A get that completes spends one unit of the task's coop budget, so a loop of them that
-        // never waits still gives the loop back (executor/src/coop.rs).
+        // A get that completes spends one unit of the task's coop budget,
+        // so a loop of them that never waits still gives the loop back
+        // (executor/src/coop.rs).
         coop::poll_budgeted(cx, |cx| self.poll_get(cx))
     }
 }
@@ -364,8 +365,9 @@ impl<T> Future for Join<'_, T> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // A join that completes spends one unit of the task's coop budget, so a loop of them that
-        // never waits still gives the loop back (executor/src/coop.rs).
+        // A join that completes spends one unit of the task's coop budget,
+        // so a loop of them that never waits still gives the loop back
+        // (executor/src/coop.rs).
         coop::poll_budgeted(cx, |cx| self.poll_join(cx))
     }
 }

@@ -75,8 +75,9 @@ impl<'a> Future for Acquire<'a> {
     type Output = Result<Permit<'a>, AcquireError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // An acquire that completes spends one unit of the task's coop budget, so a loop of them that
-        // never waits still gives the loop back (executor/src/coop.rs).
+        // An acquire that completes spends one unit of the task's coop budget,
+        // so a loop of them that never waits still gives the loop back
+        // (executor/src/coop.rs).
         coop::poll_budgeted(cx, |cx| self.poll_acquire(cx))
     }
 }
