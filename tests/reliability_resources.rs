@@ -10,23 +10,13 @@ use std::time::Duration;
 use counting_allocator::live_bytes;
 use glassbox::time::{self, Timer};
 use glassbox::{Runtime, spawn, yield_now};
-use reliability_support::stress;
+use reliability_support::{stress, threads_named};
 
 /// The tests here measure process-wide counters, so they take turns.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Threads of this process whose name starts with `prefix`. Counted by name: other
-/// tests' harness threads come and go meanwhile.
-fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with(prefix))
-        .count()
 }
 
 #[test]

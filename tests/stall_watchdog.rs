@@ -7,10 +7,13 @@
 //! only makes a test slower, never wrong. The tests take one lock so that the thread
 //! count in the last one sees no other test's runtime.
 
+mod reliability_support;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use glassbox::{LiveStall, Runtime, StallCause, StallReport, spawn};
+use reliability_support::threads_named;
 
 const THRESHOLD: Duration = Duration::from_millis(50);
 
@@ -157,15 +160,6 @@ fn polls_under_the_threshold_are_never_reported() {
         "{:?}",
         live.lock().unwrap()
     );
-}
-
-/// Threads of this process whose name starts with `prefix` (Linux: /proc).
-fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with(prefix))
-        .count()
 }
 
 #[test]

@@ -57,20 +57,12 @@ pub struct StallReport {
 
 impl fmt::Display for StallReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let blocked = self.blocked_for.as_millis();
-        if self.in_block_on {
-            write!(
-                f,
-                "glassbox: stall: the block_on future (block_on called at {}) blocked the loop for {blocked} ms; ",
-                self.spawned_at
-            )?;
-        } else {
-            write!(
-                f,
-                "glassbox: stall: task {} (spawned at {}) blocked the loop for {blocked} ms; ",
-                self.task_id, self.spawned_at
-            )?;
-        }
+        write_whose_poll(f, self.in_block_on, self.task_id, self.spawned_at)?;
+        write!(
+            f,
+            " blocked the loop for {} ms; ",
+            self.blocked_for.as_millis()
+        )?;
         match self.timers_due {
             0 => write!(f, "no timer came due meanwhile; ")?,
             due => write!(
@@ -80,6 +72,26 @@ impl fmt::Display for StallReport {
             )?,
         }
         f.write_str(self.cause.advice())
+    }
+}
+
+/// The start both reports share: `glassbox: stall:` and whose poll it is.
+fn write_whose_poll(
+    f: &mut fmt::Formatter<'_>,
+    in_block_on: bool,
+    task_id: TaskId,
+    spawned_at: &'static Location<'static>,
+) -> fmt::Result {
+    if in_block_on {
+        write!(
+            f,
+            "glassbox: stall: the block_on future (block_on called at {spawned_at})"
+        )
+    } else {
+        write!(
+            f,
+            "glassbox: stall: task {task_id} (spawned at {spawned_at})"
+        )
     }
 }
 
@@ -171,20 +183,12 @@ pub struct LiveStall {
 
 impl fmt::Display for LiveStall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let held = self.running_for.as_millis();
-        if self.in_block_on {
-            write!(
-                f,
-                "glassbox: stall: the block_on future (block_on called at {}) has held the loop for at least {held} ms and is still running; ",
-                self.spawned_at
-            )?;
-        } else {
-            write!(
-                f,
-                "glassbox: stall: task {} (spawned at {}) has held the loop for at least {held} ms and is still running; ",
-                self.task_id, self.spawned_at
-            )?;
-        }
+        write_whose_poll(f, self.in_block_on, self.task_id, self.spawned_at)?;
+        write!(
+            f,
+            " has held the loop for at least {} ms and is still running; ",
+            self.running_for.as_millis()
+        )?;
         if let Some(share) = self.cpu_share {
             write!(
                 f,

@@ -132,6 +132,16 @@ pub fn within<T: Send + 'static>(
     }
 }
 
+/// Threads of this process whose name starts with `prefix` (Linux: /proc). Counted
+/// by name: other tests' harness threads come and go meanwhile.
+pub fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
 /// What a panic said, for assertions on its message.
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     payload
