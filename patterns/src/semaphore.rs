@@ -366,6 +366,11 @@ impl Semaphore {
         let mut wakeups = Wakeups::default();
         {
             let mut state = self.state.borrow_mut();
+            if state.waiters.is_empty() {
+                // Nobody waits (the common case): the permits just go back.
+                state.available += n;
+                return;
+            }
             let mut rest = n;
             while rest > 0 {
                 let Some(front) = state.waiters.front().cloned() else {
