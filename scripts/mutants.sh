@@ -8,6 +8,7 @@
 #   scripts/mutants.sh --shard 0/8     one eighth of them (run 0/8 … 7/8, any order)
 #   scripts/mutants.sh --list          only list the mutants
 #   MUTANTS_TARGET=90 scripts/mutants.sh   the caught share to reach, in % (default 90)
+#   MUTANTS_JOBS=1 scripts/mutants.sh      mutants tested at once (default 2: both cores)
 #
 # Extra arguments go to `cargo mutants`. Results land in target/mutants/mutants.out
 # (outcomes.json, missed.txt, caught.txt, timeout.txt, unviable.txt); the script prints
@@ -42,12 +43,12 @@ if [[ " $* " == *" --list "* ]]; then
 fi
 
 # --test-workspace: the suites that catch executor bugs live in the root package.
-# --jobs 2: both cores; more would make healthy test runs look like hangs.
+# --jobs: 2 (both cores) by default; more would make healthy test runs look like hangs.
 # --timeout: the workspace's tests take ~30 s; a mutant that makes them hang is
 # stopped at 240 s and counted as a timeout.
 status=0
 cargo mutants --workspace --test-workspace=true "${file_args[@]}" \
-    --jobs 2 --timeout 240 --build-timeout 600 \
+    --jobs "${MUTANTS_JOBS:-2}" --timeout 240 --build-timeout 600 \
     --output target/mutants "$@" || status=$?
 # cargo-mutants exits 2 when a mutant was missed, 3 on a timeout: the counts decide.
 if [[ $status -ne 0 && $status -ne 2 && $status -ne 3 ]]; then
