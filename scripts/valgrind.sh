@@ -20,6 +20,8 @@
 # spinning on wakes can starve the one it waits for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# tests/hang_guard fails a test still running after 60 s; memcheck is 20-50x slower.
+export GLASSBOX_HANG_SECS=1200
 tests=(
     executor_task_cells executor_tasks executor_wakers executor_scheduling timeout
     reliability_panics reliability_threads reliability_cancellation stall_watchdog

@@ -1,5 +1,7 @@
 //! The clock, the timer future and fairness between tasks and timers.
 
+mod hang_guard;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -24,6 +26,7 @@ fn thread_cpu_time() -> Duration {
 
 #[test]
 fn paused_clock_one_hour_sleep_finishes_at_once_with_now_one_hour_later() {
+    let _hang = hang_guard::start();
     let wall = Instant::now();
     let mut rt = paused();
     let slept = rt.block_on(async {
@@ -40,6 +43,7 @@ fn paused_clock_one_hour_sleep_finishes_at_once_with_now_one_hour_later() {
 
 #[test]
 fn timers_fire_in_deadline_order_whatever_the_insertion_order() {
+    let _hang = hang_guard::start();
     let order = Rc::new(RefCell::new(Vec::new()));
     let mut rt = paused();
     rt.block_on({
@@ -65,6 +69,7 @@ fn timers_fire_in_deadline_order_whatever_the_insertion_order() {
 
 #[test]
 fn a_timer_never_fires_before_its_deadline() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     rt.block_on(async {
         for ms in [1u64, 2, 5, 13] {
@@ -77,6 +82,7 @@ fn a_timer_never_fires_before_its_deadline() {
 
 #[test]
 fn a_dropped_timer_never_fires() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     rt.block_on(async {
         let early = spawn(sleep(Duration::from_millis(10)));
@@ -95,6 +101,7 @@ fn a_dropped_timer_never_fires() {
 
 #[test]
 fn advance_moves_a_paused_clock_and_fires_due_timers_before_returning() {
+    let _hang = hang_guard::start();
     let fired = Rc::new(Cell::new(false));
     let mut rt = paused();
     rt.block_on({
@@ -118,6 +125,7 @@ fn advance_moves_a_paused_clock_and_fires_due_timers_before_returning() {
 
 #[test]
 fn advance_on_a_real_clock_panics_with_advice() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         rt.block_on(time::advance(Duration::from_secs(1)))
@@ -132,6 +140,7 @@ fn advance_on_a_real_clock_panics_with_advice() {
 
 #[test]
 fn an_idle_block_on_of_a_300ms_timer_sleeps_in_the_kernel() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     let cpu_before = thread_cpu_time();
     let wall = Instant::now();
@@ -146,6 +155,7 @@ fn an_idle_block_on_of_a_300ms_timer_sleeps_in_the_kernel() {
 
 #[test]
 fn a_ready_forever_task_cannot_delay_a_10ms_timer_by_more_than_one_batch() {
+    let _hang = hang_guard::start();
     let spins = Rc::new(Cell::new(0u64));
     let spins_when_due = Rc::new(Cell::new(None::<u64>));
     let mut rt = Runtime::new().unwrap();
@@ -187,6 +197,7 @@ fn a_ready_forever_task_cannot_delay_a_10ms_timer_by_more_than_one_batch() {
 
 #[test]
 fn now_outside_a_runtime_is_the_real_clock() {
+    let _hang = hang_guard::start();
     let before = Instant::now();
     let now = time::now();
     assert!(now >= before && now <= Instant::now());

@@ -14,6 +14,8 @@
 //! each value is tried in a child process: this same test binary, re-run with the
 //! variable set and only `child_builds_a_runtime_from_its_environment` selected.
 
+mod hang_guard;
+
 mod reliability_support;
 
 use std::cell::Cell;
@@ -204,6 +206,7 @@ fn stall_reports(threshold: Option<Duration>, block_for: Duration) -> usize {
 
 #[test]
 fn builder_settings_at_their_limits() {
+    let _hang = hang_guard::start();
     check(
         "Builder",
         vec![
@@ -267,6 +270,7 @@ fn builder_settings_at_their_limits() {
 #[test]
 #[ignore = "run by its parent test in a child process, with the environment set"]
 fn child_builds_a_runtime_from_its_environment() {
+    let _hang = hang_guard::start();
     match Runtime::new() {
         Ok(_) => println!("OUTCOME works"),
         Err(error) => println!("OUTCOME error {:?}: {error}", error.kind()),
@@ -304,6 +308,7 @@ fn build_with_env(var: &str, value: impl Into<OsString>) -> Outcome {
 
 #[test]
 fn environment_variables_are_refused_by_build_naming_the_variable() {
+    let _hang = hang_guard::start();
     use std::os::unix::ffi::OsStringExt;
     let mut rows = Vec::new();
     for value in ["fast", "-5", "1.5", "18446744073709551616", "100ms"] {
@@ -337,6 +342,7 @@ fn environment_variables_are_refused_by_build_naming_the_variable() {
 
 #[test]
 fn durations_and_deadlines_at_their_limits() {
+    let _hang = hang_guard::start();
     check(
         "time",
         vec![
@@ -568,6 +574,7 @@ fn durations_and_deadlines_at_their_limits() {
 
 #[test]
 fn semaphore_counts_at_their_limits() {
+    let _hang = hang_guard::start();
     const MAX: usize = Semaphore::MAX_PERMITS;
     check(
         "Semaphore",
@@ -703,6 +710,7 @@ fn semaphore_counts_at_their_limits() {
 
 #[test]
 fn queue_sizes_and_counts_at_their_limits() {
+    let _hang = hang_guard::start();
     check(
         "Queue",
         vec![
@@ -798,6 +806,7 @@ fn always_failing(policy: Backoff) -> (usize, Duration) {
 
 #[test]
 fn backoff_settings_at_their_limits() {
+    let _hang = hang_guard::start();
     const YEAR: u64 = 365 * 86_400;
     check(
         "Backoff",
@@ -908,6 +917,7 @@ fn backoff_settings_at_their_limits() {
 
 #[test]
 fn blocking_pool_settings_at_their_limits() {
+    let _hang = hang_guard::start();
     check(
         "BlockingPool",
         vec![
@@ -1028,6 +1038,7 @@ fn blocking_pool_settings_at_their_limits() {
 
 #[test]
 fn futures_polled_after_they_returned_panic_naming_the_future() {
+    let _hang = hang_guard::start();
     /// Awaits `future` to its end, then polls it once more.
     fn poll_again<F: Future + Unpin>(mut future: F) {
         on_paused(async {
@@ -1107,6 +1118,7 @@ fn localhost() -> SocketAddr {
 
 #[test]
 fn sockets_given_empty_buffers_and_impossible_requests() {
+    let _hang = hang_guard::start();
     check(
         "net",
         vec![
@@ -1218,6 +1230,7 @@ fn sockets_given_empty_buffers_and_impossible_requests() {
 
 #[test]
 fn a_join_handle_polled_without_a_runtime_still_reports_a_finished_task() {
+    let _hang = hang_guard::start();
     // Not bad input exactly, but a limit worth pinning: a handle outliving its
     // runtime is still a valid future, as the drop tests rely on.
     let mut rt = Runtime::new().unwrap();
@@ -1233,4 +1246,42 @@ fn a_join_handle_polled_without_a_runtime_still_reports_a_finished_task() {
         poll_with(&mut handle, std::task::Waker::noop()),
         Poll::Ready(Ok(5))
     ));
+}
+
+/// Child side of `a_test_that_hangs_fails_by_name_within_the_bound`: waits far past
+/// the one-second bound its parent gives it.
+#[test]
+#[ignore = "run by its parent test in a child process, with a one-second hang bound"]
+fn child_that_hangs_past_its_bound() {
+    let _hang = hang_guard::start();
+    std::thread::sleep(std::time::Duration::from_secs(30));
+}
+
+// The guard every waiting suite uses (tests/hang_guard): a hang is a failure naming
+// the test, in seconds.
+#[test]
+fn a_test_that_hangs_fails_by_name_within_the_bound() {
+    let _hang = hang_guard::start();
+    let started = std::time::Instant::now();
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_that_hangs_past_its_bound",
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env("GLASSBOX_HANG_SECS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(101), "{stderr}");
+    assert!(
+        stderr
+            .contains("hang_guard: test child_that_hangs_past_its_bound is still running after 1s"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "the child was stopped by the guard, not by its own end"
+    );
 }

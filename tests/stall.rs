@@ -4,6 +4,8 @@
 //! Margins are generous (a 200 ms poll against a 50 ms threshold, a 1 ms poll against
 //! the same), so a loaded machine cannot flip a verdict.
 
+mod hang_guard;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -33,6 +35,7 @@ async fn sleep(duration: Duration) {
 
 #[test]
 fn on_stall_fires_for_a_200ms_blocking_poll_naming_the_task_and_its_spawn_site() {
+    let _hang = hang_guard::start();
     let (mut rt, reports) = recording(Some(THRESHOLD));
     let (task_id, line) = rt.block_on(async {
         #[rustfmt::skip]
@@ -59,6 +62,7 @@ fn on_stall_fires_for_a_200ms_blocking_poll_naming_the_task_and_its_spawn_site()
 
 #[test]
 fn runtime_spawn_names_its_callers_line_too() {
+    let _hang = hang_guard::start();
     let (mut rt, reports) = recording(Some(THRESHOLD));
     #[rustfmt::skip]
     let (blocker, line) = (rt.spawn(async { std::thread::sleep(Duration::from_millis(200)) }), line!());
@@ -73,6 +77,7 @@ fn runtime_spawn_names_its_callers_line_too() {
 
 #[test]
 fn polls_under_the_threshold_are_not_reported() {
+    let _hang = hang_guard::start();
     let (mut rt, reports) = recording(Some(THRESHOLD));
     rt.block_on(async {
         let tasks: Vec<_> = (0..5)
@@ -99,6 +104,7 @@ fn polls_under_the_threshold_are_not_reported() {
 
 #[test]
 fn with_the_threshold_at_zero_nothing_is_reported() {
+    let _hang = hang_guard::start();
     for off in [Some(Duration::ZERO), None] {
         let (mut rt, reports) = recording(off);
         rt.block_on(async {
@@ -121,6 +127,7 @@ fn with_the_threshold_at_zero_nothing_is_reported() {
 
 #[test]
 fn the_report_counts_the_timers_that_came_due_and_how_late_they_fired() {
+    let _hang = hang_guard::start();
     let (mut rt, reports) = recording(Some(THRESHOLD));
     rt.block_on(async {
         // Spawned first, so it registers its 10 ms timer before the blocker runs.
@@ -141,6 +148,7 @@ fn the_report_counts_the_timers_that_came_due_and_how_late_they_fired() {
 
 #[test]
 fn the_report_line_names_the_task_the_site_the_timers_and_the_cure() {
+    let _hang = hang_guard::start();
     let (mut rt, reports) = recording(Some(THRESHOLD));
     rt.block_on(async {
         let ticker = spawn(sleep(Duration::from_millis(10)));
@@ -165,6 +173,7 @@ fn the_report_line_names_the_task_the_site_the_timers_and_the_cure() {
 
 #[test]
 fn a_stall_without_due_timers_says_so() {
+    let _hang = hang_guard::start();
     let (mut rt, reports) = recording(Some(THRESHOLD));
     rt.block_on(async {
         spawn(async { std::thread::sleep(Duration::from_millis(120)) })
@@ -177,6 +186,7 @@ fn a_stall_without_due_timers_says_so() {
 
 #[test]
 fn a_slow_destructor_of_a_finished_tasks_output_is_blamed_on_that_task() {
+    let _hang = hang_guard::start();
     struct SlowToDrop;
     impl Drop for SlowToDrop {
         fn drop(&mut self) {
@@ -201,6 +211,7 @@ fn a_slow_destructor_of_a_finished_tasks_output_is_blamed_on_that_task() {
 
 #[test]
 fn a_blocking_call_in_the_block_on_future_itself_is_reported_naming_block_on() {
+    let _hang = hang_guard::start();
     let (mut rt, reports) = recording(Some(THRESHOLD));
     // The most common mistake of all: blocking in the top-level future.
     #[rustfmt::skip]
@@ -224,6 +235,7 @@ fn a_blocking_call_in_the_block_on_future_itself_is_reported_naming_block_on() {
 
 #[test]
 fn a_block_on_future_that_blocks_then_returns_at_once_is_still_reported() {
+    let _hang = hang_guard::start();
     let (mut rt, reports) = recording(Some(THRESHOLD));
     rt.block_on(async { std::thread::sleep(Duration::from_millis(200)) });
     assert_eq!(

@@ -7,6 +7,8 @@
 //! only makes a test slower, never wrong. The tests take one lock so that the thread
 //! count in the last one sees no other test's runtime.
 
+mod hang_guard;
+
 mod reliability_support;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,8 +19,9 @@ use reliability_support::threads_named;
 
 const THRESHOLD: Duration = Duration::from_millis(50);
 
-/// Longer than any stall here should take to be reported, even on a loaded machine.
-const CAP: Duration = Duration::from_secs(60);
+/// Longer than any stall here should take to be reported, even on a loaded machine
+/// (inside the 60 s of `hang_guard`, with a sharper message).
+const CAP: Duration = Duration::from_secs(30);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -78,6 +81,7 @@ fn block() {
 
 #[test]
 fn a_spinning_poll_is_reported_before_it_returns() {
+    let _hang = hang_guard::start();
     let _serial = one_at_a_time();
     let (mut rt, live) = watched(THRESHOLD);
     let seen_while_running = hold_the_loop_until_reported(&mut rt, &live, 1, spin);
@@ -95,6 +99,7 @@ fn a_spinning_poll_is_reported_before_it_returns() {
 #[test]
 #[cfg(target_os = "linux")]
 fn a_poll_blocked_in_a_system_call_is_told_apart_from_spinning() {
+    let _hang = hang_guard::start();
     let _serial = one_at_a_time();
     let (mut rt, live) = watched(THRESHOLD);
     hold_the_loop_until_reported(&mut rt, &live, 1, block);
@@ -107,6 +112,7 @@ fn a_poll_blocked_in_a_system_call_is_told_apart_from_spinning() {
 
 #[test]
 fn a_long_stall_is_reported_again_at_twice_and_four_times_the_threshold() {
+    let _hang = hang_guard::start();
     let _serial = one_at_a_time();
     let (mut rt, live) = watched(THRESHOLD);
     hold_the_loop_until_reported(&mut rt, &live, 3, block);
@@ -121,6 +127,7 @@ fn a_long_stall_is_reported_again_at_twice_and_four_times_the_threshold() {
 
 #[test]
 fn the_loops_own_report_carries_the_watchdogs_verdict() {
+    let _hang = hang_guard::start();
     let _serial = one_at_a_time();
     let loop_reports: Arc<Mutex<Vec<StallReport>>> = Arc::default();
     let live = Live::default();
@@ -145,6 +152,7 @@ fn the_loops_own_report_carries_the_watchdogs_verdict() {
 
 #[test]
 fn polls_under_the_threshold_are_never_reported() {
+    let _hang = hang_guard::start();
     let _serial = one_at_a_time();
     // 1 ms polls against a 1 s threshold: a thousandfold margin.
     let (mut rt, live) = watched(Duration::from_secs(1));
@@ -165,6 +173,7 @@ fn polls_under_the_threshold_are_never_reported() {
 #[test]
 #[cfg(target_os = "linux")]
 fn each_runtime_with_a_threshold_has_one_watchdog_joined_when_it_drops() {
+    let _hang = hang_guard::start();
     // The kernel keeps 15 bytes of a thread's name: "glassbox-watchd".
     const NAME: &str = "glassbox-watch";
     let _serial = one_at_a_time();

@@ -1,6 +1,9 @@
 //! Cancel safety: a pending `accept` or `read` that is dropped has taken nothing, so
 //! retrying loses no connection and no byte.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 mod net_support;
 
 use std::net::Shutdown;
@@ -20,6 +23,7 @@ async fn let_the_reactor_turn() {
 
 #[test]
 fn an_accept_dropped_after_its_wake_loses_no_connection() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let listener = TcpListener::bind(localhost()).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -38,6 +42,7 @@ fn an_accept_dropped_after_its_wake_loses_no_connection() {
 
 #[test]
 fn a_read_dropped_after_its_wake_loses_no_byte() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let (client, server) = connected_pair().await;
         let mut buf = [0; 16];
@@ -55,6 +60,7 @@ fn a_read_dropped_after_its_wake_loses_no_byte() {
 
 #[test]
 fn accepts_cancelled_at_every_turn_still_get_every_connection() {
+    let _hang = hang_guard::start();
     const CLIENTS: usize = 50;
     executor::block_on(async {
         let listener = TcpListener::bind(localhost()).unwrap();
@@ -95,6 +101,7 @@ fn accepts_cancelled_at_every_turn_still_get_every_connection() {
 
 #[test]
 fn reads_cancelled_at_every_turn_still_get_every_byte_in_order() {
+    let _hang = hang_guard::start();
     const CHUNKS: usize = 200;
     executor::block_on(async {
         let (client, server) = connected_pair().await;

@@ -1,6 +1,9 @@
 //! Echo over TCP: one round trip, a thousand clients at once, 64 MiB through one
 //! connection, and a reader and a writer task sharing one stream.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 mod net_support;
 
 use std::hash::{DefaultHasher, Hasher};
@@ -36,6 +39,7 @@ fn spawn_echo_server() -> SocketAddr {
 
 #[test]
 fn echo_round_trip_returns_the_same_bytes() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let addr = spawn_echo_server();
         let client = TcpStream::connect(addr).await.unwrap();
@@ -59,6 +63,7 @@ fn message(client: usize, seq: usize) -> [u8; 32] {
 
 #[test]
 fn a_thousand_clients_each_echo_a_hundred_messages_intact() {
+    let _hang = hang_guard::start();
     raise_fd_limit();
     let started = Instant::now();
     executor::block_on(async {
@@ -103,6 +108,7 @@ fn pattern() -> Vec<u8> {
 
 #[test]
 fn sixty_four_mebibytes_arrive_with_a_matching_checksum() {
+    let _hang = hang_guard::start();
     const TOTAL: usize = 64 * 1024 * 1024;
     let started = Instant::now();
     executor::block_on(async {
@@ -148,6 +154,7 @@ fn sixty_four_mebibytes_arrive_with_a_matching_checksum() {
 
 #[test]
 fn a_reader_task_and_a_writer_task_share_one_stream() {
+    let _hang = hang_guard::start();
     const TOTAL: usize = 4 * 1024 * 1024;
     let mut rt = Runtime::new().unwrap();
     rt.block_on(async {

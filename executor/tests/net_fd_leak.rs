@@ -3,6 +3,9 @@
 //! This binary counts the whole process's open fds (`/proc/self/fd`), so its tests
 //! take turns (a lock) and no other test file shares the process.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 mod net_support;
 
 use std::io::Read;
@@ -17,6 +20,7 @@ static FD_COUNT: Mutex<()> = Mutex::new(());
 
 #[test]
 fn ten_thousand_connect_close_cycles_leave_the_fd_count_where_it_started() {
+    let _hang = hang_guard::start();
     let _alone = FD_COUNT.lock().unwrap();
     let before_runtime = open_fds();
     let mut rt = Runtime::new().unwrap();
@@ -42,6 +46,7 @@ fn ten_thousand_connect_close_cycles_leave_the_fd_count_where_it_started() {
 
 #[test]
 fn dropping_the_runtime_closes_the_socket_of_a_task_parked_on_it() {
+    let _hang = hang_guard::start();
     let _alone = FD_COUNT.lock().unwrap();
     let before_runtime = open_fds();
     let mut rt = Runtime::new().unwrap();

@@ -2,6 +2,9 @@
 //! glassbox stream works with the futures crate's readers, writers and `copy`.
 #![cfg(feature = "futures-io")]
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 mod net_support;
 
 use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, copy};
@@ -12,6 +15,7 @@ use net_support::connected_pair;
 
 #[test]
 fn write_all_and_close_then_read_to_end() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let (mut client, mut server) = connected_pair().await;
         let message: Vec<u8> = (0..100_000).map(|i| (i % 256) as u8).collect();
@@ -31,6 +35,7 @@ fn write_all_and_close_then_read_to_end() {
 
 #[test]
 fn a_shared_stream_echoes_lines_through_copy_and_buf_reader() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let (client, server) = connected_pair().await;
         // The server copies from `&server` into `&server`: the `&TcpStream` impls.

@@ -1,6 +1,9 @@
 //! Half-close and connection errors: `shutdown(Write)` ends the peer's stream but not
 //! the conversation; a closed port is refused at once.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 mod net_support;
 
 use std::io::ErrorKind;
@@ -12,6 +15,7 @@ use net_support::{connected_pair, localhost};
 
 #[test]
 fn after_shutdown_write_the_peer_reads_eof_and_can_still_write_back() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let (client, server) = connected_pair().await;
         client.write_all(b"request").await.unwrap();
@@ -45,6 +49,7 @@ fn after_shutdown_write_the_peer_reads_eof_and_can_still_write_back() {
 
 #[test]
 fn writing_after_shutdown_write_fails_with_broken_pipe() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let (client, _server) = connected_pair().await;
         client.shutdown(Shutdown::Write).unwrap();
@@ -55,6 +60,7 @@ fn writing_after_shutdown_write_fails_with_broken_pipe() {
 
 #[test]
 fn connecting_to_a_closed_port_is_refused_promptly() {
+    let _hang = hang_guard::start();
     // Bind a port, then free it: nothing listens there now.
     let closed = std::net::TcpListener::bind(localhost())
         .unwrap()

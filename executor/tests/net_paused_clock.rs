@@ -1,6 +1,9 @@
 //! The paused clock never jumps over a ready socket: before it jumps to the next
 //! timer, the loop polls the reactor with a zero timeout (run_once phases 3 and 5).
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 mod net_support;
 
 use std::cell::Cell;
@@ -25,6 +28,7 @@ fn paused() -> Runtime {
 
 #[test]
 fn data_written_while_a_read_waits_beats_a_long_sleep() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let listener = TcpListener::bind(localhost()).unwrap();
         let mut sender = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
@@ -56,6 +60,7 @@ fn data_written_while_a_read_waits_beats_a_long_sleep() {
 
 #[test]
 fn data_from_another_thread_beats_a_long_sleep() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let listener = TcpListener::bind(localhost()).unwrap();
         let mut sender = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();

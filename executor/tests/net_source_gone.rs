@@ -7,6 +7,9 @@
 //! - the socket's runtime is dropped: its parked tasks are dropped with it (see
 //!   `net_fd_leak.rs`), and a socket that outlived it fails at once when used.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 mod net_support;
 
 use std::io::ErrorKind;
@@ -19,6 +22,7 @@ use net_support::{connected_pair, within};
 
 #[test]
 fn shutdown_from_another_task_wakes_a_pending_write_with_broken_pipe() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let (client, _server) = connected_pair().await;
         let client = Rc::new(client);
@@ -42,6 +46,7 @@ fn shutdown_from_another_task_wakes_a_pending_write_with_broken_pipe() {
 
 #[test]
 fn shutdown_from_another_task_wakes_a_pending_read_with_end_of_stream() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let (client, _server) = connected_pair().await;
         let client = Rc::new(client);
@@ -62,6 +67,7 @@ fn shutdown_from_another_task_wakes_a_pending_read_with_end_of_stream() {
 
 #[test]
 fn a_socket_used_after_its_runtime_was_dropped_fails_instead_of_hanging() {
+    let _hang = hang_guard::start();
     let mut first = Runtime::new().unwrap();
     let (client, server) = first.block_on(connected_pair());
     drop(first);
@@ -79,5 +85,6 @@ fn a_socket_used_after_its_runtime_was_dropped_fails_instead_of_hanging() {
 #[test]
 #[should_panic(expected = "TcpListener::bind must be called from inside a runtime")]
 fn binding_outside_a_runtime_panics_with_advice() {
+    let _hang = hang_guard::start();
     let _ = executor::net::TcpListener::bind("127.0.0.1:0".parse().unwrap());
 }

@@ -1,6 +1,9 @@
 //! UDP: datagrams both ways, connected sockets, and an ICMP error that wakes a
 //! pending `recv`.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 mod net_support;
 
 use std::io::ErrorKind;
@@ -13,6 +16,7 @@ use net_support::{localhost, within};
 
 #[test]
 fn send_to_and_recv_from_round_trip() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let a = UdpSocket::bind(localhost()).unwrap();
         let b = UdpSocket::bind(localhost()).unwrap();
@@ -40,6 +44,7 @@ fn send_to_and_recv_from_round_trip() {
 
 #[test]
 fn connected_sockets_send_and_recv() {
+    let _hang = hang_guard::start();
     executor::block_on(async {
         let a = UdpSocket::bind(localhost()).unwrap();
         let b = UdpSocket::bind(localhost()).unwrap();
@@ -56,6 +61,7 @@ fn connected_sockets_send_and_recv() {
 
 #[test]
 fn a_bounced_datagram_wakes_a_pending_recv_with_connection_refused() {
+    let _hang = hang_guard::start();
     // Bind a port, then free it: a datagram sent there draws an ICMP port unreachable.
     let closed = std::net::UdpSocket::bind(localhost())
         .unwrap()

@@ -1,6 +1,9 @@
 //! spawn_blocking and the paused clock: virtual time does not jump while a job runs
 //! in real time, and the result wakes the loop from the pool thread.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::mpsc;
@@ -31,6 +34,7 @@ fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) ->
 
 #[test]
 fn paused_clock_does_not_jump_while_a_job_is_in_flight() {
+    let _hang = hang_guard::start();
     let (job_at, sleeper_at) = within_a_minute(|| {
         let mut rt = paused();
         rt.block_on(async {
@@ -67,6 +71,7 @@ fn paused_clock_does_not_jump_while_a_job_is_in_flight() {
 
 #[test]
 fn a_job_spawned_but_not_yet_awaited_still_holds_the_clock() {
+    let _hang = hang_guard::start();
     let seen = within_a_minute(|| {
         let mut rt = paused();
         rt.block_on(async {
@@ -91,6 +96,7 @@ fn a_job_spawned_but_not_yet_awaited_still_holds_the_clock() {
 
 #[test]
 fn a_detached_job_on_a_paused_clock_does_not_hang_the_loop() {
+    let _hang = hang_guard::start();
     let slept = within_a_minute(|| {
         let mut rt = paused();
         rt.block_on(async {
@@ -107,6 +113,7 @@ fn a_detached_job_on_a_paused_clock_does_not_hang_the_loop() {
 
 #[test]
 fn the_result_wakes_the_task_from_the_pool_thread() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     let (job_thread, loop_thread) = rt.block_on(async {
         let (go, wait) = mpsc::channel::<()>();

@@ -3,6 +3,9 @@
 //! Jobs here wait on gates the test opens, so every check is about order and
 //! counts, never about how long something took.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -42,6 +45,7 @@ fn eventually(what: &str, condition: impl Fn() -> bool) {
 
 #[test]
 fn with_max_n_threads_and_3n_jobs_exactly_n_run_at_once() {
+    let _hang = hang_guard::start();
     const N: usize = 3;
     let pool = BlockingPool::builder().max_threads(N).build();
     let gate = Arc::new(Gate::default());
@@ -93,6 +97,7 @@ fn with_max_n_threads_and_3n_jobs_exactly_n_run_at_once() {
 
 #[test]
 fn idle_threads_exit_after_the_keep_alive() {
+    let _hang = hang_guard::start();
     const N: usize = 4;
     let pool = BlockingPool::builder()
         .max_threads(N)
@@ -123,6 +128,7 @@ fn idle_threads_exit_after_the_keep_alive() {
 
 #[test]
 fn sequential_jobs_reuse_one_thread() {
+    let _hang = hang_guard::start();
     let pool = BlockingPool::builder().max_threads(8).build();
     executor::block_on(async {
         for i in 0..200 {
@@ -136,6 +142,7 @@ fn sequential_jobs_reuse_one_thread() {
 
 #[test]
 fn ten_thousand_sequential_round_trips_lose_nothing() {
+    let _hang = hang_guard::start();
     let sum = executor::block_on(async {
         let mut sum = 0u64;
         for i in 0..10_000u64 {
@@ -148,6 +155,7 @@ fn ten_thousand_sequential_round_trips_lose_nothing() {
 
 #[test]
 fn ten_thousand_concurrent_round_trips_lose_nothing() {
+    let _hang = hang_guard::start();
     let results = executor::block_on(async {
         let tasks: Vec<_> = (0..10_000u64)
             .map(|i| executor::spawn(async move { spawn_blocking(move || i * 3).await }))
@@ -162,6 +170,7 @@ fn ten_thousand_concurrent_round_trips_lose_nothing() {
 
 #[test]
 fn a_panicking_job_returns_its_payload_and_the_pool_keeps_working() {
+    let _hang = hang_guard::start();
     let pool = BlockingPool::builder().max_threads(1).build();
     executor::block_on(async {
         let error = pool
@@ -184,6 +193,7 @@ fn a_panicking_job_returns_its_payload_and_the_pool_keeps_working() {
 
 #[test]
 fn dropping_a_pool_cancels_queued_jobs_and_waits_for_running_ones() {
+    let _hang = hang_guard::start();
     let pool = BlockingPool::builder().max_threads(1).build();
     let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
     let running_finished = Arc::new(AtomicBool::new(false));
@@ -239,6 +249,7 @@ fn dropping_a_pool_cancels_queued_jobs_and_waits_for_running_ones() {
 
 #[test]
 fn shutdown_timeout_stops_waiting_and_the_running_job_still_delivers() {
+    let _hang = hang_guard::start();
     let pool = BlockingPool::builder().max_threads(1).build();
     let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
     let job = pool.spawn({
@@ -258,6 +269,7 @@ fn shutdown_timeout_stops_waiting_and_the_running_job_still_delivers() {
 
 #[test]
 fn dropping_the_handle_detaches_the_job_which_still_runs() {
+    let _hang = hang_guard::start();
     let ran = Arc::new(AtomicBool::new(false));
     let handle = spawn_blocking({
         let ran = ran.clone();
@@ -272,6 +284,7 @@ fn dropping_the_handle_detaches_the_job_which_still_runs() {
 
 #[test]
 fn a_pool_dropped_by_its_own_job_does_not_wait_for_itself() {
+    let _hang = hang_guard::start();
     let pool = Arc::new(BlockingPool::builder().build());
     let let_go = Arc::new(Gate::default());
     let handle = pool.spawn({
@@ -288,6 +301,7 @@ fn a_pool_dropped_by_its_own_job_does_not_wait_for_itself() {
 
 #[test]
 fn a_job_finishing_after_the_runtime_was_dropped_does_not_crash() {
+    let _hang = hang_guard::start();
     let pool = Arc::new(BlockingPool::builder().build());
     let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
     let mut rt = executor::Runtime::new().unwrap();
@@ -316,6 +330,7 @@ fn a_job_finishing_after_the_runtime_was_dropped_does_not_crash() {
 
 #[test]
 fn blocking_error_names_what_happened() {
+    let _hang = hang_guard::start();
     let pool = BlockingPool::builder().max_threads(1).build();
     let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
     let running = pool.spawn({
@@ -348,5 +363,6 @@ fn blocking_error_names_what_happened() {
 #[test]
 #[should_panic(expected = "max_threads must be at least 1")]
 fn a_pool_of_zero_threads_is_refused() {
+    let _hang = hang_guard::start();
     let _ = BlockingPool::builder().max_threads(0);
 }
