@@ -340,6 +340,27 @@ fn a_putter_holding_a_reserved_slot_puts_even_with_its_budget_spent() {
     assert_eq!(order, ["first reserved", "second reserved"]);
 }
 
+// The budget belongs to a poll: once `block_on` returns, code on this thread (a future
+// polled by hand, say) is never cut off, however much the last poll spent.
+#[test]
+fn outside_a_poll_there_is_no_budget() {
+    let _hang = hang_guard::start();
+    let mut rt = runtime(Some(4));
+    assert!(glassbox::coop::has_budget_remaining());
+    rt.block_on(async {
+        for _ in 0..3 {
+            consume_budget().await; // 3 of 4 spent: the poll ends with 1 left
+        }
+        assert!(glassbox::coop::has_budget_remaining());
+        consume_budget().await; // the last unit: the next leaf would be cut off
+        assert!(!glassbox::coop::has_budget_remaining());
+    });
+    assert!(
+        glassbox::coop::has_budget_remaining(),
+        "a spent budget outlived its poll"
+    );
+}
+
 #[test]
 #[should_panic(expected = "coop_budget must be at least 1")]
 fn a_zero_budget_is_refused_naming_the_mistake() {
