@@ -9,7 +9,7 @@
 //!                     │ yes
 //!                     ▼
 //!        delay = min(cap, initial · factorⁿ), or a random part of it (full jitter)
-//!        would the next attempt start past the deadline? ─yes─► Err(the last error)
+//!        would the next attempt start at or past the deadline? ─yes─► Err(the last error)
 //!                     │ no
 //!                     ▼
 //!        sleep(delay) ─► attempt n + 1 ...                 any Ok(value) ─► Ok(value)
@@ -22,8 +22,8 @@
 //!   least once, and always ends with an `Ok` or with the error of the last attempt.
 //! - The schedule is exact: with the paused clock, attempt n+1 starts exactly
 //!   `delay(n)` after attempt n failed (1 ms resolution).
-//! - The deadline bounds when attempts *start*; an attempt in progress is not cut
-//!   short (wrap the operation in `timeout` for that).
+//! - The deadline bounds when attempts *start*: every attempt starts before it; an
+//!   attempt in progress is not cut short (wrap the operation in `timeout` for that).
 //! - Jitter needs randomness but this crate takes no dependency for it: a small
 //!   xorshift generator, seeded from the system clock or by `jitter_seed` for
 //!   reproducible tests. Good enough to spread retries; not for cryptography.
@@ -213,9 +213,9 @@ impl Backoff {
         self
     }
 
-    /// Starts no attempt once `budget` has passed since the first one started, and
-    /// does not wait for an attempt that would start past it: the last error is
-    /// returned then.
+    /// Starts no attempt at or after `budget` since the first one started, and does
+    /// not wait for an attempt that would start then: the last error is returned at
+    /// once. (An attempt due exactly at the deadline does not start.)
     ///
     /// asyncio equivalent: checking `loop.time()` against a deadline in the loop.
     /// tokio equivalent: none built in.

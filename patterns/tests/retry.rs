@@ -153,6 +153,17 @@ fn the_deadline_stops_retries_that_would_start_past_it() {
 }
 
 #[test]
+fn an_attempt_due_exactly_at_the_deadline_does_not_start() {
+    let backoff = Backoff::new(Duration::from_millis(100))
+        .max_attempts(100)
+        .deadline(Duration::from_millis(700));
+    let (result, starts) = attempts_against(backoff, usize::MAX);
+    // Attempts at 0, 100, 300; the fourth would start at 700 ms, the deadline itself.
+    assert_eq!(starts, [0, 100, 300]);
+    assert_eq!(result, Err(3));
+}
+
+#[test]
 fn the_deadline_does_not_cut_an_attempt_short() {
     let finished_at = paused().block_on(async {
         let t0 = time::now();
