@@ -44,11 +44,11 @@ fi
 
 # --test-workspace: the suites that catch executor bugs live in the root package.
 # --jobs: 2 (both cores) by default; more would make healthy test runs look like hangs.
-# --timeout: the workspace's tests take ~30 s; a mutant that makes them hang is
-# stopped at 240 s and counted as a timeout.
+# --timeout: the workspace's tests take 30-40 s under load, and tests/hang_guard fails
+# a hung test in 60 s; a mutant whose tests still run at 150 s is counted a timeout.
 status=0
 cargo mutants --workspace --test-workspace=true "${file_args[@]}" \
-    --jobs "${MUTANTS_JOBS:-2}" --timeout 240 --build-timeout 600 \
+    --jobs "${MUTANTS_JOBS:-2}" --timeout 150 --build-timeout 600 \
     --output target/mutants "$@" || status=$?
 # cargo-mutants exits 2 when a mutant was missed, 3 on a timeout: the counts decide.
 if [[ $status -ne 0 && $status -ne 2 && $status -ne 3 ]]; then
