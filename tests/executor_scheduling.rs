@@ -1,5 +1,7 @@
 //! The order the loop runs tasks in: checked against expected trace vectors.
 
+mod hang_guard;
+
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +14,7 @@ type Log = Rc<RefCell<Vec<&'static str>>>;
 
 #[test]
 fn a_task_that_wakes_itself_runs_again_only_after_the_others_already_queued() {
+    let _hang = hang_guard::start();
     let log: Log = Rc::default();
     let mut rt = Runtime::new().unwrap();
     rt.block_on({
@@ -67,6 +70,7 @@ impl Future for Parked {
 
 #[test]
 fn a_task_woken_many_times_before_it_runs_is_queued_once() {
+    let _hang = hang_guard::start();
     let waker_out = Rc::new(RefCell::new(None));
     let polls = Rc::new(RefCell::new(0));
     let mut rt = Runtime::new().unwrap();
@@ -91,6 +95,7 @@ fn a_task_woken_many_times_before_it_runs_is_queued_once() {
 
 #[test]
 fn a_stale_waker_does_not_wake_the_task_that_reuses_its_slot() {
+    let _hang = hang_guard::start();
     let waker_out = Rc::new(RefCell::new(None));
     let mut rt = Runtime::new().unwrap();
     rt.block_on({
@@ -146,6 +151,7 @@ impl Future for PendingForEver {
 // entries are cleaned up; a task that stays pending shows a double queueing at once.
 #[test]
 fn a_pending_task_woken_a_hundred_times_is_polled_once_for_them() {
+    let _hang = hang_guard::start();
     let waker_out = Rc::new(RefCell::new(None));
     let polls = Rc::new(RefCell::new(0));
     let mut rt = Runtime::new().unwrap();
@@ -171,6 +177,7 @@ fn a_pending_task_woken_a_hundred_times_is_polled_once_for_them() {
 
 #[test]
 fn one_turn_polls_at_most_event_interval_tasks() {
+    let _hang = hang_guard::start();
     const INTERVAL: u32 = 8;
     let mut rt = Runtime::builder().event_interval(INTERVAL).build().unwrap();
     rt.block_on(async {

@@ -2,6 +2,8 @@
 //! who drops the future and the output, on which thread, and when the cell is freed.
 //! `scripts/valgrind.sh` runs this file under memcheck.
 
+mod hang_guard;
+
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +40,7 @@ impl Future for ParkOnce {
 
 #[test]
 fn a_detached_tasks_output_is_dropped_on_the_runtime_thread_when_it_finishes() {
+    let _hang = hang_guard::start();
     let dropped_on = Rc::new(Cell::new(None));
     let mut rt = Runtime::new().unwrap();
     rt.block_on({
@@ -57,6 +60,7 @@ fn a_detached_tasks_output_is_dropped_on_the_runtime_thread_when_it_finishes() {
 
 #[test]
 fn an_output_never_taken_is_dropped_with_its_join_handle() {
+    let _hang = hang_guard::start();
     let dropped_on = Rc::new(Cell::new(None));
     let mut rt = Runtime::new().unwrap();
     let handle = rt.block_on({
@@ -78,6 +82,7 @@ fn an_output_never_taken_is_dropped_with_its_join_handle() {
 
 #[test]
 fn the_last_reference_may_be_a_waker_dropped_on_another_thread() {
+    let _hang = hang_guard::start();
     let slot = Arc::new(Mutex::new(None));
     let mut rt = Runtime::new().unwrap();
     rt.block_on({
@@ -98,6 +103,7 @@ fn the_last_reference_may_be_a_waker_dropped_on_another_thread() {
 
 #[test]
 fn a_future_whose_destructor_panics_after_completing_yields_a_panic_join_error() {
+    let _hang = hang_guard::start();
     struct PanicOnDrop;
     impl Drop for PanicOnDrop {
         fn drop(&mut self) {
@@ -117,6 +123,7 @@ fn a_future_whose_destructor_panics_after_completing_yields_a_panic_join_error()
 
 #[test]
 fn tasks_spawned_and_finished_in_a_loop_reuse_slots_without_confusion() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     let sum = rt.block_on(async {
         let mut sum = 0u64;

@@ -1,5 +1,7 @@
 //! Spawning, joining, aborting and panicking tasks.
 
+mod hang_guard;
+
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
@@ -27,6 +29,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 #[test]
 fn spawned_tasks_run_and_join_in_order() {
+    let _hang = hang_guard::start();
     let log = Rc::new(RefCell::new(Vec::new()));
     let results = block_on({
         let log = log.clone();
@@ -53,6 +56,7 @@ fn spawned_tasks_run_and_join_in_order() {
 
 #[test]
 fn abort_on_a_pending_task_cancels_it_and_drops_its_future() {
+    let _hang = hang_guard::start();
     let dropped = Rc::new(Cell::new(false));
     let outcome = block_on({
         let dropped = dropped.clone();
@@ -75,6 +79,7 @@ fn abort_on_a_pending_task_cancels_it_and_drops_its_future() {
 
 #[test]
 fn abort_before_the_first_poll_never_runs_the_task() {
+    let _hang = hang_guard::start();
     let ran = Rc::new(Cell::new(false));
     let outcome = block_on({
         let ran = ran.clone();
@@ -90,6 +95,7 @@ fn abort_before_the_first_poll_never_runs_the_task() {
 
 #[test]
 fn abort_after_completion_changes_nothing() {
+    let _hang = hang_guard::start();
     let outcome = block_on(async {
         let handle = spawn(async { 7 });
         yield_now().await;
@@ -102,6 +108,7 @@ fn abort_after_completion_changes_nothing() {
 
 #[test]
 fn a_panicking_task_yields_a_panic_join_error_and_the_runtime_keeps_running_others() {
+    let _hang = hang_guard::start();
     let (failed, fine) = block_on(async {
         let failing = spawn(async { panic!("boom in a task") });
         let healthy = spawn(async {
@@ -120,6 +127,7 @@ fn a_panicking_task_yields_a_panic_join_error_and_the_runtime_keeps_running_othe
 
 #[test]
 fn a_task_whose_destructor_panics_during_abort_yields_a_panic_join_error() {
+    let _hang = hang_guard::start();
     struct PanicOnDrop;
     impl Drop for PanicOnDrop {
         fn drop(&mut self) {
@@ -144,6 +152,7 @@ fn a_task_whose_destructor_panics_during_abort_yields_a_panic_join_error() {
 
 #[test]
 fn a_dropped_join_handle_leaves_the_task_running() {
+    let _hang = hang_guard::start();
     let done = Rc::new(Cell::new(false));
     block_on({
         let done = done.clone();
@@ -164,6 +173,7 @@ fn a_dropped_join_handle_leaves_the_task_running() {
 
 #[test]
 fn nested_block_on_panics_with_a_message_that_says_what_to_do() {
+    let _hang = hang_guard::start();
     let payload = panic::catch_unwind(|| block_on(async { block_on(async {}) })).unwrap_err();
     let message = panic_message(&*payload);
     assert!(
@@ -178,6 +188,7 @@ fn nested_block_on_panics_with_a_message_that_says_what_to_do() {
 
 #[test]
 fn spawn_outside_a_runtime_panics_with_a_message_that_says_what_to_do() {
+    let _hang = hang_guard::start();
     let payload = panic::catch_unwind(|| drop(spawn(async {}))).unwrap_err();
     let message = panic_message(&*payload);
     assert!(
@@ -189,6 +200,7 @@ fn spawn_outside_a_runtime_panics_with_a_message_that_says_what_to_do() {
 
 #[test]
 fn a_runtime_survives_a_panicking_block_on_future_and_can_run_again() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     let caught = panic::catch_unwind(AssertUnwindSafe(|| {
         rt.block_on(async { panic!("main future") })
@@ -199,6 +211,7 @@ fn a_runtime_survives_a_panicking_block_on_future_and_can_run_again() {
 
 #[test]
 fn runtime_spawn_queues_a_task_for_the_next_block_on() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     let handle = rt.spawn(async { "queued before block_on" });
     assert_eq!(rt.block_on(handle).unwrap(), "queued before block_on");
@@ -206,6 +219,7 @@ fn runtime_spawn_queues_a_task_for_the_next_block_on() {
 
 #[test]
 fn dropping_the_runtime_drops_every_task_including_ones_spawned_by_destructors() {
+    let _hang = hang_guard::start();
     struct SpawnOnDrop(Rc<Cell<u32>>);
     impl Drop for SpawnOnDrop {
         fn drop(&mut self) {
@@ -248,6 +262,7 @@ fn dropping_the_runtime_drops_every_task_including_ones_spawned_by_destructors()
 
 #[test]
 fn join_handle_reports_its_task_id_and_the_error_names_it() {
+    let _hang = hang_guard::start();
     block_on(async {
         let handle = spawn(async { panic!("named") });
         let id = handle.id();
@@ -263,6 +278,7 @@ fn join_handle_reports_its_task_id_and_the_error_names_it() {
 
 #[test]
 fn metrics_count_spawns_polls_and_finishes() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     rt.block_on(async {
         for _ in 0..10 {
@@ -282,6 +298,7 @@ fn metrics_count_spawns_polls_and_finishes() {
 // second: it keeps the waker of whoever polled it last, not the first one's.
 #[test]
 fn a_join_handle_moved_to_another_task_wakes_its_new_awaiter() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
     let outcome = rt.block_on(async {
         let release = Rc::new(Cell::new(false));

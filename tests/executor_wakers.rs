@@ -1,5 +1,7 @@
 //! Wakers keep the std contract: any thread, any time, even after the runtime is gone.
 
+mod hang_guard;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +34,7 @@ impl Future for CountReaches {
 
 #[test]
 fn eight_threads_times_ten_thousand_remote_wakes_lose_no_wake_and_never_hang() {
+    let _hang = hang_guard::start();
     const THREADS: usize = 8;
     const WAKES: usize = 10_000;
     let count = Arc::new(AtomicUsize::new(0));
@@ -69,6 +72,7 @@ fn eight_threads_times_ten_thousand_remote_wakes_lose_no_wake_and_never_hang() {
 
 #[test]
 fn a_waker_cloned_to_another_thread_wakes_and_drops_there() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     let woken = rt.block_on(async {
         let count = Arc::new(AtomicUsize::new(0));
@@ -95,6 +99,7 @@ fn a_waker_cloned_to_another_thread_wakes_and_drops_there() {
 
 #[test]
 fn waking_after_the_runtime_is_dropped_is_a_harmless_no_op() {
+    let _hang = hang_guard::start();
     let slot = Arc::new(Mutex::new(None::<Waker>));
     let mut rt = Runtime::new().unwrap();
     rt.block_on(async {

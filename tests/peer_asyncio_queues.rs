@@ -51,6 +51,8 @@
 //! (a freed slot is reserved, not filled) two failed: `test_put_cancel_drop` and
 //! `test_cancelled_put_silence_value_error_exception`.
 
+mod hang_guard;
+
 mod reliability_support;
 
 use std::cell::{Cell, RefCell};
@@ -113,6 +115,7 @@ fn spawn_acquirer(sem: &Rc<Semaphore>, result: &Rc<RefCell<Vec<u32>>>, tag: u32)
 // from test_queues.py: QueueBasicTests.test_repr
 #[test]
 fn debug_shows_waiting_getters_waiting_putters_and_the_size() {
+    let _hang = hang_guard::start();
     run("test_repr", async {
         let queue = Queue::new(0);
         assert!(debug(&queue).starts_with("Queue"), "{}", debug(&queue));
@@ -148,6 +151,7 @@ fn debug_shows_waiting_getters_waiting_putters_and_the_size() {
 // from test_queues.py: QueueBasicTests.test_empty
 #[test]
 fn empty_is_true_until_a_put_and_again_after_the_get() {
+    let _hang = hang_guard::start();
     run("test_empty", async {
         let queue = Queue::new(0);
         assert!(queue.empty());
@@ -161,6 +165,7 @@ fn empty_is_true_until_a_put_and_again_after_the_get() {
 // from test_queues.py: QueueBasicTests.test_full
 #[test]
 fn an_unbounded_queue_is_never_full_and_a_bounded_one_is_at_its_bound() {
+    let _hang = hang_guard::start();
     run("test_full", async {
         assert!(!Queue::<u8>::new(0).full());
         let queue = Queue::new(1);
@@ -172,6 +177,7 @@ fn an_unbounded_queue_is_never_full_and_a_bounded_one_is_at_its_bound() {
 // from test_queues.py: QueueBasicTests.test_order
 #[test]
 fn items_come_out_in_the_order_they_were_put() {
+    let _hang = hang_guard::start();
     run("test_order", async {
         let queue = Queue::new(0);
         for n in [1, 3, 2] {
@@ -188,6 +194,7 @@ fn items_come_out_in_the_order_they_were_put() {
 // from test_queues.py: QueueBasicTests.test_maxsize
 #[test]
 fn a_putter_blocks_at_maxsize_and_resumes_after_a_get() {
+    let _hang = hang_guard::start();
     run("test_maxsize", async {
         let queue = Queue::new(2);
         assert_eq!(queue.maxsize(), 2);
@@ -220,6 +227,7 @@ fn a_putter_blocks_at_maxsize_and_resumes_after_a_get() {
 // from test_queues.py: QueueGetTests.test_blocking_get
 #[test]
 fn get_returns_at_once_when_an_item_is_there() {
+    let _hang = hang_guard::start();
     run("test_blocking_get", async {
         let queue = Queue::new(0);
         queue.put_nowait(1).unwrap();
@@ -230,6 +238,7 @@ fn get_returns_at_once_when_an_item_is_there() {
 // from test_queues.py: QueueGetTests.test_get_with_putters
 #[test]
 fn a_get_from_a_full_queue_wakes_the_waiting_putter() {
+    let _hang = hang_guard::start();
     run("test_get_with_putters", async {
         let queue = Queue::new(1);
         queue.put(1).await.unwrap();
@@ -247,6 +256,7 @@ fn a_get_from_a_full_queue_wakes_the_waiting_putter() {
 // from test_queues.py: QueueGetTests.test_blocking_get_wait
 #[test]
 fn a_get_waits_until_an_item_arrives_later() {
+    let _hang = hang_guard::start();
     run("test_blocking_get_wait", async {
         let queue = Queue::new(0);
         let (started, finished) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
@@ -278,6 +288,7 @@ fn a_get_waits_until_an_item_arrives_later() {
 // from test_queues.py: QueueGetTests.test_nonblocking_get
 #[test]
 fn get_nowait_returns_the_item_put() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(0);
     queue.put_nowait(1).unwrap();
     assert_eq!(queue.get_nowait(), Ok(1));
@@ -286,12 +297,14 @@ fn get_nowait_returns_the_item_put() {
 // from test_queues.py: QueueGetTests.test_nonblocking_get_exception
 #[test]
 fn get_nowait_on_an_empty_queue_is_empty() {
+    let _hang = hang_guard::start();
     assert_eq!(Queue::<u8>::new(0).get_nowait(), Err(GetNowaitError::Empty));
 }
 
 // from test_queues.py: QueueGetTests.test_get_cancelled_race
 #[test]
 fn a_getter_cancelled_while_waiting_leaves_the_next_item_to_the_one_behind() {
+    let _hang = hang_guard::start();
     run("test_get_cancelled_race", async {
         let queue = Queue::new(0);
         let first = spawn_get(&queue);
@@ -309,6 +322,7 @@ fn a_getter_cancelled_while_waiting_leaves_the_next_item_to_the_one_behind() {
 // from test_queues.py: QueueGetTests.test_get_with_waiting_putters
 #[test]
 fn gets_take_the_items_of_waiting_putters_in_their_order() {
+    let _hang = hang_guard::start();
     run("test_get_with_waiting_putters", async {
         let queue = Queue::new(1);
         spawn_put(&queue, 'a');
@@ -321,6 +335,7 @@ fn gets_take_the_items_of_waiting_putters_in_their_order() {
 // from test_queues.py: QueueGetTests.test_why_are_getters_waiting
 #[test]
 fn a_producer_and_a_consumer_of_five_items_through_one_slot_both_finish() {
+    let _hang = hang_guard::start();
     run("test_why_are_getters_waiting", async {
         let queue = Queue::new(1);
         let producer = spawn({
@@ -347,6 +362,7 @@ fn a_producer_and_a_consumer_of_five_items_through_one_slot_both_finish() {
 // from test_queues.py: QueueGetTests.test_cancelled_getters_not_being_held_in_self_getters
 #[test]
 fn a_get_that_timed_out_leaves_no_getter_in_line() {
+    let _hang = hang_guard::start();
     run(
         "test_cancelled_getters_not_being_held_in_self_getters",
         async {
@@ -366,6 +382,7 @@ fn a_get_that_timed_out_leaves_no_getter_in_line() {
 // from test_queues.py: QueuePutTests.test_blocking_put
 #[test]
 fn put_on_an_unbounded_queue_never_waits() {
+    let _hang = hang_guard::start();
     run("test_blocking_put", async {
         let queue = Queue::new(0);
         queue.put(1).await.unwrap();
@@ -376,6 +393,7 @@ fn put_on_an_unbounded_queue_never_waits() {
 // from test_queues.py: QueuePutTests.test_blocking_put_wait
 #[test]
 fn a_second_put_waits_for_a_later_get() {
+    let _hang = hang_guard::start();
     run("test_blocking_put_wait", async {
         let queue = Queue::new(1);
         let (started, finished) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
@@ -407,6 +425,7 @@ fn a_second_put_waits_for_a_later_get() {
 // from test_queues.py: QueuePutTests.test_nonblocking_put
 #[test]
 fn put_nowait_then_get_nowait_round_trips() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(0);
     queue.put_nowait(1).unwrap();
     assert_eq!(queue.get_nowait(), Ok(1));
@@ -415,6 +434,7 @@ fn put_nowait_then_get_nowait_round_trips() {
 // from test_queues.py: QueuePutTests.test_get_cancel_drop_one_pending_reader
 #[test]
 fn a_reader_cancelled_after_being_handed_an_item_drops_nothing() {
+    let _hang = hang_guard::start();
     run("test_get_cancel_drop_one_pending_reader", async {
         let queue = Queue::new(0);
         let reader = spawn_get(&queue);
@@ -436,6 +456,7 @@ fn a_reader_cancelled_after_being_handed_an_item_drops_nothing() {
 // from test_queues.py: QueuePutTests.test_get_cancel_drop_many_pending_readers
 #[test]
 fn items_handed_to_a_cancelled_reader_reach_the_readers_behind_it() {
+    let _hang = hang_guard::start();
     run("test_get_cancel_drop_many_pending_readers", async {
         let queue = Queue::new(0);
         let readers: Vec<_> = (0..3).map(|_| spawn_get(&queue)).collect();
@@ -460,6 +481,7 @@ fn items_handed_to_a_cancelled_reader_reach_the_readers_behind_it() {
 // from test_queues.py: QueuePutTests.test_put_cancel_drop
 #[test]
 fn a_writer_cancelled_after_its_slot_was_freed_did_not_put() {
+    let _hang = hang_guard::start();
     run("test_put_cancel_drop", async {
         let queue = Queue::new(1);
         queue.put_nowait(1).unwrap();
@@ -479,6 +501,7 @@ fn a_writer_cancelled_after_its_slot_was_freed_did_not_put() {
 // from test_queues.py: QueuePutTests.test_nonblocking_put_exception
 #[test]
 fn put_nowait_on_a_full_queue_is_full() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(1);
     queue.put_nowait(1).unwrap();
     assert!(matches!(queue.put_nowait(2), Err(PutNowaitError::Full(2))));
@@ -487,6 +510,7 @@ fn put_nowait_on_a_full_queue_is_full() {
 // from test_queues.py: QueuePutTests.test_put_cancelled
 #[test]
 fn a_get_waits_for_a_put_task_that_has_not_run_yet() {
+    let _hang = hang_guard::start();
     run("test_put_cancelled", async {
         let queue = Queue::new(0);
         let putter = spawn({
@@ -505,6 +529,7 @@ fn a_get_waits_for_a_put_task_that_has_not_run_yet() {
 // from test_queues.py: QueuePutTests.test_put_cancelled_race
 #[test]
 fn a_putter_cancelled_in_line_leaves_the_others_in_order() {
+    let _hang = hang_guard::start();
     run("test_put_cancelled_race", async {
         let queue = Queue::new(1);
         let put_a = spawn_put(&queue, 'a');
@@ -526,6 +551,7 @@ fn a_putter_cancelled_in_line_leaves_the_others_in_order() {
 // from test_queues.py: QueuePutTests.test_put_with_waiting_getters
 #[test]
 fn a_put_goes_to_the_waiting_getter() {
+    let _hang = hang_guard::start();
     run("test_put_with_waiting_getters", async {
         let queue = Queue::new(0);
         let getter = spawn_get(&queue);
@@ -538,6 +564,7 @@ fn a_put_goes_to_the_waiting_getter() {
 // from test_queues.py: QueuePutTests.test_why_are_putters_waiting
 #[test]
 fn four_putters_on_two_slots_all_finish_once_a_getter_drains_it() {
+    let _hang = hang_guard::start();
     run("test_why_are_putters_waiting", async {
         let queue = Queue::new(2);
         let getter = spawn({
@@ -560,6 +587,7 @@ fn four_putters_on_two_slots_all_finish_once_a_getter_drains_it() {
 // from test_queues.py: QueuePutTests.test_cancelled_puts_not_being_held_in_self_putters
 #[test]
 fn a_cancelled_waiting_put_leaves_the_line() {
+    let _hang = hang_guard::start();
     run(
         "test_cancelled_puts_not_being_held_in_self_putters",
         async {
@@ -586,6 +614,7 @@ fn a_cancelled_waiting_put_leaves_the_line() {
 // from test_queues.py: QueuePutTests.test_cancelled_put_silence_value_error_exception
 #[test]
 fn a_put_cancelled_after_get_nowait_freed_its_slot_reports_cancelled_and_put_nothing() {
+    let _hang = hang_guard::start();
     run("test_cancelled_put_silence_value_error_exception", async {
         let queue = Queue::new(1);
         queue.put_nowait(1).unwrap();
@@ -606,12 +635,14 @@ fn a_put_cancelled_after_get_nowait_freed_its_slot_reports_cancelled_and_put_not
 // from test_queues.py: QueueJoinTests.test_task_done_underflow
 #[test]
 fn task_done_on_a_fresh_queue_is_an_error() {
+    let _hang = hang_guard::start();
     assert!(Queue::<u8>::new(0).task_done().is_err());
 }
 
 // from test_queues.py: QueueJoinTests.test_task_done
 #[test]
 fn join_returns_once_two_workers_have_marked_every_item_done() {
+    let _hang = hang_guard::start();
     run("test_task_done", async {
         let queue = Queue::new(0);
         for n in 0..100 {
@@ -645,6 +676,7 @@ fn join_returns_once_two_workers_have_marked_every_item_done() {
 // from test_queues.py: QueueJoinTests.test_join_empty_queue
 #[test]
 fn join_on_an_empty_queue_returns_at_once_twice() {
+    let _hang = hang_guard::start();
     run("test_join_empty_queue", async {
         let queue = Queue::<u8>::new(0);
         queue.join().await;
@@ -655,6 +687,7 @@ fn join_on_an_empty_queue_returns_at_once_twice() {
 // from test_queues.py: QueueJoinTests.test_format
 #[test]
 fn debug_shows_maxsize_and_the_unfinished_count() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(0);
     assert!(
         debug(&queue).contains("maxsize: 0, unfinished: 0"),
@@ -672,6 +705,7 @@ fn debug_shows_maxsize_and_the_unfinished_count() {
 // from test_queues.py: QueueShutdownTests.test_format
 #[test]
 fn debug_shows_the_queue_is_shut_down() {
+    let _hang = hang_guard::start();
     let queue = Queue::<u8>::new(0);
     queue.shutdown(false);
     assert!(
@@ -695,6 +729,7 @@ async fn assert_puts_and_gets_fail(queue: &Queue<&'static str>) {
 // from test_queues.py: QueueShutdownTests.test_shutdown_empty
 #[test]
 fn shutting_down_an_empty_queue_fails_its_waiting_getter_and_lets_join_return() {
+    let _hang = hang_guard::start();
     run("test_shutdown_empty", async {
         let queue = Queue::new(0);
         let getter = spawn_get(&queue);
@@ -712,6 +747,7 @@ fn shutting_down_an_empty_queue_fails_its_waiting_getter_and_lets_join_return() 
 // from test_queues.py: QueueShutdownTests.test_shutdown_nonempty
 #[test]
 fn shutting_down_a_full_queue_fails_its_putter_but_lets_the_item_be_got_and_joined() {
+    let _hang = hang_guard::start();
     run("test_shutdown_nonempty", async {
         let queue = Queue::new(1);
         queue.put_nowait("data").unwrap();
@@ -742,6 +778,7 @@ fn shutting_down_a_full_queue_fails_its_putter_but_lets_the_item_be_got_and_join
 // from test_queues.py: QueueShutdownTests.test_shutdown_immediate
 #[test]
 fn shutting_down_immediately_empties_the_queue_and_lets_join_return() {
+    let _hang = hang_guard::start();
     run("test_shutdown_immediate", async {
         let queue = Queue::new(0);
         queue.put_nowait("data").unwrap();
@@ -765,6 +802,7 @@ fn shutting_down_immediately_empties_the_queue_and_lets_join_return() {
 // from test_queues.py: QueueShutdownTests.test_shutdown_immediate_with_unfinished
 #[test]
 fn shutting_down_immediately_keeps_join_waiting_for_an_item_already_got() {
+    let _hang = hang_guard::start();
     run("test_shutdown_immediate_with_unfinished", async {
         let queue = Queue::new(0);
         queue.put_nowait("data").unwrap();
@@ -792,12 +830,14 @@ fn shutting_down_immediately_keeps_join_waiting_for_an_item_already_got() {
 // from test_locks.py: SemaphoreTests.test_initial_value_zero
 #[test]
 fn a_semaphore_of_zero_starts_locked() {
+    let _hang = hang_guard::start();
     assert!(locked(&Semaphore::new(0)));
 }
 
 // from test_locks.py: SemaphoreTests.test_repr
 #[test]
 fn semaphore_debug_shows_free_permits_and_waiters() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_repr", async {
         let sem = Rc::new(Semaphore::new(1));
         assert!(format!("{sem:?}").contains("available: 1"), "{sem:?}");
@@ -821,6 +861,7 @@ fn semaphore_debug_shows_free_permits_and_waiters() {
 // from test_locks.py: SemaphoreTests.test_acquire
 #[test]
 fn released_permits_go_to_the_tasks_that_waited_first() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_acquire", async {
         let sem = Rc::new(Semaphore::new(3));
         let result = Rc::new(RefCell::new(Vec::new()));
@@ -855,6 +896,7 @@ fn released_permits_go_to_the_tasks_that_waited_first() {
 // from test_locks.py: SemaphoreTests.test_acquire_cancel
 #[test]
 fn a_cancelled_acquire_leaves_no_waiter() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_acquire_cancel", async {
         let sem = Rc::new(Semaphore::new(1));
         acquire(&sem).await;
@@ -873,6 +915,7 @@ fn a_cancelled_acquire_leaves_no_waiter() {
 // from test_locks.py: SemaphoreTests.test_acquire_cancel_before_awoken
 #[test]
 fn a_release_skips_waiters_cancelled_before_they_were_woken() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_acquire_cancel_before_awoken", async {
         let sem = Rc::new(Semaphore::new(0));
         let result = Rc::new(RefCell::new(Vec::new()));
@@ -898,6 +941,7 @@ fn a_release_skips_waiters_cancelled_before_they_were_woken() {
 // from test_locks.py: SemaphoreTests.test_acquire_hang
 #[test]
 fn a_release_with_the_front_waiter_cancelled_serves_the_next() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_acquire_hang", async {
         let sem = Rc::new(Semaphore::new(0));
         let result = Rc::new(RefCell::new(Vec::new()));
@@ -917,6 +961,7 @@ fn a_release_with_the_front_waiter_cancelled_serves_the_next() {
 // from test_locks.py: SemaphoreTests.test_acquire_no_hang
 #[test]
 fn a_waiter_cancelled_after_its_permit_was_granted_gives_it_back() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_acquire_no_hang", async {
         let sem = Rc::new(Semaphore::new(1));
         let second: Rc<RefCell<Option<JoinHandle<()>>>> = Rc::default();
@@ -948,6 +993,7 @@ fn a_waiter_cancelled_after_its_permit_was_granted_gives_it_back() {
 // from test_locks.py: SemaphoreTests.test_release_no_waiters
 #[test]
 fn a_release_with_nobody_waiting_unlocks() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_release_no_waiters", async {
         let sem = Semaphore::new(1);
         acquire(&sem).await;
@@ -960,6 +1006,7 @@ fn a_release_with_nobody_waiting_unlocks() {
 // from test_locks.py: SemaphoreTests.test_acquire_fifo_order
 #[test]
 fn three_tasks_acquiring_twice_each_take_turns_in_arrival_order() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_acquire_fifo_order", async {
         let sem = Rc::new(Semaphore::new(1));
         let result = Rc::new(RefCell::new(Vec::new()));
@@ -988,6 +1035,7 @@ fn three_tasks_acquiring_twice_each_take_turns_in_arrival_order() {
 // from test_locks.py: SemaphoreTests.test_acquire_fifo_order_2
 #[test]
 fn a_task_that_releases_and_acquires_again_takes_no_permit_granted_to_another() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_acquire_fifo_order_2", async {
         let sem = Rc::new(Semaphore::new(1));
         let result = Rc::new(RefCell::new(Vec::new()));
@@ -1026,6 +1074,7 @@ fn a_task_that_releases_and_acquires_again_takes_no_permit_granted_to_another() 
 // from test_locks.py: SemaphoreTests.test_acquire_fifo_order_3
 #[test]
 fn a_waiter_cancelled_before_any_release_is_skipped() {
+    let _hang = hang_guard::start();
     run("SemaphoreTests.test_acquire_fifo_order_3", async {
         let sem = Rc::new(Semaphore::new(0));
         let result = Rc::new(RefCell::new(Vec::new()));

@@ -42,6 +42,8 @@
 //! `drop_permit_iterator_releases_permits`, `recv_close_gets_none_reserved`,
 //! `ready_close_cancel_bounded` and `permit_available_not_acquired_close`.
 
+mod hang_guard;
+
 mod reliability_support;
 
 use std::cell::RefCell;
@@ -121,6 +123,7 @@ fn run<F: Future>(case: &str, test: F) -> F::Output {
 // from sync_semaphore.rs: acquire
 #[test]
 fn a_waiter_is_served_when_the_held_permit_is_dropped() {
+    let _hang = hang_guard::start();
     run("acquire", async {
         let sem = Rc::new(Semaphore::new(1));
         let held = sem.try_acquire().unwrap();
@@ -137,6 +140,7 @@ fn a_waiter_is_served_when_the_held_permit_is_dropped() {
 // from sync_semaphore.rs: add_permits
 #[test]
 fn a_waiter_is_served_by_add_permits() {
+    let _hang = hang_guard::start();
     run("add_permits", async {
         let sem = Rc::new(Semaphore::new(0));
         let waiter = spawn({
@@ -151,6 +155,7 @@ fn a_waiter_is_served_by_add_permits() {
 // from sync_semaphore.rs: stress_test
 #[test]
 fn a_thousand_tasks_share_five_permits_and_all_five_come_back() {
+    let _hang = hang_guard::start();
     run("stress_test", async {
         let sem = Rc::new(Semaphore::new(5));
         let tasks: Vec<_> = (0..1_000)
@@ -176,6 +181,7 @@ fn a_thousand_tasks_share_five_permits_and_all_five_come_back() {
 // from sync_mpsc.rs: reserve_disarm
 #[test]
 fn a_freed_slot_wakes_only_the_front_putter_and_a_dropped_reservation_wakes_the_next() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(2);
     queue.put_nowait('a').unwrap();
     queue.put_nowait('b').unwrap();
@@ -209,6 +215,7 @@ fn a_freed_slot_wakes_only_the_front_putter_and_a_dropped_reservation_wakes_the_
 // from sync_mpsc.rs: start_send_past_cap
 #[test]
 fn a_putter_dropped_before_any_slot_freed_is_skipped() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(1);
     queue.put_nowait(()).unwrap();
     let mut r1 = Probe::new(queue.put(()));
@@ -225,6 +232,7 @@ fn a_putter_dropped_before_any_slot_freed_is_skipped() {
 // from sync_mpsc.rs: send_recv_buffer_limited
 #[test]
 fn a_woken_putter_holds_its_slot_against_put_nowait() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(1);
     queue.put_nowait(1).unwrap();
     let mut p2 = Probe::new(queue.put(2));
@@ -244,6 +252,7 @@ fn a_woken_putter_holds_its_slot_against_put_nowait() {
 // from sync_mpsc.rs: drop_permit_releases_permit
 #[test]
 fn a_reservation_dropped_unused_wakes_the_next_putter() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(1);
     queue.put_nowait(0).unwrap();
     let mut first = Probe::new(queue.put(1));
@@ -261,6 +270,7 @@ fn a_reservation_dropped_unused_wakes_the_next_putter() {
 // from sync_mpsc.rs: drop_permit_iterator_releases_permits
 #[test]
 fn many_reservations_dropped_unused_wake_as_many_putters() {
+    let _hang = hang_guard::start();
     for n in 1..100 {
         let queue = Queue::new(n);
         for item in 0..n {
@@ -292,6 +302,7 @@ fn many_reservations_dropped_unused_wake_as_many_putters() {
 // from sync_mpsc.rs: recv_close_gets_none_reserved
 #[test]
 fn shutdown_fails_both_a_reserved_putter_and_a_waiting_one() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(1);
     queue.put_nowait(0).unwrap();
     let mut reserved = Probe::new(queue.put(123));
@@ -313,6 +324,7 @@ fn shutdown_fails_both_a_reserved_putter_and_a_waiting_one() {
 // from sync_mpsc.rs: ready_close_cancel_bounded
 #[test]
 fn after_shutdown_a_get_fails_at_once_even_while_a_slot_is_reserved() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(1);
     queue.put_nowait(0).unwrap();
     let mut reserved = Probe::new(queue.put(1));
@@ -331,6 +343,7 @@ fn after_shutdown_a_get_fails_at_once_even_while_a_slot_is_reserved() {
 // from sync_mpsc.rs: permit_available_not_acquired_close
 #[test]
 fn a_dropped_reservation_after_shutdown_wakes_nobody_and_leaves_nothing() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(1);
     queue.put_nowait(0).unwrap();
     let mut reserved = Probe::new(queue.put(1));
@@ -350,6 +363,7 @@ fn a_dropped_reservation_after_shutdown_wakes_nobody_and_leaves_nothing() {
 // from sync_mpsc.rs: dropping_rx_closes_channel
 #[test]
 fn shutdown_immediate_drops_the_queued_items_and_refuses_puts() {
+    let _hang = hang_guard::start();
     run("dropping_rx_closes_channel", async {
         let queue = Queue::new(100);
         let item = Rc::new(());
@@ -368,6 +382,7 @@ fn shutdown_immediate_drops_the_queued_items_and_refuses_puts() {
 // from sync_mpsc.rs: recv_timeout
 #[test]
 fn a_put_that_timed_out_on_a_full_queue_did_not_put() {
+    let _hang = hang_guard::start();
     run("recv_timeout", async {
         let queue = Queue::new(5);
         for n in [10, 20, 30, 40, 50] {
@@ -391,6 +406,7 @@ fn a_put_that_timed_out_on_a_full_queue_did_not_put() {
 // from sync_notify.rs: notify_notified_one
 #[test]
 fn a_permit_added_before_the_acquire_is_taken_at_once() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(0);
     sem.add_permits(1);
     let mut acquire = Probe::new(sem.acquire());
@@ -400,6 +416,7 @@ fn a_permit_added_before_the_acquire_is_taken_at_once() {
 // from sync_notify.rs: notified_one_notify
 #[test]
 fn a_waiting_acquire_is_woken_by_add_permits() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(0);
     let mut acquire = Probe::new(sem.acquire());
     assert!(acquire.poll().is_pending());
@@ -411,6 +428,7 @@ fn a_waiting_acquire_is_woken_by_add_permits() {
 // from sync_notify.rs: notified_multi_notify
 #[test]
 fn one_permit_wakes_only_the_front_waiter() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(0);
     let [mut first, mut second] = two_waiting_acquires(&sem);
     sem.add_permits(1);
@@ -423,6 +441,7 @@ fn one_permit_wakes_only_the_front_waiter() {
 // from sync_notify.rs: notify_notified_multi
 #[test]
 fn a_stored_permit_serves_the_first_acquire_and_the_next_waits_for_another() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(0);
     sem.add_permits(1);
     let mut first = Probe::new(sem.acquire());
@@ -437,6 +456,7 @@ fn a_stored_permit_serves_the_first_acquire_and_the_next_waits_for_another() {
 // from sync_notify.rs: notified_drop_notified_notify
 #[test]
 fn a_waiter_dropped_before_the_permit_arrives_is_skipped() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(0);
     let mut first = Probe::new(sem.acquire());
     let mut second = Probe::new(sem.acquire());
@@ -451,6 +471,7 @@ fn a_waiter_dropped_before_the_permit_arrives_is_skipped() {
 // from sync_notify.rs: notified_multi_notify_drop_one
 #[test]
 fn a_waiter_dropped_after_its_grant_passes_it_to_the_next() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(0);
     let [first, mut second] = two_waiting_acquires(&sem);
     sem.add_permits(1);
@@ -499,6 +520,7 @@ impl Drop for CloseOnDrop {
 // from sync_notify.rs: notify_in_drop_after_wake
 #[test]
 fn a_waker_that_closes_the_semaphore_when_dropped_does_not_deadlock_it() {
+    let _hang = hang_guard::start();
     let sem = Rc::new(Semaphore::new(0));
     TO_CLOSE.with(|to_close| *to_close.borrow_mut() = Rc::downgrade(&sem));
     let mut acquire = Box::pin(sem.acquire());
@@ -521,6 +543,7 @@ fn a_waker_that_closes_the_semaphore_when_dropped_does_not_deadlock_it() {
 // from sync_notify.rs: test_notify_one_not_enabled
 #[test]
 fn an_acquire_created_before_the_permit_but_first_polled_after_takes_it() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(0);
     let mut acquire = Probe::new(sem.acquire());
     sem.add_permits(1);
@@ -530,6 +553,7 @@ fn an_acquire_created_before_the_permit_but_first_polled_after_takes_it() {
 // from sync_notify.rs: test_waker_update
 #[test]
 fn the_waker_of_the_latest_poll_is_the_one_woken() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(0);
     let mut acquire = Probe::new(sem.acquire());
     let (stale, stale_waker) = CountingWaker::new();

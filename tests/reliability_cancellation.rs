@@ -18,6 +18,8 @@
 //! Ends with a property test: random cuts and timeouts around a queue and a semaphore
 //! shared by several tasks.
 
+mod hang_guard;
+
 mod reliability_support;
 
 use std::cell::{Cell, RefCell};
@@ -54,6 +56,7 @@ where
 
 #[test]
 fn a_sleep_dropped_at_any_point_leaves_no_timer_and_steals_no_wake() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("sleep", |cut| async move {
         let start = time::now();
         // Same deadline, so the same tick fires both.
@@ -71,6 +74,7 @@ fn a_sleep_dropped_at_any_point_leaves_no_timer_and_steals_no_wake() {
 
 #[test]
 fn time_advance_dropped_at_any_point_has_moved_the_clock_once_or_not_at_all() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("time::advance", |cut| async move {
         let start = time::now();
         let nap = sleep(Duration::from_secs(5)); // due at start + 5 s
@@ -104,6 +108,7 @@ fn time_advance_dropped_at_any_point_has_moved_the_clock_once_or_not_at_all() {
 
 #[test]
 fn yield_now_dropped_at_any_point_leaves_its_task_runnable() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("yield_now", |cut| async move {
         let witness = spawn(async {});
         let out = run_until_cut(yield_now(), cut).await;
@@ -118,6 +123,7 @@ fn yield_now_dropped_at_any_point_leaves_its_task_runnable() {
 
 #[test]
 fn timeout_around_an_acquire_dropped_at_any_point_leaks_no_permit() {
+    let _hang = hang_guard::start();
     // The permit arrives before the deadline (the inner future wins), or after it.
     for permit_at in [10, 30] {
         let tried = cancel_at_every_poll("timeout(acquire)", |cut| async move {
@@ -148,6 +154,7 @@ fn timeout_around_an_acquire_dropped_at_any_point_leaks_no_permit() {
 
 #[test]
 fn timeout_around_a_get_dropped_at_any_point_loses_no_item() {
+    let _hang = hang_guard::start();
     for item_at in [10, 30] {
         let tried = cancel_at_every_poll("timeout(get)", |cut| async move {
             let queue = Queue::new(0);
@@ -175,6 +182,7 @@ fn timeout_around_a_get_dropped_at_any_point_loses_no_item() {
 
 #[test]
 fn retry_dropped_at_any_point_makes_no_attempt_after_the_drop() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("retry", |cut| async move {
         let calls = Rc::new(Cell::new(0));
         let operation = {
@@ -210,6 +218,7 @@ fn retry_dropped_at_any_point_makes_no_attempt_after_the_drop() {
 
 #[test]
 fn acquire_dropped_at_any_point_leaks_no_permit_and_strands_no_waiter() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("Semaphore::acquire", |cut| async move {
         let sem = Rc::new(Semaphore::new(1));
         let holder = spawn({
@@ -239,6 +248,7 @@ fn acquire_dropped_at_any_point_leaks_no_permit_and_strands_no_waiter() {
 
 #[test]
 fn acquire_many_dropped_while_partly_served_gives_back_what_it_was_assigned() {
+    let _hang = hang_guard::start();
     // The request for 3 fills up from three sources at 5, 10 and 15 ms; one for 2
     // waits behind it from 2 ms. Partial assignments do not wake the request, so
     // besides the cuts at its polls it is also cut by a timeout at 7 ms (1 of 3
@@ -292,6 +302,7 @@ fn acquire_many_dropped_while_partly_served_gives_back_what_it_was_assigned() {
 
 #[test]
 fn get_dropped_at_any_point_loses_no_item() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("Queue::get", |cut| async move {
         let queue = Queue::new(1);
         for (item_at, item) in [(10, 1), (20, 2)] {
@@ -323,6 +334,7 @@ fn get_dropped_at_any_point_loses_no_item() {
 
 #[test]
 fn put_dropped_at_any_point_takes_no_slot_and_duplicates_nothing() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("Queue::put", |cut| async move {
         let queue = Queue::new(1);
         queue.put_nowait(0).unwrap(); // full
@@ -373,6 +385,7 @@ fn put_dropped_at_any_point_takes_no_slot_and_duplicates_nothing() {
 
 #[test]
 fn join_dropped_at_any_point_leaves_no_joiner_behind() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("Queue::join", |cut| async move {
         let queue = Queue::new(0);
         queue.put_nowait("job").unwrap();
@@ -404,6 +417,7 @@ fn join_dropped_at_any_point_leaves_no_joiner_behind() {
 
 #[test]
 fn a_join_handle_dropped_at_any_point_detaches_and_the_output_is_dropped_once() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("JoinHandle", |cut| async move {
         let drops = DropCount::default();
         let task = spawn({
@@ -426,6 +440,7 @@ fn a_join_handle_dropped_at_any_point_detaches_and_the_output_is_dropped_once() 
 
 #[test]
 fn join_all_dropped_at_any_point_detaches_every_task() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("join_all", |cut| async move {
         let drops = DropCount::default();
         let handles: Vec<_> = [10, 30, 20]
@@ -451,6 +466,7 @@ fn join_all_dropped_at_any_point_detaches_every_task() {
 
 #[test]
 fn a_spawn_blocking_handle_dropped_at_any_point_detaches_its_job() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("spawn_blocking", |cut| async move {
         let (ran, drops) = (Arc::new(AtomicUsize::new(0)), DropCount::default());
         let job = {
@@ -485,6 +501,7 @@ fn a_spawn_blocking_handle_dropped_at_any_point_detaches_its_job() {
 
 #[test]
 fn accept_dropped_at_any_point_loses_no_connection() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("TcpListener::accept", |cut| async move {
         let listener = TcpListener::bind(localhost()).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -518,6 +535,7 @@ fn accept_dropped_at_any_point_loses_no_connection() {
 
 #[test]
 fn connect_dropped_at_any_point_leaves_the_listener_working() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("TcpStream::connect", |cut| async move {
         let listener = TcpListener::bind(localhost()).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -552,6 +570,7 @@ async fn hello_world_pair() -> (TcpStream, JoinHandle<()>) {
 
 #[test]
 fn read_dropped_at_any_point_loses_no_byte() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("TcpStream::read", |cut| async move {
         let (server, writer) = hello_world_pair().await;
         let mut buf = [0; 16];
@@ -572,6 +591,7 @@ fn read_dropped_at_any_point_loses_no_byte() {
 
 #[test]
 fn read_exact_dropped_at_any_point_moved_exactly_the_bytes_in_its_buffer() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("TcpStream::read_exact", |cut| async move {
         let (server, writer) = hello_world_pair().await;
         let mut buf = [0; 8];
@@ -598,6 +618,7 @@ fn read_exact_dropped_at_any_point_moved_exactly_the_bytes_in_its_buffer() {
 
 #[test]
 fn write_all_dropped_at_any_point_sent_a_prefix_and_the_stream_goes_on() {
+    let _hang = hang_guard::start();
     const LEN: usize = 8 << 20;
     let tried = cancel_at_every_poll("TcpStream::write_all", |cut| async move {
         let data: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
@@ -628,6 +649,7 @@ fn write_all_dropped_at_any_point_sent_a_prefix_and_the_stream_goes_on() {
 
 #[test]
 fn recv_from_dropped_at_any_point_loses_no_datagram() {
+    let _hang = hang_guard::start();
     let tried = cancel_at_every_poll("UdpSocket::recv_from", |cut| async move {
         let server = UdpSocket::bind(localhost()).unwrap();
         let server_addr = server.local_addr().unwrap();
@@ -810,6 +832,7 @@ mod random_cuts {
             maxsize in 0..=2usize,
             actors in proptest::collection::vec(proptest::collection::vec(step(), 1..5), 1..6),
         ) {
+            let _hang = hang_guard::start();
             run(permits, maxsize, actors);
         }
     }

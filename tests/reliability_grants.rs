@@ -14,6 +14,8 @@
 //! Ends with a property test that interleaves grants, aborts and runs of the loop at
 //! random over a queue and a semaphore shared by many tasks.
 
+mod hang_guard;
+
 mod reliability_support;
 
 use std::cell::RefCell;
@@ -58,6 +60,7 @@ async fn line_up<H: Clone, F: Future + 'static>(
 
 #[test]
 fn an_acquire_granted_a_permit_then_cancelled_gives_it_to_the_waiter_behind() {
+    let _hang = hang_guard::start();
     each_ending("Semaphore::acquire", |ending| async move {
         let sem = Rc::new(Semaphore::new(1));
         let held = sem.try_acquire().unwrap();
@@ -81,6 +84,7 @@ fn an_acquire_granted_a_permit_then_cancelled_gives_it_to_the_waiter_behind() {
 
 #[test]
 fn an_acquire_many_granted_in_full_then_cancelled_gives_every_permit_back() {
+    let _hang = hang_guard::start();
     each_ending("Semaphore::acquire_many", |ending| async move {
         let sem = Rc::new(Semaphore::new(0));
         let acquire = {
@@ -118,6 +122,7 @@ fn full_queue_and_a_put() -> (Queue<i32>, impl Future<Output = ()> + 'static) {
 
 #[test]
 fn a_put_granted_a_slot_then_cancelled_never_put_and_the_slot_goes_to_the_putter_behind() {
+    let _hang = hang_guard::start();
     each_ending("Queue::put, a putter behind", |ending| async move {
         let (queue, put) = full_queue_and_a_put();
         let behind = grant_then_end("Queue::put", ending, put, || async {
@@ -140,6 +145,7 @@ fn a_put_granted_a_slot_then_cancelled_never_put_and_the_slot_goes_to_the_putter
 
 #[test]
 fn a_put_granted_a_slot_then_cancelled_with_nobody_behind_leaves_the_slot_free() {
+    let _hang = hang_guard::start();
     each_ending("Queue::put, nobody behind", |ending| async move {
         let (queue, put) = full_queue_and_a_put();
         grant_then_end("Queue::put", ending, put, || async {
@@ -167,6 +173,7 @@ fn empty_queue_and_a_get() -> (Queue<char>, impl Future<Output = ()> + 'static) 
 
 #[test]
 fn a_get_handed_an_item_then_cancelled_passes_it_to_the_getter_behind() {
+    let _hang = hang_guard::start();
     each_ending("Queue::get, a getter behind", |ending| async move {
         let (queue, get) = empty_queue_and_a_get();
         let behind = grant_then_end("Queue::get", ending, get, || async {
@@ -182,6 +189,7 @@ fn a_get_handed_an_item_then_cancelled_passes_it_to_the_getter_behind() {
 
 #[test]
 fn a_get_handed_an_item_then_cancelled_with_nobody_behind_puts_it_back_in_front() {
+    let _hang = hang_guard::start();
     each_ending("Queue::get, nobody behind", |ending| async move {
         let (queue, get) = empty_queue_and_a_get();
         grant_then_end("Queue::get", ending, get, || async {
@@ -203,6 +211,7 @@ fn a_get_handed_an_item_then_cancelled_with_nobody_behind_puts_it_back_in_front(
 // draining what is left"), and `join` returns once it is marked done.
 #[test]
 fn a_get_handed_an_item_then_cancelled_after_shutdown_passes_it_to_the_getter_behind() {
+    let _hang = hang_guard::start();
     each_ending("Queue::get across shutdown(false)", |ending| async move {
         let (queue, get) = empty_queue_and_a_get();
         let behind = grant_then_end("Queue::get", ending, get, || async {
@@ -225,6 +234,7 @@ fn a_get_handed_an_item_then_cancelled_after_shutdown_passes_it_to_the_getter_be
 
 #[test]
 fn a_join_woken_then_cancelled_leaves_the_unfinished_count_alone() {
+    let _hang = hang_guard::start();
     each_ending("Queue::join", |ending| async move {
         let queue = Queue::new(0);
         queue.put_nowait("job").unwrap();
@@ -251,6 +261,7 @@ fn a_join_woken_then_cancelled_leaves_the_unfinished_count_alone() {
 
 #[test]
 fn a_join_handle_whose_task_finished_then_dropped_drops_the_output_exactly_once() {
+    let _hang = hang_guard::start();
     each_ending("JoinHandle", |ending| async move {
         let (gate, drops) = (Queue::new(0), DropCount::default());
         let task = spawn({
@@ -271,6 +282,7 @@ fn a_join_handle_whose_task_finished_then_dropped_drops_the_output_exactly_once(
 
 #[test]
 fn a_blocking_handle_whose_job_finished_then_dropped_drops_the_result_exactly_once() {
+    let _hang = hang_guard::start();
     each_ending("BlockingHandle", |ending| async move {
         let (open, gate) = mpsc::channel::<()>();
         let drops = DropCount::default();
@@ -299,6 +311,7 @@ fn a_blocking_handle_whose_job_finished_then_dropped_drops_the_result_exactly_on
 
 #[test]
 fn a_sleep_whose_timer_fired_then_dropped_leaves_no_timer_and_steals_no_wake() {
+    let _hang = hang_guard::start();
     each_ending("sleep", |ending| async move {
         let start = time::now();
         let witness = spawn(async move {
@@ -317,6 +330,7 @@ fn a_sleep_whose_timer_fired_then_dropped_leaves_no_timer_and_steals_no_wake() {
 
 #[test]
 fn a_timeout_whose_inner_get_was_handed_an_item_then_dropped_puts_the_item_back() {
+    let _hang = hang_guard::start();
     each_ending("timeout(get), item handed", |ending| async move {
         let queue = Queue::new(0);
         let get = {
@@ -335,6 +349,7 @@ fn a_timeout_whose_inner_get_was_handed_an_item_then_dropped_puts_the_item_back(
 
 #[test]
 fn a_timeout_whose_deadline_passed_then_dropped_leaves_no_getter_behind() {
+    let _hang = hang_guard::start();
     each_ending("timeout(get), deadline", |ending| async move {
         let queue = Queue::new(0);
         let get = {
@@ -353,6 +368,7 @@ fn a_timeout_whose_deadline_passed_then_dropped_leaves_no_getter_behind() {
 
 #[test]
 fn an_accept_woken_by_a_connection_then_dropped_leaves_it_in_the_backlog() {
+    let _hang = hang_guard::start();
     each_ending("TcpListener::accept", |ending| async move {
         let listener = Rc::new(TcpListener::bind(localhost()).unwrap());
         let addr = listener.local_addr().unwrap();
@@ -376,6 +392,7 @@ fn an_accept_woken_by_a_connection_then_dropped_leaves_it_in_the_backlog() {
 
 #[test]
 fn a_read_woken_by_data_then_dropped_leaves_the_data_unread() {
+    let _hang = hang_guard::start();
     each_ending("TcpStream::read", |ending| async move {
         let (client, server) = connected_pair().await;
         let server = Rc::new(server);
@@ -398,6 +415,7 @@ fn a_read_woken_by_data_then_dropped_leaves_the_data_unread() {
 
 #[test]
 fn a_write_woken_by_room_then_dropped_wrote_nothing() {
+    let _hang = hang_guard::start();
     const FILL: u8 = 0x11;
     const DROPPED: u8 = 0xEE;
     each_ending("TcpStream::write", |ending| async move {
@@ -433,6 +451,7 @@ fn a_write_woken_by_room_then_dropped_wrote_nothing() {
 
 #[test]
 fn a_connect_woken_by_the_handshake_then_dropped_closes_its_connection() {
+    let _hang = hang_guard::start();
     each_ending("TcpStream::connect", |ending| async move {
         // On loopback the handshake completes inside `connect(2)`, so a connect to a
         // listener with room never waits. Fill the listener's accept queue first:
@@ -485,6 +504,7 @@ fn a_connect_woken_by_the_handshake_then_dropped_closes_its_connection() {
 
 #[test]
 fn a_recv_woken_by_a_datagram_then_dropped_leaves_it_readable() {
+    let _hang = hang_guard::start();
     each_ending("UdpSocket::recv", |ending| async move {
         let server = Rc::new(UdpSocket::bind(localhost()).unwrap());
         let client = UdpSocket::bind(localhost()).unwrap();
@@ -733,6 +753,7 @@ mod random_grants {
             permits in 0..=2usize,
             steps in proptest::collection::vec(step(), 1..40),
         ) {
+            let _hang = hang_guard::start();
             run(maxsize, permits, steps);
         }
     }

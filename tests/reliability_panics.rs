@@ -13,6 +13,8 @@
 //!   a `JoinHandle` that holds a panicking output, `Queue::shutdown` dropping such an
 //!   item) reaches that caller, and the runtime or pattern stays usable.
 
+mod hang_guard;
+
 mod reliability_support;
 
 use std::cell::Cell;
@@ -44,6 +46,7 @@ fn park_panicking_waker<F: Future + Unpin>(future: &mut F) {
 
 #[test]
 fn a_panic_in_a_task_is_its_join_error_whatever_the_payload() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     rt.block_on(async {
         let str_panic = spawn(async { panic!("a &str") });
@@ -68,6 +71,7 @@ fn a_panic_in_a_task_is_its_join_error_whatever_the_payload() {
 
 #[test]
 fn a_task_that_panics_while_holding_a_permit_gives_it_back() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let sem = Rc::new(Semaphore::new(1));
         let panicker = spawn({
@@ -91,6 +95,7 @@ fn a_task_that_panics_while_holding_a_permit_gives_it_back() {
 
 #[test]
 fn a_task_that_panics_leaves_the_tasks_it_spawned_running() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let child_done = Rc::new(Cell::new(false));
         let parent = spawn({
@@ -113,6 +118,7 @@ fn a_task_that_panics_leaves_the_tasks_it_spawned_running() {
 
 #[test]
 fn a_destructor_that_panics_during_abort_is_the_tasks_error_and_the_rest_is_still_dropped() {
+    let _hang = hang_guard::start();
     let drops = DropCount::default();
     paused().block_on({
         let drops = drops.clone();
@@ -137,6 +143,7 @@ fn a_destructor_that_panics_during_abort_is_the_tasks_error_and_the_rest_is_stil
 
 #[test]
 fn destructors_that_panic_while_the_runtime_drops_do_not_stop_it_dropping_the_others() {
+    let _hang = hang_guard::start();
     let drops = DropCount::default();
     let mut rt = paused();
     let handles = rt.block_on({
@@ -176,6 +183,7 @@ fn destructors_that_panic_while_the_runtime_drops_do_not_stop_it_dropping_the_ot
 
 #[test]
 fn a_panicking_destructor_of_a_detached_tasks_output_does_not_take_down_block_on() {
+    let _hang = hang_guard::start();
     // Found by this suite: the panic escaped `block_on` and the finished task stayed
     // in the slab. Now it is contained, as tokio does.
     let mut rt = Runtime::new().unwrap();
@@ -197,6 +205,7 @@ fn a_panicking_destructor_of_a_detached_tasks_output_does_not_take_down_block_on
 
 #[test]
 fn a_panicking_destructor_of_a_held_output_reaches_whoever_drops_the_join_handle() {
+    let _hang = hang_guard::start();
     let mut rt = Runtime::new().unwrap();
     rt.block_on(async {
         let handle = spawn(async { PanicOnDrop });
@@ -212,6 +221,7 @@ fn a_panicking_destructor_of_a_held_output_reaches_whoever_drops_the_join_handle
 
 #[test]
 fn a_timeout_whose_inner_future_panics_on_drop_still_cancels_its_timer() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     rt.block_on(async {
         let task = spawn(async {
@@ -231,6 +241,7 @@ fn a_timeout_whose_inner_future_panics_on_drop_still_cancels_its_timer() {
 
 #[test]
 fn a_retry_whose_operation_panics_fails_its_task_and_leaves_no_timer() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     rt.block_on(async {
         let calls = Rc::new(Cell::new(0));
@@ -257,6 +268,7 @@ fn a_retry_whose_operation_panics_fails_its_task_and_leaves_no_timer() {
 
 #[test]
 fn a_panic_in_spawn_blocking_is_the_handles_error_and_the_pool_thread_survives() {
+    let _hang = hang_guard::start();
     let pool = BlockingPool::builder().max_threads(1).build();
     glassbox::block_on(async {
         let error = pool.spawn(|| panic!("in the job")).await.unwrap_err();
@@ -269,6 +281,7 @@ fn a_panic_in_spawn_blocking_is_the_handles_error_and_the_pool_thread_survives()
 
 #[test]
 fn a_blocking_result_whose_destructor_panics_does_not_kill_its_pool_thread() {
+    let _hang = hang_guard::start();
     // Found by this suite: the pool thread died while still counted, so the next job
     // waited for ever and dropping the pool hung.
     within(
@@ -288,6 +301,7 @@ fn a_blocking_result_whose_destructor_panics_does_not_kill_its_pool_thread() {
 
 #[test]
 fn a_blocking_handle_polled_with_a_panicking_waker_does_not_kill_its_pool_thread() {
+    let _hang = hang_guard::start();
     within(
         Duration::from_secs(60),
         "pool with a panicking waker",
@@ -323,6 +337,7 @@ fn a_blocking_handle_polled_with_a_panicking_waker_does_not_kill_its_pool_thread
 
 #[test]
 fn a_panicking_waker_in_a_timer_tick_does_not_stop_the_other_timers_of_that_tick() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     let fired = rt.block_on(async {
         let witnesses = Rc::new(Cell::new(0));
@@ -352,6 +367,7 @@ fn a_panicking_waker_in_a_timer_tick_does_not_stop_the_other_timers_of_that_tick
 
 #[test]
 fn a_panicking_waker_on_a_socket_does_not_stop_the_other_waiters_of_that_socket() {
+    let _hang = hang_guard::start();
     Runtime::new().unwrap().block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap())
@@ -380,6 +396,7 @@ fn a_panicking_waker_on_a_socket_does_not_stop_the_other_waiters_of_that_socket(
 
 #[test]
 fn a_join_handle_awaited_with_a_panicking_waker_still_frees_its_task() {
+    let _hang = hang_guard::start();
     // Found by this suite: the panic escaped `block_on` and left the finished task in
     // the slab.
     let mut rt = Runtime::new().unwrap();
@@ -401,6 +418,7 @@ fn a_join_handle_awaited_with_a_panicking_waker_still_frees_its_task() {
 
 #[test]
 fn a_semaphore_waiter_whose_waker_panics_does_not_strand_the_waiters_behind_it() {
+    let _hang = hang_guard::start();
     // Found by this suite: `add_permits` woke the first waiter, whose waker panicked,
     // and the wake of the waiter behind it (already given its permit) was lost.
     paused().block_on(async {
@@ -421,6 +439,7 @@ fn a_semaphore_waiter_whose_waker_panics_does_not_strand_the_waiters_behind_it()
 
 #[test]
 fn queue_waiters_whose_wakers_panic_do_not_strand_the_others() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         // A put hands the item to the bomb; shutdown wakes every getter.
         let queue = Queue::new(0);
@@ -461,6 +480,7 @@ fn queue_waiters_whose_wakers_panic_do_not_strand_the_others() {
 
 #[test]
 fn a_panicking_on_stall_callback_reaches_block_on_and_the_runtime_stays_usable() {
+    let _hang = hang_guard::start();
     let reports = Rc::new(Cell::new(0));
     let mut rt = Runtime::builder()
         .stall_threshold(Some(ms(1)))
@@ -491,6 +511,7 @@ fn a_panicking_on_stall_callback_reaches_block_on_and_the_runtime_stays_usable()
 
 #[test]
 fn a_panicking_block_on_future_leaves_its_spawned_tasks_for_the_next_block_on() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     let child = Rc::new(Cell::new(false));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -512,6 +533,7 @@ fn a_panicking_block_on_future_leaves_its_spawned_tasks_for_the_next_block_on() 
 
 #[test]
 fn an_item_whose_destructor_panics_leaves_the_queue_usable() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(1);
         queue.put_nowait(Some(PanicOnDrop)).unwrap();
@@ -530,6 +552,7 @@ fn an_item_whose_destructor_panics_leaves_the_queue_usable() {
 
 #[test]
 fn a_task_panicking_many_times_over_leaves_no_slot_behind() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     rt.block_on(async {
         let handles: Vec<_> = (0..200)
@@ -570,6 +593,7 @@ impl Drop for BombOnDrop {
 // whose `finish` never ran, waited for ever.
 #[test]
 fn a_task_whose_destructor_panics_with_a_bomb_after_its_poll_panicked_still_resolves() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     let error = rt.block_on(async {
         let task = spawn(PanicsInPoll { _armed: BombOnDrop });
@@ -611,6 +635,7 @@ impl<T: Unpin> Future for ReadyHolding<T> {
 // and the output it had produced (whose own destructor panics) was dropped unguarded.
 #[test]
 fn a_finished_tasks_output_is_dropped_contained_when_the_futures_destructor_panics() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     let error = rt.block_on(async {
         let task = spawn(ReadyHolding {
@@ -632,6 +657,7 @@ fn a_finished_tasks_output_is_dropped_contained_when_the_futures_destructor_pani
 // panics with a bomb, and a joiner's waker whose `wake` does.
 #[test]
 fn bombs_from_a_detached_output_or_a_joiners_waker_are_contained() {
+    let _hang = hang_guard::start();
     struct OutputBomb;
     impl Drop for OutputBomb {
         fn drop(&mut self) {

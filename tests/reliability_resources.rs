@@ -1,6 +1,8 @@
 //! Resources stay flat: memory after a million tasks or timers, threads and fds
 //! after a thousand runtimes. Allocated bytes are counted by a global allocator.
 
+mod hang_guard;
+
 mod counting_allocator;
 mod reliability_support;
 
@@ -21,6 +23,7 @@ fn open_fds() -> usize {
 
 #[test]
 fn a_million_spawn_and_complete_cycles_leave_allocated_bytes_flat() {
+    let _hang = hang_guard::start();
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut rt = Runtime::new().unwrap();
     // Warm up: the slab and the ready queue reach their working size.
@@ -48,6 +51,7 @@ fn a_million_spawn_and_complete_cycles_leave_allocated_bytes_flat() {
 
 #[test]
 fn a_million_timer_insert_and_cancel_cycles_leave_allocated_bytes_flat() {
+    let _hang = hang_guard::start();
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
     let poll_once = |timer: &mut Timer| {
@@ -78,6 +82,7 @@ fn a_million_timer_insert_and_cancel_cycles_leave_allocated_bytes_flat() {
 
 #[test]
 fn a_thousand_runtimes_created_and_dropped_leak_no_thread_fd_or_memory() {
+    let _hang = hang_guard::start();
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let cycle = || {
         let mut rt = Runtime::new().unwrap();
@@ -119,6 +124,7 @@ fn assert_flat(what: &str, before: isize, limit: isize) {
 
 #[test]
 fn a_hundred_thousand_aborted_and_panicking_tasks_leave_allocated_bytes_flat() {
+    let _hang = hang_guard::start();
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let rounds = stress(1_000);
     let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
@@ -156,6 +162,7 @@ fn a_hundred_thousand_aborted_and_panicking_tasks_leave_allocated_bytes_flat() {
 
 #[test]
 fn a_hundred_thousand_cancelled_semaphore_and_queue_waits_leave_allocated_bytes_flat() {
+    let _hang = hang_guard::start();
     use glassbox::{Queue, Semaphore, timeout};
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let rounds = stress(1_000);
@@ -211,6 +218,7 @@ fn a_hundred_thousand_cancelled_semaphore_and_queue_waits_leave_allocated_bytes_
 
 #[test]
 fn ten_thousand_tasks_whose_last_waker_is_dropped_on_another_thread_leave_allocated_bytes_flat() {
+    let _hang = hang_guard::start();
     use std::sync::mpsc;
     use std::task::{Poll, Waker};
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -259,6 +267,7 @@ fn ten_thousand_tasks_whose_last_waker_is_dropped_on_another_thread_leave_alloca
 
 #[test]
 fn ten_thousand_blocking_jobs_leave_threads_and_allocated_bytes_flat() {
+    let _hang = hang_guard::start();
     use glassbox::BlockingPool;
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let rounds = stress(100);
@@ -296,6 +305,7 @@ fn ten_thousand_blocking_jobs_leave_threads_and_allocated_bytes_flat() {
 
 #[test]
 fn a_thousand_cancelled_accepts_reads_and_connects_leave_fds_and_allocated_bytes_flat() {
+    let _hang = hang_guard::start();
     use glassbox::net::{TcpListener, TcpStream};
     use glassbox::timeout;
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -368,6 +378,7 @@ where
 
 #[test]
 fn timed_out_recvs_on_one_idle_socket_leave_memory_flat_and_cost_linear_time() {
+    let _hang = hang_guard::start();
     use glassbox::net::UdpSocket;
     use reliability_support::within;
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -397,6 +408,7 @@ fn timed_out_recvs_on_one_idle_socket_leave_memory_flat_and_cost_linear_time() {
 
 #[test]
 fn timed_out_tcp_reads_writes_and_accepts_on_idle_sockets_leave_memory_flat() {
+    let _hang = hang_guard::start();
     use glassbox::net::{TcpListener, TcpStream};
     use reliability_support::within;
     use std::rc::Rc;

@@ -8,6 +8,8 @@
 //! Every test runs under a real-time watchdog (`within`): a lost wake fails instead
 //! of hanging. `GLASSBOX_STRESS=N` multiplies the iteration counts.
 
+mod hang_guard;
+
 mod reliability_support;
 
 use std::cell::Cell;
@@ -72,6 +74,7 @@ impl Drop for DroppedOn {
 
 #[test]
 fn sixteen_threads_hammering_one_tasks_waker_lose_no_wake() {
+    let _hang = hang_guard::start();
     const THREADS: usize = 16;
     let wakes_per_thread = stress(10_000);
     within(WATCHDOG, "16 threads, one waker", move || {
@@ -141,6 +144,7 @@ fn sixteen_threads_hammering_one_tasks_waker_lose_no_wake() {
 
 #[test]
 fn wakes_racing_a_tasks_completion_never_poll_the_task_that_reuses_its_slot() {
+    let _hang = hang_guard::start();
     let rounds = stress(2_000);
     within(WATCHDOG, "wakes racing completion", move || {
         // One waking thread, fed wakers through a channel, acknowledging each.
@@ -184,6 +188,7 @@ fn wakes_racing_a_tasks_completion_never_poll_the_task_that_reuses_its_slot() {
 
 #[test]
 fn a_task_that_wakes_itself_in_its_last_poll_does_not_get_its_slots_next_task_polled_twice() {
+    let _hang = hang_guard::start();
     // The same race on one thread: a wake that lands during the poll that finishes
     // the task. Found by this suite: the task's key stayed in the ready queue, and the
     // next task given that slab slot was polled once for it and once for its own
@@ -214,6 +219,7 @@ fn a_task_that_wakes_itself_in_its_last_poll_does_not_get_its_slots_next_task_po
 
 #[test]
 fn wakes_racing_the_runtimes_drop_are_harmless_and_every_future_is_dropped_on_its_thread() {
+    let _hang = hang_guard::start();
     const TASKS: usize = 4;
     let rounds = stress(200);
     within(WATCHDOG, "wakes racing the runtime's drop", move || {
@@ -284,6 +290,7 @@ fn wakes_racing_the_runtimes_drop_are_harmless_and_every_future_is_dropped_on_it
 
 #[test]
 fn the_last_reference_to_a_finished_task_may_go_on_any_thread() {
+    let _hang = hang_guard::start();
     let rounds = stress(2_000);
     within(WATCHDOG, "last reference on another thread", move || {
         let outputs_dropped_on = Arc::new(Mutex::new(Vec::new()));
@@ -334,6 +341,7 @@ fn the_last_reference_to_a_finished_task_may_go_on_any_thread() {
 
 #[test]
 fn a_waker_woken_while_another_runtime_runs_on_its_thread_reaches_its_own_runtime() {
+    let _hang = hang_guard::start();
     within(WATCHDOG, "two runtimes, one thread", || {
         let slot: WakerSlot = Arc::default();
         let mut first = Runtime::new().unwrap();
@@ -364,6 +372,7 @@ fn a_waker_woken_while_another_runtime_runs_on_its_thread_reaches_its_own_runtim
 
 #[test]
 fn runtime_bound_types_cannot_be_sent_to_another_thread() {
+    let _hang = hang_guard::start();
     // Checked by the compiler: `is_not_send::<T>()` below only compiles while `T` is
     // not `Send` (with `T: Send` both impls apply and the call is ambiguous).
     trait NotSend<Marker> {
@@ -431,6 +440,7 @@ async fn park_for_ever(slot: WakerSlot) {
 // getting its turn back, and the queue grew by the gigabyte.
 #[test]
 fn a_wake_flood_from_other_threads_neither_holds_the_loop_nor_queues_more_than_one_wake() {
+    let _hang = hang_guard::start();
     const BLOCK_ON_TURNS: usize = 2_000;
     within(WATCHDOG, "wake flood", || {
         let slot = WakerSlot::default();
@@ -505,6 +515,7 @@ mod kept {
 #[test]
 #[ignore = "run by its parent test in a child process: an abort must not end the test run"]
 fn child_drops_a_thread_local_runtime_at_thread_exit() {
+    let _hang = hang_guard::start();
     let dropped_on = Arc::new(Mutex::new(Vec::new()));
     let slot = WakerSlot::default();
     let runtime_thread = thread::spawn({
@@ -544,6 +555,7 @@ fn child_drops_a_thread_local_runtime_at_thread_exit() {
 // in a thread-local destructor aborts the process.
 #[test]
 fn a_runtime_kept_in_a_thread_local_is_dropped_at_thread_exit_without_aborting() {
+    let _hang = hang_guard::start();
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "child_drops_a_thread_local_runtime_at_thread_exit",

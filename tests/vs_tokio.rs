@@ -11,6 +11,8 @@
 //! asserted; in particular not the order in which tokio resumes tasks that called
 //! `yield_now`, which its maintainers call subject to change.
 
+mod hang_guard;
+
 #[path = "../examples/support/accept_errors.rs"]
 mod accept_errors;
 #[path = "../examples/tour/report.rs"]
@@ -55,6 +57,7 @@ mod blocking_chapter {
 
     #[test]
     fn a_blocking_call_in_a_task_stops_the_heartbeat_on_both() {
+        let _hang = crate::hang_guard::start();
         for run in [
             glassbox_side::heartbeat_during_job(Way::ThreadSleepInTheTask),
             tokio_side::heartbeat_during_job(Way::ThreadSleepInTheTask),
@@ -70,6 +73,7 @@ mod blocking_chapter {
 
     #[test]
     fn only_glassbox_reports_the_stall() {
+        let _hang = crate::hang_guard::start();
         let glassbox = glassbox_side::heartbeat_during_job(Way::ThreadSleepInTheTask);
         let stalls = glassbox.stalls.expect("glassbox has a stall detector");
         assert!(stalls.iter().any(|&blocked| blocked >= JOB), "{stalls:?}");
@@ -79,6 +83,7 @@ mod blocking_chapter {
 
     #[test]
     fn an_async_sleep_lets_the_heartbeat_tick_during_the_job_on_both() {
+        let _hang = crate::hang_guard::start();
         for run in [
             glassbox_side::heartbeat_during_job(Way::AsyncSleep),
             tokio_side::heartbeat_during_job(Way::AsyncSleep),
@@ -90,6 +95,7 @@ mod blocking_chapter {
 
     #[test]
     fn spawn_blocking_lets_the_heartbeat_tick_during_the_job_on_both() {
+        let _hang = crate::hang_guard::start();
         for run in [
             glassbox_side::heartbeat_during_job(Way::SpawnBlocking),
             tokio_side::heartbeat_during_job(Way::SpawnBlocking),
@@ -110,6 +116,7 @@ mod fairness_chapter {
 
     #[test]
     fn with_the_budget_on_a_heartbeat_keeps_half_its_ticks_beside_each_hot_loop_on_both() {
+        let _hang = crate::hang_guard::start();
         for hot in HOT_LOOPS {
             for run in [
                 glassbox_side::heartbeat_beside(hot, BUDGET_ON),
@@ -125,6 +132,7 @@ mod fairness_chapter {
     /// budget cannot be turned off.
     #[test]
     fn with_glassbox_budget_off_the_heartbeat_starves_beside_each_hot_loop() {
+        let _hang = crate::hang_guard::start();
         for hot in HOT_LOOPS {
             let run = glassbox_side::heartbeat_beside(hot, None);
             assert!(!run.kept(), "{hot:?}: {run:?}");
@@ -134,6 +142,7 @@ mod fairness_chapter {
 
     #[test]
     fn only_glassbox_reports_a_poll_that_never_returns_while_it_runs() {
+        let _hang = crate::hang_guard::start();
         let glassbox = glassbox_side::a_poll_that_never_returns();
         let reports = glassbox
             .reports
@@ -172,6 +181,7 @@ mod timeout_chapter {
 
     #[test]
     fn a_deadline_before_the_job_elapses_at_the_deadline() {
+        let _hang = crate::hang_guard::start();
         both(
             glassbox_side::job_under_timeout(50, 20),
             tokio_side::job_under_timeout(50, 20),
@@ -181,6 +191,7 @@ mod timeout_chapter {
 
     #[test]
     fn a_job_that_ends_before_the_deadline_completes() {
+        let _hang = crate::hang_guard::start();
         both(
             glassbox_side::job_under_timeout(20, 50),
             tokio_side::job_under_timeout(20, 50),
@@ -190,6 +201,7 @@ mod timeout_chapter {
 
     #[test]
     fn a_job_ready_on_the_poll_where_the_deadline_passes_wins() {
+        let _hang = crate::hang_guard::start();
         both(
             glassbox_side::job_under_timeout(20, 20),
             tokio_side::job_under_timeout(20, 20),
@@ -199,6 +211,7 @@ mod timeout_chapter {
 
     #[test]
     fn a_zero_timeout_lets_a_ready_future_win_and_elapses_a_pending_one() {
+        let _hang = crate::hang_guard::start();
         both(
             glassbox_side::zero_timeout(),
             tokio_side::zero_timeout(),
@@ -208,6 +221,7 @@ mod timeout_chapter {
 
     #[test]
     fn a_duration_max_timeout_never_fires_and_does_not_overflow() {
+        let _hang = crate::hang_guard::start();
         both(
             glassbox_side::huge_timeout(),
             tokio_side::huge_timeout(),
@@ -217,6 +231,7 @@ mod timeout_chapter {
 
     #[test]
     fn the_deadline_drops_the_inner_future_when_it_fires() {
+        let _hang = crate::hang_guard::start();
         both(
             glassbox_side::deadline_cancels_the_job(),
             tokio_side::deadline_cancels_the_job(),
@@ -226,6 +241,7 @@ mod timeout_chapter {
 
     #[test]
     fn timeout_with_a_default_falls_back_only_when_late() {
+        let _hang = crate::hang_guard::start();
         both(
             glassbox_side::timeout_with_default(),
             tokio_side::timeout_with_default(),
@@ -241,6 +257,7 @@ mod semaphore_chapter {
 
     #[test]
     fn at_most_the_limit_run_at_once_admitted_first_come_first_served() {
+        let _hang = crate::hang_guard::start();
         let glassbox = glassbox_side::admission(100, 10);
         let tokio = tokio_side::admission(100, 10);
         for run in [&glassbox, &tokio] {
@@ -252,6 +269,7 @@ mod semaphore_chapter {
 
     #[test]
     fn closing_fails_the_waiter_and_every_later_acquire_on_both() {
+        let _hang = crate::hang_guard::start();
         let glassbox = glassbox_side::acquire_when_closed();
         assert_eq!(glassbox, tokio_side::acquire_when_closed());
         assert_eq!(
@@ -268,6 +286,7 @@ mod queue_chapter {
 
     #[test]
     fn every_item_is_processed_exactly_once_and_each_producer_keeps_its_order() {
+        let _hang = crate::hang_guard::start();
         for run in [
             glassbox_side::producers_and_consumers(10),
             tokio_side::producers_and_consumers(10),
@@ -280,6 +299,7 @@ mod queue_chapter {
 
     #[test]
     fn join_returns_after_every_task_done_and_the_bound_holds() {
+        let _hang = crate::hang_guard::start();
         let glassbox = glassbox_side::producers_and_consumers(10);
         let tokio = tokio_side::producers_and_consumers(10);
         for run in [&glassbox, &tokio] {
@@ -292,6 +312,7 @@ mod queue_chapter {
 
     #[test]
     fn consumers_parked_in_get_end_as_cancelled_when_aborted() {
+        let _hang = crate::hang_guard::start();
         assert_eq!(glassbox_side::producers_and_consumers(4).cancelled, 3);
         assert_eq!(tokio_side::producers_and_consumers(4).cancelled, 3);
     }
@@ -301,6 +322,7 @@ mod queue_chapter {
     /// in the order producers offered them. Nothing is asserted about tokio's order.
     #[test]
     fn glassbox_hands_freed_slots_to_waiting_producers_in_line_order() {
+        let _hang = crate::hang_guard::start();
         let run = glassbox_side::producers_and_consumers(10);
         assert_eq!(run.got, run.put);
     }
@@ -329,6 +351,7 @@ mod retry_chapter {
 
     #[test]
     fn a_flaky_operation_is_retried_on_the_backoff_schedule_until_it_works() {
+        let _hang = crate::hang_guard::start();
         both(
             flaky,
             Attempts {
@@ -340,6 +363,7 @@ mod retry_chapter {
 
     #[test]
     fn a_dead_operation_is_tried_max_attempts_times_with_capped_delays() {
+        let _hang = crate::hang_guard::start();
         both(
             down,
             Attempts {
@@ -351,6 +375,7 @@ mod retry_chapter {
 
     #[test]
     fn a_permanent_error_stops_the_retries_at_once() {
+        let _hang = crate::hang_guard::start();
         both(
             then_refused,
             Attempts {
@@ -368,6 +393,7 @@ mod echo_chapter {
 
     #[test]
     fn echoed_bytes_come_back_intact_and_close_and_refusal_look_alike() {
+        let _hang = crate::hang_guard::start();
         let glassbox = glassbox_side::echo(50, 16).expect("glassbox echo");
         let tokio = tokio_side::echo(50, 16).expect("tokio echo");
         assert!(glassbox.intact && tokio.intact);
@@ -388,12 +414,14 @@ mod order_chapter {
 
     #[test]
     fn spawned_tasks_first_run_in_spawn_order_on_both() {
+        let _hang = crate::hang_guard::start();
         assert_eq!(glassbox_side::spawn_order(), "a b c");
         assert_eq!(tokio_side::spawn_order(), "a b c");
     }
 
     #[test]
     fn a_spawner_runs_on_until_it_awaits_on_both() {
+        let _hang = crate::hang_guard::start();
         let expected = "parent-before-await child parent-after-await";
         assert_eq!(glassbox_side::spawner_runs_first(), expected);
         assert_eq!(tokio_side::spawner_runs_first(), expected);
@@ -401,6 +429,7 @@ mod order_chapter {
 
     #[test]
     fn timers_wake_in_deadline_order_on_both() {
+        let _hang = crate::hang_guard::start();
         assert_eq!(glassbox_side::timer_order().0, "10ms 20ms 30ms");
         assert_eq!(tokio_side::timer_order().0, "10ms 20ms 30ms");
     }
@@ -409,6 +438,7 @@ mod order_chapter {
     /// the order they were set; glassbox keeps that as its own contract.
     #[test]
     fn timers_sharing_a_deadline_wake_in_the_order_they_were_set_on_both() {
+        let _hang = crate::hang_guard::start();
         assert_eq!(
             glassbox_side::same_deadline_order(),
             tokio_side::same_deadline_order()
@@ -422,6 +452,7 @@ mod order_chapter {
     /// contract: a yielding task goes to the back of the ready queue, as in asyncio.
     #[test]
     fn yield_now_keeps_each_tasks_steps_in_order() {
+        let _hang = crate::hang_guard::start();
         for trace in [
             glassbox_side::yield_interleaving(),
             tokio_side::yield_interleaving(),
@@ -443,6 +474,7 @@ mod order_chapter {
     /// when due, is not asserted.
     #[test]
     fn a_zero_sleep_takes_turns_on_glassbox() {
+        let _hang = crate::hang_guard::start();
         assert_eq!(
             glassbox_side::zero_sleep_interleaving(),
             "a1 b1 c1 a2 b2 c2 a3 b3 c3"

@@ -1,6 +1,8 @@
 //! docs/WALKTHROUGH.md must not drift from the code: every `path/file.rs: function`
 //! it cites must still be a function defined in that file.
 
+mod hang_guard;
+
 use std::path::Path;
 
 /// Every `` `some/path.rs: name` `` citation in the text, as (path, function name).
@@ -31,6 +33,7 @@ fn defines_function(source: &str, name: &str) -> bool {
 
 #[test]
 fn every_function_the_walkthrough_cites_exists_in_the_file_it_names() {
+    let _hang = hang_guard::start();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text =
         std::fs::read_to_string(root.join("docs/WALKTHROUGH.md")).expect("docs/WALKTHROUGH.md");
@@ -56,6 +59,7 @@ fn every_function_the_walkthrough_cites_exists_in_the_file_it_names() {
 
 #[test]
 fn the_citation_parser_finds_citations_and_rejects_prose() {
+    let _hang = hang_guard::start();
     let text = "see `executor/src/event_loop.rs: run_once` and `a.rs: not an ident`, `plain`,\n\
                 and `executor/src/reactor.rs:\n   turn` (wrapped)";
     assert_eq!(

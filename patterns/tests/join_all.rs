@@ -1,5 +1,8 @@
 //! `join_all`: every result, in input order, failures included.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 use std::time::Duration;
 
 use executor::{Runtime, spawn, time};
@@ -11,6 +14,7 @@ fn paused() -> Runtime {
 
 #[test]
 fn results_come_back_in_input_order_not_completion_order() {
+    let _hang = hang_guard::start();
     let results = paused().block_on(async {
         let tasks = [30u64, 10, 20].map(|ms| {
             spawn(async move {
@@ -26,6 +30,7 @@ fn results_come_back_in_input_order_not_completion_order() {
 
 #[test]
 fn the_tasks_run_concurrently_so_the_wait_is_the_longest_not_the_sum() {
+    let _hang = hang_guard::start();
     let waited = paused().block_on(async {
         let start = time::now();
         let tasks = (1..=5).map(|s| spawn(sleep(Duration::from_secs(s))));
@@ -37,6 +42,7 @@ fn the_tasks_run_concurrently_so_the_wait_is_the_longest_not_the_sum() {
 
 #[test]
 fn a_panicking_task_yields_a_panic_error_without_hiding_the_others() {
+    let _hang = hang_guard::start();
     let results = paused().block_on(async {
         let ok = spawn(async { 1 });
         let boom = spawn(async {
@@ -55,6 +61,7 @@ fn a_panicking_task_yields_a_panic_error_without_hiding_the_others() {
 
 #[test]
 fn an_aborted_task_yields_a_cancelled_error() {
+    let _hang = hang_guard::start();
     let results = paused().block_on(async {
         let slow = spawn(sleep(Duration::from_secs(60)));
         let quick = spawn(async {});
@@ -67,6 +74,7 @@ fn an_aborted_task_yields_a_cancelled_error() {
 
 #[test]
 fn join_all_of_nothing_is_empty() {
+    let _hang = hang_guard::start();
     let results = paused().block_on(join_all(Vec::<executor::JoinHandle<()>>::new()));
     assert!(results.is_empty());
 }

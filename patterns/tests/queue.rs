@@ -2,6 +2,9 @@
 //! lost on cancellation, Python 3.13's shutdown. Ends with a property test over
 //! random schedules.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -58,6 +61,7 @@ impl Drop for Parcel {
 
 #[test]
 fn items_come_out_in_the_order_they_went_in() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(0);
     for n in 1..=5 {
         queue.put_nowait(n).unwrap();
@@ -68,6 +72,7 @@ fn items_come_out_in_the_order_they_went_in() {
 
 #[test]
 fn get_waits_for_a_put() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         let getter = spawn_getter(&queue);
@@ -80,6 +85,7 @@ fn get_waits_for_a_put() {
 
 #[test]
 fn put_waits_while_full_and_resumes_when_a_slot_frees() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(2);
         queue.put(1).await.unwrap();
@@ -98,6 +104,7 @@ fn put_waits_while_full_and_resumes_when_a_slot_frees() {
 
 #[test]
 fn put_nowait_on_a_full_queue_gives_the_item_back() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(1);
     queue.put_nowait(String::from("first")).unwrap();
     match queue.put_nowait(String::from("second")) {
@@ -109,12 +116,14 @@ fn put_nowait_on_a_full_queue_gives_the_item_back() {
 
 #[test]
 fn get_nowait_on_an_empty_queue_is_queue_empty() {
+    let _hang = hang_guard::start();
     let queue = Queue::<u8>::new(0);
     assert_eq!(queue.get_nowait(), Err(GetNowaitError::Empty));
 }
 
 #[test]
 fn an_unbounded_queue_never_fills() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(0);
     for n in 0..10_000 {
         queue.put_nowait(n).unwrap();
@@ -125,6 +134,7 @@ fn an_unbounded_queue_never_fills() {
 
 #[test]
 fn clones_are_handles_to_one_queue() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(3);
     let other = queue.clone();
     queue.put_nowait('a').unwrap();
@@ -136,6 +146,7 @@ fn clones_are_handles_to_one_queue() {
 
 #[test]
 fn waiting_getters_are_served_in_the_order_they_arrived() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         let mut getters = Vec::new();
@@ -157,6 +168,7 @@ fn waiting_getters_are_served_in_the_order_they_arrived() {
 
 #[test]
 fn waiting_putters_are_admitted_in_the_order_they_arrived() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(1);
         queue.put_nowait(0).unwrap();
@@ -177,6 +189,7 @@ fn waiting_putters_are_admitted_in_the_order_they_arrived() {
 
 #[test]
 fn a_newcomer_cannot_snatch_an_item_promised_to_a_waiting_getter() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         let getter = spawn_getter(&queue);
@@ -195,6 +208,7 @@ fn a_newcomer_cannot_snatch_an_item_promised_to_a_waiting_getter() {
 
 #[test]
 fn cancelled_get_does_not_lose_an_item() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         let first = spawn_getter(&queue);
@@ -211,6 +225,7 @@ fn cancelled_get_does_not_lose_an_item() {
 
 #[test]
 fn cancelled_get_with_nobody_behind_puts_its_item_back_at_the_front() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(2);
         let getter = spawn_getter(&queue);
@@ -228,6 +243,7 @@ fn cancelled_get_with_nobody_behind_puts_its_item_back_at_the_front() {
 
 #[test]
 fn a_get_cancelled_by_timeout_leaves_its_place_and_loses_nothing() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         assert!(
@@ -242,6 +258,7 @@ fn a_get_cancelled_by_timeout_leaves_its_place_and_loses_nothing() {
 
 #[test]
 fn dropped_put_leaks_no_capacity() {
+    let _hang = hang_guard::start();
     let dropped = Rc::new(Cell::new(false));
     paused().block_on({
         let dropped = dropped.clone();
@@ -278,6 +295,7 @@ fn dropped_put_leaks_no_capacity() {
 
 #[test]
 fn a_put_whose_slot_was_reserved_but_cancelled_before_it_ran_never_put() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let (queue, putter) = a_slot_reserved_for_a_waiting_putter().await;
         putter.abort(); // cancelled before it ran: it did not put
@@ -291,6 +309,7 @@ fn a_put_whose_slot_was_reserved_but_cancelled_before_it_ran_never_put() {
 
 #[test]
 fn a_freed_slot_is_reserved_for_the_waiting_putter_and_put_nowait_cannot_take_it() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let (queue, putter) = a_slot_reserved_for_a_waiting_putter().await;
         assert_eq!(queue.qsize(), 0, "a reservation is not an item");
@@ -303,6 +322,7 @@ fn a_freed_slot_is_reserved_for_the_waiting_putter_and_put_nowait_cannot_take_it
 
 #[test]
 fn a_put_arriving_while_a_reservation_is_outstanding_goes_in_after_it() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(2);
         queue.put_nowait(1).unwrap();
@@ -327,6 +347,7 @@ fn a_put_arriving_while_a_reservation_is_outstanding_goes_in_after_it() {
 
 #[test]
 fn shutdown_fails_a_putter_holding_a_reservation_and_its_item_never_enters() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let (queue, putter) = a_slot_reserved_for_a_waiting_putter().await;
         queue.shutdown(false);
@@ -341,6 +362,7 @@ fn shutdown_fails_a_putter_holding_a_reservation_and_its_item_never_enters() {
 
 #[test]
 fn a_getter_woken_by_shutdown_drains_an_item_a_cancelled_getter_handed_back() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         let first = spawn_getter(&queue);
@@ -362,6 +384,7 @@ fn a_getter_woken_by_shutdown_drains_an_item_a_cancelled_getter_handed_back() {
 
 #[test]
 fn join_returns_when_every_item_is_marked_done() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         for n in 0..3 {
@@ -385,12 +408,14 @@ fn join_returns_when_every_item_is_marked_done() {
 
 #[test]
 fn join_returns_at_once_when_nothing_is_unfinished() {
+    let _hang = hang_guard::start();
     let queue = Queue::<()>::new(0);
     executor::block_on(queue.join());
 }
 
 #[test]
 fn join_returns_even_if_a_new_item_arrives_before_it_runs() {
+    let _hang = hang_guard::start();
     // asyncio's join waits on an Event: once set, the waiter returns, even if
     // a put clears it again before the waiter gets to run.
     paused().block_on(async {
@@ -410,6 +435,7 @@ fn join_returns_even_if_a_new_item_arrives_before_it_runs() {
 
 #[test]
 fn task_done_called_too_often_is_an_error() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(0);
     queue.put_nowait(1).unwrap();
     assert!(queue.task_done().is_ok());
@@ -424,6 +450,7 @@ fn task_done_called_too_often_is_an_error() {
 
 #[test]
 fn shutdown_fails_later_puts_and_gives_the_items_back() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         queue.shutdown(false);
@@ -437,6 +464,7 @@ fn shutdown_fails_later_puts_and_gives_the_items_back() {
 
 #[test]
 fn shutdown_lets_gets_drain_what_is_left_then_fails_them() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         queue.put_nowait(1).unwrap();
@@ -451,6 +479,7 @@ fn shutdown_lets_gets_drain_what_is_left_then_fails_them() {
 
 #[test]
 fn shutdown_wakes_waiting_getters_and_putters_with_errors() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let full = Queue::new(1);
         full.put_nowait(0).unwrap();
@@ -476,6 +505,7 @@ fn shutdown_wakes_waiting_getters_and_putters_with_errors() {
 
 #[test]
 fn shutdown_immediate_empties_the_queue_and_counts_the_items_done() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(0);
     for n in 0..5 {
         queue.put_nowait(n).unwrap();
@@ -496,6 +526,7 @@ fn shutdown_immediate_empties_the_queue_and_counts_the_items_done() {
 
 #[test]
 fn shutdown_immediate_wakes_getters_with_an_error_even_one_with_an_item_in_flight() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         let early = spawn_getter(&queue);
@@ -512,6 +543,7 @@ fn shutdown_immediate_wakes_getters_with_an_error_even_one_with_an_item_in_fligh
 
 #[test]
 fn shutdown_immediate_lets_join_return() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
         for n in 0..3 {
@@ -530,6 +562,7 @@ fn shutdown_immediate_lets_join_return() {
 
 #[test]
 fn shutdown_immediate_drops_the_removed_items() {
+    let _hang = hang_guard::start();
     let dropped = Rc::new(Cell::new(false));
     let queue = Queue::new(0);
     queue
@@ -543,6 +576,7 @@ fn shutdown_immediate_drops_the_removed_items() {
 
 #[test]
 fn errors_are_std_errors_with_messages() {
+    let _hang = hang_guard::start();
     let errors: [Box<dyn std::error::Error>; 4] = [
         Box::new(PutNowaitError::Full(1)),
         Box::new(GetNowaitError::Empty),
@@ -563,6 +597,7 @@ fn errors_are_std_errors_with_messages() {
 
 #[test]
 fn debug_shows_the_state_not_the_items() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(4);
     queue.put_nowait(vec![1, 2, 3]).unwrap();
     assert_eq!(
@@ -885,6 +920,7 @@ mod properties {
             joiner_at in on_grid(60),
             shutdown in proptest::option::weighted(0.3, (on_grid(80), any::<bool>())),
         ) {
+            let _hang = hang_guard::start();
             run(maxsize, actors, joiner_at, shutdown);
         }
     }

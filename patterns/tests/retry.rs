@@ -1,6 +1,9 @@
 //! `retry` and `retry_if`: the backoff schedule, exact under the paused clock, and
 //! which error comes back.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -41,6 +44,7 @@ fn attempts_against(backoff: Backoff, failures: usize) -> (Result<&'static str, 
 
 #[test]
 fn retry_backoff_schedule_is_exact_under_the_paused_clock() {
+    let _hang = hang_guard::start();
     let backoff = Backoff::new(Duration::from_millis(100))
         .factor(2.0)
         .max_delay(Duration::from_millis(500))
@@ -53,6 +57,7 @@ fn retry_backoff_schedule_is_exact_under_the_paused_clock() {
 
 #[test]
 fn the_first_success_ends_the_retrying() {
+    let _hang = hang_guard::start();
     let (result, starts) = attempts_against(Backoff::new(Duration::from_secs(1)), 0);
     assert_eq!(result, Ok("ok"));
     assert_eq!(starts, [0]);
@@ -60,6 +65,7 @@ fn the_first_success_ends_the_retrying() {
 
 #[test]
 fn the_last_error_is_returned_when_attempts_run_out() {
+    let _hang = hang_guard::start();
     let backoff = Backoff::new(Duration::from_millis(10)).max_attempts(4);
     let (result, starts) = attempts_against(backoff, usize::MAX);
     assert_eq!(result, Err(4), "the error of the fourth and last attempt");
@@ -68,6 +74,7 @@ fn the_last_error_is_returned_when_attempts_run_out() {
 
 #[test]
 fn the_lessons_defaults_are_three_attempts_doubling_the_delay() {
+    let _hang = hang_guard::start();
     // retry_with_backoff(coro, max_retries=3, base_delay=1.0): waits 1 s, then 2 s.
     let (result, starts) = attempts_against(Backoff::new(Duration::from_secs(1)), usize::MAX);
     assert_eq!(result, Err(3));
@@ -76,6 +83,7 @@ fn the_lessons_defaults_are_three_attempts_doubling_the_delay() {
 
 #[test]
 fn a_constant_factor_of_one_waits_the_same_each_time() {
+    let _hang = hang_guard::start();
     let backoff = Backoff::new(Duration::from_millis(250))
         .factor(1.0)
         .max_attempts(4);
@@ -85,6 +93,7 @@ fn a_constant_factor_of_one_waits_the_same_each_time() {
 
 #[test]
 fn a_zero_backoff_still_lets_other_tasks_run_between_attempts() {
+    let _hang = hang_guard::start();
     // Each wait is a zero sleep, which yields once (as asyncio.sleep(0) does), so a
     // retry loop with no delay cannot starve the loop.
     let log = Rc::new(RefCell::new(Vec::new()));
@@ -120,6 +129,7 @@ fn a_zero_backoff_still_lets_other_tasks_run_between_attempts() {
 
 #[test]
 fn retry_if_returns_an_error_it_should_not_retry_at_once() {
+    let _hang = hang_guard::start();
     let calls = Rc::new(RefCell::new(0));
     let result: Result<(), &str> = paused().block_on(retry_if(
         Backoff::new(Duration::from_secs(1)).max_attempts(10),
@@ -142,6 +152,7 @@ fn retry_if_returns_an_error_it_should_not_retry_at_once() {
 
 #[test]
 fn the_deadline_stops_retries_that_would_start_past_it() {
+    let _hang = hang_guard::start();
     let backoff = Backoff::new(Duration::from_millis(100))
         .max_attempts(100)
         .deadline(Duration::from_secs(1));
@@ -154,6 +165,7 @@ fn the_deadline_stops_retries_that_would_start_past_it() {
 
 #[test]
 fn an_attempt_due_exactly_at_the_deadline_does_not_start() {
+    let _hang = hang_guard::start();
     let backoff = Backoff::new(Duration::from_millis(100))
         .max_attempts(100)
         .deadline(Duration::from_millis(700));
@@ -165,6 +177,7 @@ fn an_attempt_due_exactly_at_the_deadline_does_not_start() {
 
 #[test]
 fn the_deadline_does_not_cut_an_attempt_short() {
+    let _hang = hang_guard::start();
     let finished_at = paused().block_on(async {
         let t0 = time::now();
         let result: Result<(), ()> = retry(
@@ -183,6 +196,7 @@ fn the_deadline_does_not_cut_an_attempt_short() {
 
 #[test]
 fn full_jitter_waits_are_random_but_never_longer_than_the_schedule() {
+    let _hang = hang_guard::start();
     let backoff = Backoff::new(Duration::from_millis(100))
         .max_attempts(8)
         .jitter_seed(2024);
@@ -205,6 +219,7 @@ fn full_jitter_waits_are_random_but_never_longer_than_the_schedule() {
 
 #[test]
 fn unseeded_jitter_differs_between_runs() {
+    let _hang = hang_guard::start();
     let backoff = Backoff::new(Duration::from_secs(10))
         .max_attempts(6)
         .full_jitter();
@@ -216,23 +231,27 @@ fn unseeded_jitter_differs_between_runs() {
 #[test]
 #[should_panic(expected = "0 attempts would never run the operation")]
 fn a_policy_with_zero_attempts_is_refused_where_it_is_built() {
+    let _hang = hang_guard::start();
     let _ = Backoff::new(Duration::from_millis(1)).max_attempts(0);
 }
 
 #[test]
 #[should_panic(expected = "inf is not a valid factor")]
 fn an_infinite_factor_is_refused_where_it_is_built() {
+    let _hang = hang_guard::start();
     let _ = Backoff::new(Duration::from_millis(1)).factor(f64::INFINITY);
 }
 
 #[test]
 #[should_panic(expected = "0.5 is not a valid factor")]
 fn a_shrinking_factor_is_refused_where_it_is_built() {
+    let _hang = hang_guard::start();
     let _ = Backoff::new(Duration::from_millis(1)).factor(0.5);
 }
 
 #[test]
 fn a_real_clock_retry_waits_at_least_the_schedule() {
+    let _hang = hang_guard::start();
     let started = Instant::now();
     let result: Result<(), ()> = Runtime::new().unwrap().block_on(retry(
         Backoff::new(Duration::from_millis(5)).max_attempts(3),

@@ -1,6 +1,9 @@
 //! `Semaphore`: first come, first served; nothing lost when futures are dropped;
 //! close; the permit maximum. Ends with a property test over random schedules.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -54,6 +57,7 @@ impl Wake for CountingWaker {
 
 #[test]
 fn permits_limit_how_many_tasks_run_at_once() {
+    let _hang = hang_guard::start();
     let most = paused().block_on(async {
         let sem = Rc::new(Semaphore::new(3));
         let (running, most) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
@@ -76,6 +80,7 @@ fn permits_limit_how_many_tasks_run_at_once() {
 
 #[test]
 fn waiters_are_served_first_come_first_served() {
+    let _hang = hang_guard::start();
     let log = Rc::new(RefCell::new(Vec::new()));
     paused().block_on({
         let log = log.clone();
@@ -97,6 +102,7 @@ fn waiters_are_served_first_come_first_served() {
 
 #[test]
 fn a_large_acquire_many_at_the_head_blocks_later_small_ones() {
+    let _hang = hang_guard::start();
     let log = Rc::new(RefCell::new(Vec::new()));
     paused().block_on({
         let log = log.clone();
@@ -119,6 +125,7 @@ fn a_large_acquire_many_at_the_head_blocks_later_small_ones() {
 
 #[test]
 fn acquire_many_waits_for_permits_added_later() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let sem = Rc::new(Semaphore::new(1));
         let big = spawn({
@@ -138,6 +145,7 @@ fn acquire_many_waits_for_permits_added_later() {
 
 #[test]
 fn acquire_many_zero_succeeds_at_once_even_behind_waiters() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let sem = Rc::new(Semaphore::new(0));
         let waiter = spawn({
@@ -156,6 +164,7 @@ fn acquire_many_zero_succeeds_at_once_even_behind_waiters() {
 
 #[test]
 fn a_dropped_queued_acquire_returns_its_partial_permits_and_wakes_the_next_waiter() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let sem = Rc::new(Semaphore::new(2));
         let held = sem.try_acquire().unwrap();
@@ -180,6 +189,7 @@ fn a_dropped_queued_acquire_returns_its_partial_permits_and_wakes_the_next_waite
 
 #[test]
 fn a_dropped_acquire_that_was_granted_but_never_polled_returns_every_permit() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(0);
     let counting = Arc::new(CountingWaker::default());
     let waker = Waker::from(counting.clone());
@@ -195,6 +205,7 @@ fn a_dropped_acquire_that_was_granted_but_never_polled_returns_every_permit() {
 
 #[test]
 fn close_wakes_every_waiter_with_an_error_and_drops_their_wakers() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(1);
     let held = sem.try_acquire().unwrap();
     let counting = Arc::new(CountingWaker::default());
@@ -235,6 +246,7 @@ fn closed_error() -> AcquireError {
 
 #[test]
 fn acquires_after_close_fail_at_once_and_held_permits_still_return() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let sem = Semaphore::new(2);
         let held = sem.acquire().await.unwrap();
@@ -250,6 +262,7 @@ fn acquires_after_close_fail_at_once_and_held_permits_still_return() {
 
 #[test]
 fn a_waiter_with_permits_assigned_when_closed_gives_them_back() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let sem = Rc::new(Semaphore::new(1));
         let big = spawn({
@@ -266,6 +279,7 @@ fn a_waiter_with_permits_assigned_when_closed_gives_them_back() {
 
 #[test]
 fn try_acquire_does_not_jump_the_line() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let sem = Rc::new(Semaphore::new(1));
         let big = spawn({
@@ -282,6 +296,7 @@ fn try_acquire_does_not_jump_the_line() {
 
 #[test]
 fn forget_shrinks_the_semaphore_for_good() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(3);
     sem.try_acquire_many(2).unwrap().forget();
     assert_eq!(sem.available_permits(), 1);
@@ -291,12 +306,14 @@ fn forget_shrinks_the_semaphore_for_good() {
 #[test]
 #[should_panic(expected = "Semaphore::MAX_PERMITS")]
 fn add_permits_past_the_maximum_panics_naming_max_permits() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(Semaphore::MAX_PERMITS - 1);
     sem.add_permits(2);
 }
 
 #[test]
 fn a_refused_add_permits_changes_nothing() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(Semaphore::MAX_PERMITS);
     let held = sem.try_acquire().unwrap();
     let refused = catch_unwind(AssertUnwindSafe(|| sem.add_permits(1)));
@@ -311,11 +328,13 @@ fn a_refused_add_permits_changes_nothing() {
 #[test]
 #[should_panic(expected = "exceeds Semaphore::MAX_PERMITS")]
 fn new_above_the_maximum_panics_naming_max_permits() {
+    let _hang = hang_guard::start();
     let _ = Semaphore::new(Semaphore::MAX_PERMITS + 1);
 }
 
 #[test]
 fn errors_are_std_errors_with_messages() {
+    let _hang = hang_guard::start();
     let closed = closed_error();
     let boxed: Box<dyn std::error::Error> = Box::new(closed);
     assert_eq!(boxed.to_string(), "semaphore closed");
@@ -327,6 +346,7 @@ fn errors_are_std_errors_with_messages() {
 
 #[test]
 fn debug_shows_the_counts() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(2);
     let _one = sem.try_acquire().unwrap();
     assert_eq!(
@@ -522,6 +542,7 @@ mod properties {
             workers in proptest::collection::vec(worker(), 1..8),
             additions in proptest::collection::vec((on_grid(60), 0..=2usize), 0..3),
         ) {
+            let _hang = hang_guard::start();
             run(initial, workers, additions);
         }
     }

@@ -1,6 +1,9 @@
 //! `sleep`, `sleep_until` and `Sleep`: exact under the paused clock, lazy, never
 //! overflowing; a zero sleep yields; a reset wakes whoever waits.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 use std::cell::RefCell;
 use std::future::{Future as _, poll_fn};
 use std::pin::{Pin, pin};
@@ -18,6 +21,7 @@ fn paused() -> Runtime {
 
 #[test]
 fn sleep_ends_exactly_after_its_duration_on_the_paused_clock() {
+    let _hang = hang_guard::start();
     let slept = paused().block_on(async {
         let start = time::now();
         sleep(Duration::from_millis(1_234)).await;
@@ -28,6 +32,7 @@ fn sleep_ends_exactly_after_its_duration_on_the_paused_clock() {
 
 #[test]
 fn sleeping_tasks_do_not_block_each_other() {
+    let _hang = hang_guard::start();
     // The lesson's first rule: a non-blocking sleep lets the loop run other tasks,
     // so three one-second sleeps take one second, not three.
     let elapsed = paused().block_on(async {
@@ -41,6 +46,7 @@ fn sleeping_tasks_do_not_block_each_other() {
 
 #[test]
 fn sleepers_wake_in_deadline_order() {
+    let _hang = hang_guard::start();
     let order = Rc::new(RefCell::new(Vec::new()));
     paused().block_on({
         let order = order.clone();
@@ -60,6 +66,7 @@ fn sleepers_wake_in_deadline_order() {
 
 #[test]
 fn a_zero_sleep_lets_another_ready_task_run() {
+    let _hang = hang_guard::start();
     // asyncio's `await asyncio.sleep(0)`: the sleeper goes to the back of the line.
     let log = Rc::new(RefCell::new(Vec::new()));
     paused().block_on({
@@ -82,6 +89,7 @@ fn a_zero_sleep_lets_another_ready_task_run() {
 
 #[test]
 fn a_sleep_until_a_passed_deadline_yields_once_then_ends() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let other = spawn(async {});
         sleep_until(time::now() - Duration::from_millis(5)).await;
@@ -91,6 +99,7 @@ fn a_sleep_until_a_passed_deadline_yields_once_then_ends() {
 
 #[test]
 fn a_zero_sleep_and_a_past_deadline_complete_without_firing_a_timer() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     rt.block_on(async {
         sleep(Duration::ZERO).await;
@@ -101,6 +110,7 @@ fn a_zero_sleep_and_a_past_deadline_complete_without_firing_a_timer() {
 
 #[test]
 fn sleep_duration_max_never_ends_and_the_paused_clock_never_jumps_to_it() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let start = time::now();
         let forever = sleep(Duration::MAX);
@@ -113,6 +123,7 @@ fn sleep_duration_max_never_ends_and_the_paused_clock_never_jumps_to_it() {
 
 #[test]
 fn sleep_until_a_far_instant_does_not_overflow() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let far = time::now() + Duration::from_secs(86_400 * 365 * 500);
         let nap = sleep_until(far);
@@ -123,6 +134,7 @@ fn sleep_until_a_far_instant_does_not_overflow() {
 
 #[test]
 fn reset_to_an_earlier_deadline_wakes_earlier() {
+    let _hang = hang_guard::start();
     let slept = paused().block_on(async {
         let start = time::now();
         let mut nap = pin!(sleep(Duration::from_secs(60)));
@@ -141,6 +153,7 @@ fn reset_to_an_earlier_deadline_wakes_earlier() {
 
 #[test]
 fn reset_to_a_later_deadline_sleeps_longer() {
+    let _hang = hang_guard::start();
     let slept = paused().block_on(async {
         let start = time::now();
         let mut nap = pin!(sleep(Duration::from_millis(10)));
@@ -185,30 +198,35 @@ fn reset_by_another_task(initial: Duration, moved_to: Duration) -> Duration {
 
 #[test]
 fn a_reset_to_a_later_deadline_by_another_task_wakes_the_waiter_then() {
+    let _hang = hang_guard::start();
     let ended = reset_by_another_task(Duration::from_millis(50), Duration::from_millis(100));
     assert_eq!(ended, Duration::from_millis(100));
 }
 
 #[test]
 fn a_reset_to_an_earlier_deadline_by_another_task_wakes_the_waiter_then() {
+    let _hang = hang_guard::start();
     let ended = reset_by_another_task(Duration::from_secs(60), Duration::from_millis(20));
     assert_eq!(ended, Duration::from_millis(20));
 }
 
 #[test]
 fn a_reset_to_a_passed_deadline_by_another_task_wakes_the_waiter_at_once() {
+    let _hang = hang_guard::start();
     let ended = reset_by_another_task(Duration::from_secs(60), Duration::from_millis(5));
     assert_eq!(ended, Duration::from_millis(10));
 }
 
 #[test]
 fn a_sleep_for_ever_reset_by_another_task_ends_at_the_new_deadline() {
+    let _hang = hang_guard::start();
     let ended = reset_by_another_task(Duration::MAX, Duration::from_millis(30));
     assert_eq!(ended, Duration::from_millis(30));
 }
 
 #[test]
 fn reset_after_completion_sleeps_again() {
+    let _hang = hang_guard::start();
     let slept = paused().block_on(async {
         let start = time::now();
         let mut nap = pin!(sleep(Duration::from_millis(10)));
@@ -222,6 +240,7 @@ fn reset_after_completion_sleeps_again() {
 
 #[test]
 fn a_sleep_created_outside_a_runtime_registers_when_first_polled_inside_one() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     let nap = sleep(Duration::from_millis(40)); // no runtime running: nothing registered
     let deadline = nap.deadline();
@@ -234,6 +253,7 @@ fn a_sleep_created_outside_a_runtime_registers_when_first_polled_inside_one() {
 
 #[test]
 fn deadlines_round_up_to_the_next_millisecond_so_a_sleep_never_ends_early() {
+    let _hang = hang_guard::start();
     let slept = paused().block_on(async {
         let start = time::now();
         sleep(Duration::from_micros(1_500)).await;
@@ -245,6 +265,7 @@ fn deadlines_round_up_to_the_next_millisecond_so_a_sleep_never_ends_early() {
 #[test]
 #[should_panic(expected = "must be called from inside a runtime")]
 fn polling_a_sleep_outside_a_runtime_panics_with_a_clear_message() {
+    let _hang = hang_guard::start();
     let mut nap = pin!(sleep(Duration::from_secs(1)));
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     let _ = nap.as_mut().poll(&mut cx);
@@ -252,6 +273,7 @@ fn polling_a_sleep_outside_a_runtime_panics_with_a_clear_message() {
 
 #[test]
 fn a_real_clock_sleep_takes_at_least_its_duration() {
+    let _hang = hang_guard::start();
     // Generous by design: only "not early" is asserted, never "not late".
     let started = Instant::now();
     Runtime::new()

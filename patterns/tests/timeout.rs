@@ -1,6 +1,9 @@
 //! `timeout`, `timeout_at`, `timeout_or`: who wins at the deadline, what is
 //! cancelled, and what is never registered.
 
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
 use std::cell::Cell;
 use std::future::{Future, pending, poll_fn, ready};
 use std::pin::pin;
@@ -26,6 +29,7 @@ impl Drop for DropFlag {
 
 #[test]
 fn timeout_returns_the_output_when_the_future_finishes_first() {
+    let _hang = hang_guard::start();
     let out = paused().block_on(async {
         timeout(Duration::from_secs(1), async {
             sleep(Duration::from_millis(999)).await;
@@ -38,6 +42,7 @@ fn timeout_returns_the_output_when_the_future_finishes_first() {
 
 #[test]
 fn timeout_returns_elapsed_exactly_at_the_deadline_when_the_future_is_slower() {
+    let _hang = hang_guard::start();
     let (out, waited) = paused().block_on(async {
         let start = time::now();
         let out = timeout(Duration::from_secs(2), sleep(Duration::from_secs(10))).await;
@@ -49,6 +54,7 @@ fn timeout_returns_elapsed_exactly_at_the_deadline_when_the_future_is_slower() {
 
 #[test]
 fn inner_output_wins_when_it_is_ready_on_the_poll_where_the_deadline_passes() {
+    let _hang = hang_guard::start();
     let out = paused().block_on(async {
         // Both timers fall on the same tick: one wake, one poll, and the inner future
         // is polled first.
@@ -63,6 +69,7 @@ fn inner_output_wins_when_it_is_ready_on_the_poll_where_the_deadline_passes() {
 
 #[test]
 fn inner_output_wins_even_when_the_deadline_passed_long_before_the_poll() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let deadline = time::now() + Duration::from_millis(5);
         // A future that becomes ready only once the deadline is well past. (A
@@ -79,6 +86,7 @@ fn inner_output_wins_even_when_the_deadline_passed_long_before_the_poll() {
 
 #[test]
 fn timeout_of_an_immediately_ready_future_registers_no_timer() {
+    let _hang = hang_guard::start();
     // Observable 1: polled with no runtime at all (where touching the timer would
     // panic), it completes.
     let mut guarded = pin!(timeout(Duration::from_secs(1), ready(7)));
@@ -98,6 +106,7 @@ fn timeout_of_an_immediately_ready_future_registers_no_timer() {
 
 #[test]
 fn the_timer_registers_only_once_the_inner_future_is_pending() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let mut guarded = pin!(timeout(Duration::from_secs(1), pending::<()>()));
         assert!(format!("{guarded:?}").contains("registered: false"));
@@ -112,6 +121,7 @@ fn the_timer_registers_only_once_the_inner_future_is_pending() {
 
 #[test]
 fn the_inner_future_is_cancelled_when_the_deadline_wins() {
+    let _hang = hang_guard::start();
     let dropped = Rc::new(Cell::new(false));
     paused().block_on({
         let dropped = dropped.clone();
@@ -130,6 +140,7 @@ fn the_inner_future_is_cancelled_when_the_deadline_wins() {
 
 #[test]
 fn a_timed_out_acquire_gives_its_place_in_line_back() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let sem = Rc::new(Semaphore::new(1));
         let held = sem.try_acquire().unwrap();
@@ -149,6 +160,7 @@ fn a_timed_out_acquire_gives_its_place_in_line_back() {
 
 #[test]
 fn a_zero_timeout_on_a_pending_future_elapses_at_once() {
+    let _hang = hang_guard::start();
     let mut rt = paused();
     let (out, waited) = rt.block_on(async {
         let start = time::now();
@@ -161,6 +173,7 @@ fn a_zero_timeout_on_a_pending_future_elapses_at_once() {
 
 #[test]
 fn a_timeout_of_duration_max_never_fires() {
+    let _hang = hang_guard::start();
     let out = paused().block_on(timeout(Duration::MAX, async {
         sleep(Duration::from_secs(86_400 * 365)).await;
         "a year later"
@@ -170,6 +183,7 @@ fn a_timeout_of_duration_max_never_fires() {
 
 #[test]
 fn timeout_at_lets_several_steps_share_one_deadline() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let deadline = time::now() + Duration::from_millis(100);
         let step = || sleep(Duration::from_millis(40));
@@ -182,6 +196,7 @@ fn timeout_at_lets_several_steps_share_one_deadline() {
 
 #[test]
 fn timeout_or_returns_the_default_when_the_deadline_wins() {
+    let _hang = hang_guard::start();
     let value = paused().block_on(timeout_or(
         Duration::from_secs(1),
         async {
@@ -195,6 +210,7 @@ fn timeout_or_returns_the_default_when_the_deadline_wins() {
 
 #[test]
 fn timeout_or_returns_the_value_when_the_future_finishes_first() {
+    let _hang = hang_guard::start();
     let value = paused().block_on(timeout_or(
         Duration::from_secs(1),
         async {
@@ -208,6 +224,7 @@ fn timeout_or_returns_the_value_when_the_future_finishes_first() {
 
 #[test]
 fn elapsed_is_a_std_error_with_a_message() {
+    let _hang = hang_guard::start();
     let err = paused()
         .block_on(timeout(Duration::ZERO, pending::<()>()))
         .unwrap_err();
@@ -217,6 +234,7 @@ fn elapsed_is_a_std_error_with_a_message() {
 
 #[test]
 fn the_deadline_is_fixed_when_timeout_is_called_not_when_first_polled() {
+    let _hang = hang_guard::start();
     paused().block_on(async {
         let start = time::now();
         let guarded = timeout(Duration::from_millis(50), pending::<()>());
@@ -228,6 +246,7 @@ fn the_deadline_is_fixed_when_timeout_is_called_not_when_first_polled() {
 
 #[test]
 fn a_real_clock_timeout_fires_no_earlier_than_its_deadline() {
+    let _hang = hang_guard::start();
     let started = Instant::now();
     let out = Runtime::new()
         .unwrap()

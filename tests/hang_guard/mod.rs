@@ -1,6 +1,7 @@
-//! A real-time bound on a test: a test that waits on time, threads or sockets and
-//! never finishes fails *by name* within the bound, instead of sitting until CI's
-//! global timeout with nothing to say which test hung.
+//! A real-time bound on a test: a test that never finishes (it waits on time,
+//! threads or sockets that never come, or a loop never goes idle) fails *by name*
+//! within the bound, instead of sitting until CI's global timeout with nothing to
+//! say which test hung. Every integration test of the workspace starts one.
 //!
 //! `let _hang = hang_guard::start();` as a test's first line. If the test is still
 //! running when the bound passes, a watcher thread prints `hang_guard: test NAME is
@@ -8,8 +9,8 @@
 //! status libtest itself fails with. One watcher serves the whole binary; the guard's
 //! drop (the test returning or panicking) takes the test off its list.
 //!
-//! The bound is 60 s: the tests it guards take well under a second each, so even a
-//! loaded 2-core machine stays far inside it. `GLASSBOX_HANG_SECS` changes it
+//! The bound is 60 s: the slowest test takes a few seconds, so even a loaded 2-core
+//! machine stays far inside it. `GLASSBOX_HANG_SECS` changes it
 //! (`scripts/valgrind.sh` raises it, memcheck being 20–50 times slower).
 //!
 //! Shared by path (`#[path = ...] mod hang_guard;`) with the executor's and the
