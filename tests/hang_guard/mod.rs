@@ -65,14 +65,19 @@ impl Drop for HangGuard {
     }
 }
 
-/// The bound: `GLASSBOX_HANG_SECS`, or 60 s.
+/// The bound: `GLASSBOX_HANG_SECS`, or 60 s times the `GLASSBOX_STRESS` multiplier
+/// (the heavier runs do that many times the work).
 fn limit() -> Duration {
-    let seconds = match std::env::var("GLASSBOX_HANG_SECS") {
-        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
-            panic!("GLASSBOX_HANG_SECS must be a whole number of seconds, got {value:?}")
-        }),
-        Err(_) => 60,
+    let whole_number = |name: &str| {
+        std::env::var(name).ok().map(|value| {
+            value
+                .trim()
+                .parse::<u64>()
+                .unwrap_or_else(|_| panic!("{name} must be a whole number, got {value:?}"))
+        })
     };
+    let seconds = whole_number("GLASSBOX_HANG_SECS")
+        .unwrap_or_else(|| 60 * whole_number("GLASSBOX_STRESS").unwrap_or(1).max(1));
     Duration::from_secs(seconds)
 }
 
