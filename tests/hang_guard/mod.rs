@@ -10,8 +10,9 @@
 //! drop (the test returning or panicking) takes the test off its list.
 //!
 //! The bound is 60 s: the slowest test takes a few seconds, so even a loaded 2-core
-//! machine stays far inside it. `GLASSBOX_HANG_SECS` changes it
-//! (`scripts/valgrind.sh` raises it, memcheck being 20–50 times slower).
+//! machine stays far inside it. It grows with `GLASSBOX_STRESS` (the heavier runs),
+//! and `GLASSBOX_HANG_SECS` sets it outright (`scripts/valgrind.sh` raises it,
+//! memcheck being 20–50 times slower).
 //!
 //! Shared by path (`#[path = ...] mod hang_guard;`) with the executor's and the
 //! patterns' test files, which are other crates.
