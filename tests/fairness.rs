@@ -340,6 +340,29 @@ fn a_putter_holding_a_reserved_slot_puts_even_with_its_budget_spent() {
     assert_eq!(order, ["first reserved", "second reserved"]);
 }
 
+// `unconstrained` lifts the budget for its own future only: the rest of the same poll
+// spends from the budget as it was.
+#[test]
+fn the_budget_comes_back_after_an_unconstrained_future() {
+    let _hang = hang_guard::start();
+    let mut rt = runtime(Some(2));
+    rt.block_on(async {
+        unconstrained(async {
+            for _ in 0..10 {
+                consume_budget().await; // never cut off in here
+            }
+        })
+        .await;
+        consume_budget().await;
+        assert!(glassbox::coop::has_budget_remaining(), "1 of 2 left");
+        consume_budget().await;
+        assert!(
+            !glassbox::coop::has_budget_remaining(),
+            "the budget was not put back: the rest of the poll ran unconstrained"
+        );
+    });
+}
+
 // The budget belongs to a poll: once `block_on` returns, code on this thread (a future
 // polled by hand, say) is never cut off, however much the last poll spent.
 #[test]
