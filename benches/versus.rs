@@ -201,6 +201,7 @@ fn spawn_join_tokio(tasks: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn spawn_join_smol(tasks: usize) -> f64 {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -271,6 +272,7 @@ fn yield_pingpong_tokio(hops: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn yield_pingpong_smol(hops: usize) -> f64 {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -326,6 +328,7 @@ fn idle_task_bytes_tokio(tasks: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn idle_task_bytes_smol(tasks: usize) -> f64 {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -377,6 +380,7 @@ fn timeout_ready_tokio(ops: usize) -> f64 {
 /// the block is lazy, so for a ready future the `Timer` is never even created: no
 /// clock is read. (The deadline then counts from the first poll that finds the inner
 /// future pending, not from the call; for a future polled at once, the same thing.)
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn timeout_ready_smol(ops: usize) -> f64 {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -420,6 +424,7 @@ fn semaphore_uncontended_tokio(ops: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn semaphore_uncontended_smol(ops: usize) -> f64 {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -483,6 +488,7 @@ fn semaphore_contended_tokio(acquires_per_task: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn semaphore_contended_smol(acquires_per_task: usize) -> f64 {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -560,6 +566,7 @@ fn queue_1m_tokio(items: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn queue_1m_smol(items: usize) -> f64 {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -699,6 +706,7 @@ fn sleep_100k_tokio(timers: usize) -> SleepRound {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn sleep_100k_smol(timers: usize) -> SleepRound {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -775,6 +783,7 @@ fn pending_timer_bytes_tokio(timers: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn pending_timer_bytes_smol(timers: usize) -> f64 {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -818,6 +827,7 @@ fn spawn_blocking_rtt_tokio(jobs: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn spawn_blocking_rtt_smol(jobs: usize) -> f64 {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -896,6 +906,7 @@ fn tcp_echo_rtt_tokio(round_trips: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn tcp_echo_rtt_smol(round_trips: usize) -> f64 {
     use smol::Async;
     use smol::io::{AsyncReadExt, AsyncWriteExt};
@@ -1000,6 +1011,7 @@ fn cancelled_recv_tokio(recvs: usize) -> RecvRound {
 }
 
 /// smol has no `timeout`: the recv races a `Timer`, the way its users write one.
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn cancelled_recv_smol(recvs: usize) -> RecvRound {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
@@ -1084,6 +1096,7 @@ fn sleep_precision_tokio(delay: Duration, samples: usize) -> Lateness {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn sleep_precision_smol(delay: Duration, samples: usize) -> Lateness {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
