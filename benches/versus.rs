@@ -1,19 +1,27 @@
-//! glassbox versus tokio's current_thread runtime, side by side.
+//! glassbox versus tokio's current_thread runtime and smol, side by side.
 //!
-//! `cargo bench --bench versus` runs every workload on both runtimes in alternating
-//! rounds (glassbox, tokio, glassbox, tokio, …) in this one process, and prints per row
-//! the median of each side and the median of the per-round ratios glassbox/tokio
-//! (lower is better for glassbox). `-- --quick` runs a short pass; `-- --json PATH`
-//! also writes the rows as `[{"name", "unit", "glassbox", "tokio", "ratio"}]`;
+//! `cargo bench --bench versus` runs every workload on the three runtimes in
+//! alternating rounds (glassbox, tokio, smol, glassbox, tokio, smol, …) in this one
+//! process, and prints per row the median of each side and the medians of the
+//! per-round ratios glassbox/tokio and glassbox/smol (lower is better for glassbox).
+//! `-- --quick` runs a short pass; `-- --json PATH` also writes the rows as
+//! `[{"name", "unit", "glassbox", "tokio", "ratio", "smol", "ratio_smol"}]` (`smol` and
+//! `ratio_smol` are `null` for a row with no fair smol equivalent);
 //! any other argument keeps only the rows whose name contains it (`scaling` names
 //! the scaling section printed after the table). `-- --watchdog` runs glassbox with
 //! the stall watchdog on (a 10 s threshold: the loop publishes every poll, nothing is
 //! reported), to measure what the watchdog costs.
 //!
-//! Every workload is written twice, once per runtime, as near to word for word as
-//! the two APIs allow; the pairs sit next to each other so a reader can compare them.
+//! Every workload is written three times, once per runtime, as near to word for word
+//! as the APIs allow, and each the way that runtime's users write it (smol: a
+//! `LocalExecutor` run under `smol::block_on`, `smol::Timer`, `smol::lock`,
+//! `smol::channel`, `smol::Async`, `smol::unblock`); the three sit next to each other
+//! so a reader can compare them. A smol side starts as a smol program's `main` does:
+//! `smol::block_on(executor.run(body))`, where `executor` is a `LocalExecutor`
+//! (single-threaded, `!Send` tasks allowed) and `block_on` parks in async-io's reactor
+//! whenever nothing is ready.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -30,23 +38,46 @@ use counting_allocator::live_bytes;
 
 // === the harness ===
 
-/// One measured row: the per-round figures of both sides.
+/// One value per runtime, in the order every round runs them.
+struct Sides<T> {
+    glassbox: T,
+    tokio: T,
+    smol: T,
+}
+
+impl<T> Sides<T> {
+    fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> Sides<U> {
+        Sides {
+            glassbox: f(&self.glassbox),
+            tokio: f(&self.tokio),
+            smol: f(&self.smol),
+        }
+    }
+}
+
+/// One measured row: the per-round figures of every side.
 struct Row {
     name: &'static str,
     unit: &'static str,
-    glassbox: Vec<f64>,
-    tokio: Vec<f64>,
+    rounds: Sides<Vec<f64>>,
     /// Extra figures printed beside the row (e.g. lateness percentiles).
     notes: Vec<String>,
 }
 
 impl Row {
-    fn ratio(&self) -> f64 {
+    /// The median of each side's rounds (NaN for a side that did not run).
+    fn medians(&self) -> Sides<f64> {
+        self.rounds.map(|rounds| median(rounds))
+    }
+
+    /// The median of the per-round ratios glassbox/`other` (NaN if `other` did not run).
+    fn ratio_to(&self, other: &[f64]) -> f64 {
         let ratios: Vec<f64> = self
+            .rounds
             .glassbox
             .iter()
-            .zip(&self.tokio)
-            .map(|(g, t)| g / t)
+            .zip(other)
+            .map(|(g, o)| g / o)
             .collect();
         median(&ratios)
     }
@@ -62,28 +93,57 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// Runs `glassbox` and `tokio` alternately, `rounds` times each, after one warm-up each.
+/// Runs the three sides alternately, `rounds` times each, after one warm-up each, and
+/// keeps what every round returned; `figure` picks the number the row shows.
+fn versus_by<R>(
+    name: &'static str,
+    unit: &'static str,
+    rounds: usize,
+    figure: impl Fn(&R) -> f64,
+    mut glassbox: impl FnMut() -> R,
+    mut tokio: impl FnMut() -> R,
+    mut smol: impl FnMut() -> R,
+) -> (Row, Sides<Vec<R>>) {
+    glassbox();
+    tokio();
+    smol();
+    let mut all = Sides {
+        glassbox: Vec::new(),
+        tokio: Vec::new(),
+        smol: Vec::new(),
+    };
+    for _ in 0..rounds {
+        all.glassbox.push(glassbox());
+        all.tokio.push(tokio());
+        all.smol.push(smol());
+    }
+    let row = Row {
+        name,
+        unit,
+        rounds: all.map(|side| side.iter().map(&figure).collect()),
+        notes: Vec::new(),
+    };
+    (row, all)
+}
+
+/// [`versus_by`] for the rows whose every round is one number.
 fn versus(
     name: &'static str,
     unit: &'static str,
     rounds: usize,
-    mut glassbox: impl FnMut() -> f64,
-    mut tokio: impl FnMut() -> f64,
+    glassbox: impl FnMut() -> f64,
+    tokio: impl FnMut() -> f64,
+    smol: impl FnMut() -> f64,
 ) -> Row {
-    glassbox();
-    tokio();
-    let mut row = Row {
-        name,
-        unit,
-        glassbox: Vec::new(),
-        tokio: Vec::new(),
-        notes: Vec::new(),
-    };
-    for _ in 0..rounds {
-        row.glassbox.push(glassbox());
-        row.tokio.push(tokio());
-    }
-    row
+    versus_by(name, unit, rounds, |&figure| figure, glassbox, tokio, smol).0
+}
+
+/// A note beside a row: `what: glassbox A, tokio B, smol C`.
+fn note(what: &str, sides: Sides<String>) -> String {
+    format!(
+        "{what}: glassbox {}, tokio {}, smol {}",
+        sides.glassbox, sides.tokio, sides.smol
+    )
 }
 
 /// Set by `--watchdog`.
@@ -139,6 +199,21 @@ fn spawn_join_tokio(tasks: usize) -> f64 {
         }
         nanos_per(start.elapsed(), tasks)
     })
+}
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn spawn_join_smol(tasks: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|i| executor.spawn(async move { i }))
+            .collect();
+        for handle in handles {
+            handle.await;
+        }
+        nanos_per(start.elapsed(), tasks)
+    }))
 }
 
 // === yield_pingpong: two tasks hand a token back and forth (ns/hop) ===
@@ -197,6 +272,32 @@ fn yield_pingpong_tokio(hops: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn yield_pingpong_smol(hops: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let token = Rc::new(Cell::new(0usize));
+        let start = Instant::now();
+        let players: Vec<_> = (0..2)
+            .map(|me| {
+                let token = token.clone();
+                executor.spawn(async move {
+                    while token.get() < hops {
+                        if token.get() % 2 == me {
+                            token.set(token.get() + 1);
+                        }
+                        smol::future::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for player in players {
+            player.await;
+        }
+        nanos_per(start.elapsed(), hops)
+    }))
+}
+
 // === idle_task_bytes: memory per parked task (bytes/task) ===
 
 fn idle_task_bytes_glassbox(tasks: usize) -> f64 {
@@ -225,6 +326,24 @@ fn idle_task_bytes_tokio(tasks: usize) -> f64 {
         drop(handles);
         per_task
     })
+}
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn idle_task_bytes_smol(tasks: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let before = live_bytes();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| executor.spawn(std::future::pending::<()>()))
+            .collect();
+        // async-executor polls at most 200 tasks between two polls of this future.
+        for _ in 0..tasks.div_ceil(200) {
+            smol::future::yield_now().await;
+        }
+        let per_task = (live_bytes() - before) as f64 / tasks as f64;
+        drop(handles);
+        per_task
+    }))
 }
 
 // === timeout_ready: timeout(10 s, a ready future), a million times (ns/op) ===
@@ -256,6 +375,28 @@ fn timeout_ready_tokio(ops: usize) -> f64 {
     })
 }
 
+/// smol has no `timeout`: its users race the future against a `Timer` inside an
+/// `async` block, as async-io's own docs do. `or` polls the left future first, and
+/// the block is lazy, so for a ready future the `Timer` is never even created: no
+/// clock is read. (The deadline then counts from the first poll that finds the inner
+/// future pending, not from the call; for a future polled at once, the same thing.)
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn timeout_ready_smol(ops: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let start = Instant::now();
+        for i in 0..ops {
+            let value = smol::future::or(async { Some(std::future::ready(i).await) }, async {
+                smol::Timer::after(Duration::from_secs(10)).await;
+                None
+            })
+            .await;
+            assert_eq!(value, Some(i));
+        }
+        nanos_per(start.elapsed(), ops)
+    }))
+}
+
 // === semaphore_uncontended: acquire and release one permit, one task (ns/op) ===
 
 #[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
@@ -281,6 +422,19 @@ fn semaphore_uncontended_tokio(ops: usize) -> f64 {
         }
         nanos_per(start.elapsed(), ops)
     })
+}
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn semaphore_uncontended_smol(ops: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let semaphore = smol::lock::Semaphore::new(1);
+        let start = Instant::now();
+        for _ in 0..ops {
+            drop(semaphore.acquire().await);
+        }
+        nanos_per(start.elapsed(), ops)
+    }))
 }
 
 // === semaphore_contended: 100 tasks share 10 permits, each holding it over a yield (ns/acquire) ===
@@ -332,6 +486,30 @@ fn semaphore_contended_tokio(acquires_per_task: usize) -> f64 {
         }
         nanos_per(start.elapsed(), CONTENDED_TASKS * acquires_per_task)
     })
+}
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn semaphore_contended_smol(acquires_per_task: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let semaphore = Rc::new(smol::lock::Semaphore::new(10));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..CONTENDED_TASKS)
+            .map(|_| {
+                let semaphore = semaphore.clone();
+                executor.spawn(async move {
+                    for _ in 0..acquires_per_task {
+                        let _permit = semaphore.acquire().await;
+                        smol::future::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await;
+        }
+        nanos_per(start.elapsed(), CONTENDED_TASKS * acquires_per_task)
+    }))
 }
 
 // === queue_1m: a million items from a producer to a consumer through 1,024 slots (ns/item) ===
@@ -388,6 +566,30 @@ fn queue_1m_tokio(items: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn queue_1m_smol(items: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let (sender, receiver) = smol::channel::bounded(1_024);
+        let start = Instant::now();
+        let producer = executor.spawn(async move {
+            for i in 0..items {
+                sender.send(i).await.unwrap();
+            }
+        });
+        let consumer = executor.spawn(async move {
+            let mut sum = 0usize;
+            for _ in 0..items {
+                sum += receiver.recv().await.unwrap();
+            }
+            sum
+        });
+        producer.await;
+        assert_eq!(consumer.await, items * (items - 1) / 2);
+        nanos_per(start.elapsed(), items)
+    }))
+}
+
 // === sleep_100k: 100,000 concurrent sleeps of 1–1,000 ms (CPU ns/timer) ===
 // Measures the loop thread's CPU time for registering and firing every timer (the
 // rest of the second is spent asleep in the kernel), and how late each one fired.
@@ -408,21 +610,54 @@ fn sleep_delay(i: usize) -> Duration {
     Duration::from_millis(1 + (i as u64 * 7_919) % 1_000)
 }
 
+/// How late a set of sleeps returned after their deadlines.
+struct Lateness {
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Lateness {
+    fn of(mut samples: Vec<Duration>) -> Lateness {
+        samples.sort();
+        let percentile = |p: usize| samples[(samples.len() * p / 100).min(samples.len() - 1)];
+        Lateness {
+            p50: percentile(50),
+            p99: percentile(99),
+        }
+    }
+}
+
+/// `p50/p99` over a side's rounds (the median of each), in units of `1/per_second` s.
+fn lateness_note<R>(
+    rounds: &[R],
+    lateness: fn(&R) -> &Lateness,
+    per_second: f64,
+    decimals: usize,
+) -> String {
+    let in_unit = |pick: fn(&Lateness) -> Duration| {
+        let values: Vec<f64> = rounds
+            .iter()
+            .map(|r| pick(lateness(r)).as_secs_f64())
+            .collect();
+        median(&values) * per_second
+    };
+    format!(
+        "{:.decimals$}/{:.decimals$}",
+        in_unit(|r| r.p50),
+        in_unit(|r| r.p99)
+    )
+}
+
 /// What one sleep_100k round observed.
 struct SleepRound {
     cpu_per_timer_ns: f64,
-    lateness_p50_ms: f64,
-    lateness_p99_ms: f64,
+    lateness: Lateness,
 }
 
-fn sleep_round(cpu: Duration, timers: usize, mut lateness: Vec<Duration>) -> SleepRound {
-    lateness.sort();
-    let percentile =
-        |p: usize| lateness[(lateness.len() * p / 100).min(lateness.len() - 1)].as_secs_f64() * 1e3;
+fn sleep_round(cpu: Duration, timers: usize, lateness: Vec<Duration>) -> SleepRound {
     SleepRound {
         cpu_per_timer_ns: nanos_per(cpu, timers),
-        lateness_p50_ms: percentile(50),
-        lateness_p99_ms: percentile(99),
+        lateness: Lateness::of(lateness),
     }
 }
 
@@ -471,36 +706,41 @@ fn sleep_100k_tokio(timers: usize) -> SleepRound {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn sleep_100k_smol(timers: usize) -> SleepRound {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let cpu_before = thread_cpu_time();
+        let start = Instant::now();
+        let handles: Vec<_> = (0..timers)
+            .map(|i| {
+                let deadline = start + sleep_delay(i);
+                executor.spawn(async move {
+                    smol::Timer::at(deadline).await;
+                    Instant::now() - deadline
+                })
+            })
+            .collect();
+        let mut lateness = Vec::with_capacity(timers);
+        for handle in handles {
+            lateness.push(handle.await);
+        }
+        sleep_round(thread_cpu_time() - cpu_before, timers, lateness)
+    }))
+}
+
 fn sleep_100k_row(rounds: usize, timers: usize) -> Row {
-    let glassbox_rounds = RefCell::new(Vec::new());
-    let tokio_rounds = RefCell::new(Vec::new());
-    let mut row = versus(
+    let (mut row, all) = versus_by(
         "sleep_100k",
         "ns/timer",
         rounds,
-        || {
-            let round = sleep_100k_glassbox(timers);
-            let cpu = round.cpu_per_timer_ns;
-            glassbox_rounds.borrow_mut().push(round);
-            cpu
-        },
-        || {
-            let round = sleep_100k_tokio(timers);
-            let cpu = round.cpu_per_timer_ns;
-            tokio_rounds.borrow_mut().push(round);
-            cpu
-        },
+        |round: &SleepRound| round.cpu_per_timer_ns,
+        || sleep_100k_glassbox(timers),
+        || sleep_100k_tokio(timers),
+        || sleep_100k_smol(timers),
     );
-    let lateness = |rounds: &[SleepRound]| {
-        let p50: Vec<f64> = rounds.iter().map(|r| r.lateness_p50_ms).collect();
-        let p99: Vec<f64> = rounds.iter().map(|r| r.lateness_p99_ms).collect();
-        format!("{:.2}/{:.2}", median(&p50), median(&p99))
-    };
-    row.notes.push(format!(
-        "lateness p50/p99 ms: glassbox {}, tokio {}",
-        lateness(&glassbox_rounds.borrow()),
-        lateness(&tokio_rounds.borrow())
-    ));
+    let lateness = all.map(|rounds| lateness_note(rounds, |r| &r.lateness, 1e3, 2));
+    row.notes.push(note("lateness p50/p99 ms", lateness));
     row
 }
 
@@ -543,6 +783,23 @@ fn pending_timer_bytes_tokio(timers: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn pending_timer_bytes_smol(timers: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let before = live_bytes();
+        let far = Instant::now() + Duration::from_secs(3600);
+        let mut pending: Vec<_> = (0..timers)
+            .map(|_| Box::pin(smol::Timer::at(far)))
+            .collect();
+        poll_each_once(&mut pending).await;
+        // A polled Timer only queues its registration; the reactor moves it into its
+        // BTreeMap on its next turn, which one short sleep makes happen.
+        smol::Timer::after(Duration::from_millis(1)).await;
+        (live_bytes() - before) as f64 / timers as f64
+    }))
+}
+
 // === spawn_blocking_rtt: a job to the pool and its result back, one at a time (ns/op) ===
 
 #[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
@@ -568,6 +825,19 @@ fn spawn_blocking_rtt_tokio(jobs: usize) -> f64 {
         }
         nanos_per(start.elapsed(), jobs)
     })
+}
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn spawn_blocking_rtt_smol(jobs: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        smol::unblock(|| 0).await;
+        let start = Instant::now();
+        for i in 0..jobs {
+            assert_eq!(smol::unblock(move || i).await, i);
+        }
+        nanos_per(start.elapsed(), jobs)
+    }))
 }
 
 // === tcp_echo_rtt: a 64-byte message to an echo server over loopback and back (ns/rtt) ===
@@ -634,6 +904,38 @@ fn tcp_echo_rtt_tokio(round_trips: usize) -> f64 {
         server.await.unwrap();
         per_trip
     })
+}
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn tcp_echo_rtt_smol(round_trips: usize) -> f64 {
+    use smol::Async;
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    use std::net::{TcpListener, TcpStream};
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
+        let addr = listener.get_ref().local_addr().unwrap();
+        let server = executor.spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            stream.get_ref().set_nodelay(true).unwrap();
+            let mut buf = [0u8; 64];
+            while stream.read_exact(&mut buf).await.is_ok() {
+                stream.write_all(&buf).await.unwrap();
+            }
+        });
+        let mut client = Async::<TcpStream>::connect(addr).await.unwrap();
+        client.get_ref().set_nodelay(true).unwrap();
+        let mut buf = [0u8; 64];
+        let start = Instant::now();
+        for _ in 0..round_trips {
+            client.write_all(&ECHO_MESSAGE).await.unwrap();
+            client.read_exact(&mut buf).await.unwrap();
+        }
+        let per_trip = nanos_per(start.elapsed(), round_trips);
+        drop(client);
+        server.await;
+        per_trip
+    }))
 }
 
 // === cancelled_recv: recvs timed out on one idle UDP socket, 1,000 at a time (CPU ns/recv) ===
@@ -708,28 +1010,136 @@ fn cancelled_recv_tokio(recvs: usize) -> RecvRound {
     })
 }
 
+/// smol has no `timeout`: the recv races a `Timer`, the way its users write one.
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn cancelled_recv_smol(recvs: usize) -> RecvRound {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let socket = smol::Async::<std::net::UdpSocket>::bind(([127, 0, 0, 1], 0)).unwrap();
+        let socket = Rc::new(socket);
+        let (bytes_before, cpu_before) = (live_bytes(), thread_cpu_time());
+        for _ in 0..recvs / RECV_BATCH {
+            let waiters: Vec<_> = (0..RECV_BATCH)
+                .map(|_| {
+                    let socket = socket.clone();
+                    executor.spawn(async move {
+                        let mut buf = [0u8; 64];
+                        let recv = async { Some(socket.recv_from(&mut buf).await) };
+                        let expired = async {
+                            smol::Timer::after(Duration::from_millis(1)).await;
+                            None
+                        };
+                        smol::future::or(recv, expired).await
+                    })
+                })
+                .collect();
+            for waiter in waiters {
+                assert!(waiter.await.is_none(), "nothing was sent");
+            }
+        }
+        RecvRound {
+            cpu_per_recv_ns: nanos_per(thread_cpu_time() - cpu_before, recvs),
+            bytes_left: (live_bytes() - bytes_before) as f64,
+        }
+    }))
+}
+
 fn cancelled_recv_row(rounds: usize, recvs: usize) -> Row {
-    let bytes_left = RefCell::new((Vec::new(), Vec::new()));
-    let mut row = versus(
+    let (mut row, all) = versus_by(
         "cancelled_recv",
         "ns/recv",
         rounds,
-        || {
-            let round = cancelled_recv_glassbox(recvs);
-            bytes_left.borrow_mut().0.push(round.bytes_left);
-            round.cpu_per_recv_ns
-        },
-        || {
-            let round = cancelled_recv_tokio(recvs);
-            bytes_left.borrow_mut().1.push(round.bytes_left);
-            round.cpu_per_recv_ns
-        },
+        |round: &RecvRound| round.cpu_per_recv_ns,
+        || cancelled_recv_glassbox(recvs),
+        || cancelled_recv_tokio(recvs),
+        || cancelled_recv_smol(recvs),
     );
-    let (glassbox, tokio) = &*bytes_left.borrow();
+    let bytes_left = all.map(|rounds| {
+        let bytes: Vec<f64> = rounds.iter().map(|r| r.bytes_left).collect();
+        format!("{:.0}", median(&bytes))
+    });
+    row.notes
+        .push(note(&format!("bytes live after {recvs} recvs"), bytes_left));
+    row
+}
+
+// === sleep_precision_*: how late sleep(d) returns, one sleep at a time (µs, p50) ===
+// Each round sleeps `samples` times in a row and takes the lateness of each: the time
+// from the deadline (the call plus d) to the moment the await returned. The row shows
+// the p50; the p99 and `std::thread::sleep`'s figures (the kernel's own timer, with its
+// default 50 µs slack) are printed beside it.
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn sleep_precision_glassbox(delay: Duration, samples: usize) -> Lateness {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let mut lateness = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let start = Instant::now();
+            glassbox::sleep(delay).await;
+            lateness.push(start.elapsed().saturating_sub(delay));
+        }
+        Lateness::of(lateness)
+    })
+}
+
+fn sleep_precision_tokio(delay: Duration, samples: usize) -> Lateness {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let mut lateness = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let start = Instant::now();
+            tokio::time::sleep(delay).await;
+            lateness.push(start.elapsed().saturating_sub(delay));
+        }
+        Lateness::of(lateness)
+    })
+}
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn sleep_precision_smol(delay: Duration, samples: usize) -> Lateness {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let mut lateness = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let start = Instant::now();
+            smol::Timer::after(delay).await;
+            lateness.push(start.elapsed().saturating_sub(delay));
+        }
+        Lateness::of(lateness)
+    }))
+}
+
+/// The reference: the same sleeps on the thread itself.
+fn sleep_precision_thread(delay: Duration, samples: usize) -> Lateness {
+    let lateness = (0..samples)
+        .map(|_| {
+            let start = Instant::now();
+            std::thread::sleep(delay);
+            start.elapsed().saturating_sub(delay)
+        })
+        .collect();
+    Lateness::of(lateness)
+}
+
+fn sleep_precision_row(name: &'static str, delay: Duration, rounds: usize, samples: usize) -> Row {
+    let (mut row, all) = versus_by(
+        name,
+        "us late, p50",
+        rounds,
+        |lateness: &Lateness| lateness.p50.as_secs_f64() * 1e6,
+        || sleep_precision_glassbox(delay, samples),
+        || sleep_precision_tokio(delay, samples),
+        || sleep_precision_smol(delay, samples),
+    );
+    let thread: Vec<Lateness> = (0..rounds)
+        .map(|_| sleep_precision_thread(delay, samples))
+        .collect();
+    let lateness = all.map(|rounds| lateness_note(rounds, |l| l, 1e6, 0));
     row.notes.push(format!(
-        "bytes live after {recvs} recvs: glassbox {:.0}, tokio {:.0}",
-        median(glassbox),
-        median(tokio)
+        "{}, std::thread::sleep {}",
+        note("p50/p99 us", lateness),
+        lateness_note(&thread, |l| l, 1e6, 0)
     ));
     row
 }
@@ -881,6 +1291,7 @@ fn main() {
             rounds,
             || spawn_join_glassbox(100_000),
             || spawn_join_tokio(100_000),
+            || spawn_join_smol(100_000),
         ));
     }
     if wanted("yield_pingpong") {
@@ -891,6 +1302,7 @@ fn main() {
             rounds,
             || yield_pingpong_glassbox(hops),
             || yield_pingpong_tokio(hops),
+            || yield_pingpong_smol(hops),
         ));
     }
     if wanted("timeout_ready") {
@@ -901,6 +1313,7 @@ fn main() {
             rounds,
             || timeout_ready_glassbox(ops),
             || timeout_ready_tokio(ops),
+            || timeout_ready_smol(ops),
         ));
     }
     if wanted("sleep_100k") {
@@ -914,6 +1327,7 @@ fn main() {
             rounds,
             || semaphore_uncontended_glassbox(ops),
             || semaphore_uncontended_tokio(ops),
+            || semaphore_uncontended_smol(ops),
         ));
     }
     if wanted("semaphore_contended") {
@@ -924,6 +1338,7 @@ fn main() {
             rounds,
             || semaphore_contended_glassbox(per_task),
             || semaphore_contended_tokio(per_task),
+            || semaphore_contended_smol(per_task),
         ));
     }
     if wanted("queue_1m") {
@@ -934,6 +1349,7 @@ fn main() {
             rounds,
             || queue_1m_glassbox(items),
             || queue_1m_tokio(items),
+            || queue_1m_smol(items),
         ));
     }
     if wanted("spawn_blocking_rtt") {
@@ -944,6 +1360,7 @@ fn main() {
             rounds,
             || spawn_blocking_rtt_glassbox(jobs),
             || spawn_blocking_rtt_tokio(jobs),
+            || spawn_blocking_rtt_smol(jobs),
         ));
     }
     if wanted("tcp_echo_rtt") {
@@ -954,10 +1371,21 @@ fn main() {
             rounds,
             || tcp_echo_rtt_glassbox(trips),
             || tcp_echo_rtt_tokio(trips),
+            || tcp_echo_rtt_smol(trips),
         ));
     }
     if wanted("cancelled_recv") {
         rows.push(cancelled_recv_row(if quick { 3 } else { 7 }, 100_000));
+    }
+    for (name, delay) in [
+        ("sleep_precision_50us", Duration::from_micros(50)),
+        ("sleep_precision_250us", Duration::from_micros(250)),
+        ("sleep_precision_1ms", Duration::from_millis(1)),
+    ] {
+        if wanted(name) {
+            let (rounds, samples) = if quick { (3, 100) } else { (5, 300) };
+            rows.push(sleep_precision_row(name, delay, rounds, samples));
+        }
     }
     if wanted("idle_task_bytes") {
         rows.push(versus(
@@ -966,6 +1394,7 @@ fn main() {
             3,
             || idle_task_bytes_glassbox(10_000),
             || idle_task_bytes_tokio(10_000),
+            || idle_task_bytes_smol(10_000),
         ));
     }
     if wanted("pending_timer_bytes") {
@@ -975,6 +1404,7 @@ fn main() {
             3,
             || pending_timer_bytes_glassbox(10_000),
             || pending_timer_bytes_tokio(10_000),
+            || pending_timer_bytes_smol(10_000),
         ));
     }
 
@@ -987,19 +1417,31 @@ fn main() {
     }
 }
 
+/// A figure for the table or the JSON: `missing` where a side has no figure (NaN).
+fn figure(value: f64, decimals: usize, missing: &str) -> String {
+    if value.is_finite() {
+        format!("{value:.decimals$}")
+    } else {
+        missing.to_string()
+    }
+}
+
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<24} {:>12} {:>14} {:>14} {:>8}",
-        "row", "unit", "glassbox", "tokio", "ratio"
+        "{:<24} {:>14} {:>12} {:>12} {:>7} {:>12} {:>10}",
+        "row", "unit", "glassbox", "tokio", "ratio", "smol", "ratio_smol"
     );
     for row in rows {
+        let medians = row.medians();
         println!(
-            "{:<24} {:>12} {:>14.1} {:>14.1} {:>8.2}  {}",
+            "{:<24} {:>14} {:>12.1} {:>12.1} {:>7.2} {:>12} {:>10}  {}",
             row.name,
             row.unit,
-            median(&row.glassbox),
-            median(&row.tokio),
-            row.ratio(),
+            medians.glassbox,
+            medians.tokio,
+            row.ratio_to(&row.rounds.tokio),
+            figure(medians.smol, 1, "-"),
+            figure(row.ratio_to(&row.rounds.smol), 2, "-"),
             row.notes.join("  ")
         );
     }
@@ -1009,13 +1451,16 @@ fn write_json(path: &str, rows: &[Row]) {
     let entries: Vec<String> = rows
         .iter()
         .map(|row| {
+            let medians = row.medians();
             format!(
-                "  {{\"name\": \"{}\", \"unit\": \"{}\", \"glassbox\": {:.3}, \"tokio\": {:.3}, \"ratio\": {:.4}}}",
+                "  {{\"name\": \"{}\", \"unit\": \"{}\", \"glassbox\": {:.3}, \"tokio\": {:.3}, \"ratio\": {:.4}, \"smol\": {}, \"ratio_smol\": {}}}",
                 row.name,
                 row.unit,
-                median(&row.glassbox),
-                median(&row.tokio),
-                row.ratio()
+                medians.glassbox,
+                medians.tokio,
+                row.ratio_to(&row.rounds.tokio),
+                figure(medians.smol, 3, "null"),
+                figure(row.ratio_to(&row.rounds.smol), 4, "null")
             )
         })
         .collect();
