@@ -214,13 +214,81 @@ fn off_its_runtime(what: &str) -> ! {
 
 #[cfg(test)]
 mod tests {
+    use std::future::poll_fn;
+
     use super::*;
+    use crate::Runtime;
 
     fn assert_send_sync<T: Send + Sync>() {}
+
+    /// Pending timers in the current runtime's wheel.
+    fn pending() -> usize {
+        context::expect_current("test").timers.borrow().pending()
+    }
+
+    /// Polls `sleep` once; it must still be pending.
+    async fn poll_once(sleep: &mut Pin<Box<dyn Sleep>>) {
+        poll_fn(|cx| {
+            assert!(sleep.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+    }
+
+    fn paused_runtime() -> Runtime {
+        Runtime::builder().paused_clock(true).build().unwrap()
+    }
 
     #[test]
     fn the_sleep_is_send_and_sync_without_unsafe() {
         assert_send_sync::<GlassboxSleep>();
         assert_send_sync::<GlassboxTimer>();
+    }
+
+    #[test]
+    fn reset_moves_the_same_sleep_and_its_one_wheel_entry() {
+        paused_runtime().block_on(async {
+            let timer = GlassboxTimer::new();
+            let start = timer.now();
+            let mut sleep = timer.sleep(Duration::from_secs(30));
+            poll_once(&mut sleep).await;
+            let before: *const dyn Sleep = &*sleep;
+            timer.reset(&mut sleep, start + Duration::from_secs(5));
+            // The same box: hyper's reset of our sleep allocates nothing.
+            assert!(std::ptr::addr_eq(before, &*sleep));
+            assert_eq!(pending(), 1, "moved, not added");
+            sleep.await;
+            assert_eq!(timer.now() - start, Duration::from_secs(5));
+            assert_eq!(pending(), 0);
+        });
+    }
+
+    #[test]
+    fn dropping_a_registered_sleep_removes_its_entry() {
+        paused_runtime().block_on(async {
+            let mut sleep = GlassboxTimer::new().sleep(Duration::from_secs(30));
+            poll_once(&mut sleep).await;
+            assert_eq!(pending(), 1);
+            drop(sleep);
+            assert_eq!(pending(), 0);
+        });
+    }
+
+    #[test]
+    fn a_sleep_in_the_past_is_ready_without_touching_the_wheel() {
+        paused_runtime().block_on(async {
+            let timer = GlassboxTimer::new();
+            timer.sleep_until(timer.now()).await;
+            assert_eq!(pending(), 0);
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "outside it")]
+    fn a_registered_sleep_polled_on_another_runtime_panics() {
+        let mut sleep = GlassboxTimer::new().sleep(Duration::from_secs(30));
+        paused_runtime().block_on(poll_once(&mut sleep));
+        // Its runtime is gone: nobody would ever fire it.
+        paused_runtime().block_on(poll_once(&mut sleep));
     }
 }
