@@ -15,15 +15,21 @@ use std::net::Shutdown;
 use std::pin::Pin;
 
 use executor::hyper::GlassboxIo;
+use executor::net::TcpStream;
 use hyper::rt::{Read, ReadBuf, Write};
 use net_support::connected_pair;
+
+/// A connected pair on loopback, the client side wrapped for hyper.
+async fn pair() -> (GlassboxIo, TcpStream) {
+    let (client, server) = connected_pair().await;
+    (GlassboxIo::new(client), server)
+}
 
 #[test]
 fn a_read_into_uninitialised_memory_fills_exactly_what_arrived() {
     let _hang = hang_guard::start();
     executor::block_on(async {
-        let (client, server) = connected_pair().await;
-        let mut io = GlassboxIo::new(client);
+        let (mut io, server) = pair().await;
         server.write_all(b"hello").await.unwrap();
         let mut backing = [MaybeUninit::uninit(); 64];
         let mut buf = ReadBuf::uninit(&mut backing);
@@ -38,8 +44,7 @@ fn a_read_into_uninitialised_memory_fills_exactly_what_arrived() {
 fn reads_larger_than_the_stack_chunk_lose_nothing() {
     let _hang = hang_guard::start();
     executor::block_on(async {
-        let (client, server) = connected_pair().await;
-        let mut io = GlassboxIo::new(client);
+        let (mut io, server) = pair().await;
         // Several times the 8 KiB a single poll reads, and not a multiple of it.
         let sent: Vec<u8> = (0..100_003).map(|i| (i % 251) as u8).collect();
         server.write_all(&sent).await.unwrap();
@@ -63,8 +68,7 @@ fn reads_larger_than_the_stack_chunk_lose_nothing() {
 fn a_vectored_write_sends_every_slice_in_order() {
     let _hang = hang_guard::start();
     executor::block_on(async {
-        let (client, server) = connected_pair().await;
-        let mut io = GlassboxIo::new(client);
+        let (mut io, server) = pair().await;
         assert!(io.is_write_vectored());
         let bufs = [IoSlice::new(b"head "), IoSlice::new(b"and body")];
         let written = poll_fn(|cx| Pin::new(&mut io).poll_write_vectored(cx, &bufs))
@@ -82,8 +86,7 @@ fn a_vectored_write_sends_every_slice_in_order() {
 fn shutdown_ends_the_peers_stream() {
     let _hang = hang_guard::start();
     executor::block_on(async {
-        let (client, server) = connected_pair().await;
-        let mut io = GlassboxIo::new(client);
+        let (mut io, server) = pair().await;
         poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx))
             .await
             .unwrap();
