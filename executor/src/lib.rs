@@ -23,6 +23,7 @@
 //! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
 //! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
 //! | `net/` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`] on the reactor |
+//! | `hyper/` | feature `hyper`: hyper 1.x's I/O, executor and timer traits for glassbox |
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
 //! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
@@ -71,6 +72,8 @@ mod contain;
 mod context;
 pub mod coop;
 mod event_loop;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod join;
 mod metrics;
 mod reactor;

@@ -48,7 +48,7 @@ pub(crate) struct Registration<S: Source> {
     token: Token,
     core: Rc<Core>,
     /// For `poll_shared`: one waiter per direction (read, write).
-    #[cfg(feature = "futures-io")]
+    #[cfg(any(feature = "futures-io", feature = "hyper"))]
     shared: [std::cell::Cell<Waiter>; 2],
 }
 
@@ -83,7 +83,7 @@ impl<S: Source> Registration<S> {
             source,
             token,
             core,
-            #[cfg(feature = "futures-io")]
+            #[cfg(any(feature = "futures-io", feature = "hyper"))]
             shared: Default::default(),
         })
     }
@@ -108,10 +108,10 @@ impl<S: Source> Registration<S> {
     }
 
     /// `Io`'s poll, for callers that keep no state between polls (`futures_io`'s
-    /// `poll_read` and `poll_write`). They share one waiter per direction, so when
+    /// `poll_read` and `poll_write`, `hyper::rt`'s `Read` and `Write`). They share one waiter per direction, so when
     /// several tasks poll the same direction this way, only the last to park is woken
     /// (as with tokio's `poll_read_ready`); the async methods have no such limit.
-    #[cfg(feature = "futures-io")]
+    #[cfg(any(feature = "futures-io", feature = "hyper"))]
     pub(crate) fn poll_shared<R>(
         &self,
         cx: &mut Context<'_>,

@@ -54,6 +54,24 @@ impl TcpListener {
         Ok(TcpListener { io })
     }
 
+    /// Takes over a listening socket made elsewhere, typically with options `bind`
+    /// does not set (`SO_REUSEPORT`, so that one runtime per thread can each listen on
+    /// the same port: `examples/http.rs --workers N`). It is switched to non-blocking
+    /// mode here, since the reactor needs that.
+    ///
+    /// # Errors
+    /// What the OS says.
+    ///
+    /// # Panics
+    /// Outside a runtime: the listener registers with the current runtime's reactor.
+    #[track_caller]
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        let listener = mio::net::TcpListener::from_std(listener);
+        let io = Registration::new(listener, Interest::READABLE, "TcpListener::from_std")?;
+        Ok(TcpListener { io })
+    }
+
     /// Waits for a connection and returns it with the peer's address. Cancel-safe.
     ///
     /// # Errors

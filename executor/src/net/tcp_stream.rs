@@ -14,7 +14,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-#[cfg(feature = "futures-io")]
+#[cfg(any(feature = "futures-io", feature = "hyper"))]
 use std::task::{Context, Poll};
 
 use mio::Interest;
@@ -185,8 +185,9 @@ impl TcpStream {
         self.io.source().set_nodelay(nodelay)
     }
 
-    /// [`read`](TcpStream::read) as a poll, for `futures_io::AsyncRead`.
-    #[cfg(feature = "futures-io")]
+    /// [`read`](TcpStream::read) as a poll, for `futures_io::AsyncRead` and
+    /// `hyper::rt::Read`.
+    #[cfg(any(feature = "futures-io", feature = "hyper"))]
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
@@ -200,11 +201,26 @@ impl TcpStream {
             .poll_shared(cx, Direction::Read, |mut socket| socket.read(buf))
     }
 
-    /// [`write`](TcpStream::write) as a poll, for `futures_io::AsyncWrite`.
-    #[cfg(feature = "futures-io")]
+    /// [`write`](TcpStream::write) as a poll, for `futures_io::AsyncWrite` and
+    /// `hyper::rt::Write`.
+    #[cfg(any(feature = "futures-io", feature = "hyper"))]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io
             .poll_shared(cx, Direction::Write, |mut socket| socket.write(buf))
+    }
+
+    /// Several buffers in one `writev(2)`, as a poll, for `hyper::rt::Write`: hyper
+    /// hands a response's head and body as separate slices, and this sends them in
+    /// one syscall without copying them together first.
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_shared(cx, Direction::Write, |mut socket| {
+            socket.write_vectored(bufs)
+        })
     }
 }
 

@@ -34,7 +34,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::clock;
@@ -116,32 +116,15 @@ impl Timer {
     /// registers the new deadline.
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
-        let Some(Registration { core, key }) = &self.registration else {
-            return;
-        };
-        let tick = core.clock.deadline_tick(deadline);
-        let due = core.timers.borrow_mut().reset(*key, tick);
-        trace!(
-            core,
-            "timer  reset {key:?} deadline={tick}ms{}",
-            if due.is_some() { " (due: woken)" } else { "" }
-        );
-        // Woken outside the wheel's borrow: it is the waiting task's waker.
-        if let Some(waker) = due {
-            wake_foreign(waker);
+        if let Some(Registration { core, key }) = &self.registration {
+            rearm(core, *key, deadline);
         }
     }
 
     /// Removes the wheel entry, if any.
     fn cancel(&mut self) {
         if let Some(Registration { core, key }) = self.registration.take() {
-            let location = core.timers.borrow_mut().remove(key);
-            if let Some(location) = location {
-                trace!(
-                    core,
-                    "timer  cancel {key:?} level={} slot={}", location.level, location.slot
-                );
-            }
+            disarm(&core, key);
         }
     }
 }
@@ -158,35 +141,15 @@ impl Future for Timer {
 impl Timer {
     /// The poll proper: registers on the first poll, and completes once fired.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self;
-        match &this.registration {
+        match &self.registration {
             None => {
                 let core = context::expect_current("polling a Timer (sleep, timeout)");
-                if core.clock.now() >= this.deadline {
+                let Some(key) = arm(&core, self.deadline, cx.waker()) else {
                     return Poll::Ready(());
-                }
-                let tick = core.clock.deadline_tick(this.deadline);
-                let key = core.timers.borrow_mut().insert(tick, cx.waker().clone());
-                let location = core.timers.borrow().location(key);
-                match location {
-                    // The wheel has already processed that tick (the deadline falls in
-                    // the tick the loop is in): due at once.
-                    None => {
-                        core.timers.borrow_mut().remove(key);
-                        Poll::Ready(())
-                    }
-                    Some(location) => {
-                        trace!(
-                            core,
-                            "timer  insert {key:?} deadline={tick}ms level={} slot={}",
-                            location.level,
-                            location.slot
-                        );
-                        this.registration = Some(Registration { core, key });
-                        // Pending: run_once's timer phase wakes us when the tick comes.
-                        Poll::Pending
-                    }
-                }
+                };
+                self.registration = Some(Registration { core, key });
+                // Pending: run_once's timer phase wakes us when the tick comes.
+                Poll::Pending
             }
             Some(Registration { core, key }) => {
                 if !context::with_runtime(core.id, |_| {}) {
@@ -197,19 +160,86 @@ impl Timer {
                          sleep or timeout on the runtime that awaits it"
                     );
                 }
-                let mut timers = core.timers.borrow_mut();
-                if timers.is_fired(*key) {
-                    timers.remove(*key);
-                    drop(timers);
+                let fired = poll_armed(core, *key, cx.waker());
+                if fired.is_ready() {
                     // Later polls take the first branch and see the deadline passed.
-                    this.registration = None;
-                    return Poll::Ready(());
+                    self.registration = None;
                 }
-                timers.set_waker(*key, cx.waker());
                 // Pending: still in the wheel; run_once's timer phase wakes us.
-                Poll::Pending
+                fired
             }
         }
+    }
+}
+
+// === The wheel entry of a timer future ===
+// `Timer` above and hyper's sleep (`hyper/timer.rs`) both own one entry through these
+// four steps. The hyper sleep must be `Send`, so it cannot keep an `Rc<Core>`: it
+// finds its runtime on the thread when it needs it, and passes it in.
+
+/// Registers `deadline` in `core`'s wheel with `waker`. `None` if it is already due:
+/// nothing is left in the wheel then.
+pub(crate) fn arm(core: &Core, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
+    if core.clock.now() >= deadline {
+        return None;
+    }
+    let tick = core.clock.deadline_tick(deadline);
+    let key = core.timers.borrow_mut().insert(tick, waker.clone());
+    let location = core.timers.borrow().location(key);
+    match location {
+        // The wheel has already processed that tick (the deadline falls in the tick the
+        // loop is in): due at once.
+        None => {
+            core.timers.borrow_mut().remove(key);
+            None
+        }
+        Some(location) => {
+            trace!(
+                core,
+                "timer  insert {key:?} deadline={tick}ms level={} slot={}",
+                location.level,
+                location.slot
+            );
+            Some(key)
+        }
+    }
+}
+
+/// `Ready` once the entry has fired, and then it is removed: the key is spent.
+/// Otherwise the entry keeps `waker`, the latest poller's.
+pub(crate) fn poll_armed(core: &Core, key: TimerKey, waker: &Waker) -> Poll<()> {
+    let mut timers = core.timers.borrow_mut();
+    if timers.is_fired(key) {
+        timers.remove(key);
+        return Poll::Ready(());
+    }
+    timers.set_waker(key, waker);
+    Poll::Pending
+}
+
+/// Moves the entry to `deadline` in place, waker and all; wakes it if already due.
+pub(crate) fn rearm(core: &Core, key: TimerKey, deadline: Instant) {
+    let tick = core.clock.deadline_tick(deadline);
+    let due = core.timers.borrow_mut().reset(key, tick);
+    trace!(
+        core,
+        "timer  reset {key:?} deadline={tick}ms{}",
+        if due.is_some() { " (due: woken)" } else { "" }
+    );
+    // Woken outside the wheel's borrow: it is the waiting task's waker.
+    if let Some(waker) = due {
+        wake_foreign(waker);
+    }
+}
+
+/// Removes the entry (cancel: O(1) unlink). The key is spent.
+pub(crate) fn disarm(core: &Core, key: TimerKey) {
+    let location = core.timers.borrow_mut().remove(key);
+    if let Some(location) = location {
+        trace!(
+            core,
+            "timer  cancel {key:?} level={} slot={}", location.level, location.slot
+        );
     }
 }
 
