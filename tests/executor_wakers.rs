@@ -116,3 +116,65 @@ fn waking_after_the_runtime_is_dropped_is_a_harmless_no_op() {
     waker.wake_by_ref();
     thread::spawn(move || waker.wake()).join().unwrap();
 }
+
+/// Child side of `the_trace_names_the_path_each_wake_took`: one local and one remote
+/// wake, traced to stderr.
+#[test]
+#[ignore = "run by its parent test in a child process, whose stderr it reads"]
+fn child_traces_a_local_and_a_remote_wake() {
+    let _hang = hang_guard::start();
+    let mut rt = Runtime::builder()
+        .trace(true)
+        .stall_threshold(None)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Local: the task wakes itself on the loop's thread.
+        spawn(glassbox::yield_now()).await.unwrap();
+        // Remote: another thread wakes the parked task.
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::default();
+        let parked = spawn({
+            let slot = slot.clone();
+            let mut parked_once = false;
+            std::future::poll_fn(move |cx| {
+                if parked_once {
+                    return Poll::Ready(());
+                }
+                parked_once = true;
+                *slot.lock().unwrap() = Some(cx.waker().clone());
+                // Pending: the thread below wakes us.
+                Poll::Pending
+            })
+        });
+        glassbox::yield_now().await;
+        let waker = slot.lock().unwrap().take().expect("the task parked");
+        thread::spawn(move || waker.wake()).join().unwrap();
+        parked.await.unwrap();
+    });
+}
+
+#[test]
+fn the_trace_names_the_path_each_wake_took() {
+    let _hang = hang_guard::start();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_traces_a_local_and_a_remote_wake",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_remove("GLASSBOX_TRACE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the child failed:\n{stderr}");
+    for path in ["(local)", "(remote)"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.contains("wake   task=") && line.ends_with(path)),
+            "no task wake traced as {path}:\n{stderr}"
+        );
+    }
+}
