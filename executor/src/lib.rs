@@ -13,7 +13,7 @@
 //! | `builder.rs` | [`Builder`]: paused clock, event interval, coop budget, stall threshold, trace |
 //! | `coop.rs` | the cooperative budget: an always-ready task still gives the loop back ([`consume_budget`], [`unconstrained`]) |
 //! | `event_loop.rs` | `Core` and `run_once`, the one place tasks are polled |
-//! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the only `unsafe` in the crate |
+//! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the crate's main `unsafe` (the rest: two libc calls in `thread_cpu.rs`, one pointer read in `watchdog.rs`) |
 //! | `join.rs` | [`JoinHandle`], [`JoinError`] |
 //! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
 //! | `wake_flag.rs` | the flag that makes a flood of remote wakes cost one message per task and one syscall per turn |

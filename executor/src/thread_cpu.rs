@@ -28,8 +28,9 @@ impl ThreadCpuClock {
     /// The clock of the calling thread, or `None` if the OS will not give it.
     pub(crate) fn of_current_thread() -> Option<ThreadCpuClock> {
         let mut clock: libc::clockid_t = 0;
-        // SAFETY: `pthread_self()` names the calling thread, which is alive for the
-        // whole call, and `clock` is a valid place for the result.
+        // `pthread_self()` names the calling thread, which is alive for the whole
+        // call, and `clock` is a valid place for the result.
+        // SAFETY: a live thread's id and a valid out-pointer (above).
         let status = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
         (status == 0).then_some(ThreadCpuClock { clock })
     }
@@ -40,8 +41,9 @@ impl ThreadCpuClock {
             tv_sec: 0,
             tv_nsec: 0,
         };
-        // SAFETY: `now` is a valid place for the result; a clock id whose thread is
-        // gone makes the call fail with EINVAL, it is never dereferenced.
+        // `now` is a valid place for the result; a clock id whose thread is gone makes
+        // the call fail with EINVAL, it is never dereferenced.
+        // SAFETY: a valid out-pointer; any clock id is safe to pass (above).
         let status = unsafe { libc::clock_gettime(self.clock, &mut now) };
         let seconds = u64::try_from(now.tv_sec).ok()?;
         let nanos = u32::try_from(now.tv_nsec).ok()?;

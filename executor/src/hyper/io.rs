@@ -6,11 +6,11 @@
 //!   `Ready`, nothing consumed by a `Pending`, and the task parked in the reactor in
 //!   between (the same contract as the `futures-io` impls in `net/futures_io.rs`).
 //! - hyper's `ReadBufCursor` may point at uninitialised memory. Safe code cannot pass
-//!   that to `read(2)`, and the crate keeps `unsafe` in `task/` alone, so a read goes
-//!   into [`READ_CHUNK`] bytes on the stack and `put_slice` copies what arrived. The
+//!   that to `read(2)`, and the crate keeps `unsafe` to the few files that need it, so
+//!   a read goes into [`READ_CHUNK`] bytes on the stack and `put_slice` copies what arrived. The
 //!   copy costs what `memcpy` of the bytes read costs; the syscall dwarfs it. A
-//!   zero-copy read would need `unsafe { cursor.advance(n) }`, and the benchmark has
-//!   not asked for it.
+//!   zero-copy read would need an `unsafe` call to `cursor.advance(n)`, and the
+//!   benchmark has not asked for it.
 //! - Vectored writes are real: `poll_write_vectored` is one `writev(2)`, so hyper
 //!   sends a response's head and body without first copying them together.
 //! - There is no user-space write buffer, so `poll_flush` is always ready;

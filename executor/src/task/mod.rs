@@ -24,8 +24,9 @@
 //! tokio makes one and ~150. Here a task is one heap cell ([`cell::TaskCell`]) holding
 //! the header, the output slot, the joiner's waker and the future inline, and the
 //! task's `Waker` points straight at that cell (`raw_waker.rs`), as in tokio and
-//! async-task. The `unsafe` is confined to this module (the crate denies it
-//! elsewhere) and every block cites one of the invariants below.
+//! async-task. The task's `unsafe` is confined to this module (the crate denies it
+//! elsewhere, but for the stall watchdog's libc calls in `thread_cpu.rs` and its
+//! pointer read in `watchdog.rs`) and every block cites one of the invariants below.
 //!
 //! # Ground rules
 //! - **Refcount.** `Header::refs` counts every [`TaskRef`] (the slab's, the
