@@ -50,18 +50,21 @@ fn a_task_that_wakes_itself_runs_again_only_after_the_others_already_queued() {
     );
 }
 
-/// Parks on first poll and hands its waker out, then completes.
+/// Parks on its first poll and hands its waker out; then completes, or (with
+/// `for_ever`) parks again on every poll, handing its waker out each time.
 struct Parked {
     waker_out: Rc<RefCell<Option<Waker>>>,
     polls: Rc<RefCell<u32>>,
+    for_ever: bool,
 }
 
 impl Future for Parked {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         *self.polls.borrow_mut() += 1;
-        if *self.polls.borrow() == 1 {
+        if *self.polls.borrow() == 1 || self.for_ever {
             *self.waker_out.borrow_mut() = Some(cx.waker().clone());
+            // Pending: whoever holds the waker it handed out.
             return Poll::Pending;
         }
         Poll::Ready(())
@@ -80,6 +83,7 @@ fn a_task_woken_many_times_before_it_runs_is_queued_once() {
             let task = spawn(Parked {
                 waker_out: waker_out.clone(),
                 polls,
+                for_ever: false,
             });
             yield_now().await; // the task parks and hands out its waker
             let waker = waker_out.borrow_mut().take().expect("task parked");
@@ -106,6 +110,7 @@ fn a_stale_waker_does_not_wake_the_task_that_reuses_its_slot() {
             let first = spawn(Parked {
                 waker_out: waker_out.clone(),
                 polls,
+                for_ever: false,
             });
             yield_now().await;
             let stale = waker_out.borrow_mut().take().unwrap();
@@ -116,6 +121,7 @@ fn a_stale_waker_does_not_wake_the_task_that_reuses_its_slot() {
             let second = spawn(Parked {
                 waker_out: Rc::default(),
                 polls: second_polls.clone(),
+                for_ever: false,
             });
             yield_now().await;
             stale.wake_by_ref(); // addressed to the finished task
@@ -130,23 +136,6 @@ fn a_stale_waker_does_not_wake_the_task_that_reuses_its_slot() {
     });
 }
 
-/// Never finishes: counts its polls and hands out its waker each time.
-struct PendingForEver {
-    waker_out: Rc<RefCell<Option<Waker>>>,
-    polls: Rc<RefCell<u32>>,
-}
-
-impl Future for PendingForEver {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        *self.polls.borrow_mut() += 1;
-        *self.waker_out.borrow_mut() = Some(cx.waker().clone());
-        // Pending: whoever holds the waker it handed out.
-        Poll::Pending
-    }
-}
-
 // The test above ends its task on the second poll, and a finished task's queued
 // entries are cleaned up; a task that stays pending shows a double queueing at once.
 #[test]
@@ -158,9 +147,10 @@ fn a_pending_task_woken_a_hundred_times_is_polled_once_for_them() {
     rt.block_on({
         let (waker_out, polls) = (waker_out.clone(), polls.clone());
         async move {
-            drop(spawn(PendingForEver {
+            drop(spawn(Parked {
                 waker_out: waker_out.clone(),
                 polls: polls.clone(),
+                for_ever: true,
             }));
             yield_now().await; // poll 1: it parks
             let waker = waker_out.borrow_mut().take().expect("task parked");

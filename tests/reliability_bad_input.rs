@@ -22,7 +22,6 @@ use std::cell::Cell;
 use std::ffi::OsString;
 use std::future::Future;
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
 use std::rc::Rc;
@@ -37,7 +36,7 @@ use glassbox::{
     AcquireError, Backoff, BlockingPool, GetNowaitError, Queue, Runtime, Semaphore,
     TryAcquireError, retry, sleep, sleep_until, spawn, timeout, timeout_at, yield_now,
 };
-use reliability_support::{debug_count, ms, panic_message, paused, poll_with, within};
+use reliability_support::{debug_count, localhost, ms, panic_message, paused, poll_with, within};
 
 // === the table ===
 
@@ -1111,10 +1110,6 @@ fn futures_polled_after_they_returned_panic_naming_the_future() {
 }
 
 // === net ===
-
-fn localhost() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
 
 #[test]
 fn sockets_given_empty_buffers_and_impossible_requests() {

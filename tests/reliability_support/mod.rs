@@ -9,7 +9,6 @@ pub mod grants;
 
 use std::any::Any;
 use std::future::{Future, poll_fn};
-use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::Arc;
@@ -20,7 +19,7 @@ use std::thread;
 use std::time::Duration;
 
 use futures::future::{Either, select};
-use glassbox::net::{TcpListener, TcpStream};
+use glassbox::net::TcpStream;
 use glassbox::time::{self, Timer};
 use glassbox::{Queue, Runtime};
 
@@ -153,20 +152,11 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 // === sockets ===
 
-/// Any free port on loopback.
-pub fn localhost() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-/// Both ends of a fresh loopback connection: (client, server).
-pub async fn connected_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind(localhost()).unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
-}
+// The executor's net tests already have these; `glassbox::net` is `executor::net`.
+#[path = "../../executor/tests/net_support/mod.rs"]
+mod net_support;
+#[allow(unused_imports)] // each test binary uses a different part (see the top)
+pub use net_support::{connected_pair, localhost};
 
 /// Everything `stream` delivers until end of stream.
 pub async fn read_to_end(stream: &TcpStream) -> Vec<u8> {
