@@ -27,8 +27,14 @@
 //!    slot. A new source starts as ready both ways: its first operation just tries.
 //! 2. An operation tries its syscall while its direction is remembered as ready, and
 //!    keeps it ready after a success: there may be more data, or more room.
-//! 3. Only a `WouldBlock` proves the source drained. Then, and only then, the operation
-//!    clears the remembered readiness and parks its waker: the OS now owes us an edge.
+//! 3. A `WouldBlock` proves the source drained: the operation clears the remembered
+//!    readiness and parks its waker, and the OS now owes us an edge. A stream's short
+//!    transfer proves it too, one syscall sooner: a read that returns some bytes but
+//!    fewer than asked emptied the receive buffer (and a short write filled the send
+//!    buffer), so any byte that comes later brings a new edge. Except at the end: a
+//!    hang-up's or an error's edge may have come with the last bytes, and no other will
+//!    follow. So the reactor remembers "closed" apart from "ready", and only a
+//!    `WouldBlock` forgets it.
 //! 4. An event sets the readiness it reports and wakes every waiter of that direction;
 //!    each polls again and goes back to step 2.
 //! 5. Each waiting operation owns one entry in its direction's waiter list (a slab):
@@ -38,9 +44,10 @@
 //!    holds more entries than there are live operations.
 //!
 //! Break rule 3 by parking on a hunch ("I read less than I asked for, so the socket
-//! must be empty") and the task hangs: the edge already came and none will follow
-//! until the peer sends more. Break it the other way, never clearing, and a waiting
-//! task spins on `WouldBlock`.
+//! must be empty") while forgetting a hang-up, and the task hangs: the peer's FIN came
+//! with its last bytes, and no edge will follow. Break it the other way, never
+//! clearing, and a waiting task spins on `WouldBlock`; skip the short-transfer rule
+//! and every request a server answers costs a `read` that only says `WouldBlock`.
 //!
 //! Break rule 5 by leaving a dropped operation's waker behind until the next event,
 //! and an idle socket that many tasks read with a timeout keeps one dead waker (and
@@ -116,13 +123,29 @@ pub(crate) enum Direction {
 struct Slot {
     /// The token this slot was registered under; an event with another token is stale.
     token: Token,
-    /// Remembered readiness: set by events, cleared by a `WouldBlock` (see the module doc).
-    readable: bool,
-    writable: bool,
+    read: Side,
+    write: Side,
+}
+
+/// One direction of a source: what is known of it, and who waits on it.
+struct Side {
+    /// Raised by events, lowered by a `WouldBlock` or a short transfer (rule 3).
+    known: Known,
     /// One entry per waiting operation, keyed by its `Waiter` (rule 5). An event takes
     /// the wakers and leaves the entries (`None`) to their operations.
-    readers: Slab<Option<Waker>>,
-    writers: Slab<Option<Waker>>,
+    waiters: Slab<Option<Waker>>,
+}
+
+/// What the reactor knows of one direction, from least to most (an event only raises it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Known {
+    /// Drained: the OS owes an edge before it is worth trying again.
+    Drained,
+    /// Worth trying: an event said so, or the source is new.
+    Ready,
+    /// The peer hung up or the source failed: the next try returns end of stream or the
+    /// error, however short the last transfer was.
+    Closed,
 }
 
 /// An operation's entry in its source's waiter list, for as long as the operation
@@ -181,10 +204,8 @@ impl Reactor {
             .register(source, token, interest)?;
         entry.insert(Slot {
             token,
-            readable: true,
-            writable: true,
-            readers: Slab::new(),
-            writers: Slab::new(),
+            read: Side::new(),
+            write: Side::new(),
         });
         Ok(token)
     }
@@ -210,10 +231,11 @@ impl Reactor {
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         let mut slots = self.slots.borrow_mut();
-        let (ready, waiters) = slot_of(&mut slots, token).direction(direction);
-        if ready {
+        let side = slot_of(&mut slots, token).side(direction);
+        if side.known != Known::Drained {
             return Poll::Ready(());
         }
+        let waiters = &mut side.waiters;
         let replaced = match waiter.0 {
             // Polled again: the same entry, with the waker of this poll.
             Some(key) => match &mut waiters[key] {
@@ -240,8 +262,10 @@ impl Reactor {
             return;
         };
         let mut slots = self.slots.borrow_mut();
-        let (_, waiters) = slot_of(&mut slots, token).direction(direction);
-        let waker = waiters.remove(key);
+        let waker = slot_of(&mut slots, token)
+            .side(direction)
+            .waiters
+            .remove(key);
         drop(slots);
         // Dropped outside the borrow: it may be foreign.
         drop(waker);
@@ -249,21 +273,29 @@ impl Reactor {
 
     /// Forgets that `direction` was ready: its syscall just said `WouldBlock`.
     pub(crate) fn clear_ready(&self, token: Token, direction: Direction) {
+        slot_of(&mut self.slots.borrow_mut(), token)
+            .side(direction)
+            .known = Known::Drained;
+    }
+
+    /// Forgets that `direction` was ready unless it is closed: a stream's read or write
+    /// just moved some bytes but fewer than asked (rule 3).
+    pub(crate) fn clear_ready_after_short_transfer(&self, token: Token, direction: Direction) {
         let mut slots = self.slots.borrow_mut();
-        let slot = slot_of(&mut slots, token);
-        match direction {
-            Direction::Read => slot.readable = false,
-            Direction::Write => slot.writable = false,
+        let side = slot_of(&mut slots, token).side(direction);
+        if side.known == Known::Ready {
+            side.known = Known::Drained;
         }
     }
 
     /// Marks `direction` ready and wakes its waiters, as an event would. For changes the
     /// process made itself (a `shutdown`), which not every poller reports.
     pub(crate) fn wake(&self, token: Token, direction: Direction) {
-        let readiness = Readiness {
-            readable: direction == Direction::Read,
-            writable: direction == Direction::Write,
+        let (read, write) = match direction {
+            Direction::Read => (Known::Ready, Known::Drained),
+            Direction::Write => (Known::Drained, Known::Ready),
         };
+        let readiness = Readiness { read, write };
         let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
         self.dispatch(token, readiness, &mut to_wake);
         wake_all(&mut to_wake);
@@ -292,8 +324,8 @@ impl Reactor {
                 core,
                 "io     token={} readable={} writable={}",
                 ShowToken(event.token()),
-                readiness.readable,
-                readiness.writable
+                readiness.read != Known::Drained,
+                readiness.write != Known::Drained
             );
             if !self.dispatch(event.token(), readiness, &mut to_wake) {
                 trace!(
@@ -319,14 +351,8 @@ impl Reactor {
         else {
             return false;
         };
-        if readiness.readable {
-            slot.readable = true;
-            take_wakers(&mut slot.readers, to_wake);
-        }
-        if readiness.writable {
-            slot.writable = true;
-            take_wakers(&mut slot.writers, to_wake);
-        }
+        slot.read.raise(readiness.read, to_wake);
+        slot.write.raise(readiness.write, to_wake);
         true
     }
 }
@@ -334,19 +360,39 @@ impl Reactor {
 // === impl Slot ===
 
 impl Slot {
-    /// The remembered readiness and the waiter list of one direction.
-    fn direction(&mut self, direction: Direction) -> (bool, &mut Slab<Option<Waker>>) {
+    fn side(&mut self, direction: Direction) -> &mut Side {
         match direction {
-            Direction::Read => (self.readable, &mut self.readers),
-            Direction::Write => (self.writable, &mut self.writers),
+            Direction::Read => &mut self.read,
+            Direction::Write => &mut self.write,
         }
     }
 }
 
-/// Moves every parked waker of a list into `to_wake`; the entries stay, empty, until
-/// their operations remove them (rule 5).
-fn take_wakers(waiters: &mut Slab<Option<Waker>>, to_wake: &mut Vec<Waker>) {
-    to_wake.extend(waiters.iter_mut().filter_map(|(_, waker)| waker.take()));
+// === impl Side ===
+
+impl Side {
+    /// A new source's side: ready, so that its first operation just tries (rule 1).
+    fn new() -> Side {
+        Side {
+            known: Known::Ready,
+            waiters: Slab::new(),
+        }
+    }
+
+    /// Takes in what an event says of this side. If it says anything, every parked
+    /// waker moves into `to_wake`; the entries stay, empty, until their operations
+    /// remove them (rule 5).
+    fn raise(&mut self, seen: Known, to_wake: &mut Vec<Waker>) {
+        if seen == Known::Drained {
+            return;
+        }
+        self.known = self.known.max(seen);
+        to_wake.extend(
+            self.waiters
+                .iter_mut()
+                .filter_map(|(_, waker)| waker.take()),
+        );
+    }
 }
 
 impl fmt::Debug for Reactor {
@@ -371,21 +417,31 @@ fn wake_all(wakers: &mut Vec<Waker>) {
     }
 }
 
-/// What one event says about a source, reduced to the two directions tasks wait on.
+/// What one event says about a source, reduced to the two directions tasks wait on
+/// (`Drained` meaning "nothing").
 #[derive(Debug, Clone, Copy)]
 struct Readiness {
-    readable: bool,
-    writable: bool,
+    read: Known,
+    write: Known,
 }
 
 impl Readiness {
-    /// An error or a hang-up counts as both: the waiting operation retries and its own
+    /// An error counts as closed both ways: the waiting operation retries and its own
     /// syscall reports what happened.
     fn of(event: &Event) -> Readiness {
         let failed = event.is_error();
+        let side = |ready: bool, closed: bool| {
+            if closed || failed {
+                Known::Closed
+            } else if ready {
+                Known::Ready
+            } else {
+                Known::Drained
+            }
+        };
         Readiness {
-            readable: event.is_readable() || event.is_read_closed() || failed,
-            writable: event.is_writable() || event.is_write_closed() || failed,
+            read: side(event.is_readable(), event.is_read_closed()),
+            write: side(event.is_writable(), event.is_write_closed()),
         }
     }
 }
@@ -452,13 +508,14 @@ mod tests {
     /// How many entries the read list of `token`'s slot holds.
     fn readers(reactor: &Reactor, token: Token) -> usize {
         slot_of(&mut reactor.slots.borrow_mut(), token)
-            .readers
+            .read
+            .waiters
             .len()
     }
 
     const READABLE: Readiness = Readiness {
-        readable: true,
-        writable: false,
+        read: Known::Ready,
+        write: Known::Drained,
     };
 
     #[test]

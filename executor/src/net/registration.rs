@@ -177,6 +177,27 @@ impl<S: Source> Registration<S> {
         })
     }
 
+    /// Passes a stream read's or write's `result` through, first noting a short
+    /// transfer (some bytes, fewer than the `asked`): the socket is drained in
+    /// `direction`, and the next try parks at once instead of paying a syscall to hear
+    /// `WouldBlock` (the reactor's rule 3). Not for datagrams: a datagram shorter than
+    /// the buffer says nothing about the next one.
+    pub(crate) fn stream_transfer(
+        &self,
+        direction: Direction,
+        asked: usize,
+        result: io::Result<usize>,
+    ) -> io::Result<usize> {
+        if let Ok(moved) = result
+            && 0 < moved
+            && moved < asked
+        {
+            let reactor = &self.core.reactor;
+            reactor.clear_ready_after_short_transfer(self.token, direction);
+        }
+        result
+    }
+
     /// Wakes the tasks waiting in `direction` so they retry: for a change the process
     /// made itself (a `shutdown`), which not every poller announces.
     pub(crate) fn wake(&self, direction: Direction) {

@@ -96,9 +96,12 @@ impl TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.io
-            .io(Direction::Read, |mut socket| socket.read(buf))
-            .await
+        let asked = buf.len();
+        let read = self.io.io(Direction::Read, |mut socket| {
+            let result = socket.read(buf);
+            self.io.stream_transfer(Direction::Read, asked, result)
+        });
+        read.await
     }
 
     /// Writes some of `buf`, waiting until the send buffer has room; returns how much.
@@ -107,9 +110,11 @@ impl TcpStream {
     /// # Errors
     /// What the OS says (`BrokenPipe` after a shutdown, `ConnectionReset`, …).
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .io(Direction::Write, |mut socket| socket.write(buf))
-            .await
+        let write = self.io.io(Direction::Write, |mut socket| {
+            let result = socket.write(buf);
+            self.io.stream_transfer(Direction::Write, buf.len(), result)
+        });
+        write.await
     }
 
     /// Writes all of `buf`. Not cancel-safe: dropped midway, part of `buf` may have
@@ -185,28 +190,45 @@ impl TcpStream {
         self.io.source().set_nodelay(nodelay)
     }
 
-    /// [`read`](TcpStream::read) as a poll, for `futures_io::AsyncRead` and
-    /// `hyper::rt::Read`.
-    #[cfg(any(feature = "futures-io", feature = "hyper"))]
+    /// [`read`](TcpStream::read) as a poll, for `futures_io::AsyncRead`.
+    #[cfg(feature = "futures-io")]
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        let asked = buf.len();
+        self.poll_read_with(cx, asked, |mut socket| socket.read(buf))
+    }
+
+    /// [`poll_read`](TcpStream::poll_read) for a reader with no `&mut [u8]` to lend
+    /// (hyper's cursor may be uninitialised): once the socket is ready, `read` makes
+    /// the syscall itself, asking for at most `asked` bytes.
+    #[cfg(any(feature = "futures-io", feature = "hyper"))]
+    pub(crate) fn poll_read_with(
+        &self,
+        cx: &mut Context<'_>,
+        asked: usize,
+        mut read: impl FnMut(&mio::net::TcpStream) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
         // As in `read`: an empty buffer must not wait for data.
-        if buf.is_empty() {
+        if asked == 0 {
             return Poll::Ready(Ok(0));
         }
-        self.io
-            .poll_shared(cx, Direction::Read, |mut socket| socket.read(buf))
+        self.io.poll_shared(cx, Direction::Read, |socket| {
+            let result = read(socket);
+            self.io.stream_transfer(Direction::Read, asked, result)
+        })
     }
 
     /// [`write`](TcpStream::write) as a poll, for `futures_io::AsyncWrite` and
     /// `hyper::rt::Write`.
     #[cfg(any(feature = "futures-io", feature = "hyper"))]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_shared(cx, Direction::Write, |mut socket| socket.write(buf))
+        self.io.poll_shared(cx, Direction::Write, |mut socket| {
+            let result = socket.write(buf);
+            self.io.stream_transfer(Direction::Write, buf.len(), result)
+        })
     }
 
     /// Several buffers in one `writev(2)`, as a poll, for `hyper::rt::Write`: hyper
@@ -218,8 +240,10 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let asked = bufs.iter().map(|buf| buf.len()).sum();
         self.io.poll_shared(cx, Direction::Write, |mut socket| {
-            socket.write_vectored(bufs)
+            let result = socket.write_vectored(bufs);
+            self.io.stream_transfer(Direction::Write, asked, result)
         })
     }
 }

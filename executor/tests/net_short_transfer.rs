@@ -1,0 +1,130 @@
+//! A stream read that returns fewer bytes than asked has emptied the socket, so the
+//! reactor forgets its readiness without the `read` that would only say `WouldBlock`
+//! (its rule 3). These tests pin that down, and the two ways it could go wrong: a
+//! hang-up that came with the last bytes, and a read that filled its buffer.
+
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
+
+mod net_support;
+
+use std::io::Write;
+use std::net::Shutdown;
+use std::pin::pin;
+use std::time::Duration;
+
+use executor::time::{self, Timer};
+use net_support::{connected_pair, localhost, poll_once, within};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// Parks the loop long enough for it to take in the events already queued.
+async fn let_the_reactor_turn() {
+    Timer::new(time::now() + Duration::from_millis(10)).await;
+}
+
+#[test]
+fn after_a_short_read_the_next_read_parks_without_trying_and_wakes_on_new_data() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let listener = std::net::TcpListener::bind(localhost()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stream = executor::net::TcpStream::connect(addr).await.unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        peer.write_all(b"first").unwrap();
+        let_the_reactor_turn().await;
+
+        let mut buf = [0; 64];
+        assert_eq!(stream.read(&mut buf).await.unwrap(), 5, "a short read");
+        // The peer's next bytes are already in the socket, but no event has been
+        // taken in since the short read: the read parks instead of trying.
+        peer.write_all(b"second").unwrap();
+        let mut second = [0; 64];
+        let read = {
+            let mut read = pin!(stream.read(&mut second));
+            assert!(
+                poll_once(read.as_mut()).await.is_pending(),
+                "a short read left the socket drained"
+            );
+            // The bytes' edge wakes it.
+            within(LIMIT, "the read after a short read", read).await
+        };
+        assert_eq!(read.unwrap(), 6);
+        assert_eq!(&second[..6], b"second");
+    });
+}
+
+#[test]
+fn a_short_read_of_the_last_bytes_still_lets_the_next_read_see_end_of_stream() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (client, server) = connected_pair().await;
+        client.write_all(b"last words").await.unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        // One event says both "readable" and "hung up"; the reactor takes it in before
+        // the server reads, so no edge will follow the short read below.
+        let_the_reactor_turn().await;
+
+        let mut buf = [0; 64];
+        assert_eq!(server.read(&mut buf).await.unwrap(), 10, "a short read");
+        let end = within(
+            LIMIT,
+            "the read after the last bytes",
+            server.read(&mut buf),
+        )
+        .await;
+        assert_eq!(end.unwrap(), 0, "end of stream, not a hang");
+    });
+}
+
+#[test]
+fn a_read_that_fills_its_buffer_keeps_the_socket_ready_for_the_rest() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (client, server) = connected_pair().await;
+        client.write_all(b"0123456789").await.unwrap();
+        let_the_reactor_turn().await;
+
+        // The event came before these reads, so none will follow them: each of the
+        // later reads must try the socket, not wait.
+        let mut four = [0; 4];
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let read = within(LIMIT, "a read after a full one", server.read(&mut four)).await;
+            assert_eq!(read.unwrap(), 4, "a full read");
+            got.extend_from_slice(&four);
+        }
+        let read = within(LIMIT, "the rest", server.read(&mut four)).await;
+        got.extend_from_slice(&four[..read.unwrap()]);
+        assert_eq!(got, b"0123456789");
+    });
+}
+
+#[test]
+fn a_short_write_waits_for_room_and_then_sends_the_rest() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (client, server) = connected_pair().await;
+        // Far more than the socket buffers hold: the first writes are short.
+        let sent: Vec<u8> = (0..8 << 20).map(|i| (i % 251) as u8).collect();
+        let writer = async {
+            client.write_all(&sent).await.unwrap();
+            client.shutdown(Shutdown::Write).unwrap();
+        };
+        let reader = async {
+            let mut received = Vec::with_capacity(sent.len());
+            let mut buf = vec![0; 64 << 10];
+            loop {
+                match server.read(&mut buf).await.unwrap() {
+                    0 => break received,
+                    read => received.extend_from_slice(&buf[..read]),
+                }
+            }
+        };
+        let (_, received) = within(LIMIT, "8 MiB through short writes", async {
+            futures::future::join(writer, reader).await
+        })
+        .await;
+        assert!(received == sent, "every byte, in order");
+    });
+}
