@@ -50,10 +50,12 @@ fi
 # --profile mutants: the test profile without debug info (Cargo.toml), to link faster.
 # --jobs: 2 (both cores) by default; more would make healthy test runs look like hangs.
 # GLASSBOX_HANG_SECS: tests/hang_guard fails a hung test by name after 30 s (no healthy
-# test takes 5 s); the workspace's tests take 20-40 s under load, so a mutant whose tests
-# still run at 120 s is counted a timeout.
+# test takes 5 s); NEXTEST_PROFILE: .config/nextest.toml's `mutants` profile stops at the
+# first failing test and ends any test (with a guard or not) still running at 30 s. The
+# workspace's tests take 20-40 s under load, so a mutant whose tests still run at 120 s
+# is counted a timeout.
 status=0
-GLASSBOX_HANG_SECS=${GLASSBOX_HANG_SECS:-30} \
+GLASSBOX_HANG_SECS=${GLASSBOX_HANG_SECS:-30} NEXTEST_PROFILE=mutants \
     cargo mutants --workspace --test-workspace=true "${file_args[@]}" \
     --test-tool nextest --profile mutants \
     --jobs "${MUTANTS_JOBS:-2}" --timeout 120 --build-timeout 600 \

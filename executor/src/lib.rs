@@ -67,11 +67,15 @@
 )]
 
 mod builder;
+// The integration tests' real-time bound, for the unit tests that run a runtime.
 mod clock;
 mod contain;
 mod context;
 pub mod coop;
 mod event_loop;
+#[cfg(test)]
+#[path = "../../tests/hang_guard/mod.rs"]
+mod hang_guard;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod join;

@@ -247,6 +247,7 @@ mod tests {
 
     #[test]
     fn reset_moves_the_same_sleep_and_its_one_wheel_entry() {
+        let _hang = crate::hang_guard::start();
         paused_runtime().block_on(async {
             let timer = GlassboxTimer::new();
             let start = timer.now();
@@ -265,6 +266,7 @@ mod tests {
 
     #[test]
     fn dropping_a_registered_sleep_removes_its_entry() {
+        let _hang = crate::hang_guard::start();
         paused_runtime().block_on(async {
             let mut sleep = GlassboxTimer::new().sleep(Duration::from_secs(30));
             poll_once(&mut sleep).await;
@@ -276,6 +278,7 @@ mod tests {
 
     #[test]
     fn a_sleep_in_the_past_is_ready_without_touching_the_wheel() {
+        let _hang = crate::hang_guard::start();
         paused_runtime().block_on(async {
             let timer = GlassboxTimer::new();
             timer.sleep_until(timer.now()).await;
@@ -286,6 +289,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "outside it")]
     fn a_registered_sleep_polled_on_another_runtime_panics() {
+        let _hang = crate::hang_guard::start();
         let mut sleep = GlassboxTimer::new().sleep(Duration::from_secs(30));
         paused_runtime().block_on(poll_once(&mut sleep));
         // Its runtime is gone: nobody would ever fire it.
