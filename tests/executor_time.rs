@@ -168,8 +168,8 @@ fn a_ready_forever_task_cannot_delay_a_10ms_timer_by_more_than_one_batch() {
                 async move {
                     loop {
                         spins.set(spins.get() + 1);
-                        // Deadlines round up to the next 1 ms tick: the timer is
-                        // due for sure one tick after its deadline.
+                        // Deadlines round up to the next tick (1 µs): the timer is
+                        // due for sure a tick after its deadline; a ms is generous.
                         let surely_due = deadline + Duration::from_millis(1);
                         if spins_when_due.get().is_none() && Instant::now() >= surely_due {
                             spins_when_due.set(Some(spins.get()));

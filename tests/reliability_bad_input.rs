@@ -354,11 +354,11 @@ fn durations_and_deadlines_at_their_limits() {
                 });
                 assert_eq!(debug_count(&rt, "pending_timers"), 0);
             }),
-            works("sleep(1 ns): rounds up to the next 1 ms tick", || {
+            works("sleep(1 ns): rounds up to the next 1 µs tick", || {
                 on_paused(async {
                     let start = time::now();
                     sleep(Duration::from_nanos(1)).await;
-                    assert_eq!(time::now() - start, ms(1));
+                    assert_eq!(time::now() - start, Duration::from_micros(1));
                 })
             }),
             works(
@@ -447,7 +447,7 @@ fn durations_and_deadlines_at_their_limits() {
                     on_paused(async {
                         let guarded = timeout(Duration::MAX, sleep(Duration::from_secs(1)));
                         let years = (guarded.deadline() - time::now()).as_secs() / (365 * 86_400);
-                        assert!(years > 584_000_000, "{years} years");
+                        assert!(years > 584_000, "{years} years");
                         assert_eq!(guarded.await, Ok(()));
                     })
                 },

@@ -1,8 +1,9 @@
 //! The runtime's clock: real time, or a paused virtual clock for tests.
 //!
-//! Time inside the runtime is counted in ticks of 1 ms from the runtime's start. The
+//! Time inside the runtime is counted in ticks of 1 µs from the runtime's start. The
 //! timer wheel only ever sees ticks; this file is the one place that converts between
-//! ticks and `Instant`s.
+//! ticks and `Instant`s. (A tick used to be 1 ms, as tokio's is; at 1 µs a 250 µs
+//! sleep can end 250 µs after it began, once the park is as fine: `reactor.rs`.)
 //!
 //! # Ground rules
 //! - A deadline rounds *up* to the next tick and "now" rounds *down*, so a timer never
@@ -14,7 +15,7 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 /// One tick of the timer wheel.
-pub(crate) const TICK: Duration = Duration::from_millis(1);
+pub(crate) const TICK: Duration = Duration::from_micros(1);
 
 /// Real or virtual time, with the runtime's start as tick 0.
 #[derive(Debug)]
@@ -46,7 +47,7 @@ impl Clock {
 
     /// The tick that `now` falls in (rounded down: the tick has begun).
     pub(crate) fn now_tick(&self) -> u64 {
-        millis_floor(self.now().saturating_duration_since(self.start))
+        ticks_floor(self.now().saturating_duration_since(self.start))
     }
 
     /// The first tick at or after `deadline` (rounded up: the timer never fires early).
@@ -54,8 +55,8 @@ impl Clock {
     /// wheel's `NEVER`.
     pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
         let since_start = deadline.saturating_duration_since(self.start);
-        let floor = millis_floor(since_start);
-        if since_start > Duration::from_millis(floor) {
+        let floor = ticks_floor(since_start);
+        if since_start > Duration::from_micros(floor) {
             floor.saturating_add(1)
         } else {
             floor
@@ -66,7 +67,7 @@ impl Clock {
     /// overflowing `Instant`.
     pub(crate) fn instant_of(&self, tick: u64) -> Instant {
         self.start
-            .checked_add(Duration::from_millis(tick))
+            .checked_add(Duration::from_micros(tick))
             .unwrap_or_else(|| far_future(self.start))
     }
 
@@ -74,8 +75,8 @@ impl Clock {
     ///
     /// # Panics
     /// If the clock is not paused: real time cannot be advanced. If `now() + by` is
-    /// past what the clock can count (ticks are a `u64` of milliseconds, about 584
-    /// million years, and `now()` must fit an `Instant`): `Duration::MAX`, say. The
+    /// past what the clock can count (ticks are a `u64` of microseconds, about 584,000
+    /// years, and `now()` must fit an `Instant`): `Duration::MAX`, say. The
     /// clock is left as it was then, so the runtime stays usable.
     #[track_caller]
     pub(crate) fn advance(&self, by: Duration) {
@@ -86,12 +87,12 @@ impl Clock {
             );
         };
         let advanced = elapsed.get().checked_add(by).filter(|&advanced| {
-            millis_floor(advanced) < u64::MAX && self.start.checked_add(advanced).is_some()
+            ticks_floor(advanced) < u64::MAX && self.start.checked_add(advanced).is_some()
         });
         let Some(advanced) = advanced else {
             panic!(
                 "glassbox: time::advance({by:?}) would move the paused clock past what it \
-                 can count (1 ms ticks in a u64: about 584 million years); advance by less \
+                 can count (1 µs ticks in a u64: about 584,000 years); advance by less \
                  (a sleep of Duration::MAX never ends, however far the clock goes)"
             );
         };
@@ -101,7 +102,7 @@ impl Clock {
     /// Moves the paused clock forward to the start of `tick`, if that is later.
     pub(crate) fn jump_to_tick(&self, tick: u64) {
         if let Some(elapsed) = &self.paused {
-            let target = Duration::from_millis(tick);
+            let target = Duration::from_micros(tick);
             if target > elapsed.get() {
                 elapsed.set(target);
             }
@@ -109,14 +110,25 @@ impl Clock {
     }
 }
 
-fn millis_floor(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+/// Shows a count of ticks as milliseconds to the µs, as the trace prints them:
+/// `deadline=10.216ms`.
+pub(crate) struct ShowTicks(pub(crate) u64);
+
+impl std::fmt::Display for ShowTicks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}ms", self.0 / 1000, self.0 % 1000)
+    }
 }
 
-/// How far after `from` [`deadline_after`] puts "never": about 1.2 billion years, twice
+/// Whole ticks in `duration` (rounded down).
+fn ticks_floor(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// How far after `from` [`deadline_after`] puts "never": about 1.2 million years, twice
 /// what the clock can count, so a timer made outside a runtime still lies past the
 /// count of a runtime started long after it.
-const BEYOND_THE_CLOCK: Duration = Duration::from_secs(u64::MAX / 500);
+const BEYOND_THE_CLOCK: Duration = Duration::from_secs(u64::MAX / 500_000);
 
 /// The instant `duration` after `from`. Where `Instant` cannot hold that
 /// (`Duration::MAX`, say), an instant past what the clock can count instead: a timer
@@ -144,10 +156,15 @@ mod tests {
         let clock = Clock::new(true);
         let start = clock.now();
         assert_eq!(clock.deadline_tick(start), 0);
-        assert_eq!(clock.deadline_tick(start + Duration::from_micros(1)), 1);
-        assert_eq!(clock.deadline_tick(start + Duration::from_millis(5)), 5);
-        clock.advance(Duration::from_micros(5_999));
+        assert_eq!(clock.deadline_tick(start + Duration::from_nanos(1)), 1);
+        assert_eq!(clock.deadline_tick(start + Duration::from_micros(250)), 250);
+        assert_eq!(
+            clock.deadline_tick(start + Duration::from_nanos(250_001)),
+            251
+        );
+        clock.advance(Duration::from_nanos(5_999));
         assert_eq!(clock.now_tick(), 5);
+        assert_eq!(clock.instant_of(251) - start, Duration::from_micros(251));
     }
 
     #[test]

@@ -37,10 +37,11 @@ use crossbeam_channel::Receiver;
 use slab::Slab;
 
 use crate::builder::Config;
-use crate::clock::{Clock, TICK};
+use crate::clock::{Clock, ShowTicks, TICK};
 use crate::coop;
 use crate::join::JoinHandle;
 use crate::metrics::Counters;
+use crate::park_timer::Park;
 use crate::reactor::Reactor;
 use crate::stall::{StallCause, StallReport};
 use crate::task::{Header, TaskId, TaskRef, new_task};
@@ -278,10 +279,10 @@ impl Core {
         let has_work = self.has_ready_work();
         let clock_holds = self.clock_holds.load(Ordering::Acquire);
         let next_timer = self.timers.borrow().next_expiration();
-        let timeout = self.park_timeout(has_work, clock_holds, next_timer);
-        trace!(self, "park   timeout={timeout:?}");
+        let park = self.park(has_work, clock_holds, next_timer);
+        trace!(self, "park   {park:?}");
         Counters::bump(&self.counters.reactor_turns);
-        let io_events = self.reactor.turn(timeout, self);
+        let io_events = self.reactor.turn(park, self);
         //    The tasks cut off by the budget rejoin the queue only now, after timers
         //    and I/O had their turn.
         self.wake_deferred();
@@ -298,7 +299,8 @@ impl Core {
         {
             trace!(
                 self,
-                "clock  jump to {tick}ms (paused, nothing else can run)"
+                "clock  jump to {} (paused, nothing else can run)",
+                ShowTicks(tick)
             );
             self.clock.jump_to_tick(tick);
             self.fire_due_timers();
@@ -420,10 +422,11 @@ impl Core {
             max_lateness = max_lateness.max(late);
             trace!(
                 self,
-                "timer  fire deadline={}ms level={} slot={} late={late}ms",
-                timer.deadline,
+                "timer  fire deadline={} level={} slot={} late={}",
+                ShowTicks(timer.deadline),
                 timer.location.level,
-                timer.location.slot
+                timer.location.slot,
+                ShowTicks(late)
             );
             Counters::bump(&self.counters.timers_fired);
             if let Some(waker) = timer.waker {
@@ -438,26 +441,24 @@ impl Core {
     }
 
     /// How long phase 3 may sleep.
-    fn park_timeout(
-        &self,
-        has_work: bool,
-        clock_holds: usize,
-        next_timer: Option<u64>,
-    ) -> Option<Duration> {
+    fn park(&self, has_work: bool, clock_holds: usize, next_timer: Option<u64>) -> Park {
         if has_work {
-            return Some(Duration::ZERO);
+            return Park::No;
         }
         if self.clock.is_paused() {
-            // Virtual time: only look at I/O (zero timeout) if phase 5 might jump;
-            // with a blocking job running, sleep until its wake arrives (or, for a job
-            // nobody awaits, the nudge its last `time::ClockHold` sends when dropped).
-            return (clock_holds == 0 && next_timer.is_some()).then_some(Duration::ZERO);
+            // Virtual time: only look at I/O (no sleep) if phase 5 might jump; with a
+            // blocking job running, sleep until its wake arrives (or, for a job nobody
+            // awaits, the nudge its last `time::ClockHold` sends when dropped).
+            return if clock_holds == 0 && next_timer.is_some() {
+                Park::No
+            } else {
+                Park::UntilEvent
+            };
         }
-        next_timer.map(|tick| {
-            self.clock
-                .instant_of(tick)
-                .saturating_duration_since(Instant::now())
-        })
+        match next_timer {
+            Some(tick) => Park::Until(self.clock.instant_of(tick)),
+            None => Park::UntilEvent,
+        }
     }
 
     /// End of phase 3: wakes the tasks that spent their coop budget.

@@ -13,7 +13,7 @@
 //! | `builder.rs` | [`Builder`]: paused clock, event interval, coop budget, stall threshold, trace |
 //! | `coop.rs` | the cooperative budget: an always-ready task still gives the loop back ([`consume_budget`], [`unconstrained`]) |
 //! | `event_loop.rs` | `Core` and `run_once`, the one place tasks are polled |
-//! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the crate's main `unsafe` (the rest: two libc calls in `thread_cpu.rs`, one pointer read in `watchdog.rs`) |
+//! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the crate's main `unsafe` (the rest: libc calls in `thread_cpu.rs` and `park_timer.rs`, one pointer read in `watchdog.rs`) |
 //! | `join.rs` | [`JoinHandle`], [`JoinError`] |
 //! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
 //! | `wake_flag.rs` | the flag that makes a flood of remote wakes cost one message per task and one syscall per turn |
@@ -22,6 +22,7 @@
 //! | `timer/mod.rs` | the [`time::Timer`] future that registers in the wheel |
 //! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
 //! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
+//! | `park_timer.rs` | the precise park: a timerfd armed for the next timer (Linux) |
 //! | `net/` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`] on the reactor |
 //! | `hyper/` | feature `hyper`: hyper 1.x's I/O, executor and timer traits for glassbox |
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
@@ -80,6 +81,8 @@ mod hang_guard;
 pub mod hyper;
 mod join;
 mod metrics;
+#[allow(unsafe_code)] // four libc calls: the timerfd and CLOCK_MONOTONIC (see the file)
+mod park_timer;
 mod reactor;
 mod runtime;
 mod stall;

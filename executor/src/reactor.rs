@@ -11,8 +11,9 @@
 //!           └─► data, EOF or an error ─► Reactor::remove_waiter ─► Ready
 //! the read dropped while parked (a timeout won) ─► Reactor::remove_waiter
 //!
-//! run_once phase 3 ─► Reactor::turn(timeout) ─► mio::Poll::poll ─► events
+//! run_once phase 3 ─► Reactor::turn(park) ─► mio::Poll::poll ─► events
 //!     REMOTE_WAKE_TOKEN: another thread woke a task (the loop drains the channel next)
+//!     PARK_TIMER_TOKEN:  the next timer is due (park_timer.rs; the loop fires it next)
 //!     a source's token:  remember readable/writable in its slot, wake its waiters
 //! ```
 //!
@@ -77,11 +78,13 @@
 //! targets it has 8, and a stale event would have to outlive 256 reuses of its key.)
 //!
 //! # Ground rules
-//! - `turn` is the only place the thread sleeps. Its timeout is decided by the loop:
-//!   zero when work is ready, the time to the next timer otherwise, `None` (forever)
-//!   when there is nothing to wait for but I/O and other threads.
-//! - A slot exists exactly as long as the `Registration` that owns its token; key
-//!   `KEY_MASK` is never handed out, so no token equals `REMOTE_WAKE_TOKEN`.
+//! - `turn` is the only place the thread sleeps. How long is decided by the loop
+//!   (a `Park`): not at all when work is ready, until the next timer otherwise (to the
+//!   µs on Linux, `park_timer.rs`), until an event when there is nothing to wait for
+//!   but I/O and other threads.
+//! - A slot exists exactly as long as the `Registration` that owns its token; keys
+//!   `KEY_MASK - 1` and `KEY_MASK` are never handed out, so no token equals
+//!   `PARK_TIMER_TOKEN` or `REMOTE_WAKE_TOKEN`.
 //! - Wakers are woken and dropped only after the slab's borrow is released: a foreign
 //!   waker is user code.
 
@@ -89,13 +92,13 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use mio::event::{Event, Source};
 use mio::{Events, Interest, Token};
 use slab::Slab;
 
 use crate::event_loop::Core;
+use crate::park_timer::{PARK_TIMER_TOKEN, Park, ParkTimer};
 use crate::trace::trace;
 use crate::waker::wake_foreign;
 
@@ -108,8 +111,9 @@ const EVENTS_PER_TURN: usize = 1024;
 /// Bits of a token that hold the slab key; the rest hold the generation.
 const KEY_BITS: u32 = 24;
 
-/// Masks the key out of a token. Also the one key never used (see the ground rules),
-/// so at most `KEY_MASK` sources can be registered at once (16.7 million).
+/// Masks the key out of a token. It and the key below it are never used (see the
+/// ground rules), so at most `KEY_MASK - 1` sources can be registered at once (16.7
+/// million).
 const KEY_MASK: usize = (1 << KEY_BITS) - 1;
 
 /// One way of using a source: reading (or accepting) and writing (or connecting).
@@ -156,6 +160,8 @@ pub(crate) struct Waiter(Option<usize>);
 /// The runtime's poller and its table of registered sources.
 pub(crate) struct Reactor {
     poll: RefCell<mio::Poll>,
+    /// What `turn` sleeps on until the next timer.
+    park_timer: ParkTimer,
     events: RefCell<Events>,
     slots: RefCell<Slab<Slot>>,
     /// The generation the next registration gets.
@@ -167,12 +173,16 @@ pub(crate) struct Reactor {
 // === impl Reactor ===
 
 impl Reactor {
-    /// Creates the poller and the `mio::Waker` that remote wakes write to.
+    /// Creates the poller, its park timer and the `mio::Waker` that remote wakes
+    /// write to.
     pub(crate) fn new() -> io::Result<(Reactor, mio::Waker)> {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), REMOTE_WAKE_TOKEN)?;
+        let park_timer = ParkTimer::new()?;
+        park_timer.register(poll.registry())?;
         let reactor = Reactor {
             poll: RefCell::new(poll),
+            park_timer,
             events: RefCell::new(Events::with_capacity(EVENTS_PER_TURN)),
             slots: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
@@ -190,9 +200,10 @@ impl Reactor {
     ) -> io::Result<Token> {
         let mut slots = self.slots.borrow_mut();
         let entry = slots.vacant_entry();
-        if entry.key() >= KEY_MASK {
+        if entry.key() >= KEY_MASK - 1 {
             return Err(io::Error::other(format!(
-                "glassbox: too many I/O sources open at once (the reactor holds at most {KEY_MASK})"
+                "glassbox: too many I/O sources open at once (the reactor holds at most {})",
+                KEY_MASK - 1
             )));
         }
         let generation = self.next_generation.get();
@@ -302,9 +313,11 @@ impl Reactor {
         *self.to_wake.borrow_mut() = to_wake;
     }
 
-    /// Waits up to `timeout` for events and wakes the tasks waiting on them.
-    /// Returns how many I/O events (not counting remote-wake notifications) came in.
-    pub(crate) fn turn(&self, timeout: Option<Duration>, core: &Core) -> usize {
+    /// Waits for events as long as `park` allows and wakes the tasks waiting on them.
+    /// Returns how many I/O events (not counting remote wakes or the park timer) came
+    /// in.
+    pub(crate) fn turn(&self, park: Park, core: &Core) -> usize {
+        let timeout = self.park_timer.timeout_for(park);
         let mut events = self.events.borrow_mut();
         match self.poll.borrow_mut().poll(&mut events, timeout) {
             Ok(()) => {}
@@ -316,6 +329,10 @@ impl Reactor {
         let mut io_events = 0;
         for event in events.iter() {
             if event.token() == REMOTE_WAKE_TOKEN {
+                continue;
+            }
+            if event.token() == PARK_TIMER_TOKEN {
+                self.park_timer.fired();
                 continue;
             }
             io_events += 1;

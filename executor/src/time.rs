@@ -4,7 +4,7 @@
 //! # Ground rules
 //! - `now()` is the runtime's clock: real time, or virtual time when the runtime was
 //!   built with `paused_clock(true)`. Outside a runtime it is `Instant::now()`.
-//! - Resolution is 1 ms: deadlines round up to the next tick.
+//! - Resolution is 1 µs: deadlines round up to the next tick.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,7 +33,7 @@ pub fn now() -> Instant {
 ///
 /// # Panics
 /// Outside a runtime, if the runtime's clock is not paused, or if `by` would carry
-/// the clock past what it can count (about 584 million years; `Duration::MAX`, say;
+/// the clock past what it can count (about 584,000 years; `Duration::MAX`, say;
 /// tokio panics too). The clock is left unmoved then.
 ///
 /// ```

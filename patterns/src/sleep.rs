@@ -21,7 +21,9 @@
 //!   zero sleeps lets the other tasks run. tokio's is ready at once when its deadline
 //!   is due (it spends one unit of coop budget instead), though on its real clock a
 //!   zero sleep rounds up to the next 1 ms tick and waits for it.
-//! - Deadlines round up to the runtime's 1 ms tick: a sleep never ends early.
+//! - Deadlines round up to the runtime's 1 µs tick: a sleep never ends early, and on
+//!   Linux the loop parks until that µs (a timerfd), so it ends tens of µs late, not a
+//!   millisecond as tokio's does.
 //! - `reset` moves the deadline of a sleep another task may be waiting on: the waiter
 //!   wakes at the new deadline, earlier or later.
 

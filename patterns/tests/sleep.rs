@@ -252,14 +252,21 @@ fn a_sleep_created_outside_a_runtime_registers_when_first_polled_inside_one() {
 }
 
 #[test]
-fn deadlines_round_up_to_the_next_millisecond_so_a_sleep_never_ends_early() {
+fn deadlines_round_up_to_the_next_microsecond_so_a_sleep_never_ends_early() {
     let _hang = hang_guard::start();
     let slept = paused().block_on(async {
         let start = time::now();
         sleep(Duration::from_micros(1_500)).await;
-        time::now() - start
+        let exact = time::now() - start;
+        sleep(Duration::from_nanos(250_001)).await;
+        (exact, time::now() - start - exact)
     });
-    assert_eq!(slept, Duration::from_millis(2));
+    assert_eq!(slept.0, Duration::from_micros(1_500), "on a tick: exact");
+    assert_eq!(
+        slept.1,
+        Duration::from_micros(251),
+        "between ticks: the next one"
+    );
 }
 
 #[test]

@@ -47,7 +47,7 @@ use crate::waker::wake_foreign;
 /// A future that completes at (or, by up to one tick, after) a deadline.
 ///
 /// The low-level piece behind `patterns::sleep` and `patterns::timeout`. Deadlines
-/// round up to the next 1 ms tick. It is `Unpin`, so it can be reset in place.
+/// round up to the next 1 µs tick. It is `Unpin`, so it can be reset in place.
 ///
 /// ```
 /// use std::time::Duration;
@@ -75,7 +75,7 @@ struct Registration {
 
 impl Timer {
     /// A timer for `deadline`. Nothing is registered until the first poll. A deadline
-    /// past what the clock can count (about 584 million years) never fires.
+    /// past what the clock can count (about 584,000 years) never fires.
     pub fn new(deadline: Instant) -> Timer {
         Timer {
             deadline,
@@ -196,7 +196,8 @@ pub(crate) fn arm(core: &Core, deadline: Instant, waker: &Waker) -> Option<Timer
         Some(location) => {
             trace!(
                 core,
-                "timer  insert {key:?} deadline={tick}ms level={} slot={}",
+                "timer  insert {key:?} deadline={} level={} slot={}",
+                clock::ShowTicks(tick),
                 location.level,
                 location.slot
             );
@@ -223,7 +224,8 @@ pub(crate) fn rearm(core: &Core, key: TimerKey, deadline: Instant) {
     let due = core.timers.borrow_mut().reset(key, tick);
     trace!(
         core,
-        "timer  reset {key:?} deadline={tick}ms{}",
+        "timer  reset {key:?} deadline={}{}",
+        clock::ShowTicks(tick),
         if due.is_some() { " (due: woken)" } else { "" }
     );
     // Woken outside the wheel's borrow: it is the waiting task's waker.

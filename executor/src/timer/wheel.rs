@@ -3,7 +3,7 @@
 //! This file has one job: hold the deadlines of all pending timers so the
 //! runtime can ask, cheaply, "when is the next one due?" and "which ones are
 //! due now?". It is a pure data structure and never reads a clock: time comes
-//! in as a parameter, a *tick* of 1 ms counted from the runtime's start, so
+//! in as a parameter, a *tick* of 1 µs counted from the runtime's start, so
 //! tests can drive it one tick at a time or in leaps of years.
 //!
 //! # Where it sits in the loop
@@ -32,14 +32,18 @@
 //!
 //! | level | slot width  | range (one turn) |
 //! |------:|------------:|-----------------:|
-//! | 0     | 1 ms        | 64 ms            |
-//! | 1     | 64 ms       | 4.096 s          |
-//! | 2     | 4.096 s     | 4.37 min         |
-//! | 3     | 4.37 min    | 4.66 h           |
-//! | 4     | 4.66 h      | 12.4 days        |
-//! | 5     | 12.4 days   | 2.18 years       |
+//! | 0     | 1 µs        | 64 µs            |
+//! | 1     | 64 µs       | 4.096 ms         |
+//! | 2     | 4.096 ms    | 262 ms           |
+//! | 3     | 262 ms      | 16.8 s           |
+//! | 4     | 16.8 s      | 17.9 min         |
+//! | 5     | 17.9 min    | 19.1 h           |
 //! | 6     | (overflow)  | everything later |
 //! | 7     | (never)     | `NEVER` only     |
+//!
+//! (With 1 ms ticks, as tokio has, the same six levels reach 2.18 years; 1 µs ticks
+//! buy exact sub-millisecond deadlines for one more cascade on a long timer, and an
+//! overflow list for timers more than 19 hours out.)
 //!
 //! A far timer starts high up, in a coarse slot. When time reaches that slot's
 //! start, [`Wheel::advance`] *cascades* it: re-inserts it lower down, in a finer

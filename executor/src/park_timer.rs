@@ -1,0 +1,215 @@
+//! The precise park: how the reactor sleeps until the next timer to the microsecond.
+//!
+//! `mio::Poll::poll` takes its timeout in whole milliseconds, rounded up (epoll_wait's
+//! own unit), so a loop that parks with a timeout wakes up to a millisecond after a
+//! 250 µs timer was due. tokio does, and asyncio too. On Linux the park instead waits
+//! with no timeout on a timerfd registered with the reactor, armed for the next
+//! timer's exact instant:
+//!
+//! ```text
+//! run_once phase 3: Park::Until(next timer's instant)
+//!     ParkTimer::timeout_for ─► armed for that instant already? ─ no ─► timerfd_settime
+//!           │ (absolute CLOCK_MONOTONIC, ns)                               │
+//!           ▼                                                              ▼
+//!     mio::Poll::poll(timeout: None) ◄──────────────────────────────────────┘
+//!           │ the kernel's hrtimer expires: the timerfd turns readable
+//!           ▼
+//!     Reactor::turn sees PARK_TIMER_TOKEN ─► ParkTimer::fired: read the count, disarm
+//! ```
+//!
+//! # Ground rules
+//! - One timerfd per runtime, made with it; nothing about it is process-wide (the
+//!   thread's timer slack is left alone: a timerfd's hrtimer has none).
+//! - It is armed only when the deadline changes, as netty and the `polling` crate do:
+//!   a loop that parks again and again for the same timer pays one `timerfd_settime`.
+//!   Once it fires it is disarmed, so the next park for any deadline arms it again.
+//! - An `Instant` becomes an absolute `CLOCK_MONOTONIC` time through one pair of
+//!   readings taken at creation, the `Instant` first: the time it maps to is never
+//!   before the real one, so the timerfd never fires early (std's `Instant` is
+//!   `CLOCK_MONOTONIC` on Linux; both count at the same rate).
+//! - Off Linux there is no timerfd: the park is mio's millisecond timeout, rounded up,
+//!   so timers there end up to a millisecond late, as tokio's do.
+
+use std::time::{Duration, Instant};
+
+use mio::Token;
+
+/// The token the timerfd is registered under: its key bits are one below the
+/// remote-wake token's, and the reactor never hands out either key.
+pub(crate) const PARK_TIMER_TOKEN: Token = Token(usize::MAX - 1);
+
+/// How long the reactor's `turn` may sleep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Park {
+    /// Not at all: work is ready, only look.
+    No,
+    /// Until an event or this instant, the next timer's.
+    Until(Instant),
+    /// Until an event: no timer is pending.
+    UntilEvent,
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) use linux::ParkTimer;
+#[cfg(not(target_os = "linux"))]
+pub(crate) use millisecond::ParkTimer;
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::cell::Cell;
+    use std::fs::File;
+    use std::io::{self, Read};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::time::{Duration, Instant};
+
+    use mio::unix::SourceFd;
+    use mio::{Interest, Registry};
+
+    use super::{PARK_TIMER_TOKEN, Park, wait_until};
+
+    /// A runtime's timerfd, and the instant it is armed for.
+    #[derive(Debug)]
+    pub(crate) struct ParkTimer {
+        fd: File,
+        /// The deadline the timerfd is set to fire at, until it fires.
+        armed: Cell<Option<Instant>>,
+        /// One `Instant` and the `CLOCK_MONOTONIC` reading taken just after it.
+        epoch: (Instant, Duration),
+    }
+
+    impl ParkTimer {
+        /// Creates the timerfd (non-blocking, closed on exec), disarmed.
+        pub(crate) fn new() -> io::Result<ParkTimer> {
+            let flags = libc::TFD_NONBLOCK | libc::TFD_CLOEXEC;
+            // SAFETY: plain integer arguments; the result is checked before use.
+            let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, flags) };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: `fd` was just created and is owned by nothing else.
+            let fd = unsafe { File::from_raw_fd(fd) };
+            let instant = Instant::now();
+            let epoch = (instant, monotonic_now());
+            Ok(ParkTimer {
+                fd,
+                armed: Cell::new(None),
+                epoch,
+            })
+        }
+
+        /// Registers the timerfd with the poller, under [`PARK_TIMER_TOKEN`].
+        pub(crate) fn register(&self, registry: &Registry) -> io::Result<()> {
+            let fd = self.fd.as_raw_fd();
+            registry.register(&mut SourceFd(&fd), PARK_TIMER_TOKEN, Interest::READABLE)
+        }
+
+        /// The timeout to give `mio::Poll::poll` for `park`: for a deadline, none at
+        /// all, once the timerfd is armed for it. If arming fails (it should not), the
+        /// deadline becomes a millisecond timeout, as off Linux.
+        pub(crate) fn timeout_for(&self, park: Park) -> Option<Duration> {
+            let Park::Until(deadline) = park else {
+                return wait_until(park);
+            };
+            if self.armed.get() == Some(deadline) {
+                return None;
+            }
+            match self.arm(deadline) {
+                Ok(()) => {
+                    self.armed.set(Some(deadline));
+                    None
+                }
+                Err(_) => wait_until(park),
+            }
+        }
+
+        /// The timerfd fired (its event came in): take its count, so it reads as not
+        /// ready again, and remember that it is disarmed.
+        pub(crate) fn fired(&self) {
+            self.armed.set(None);
+            // The count itself does not matter; `WouldBlock` means a re-arm already
+            // cleared it.
+            let _ = (&self.fd).read(&mut [0; 8]);
+        }
+
+        /// Sets the timerfd to fire once, at `deadline`.
+        fn arm(&self, deadline: Instant) -> io::Result<()> {
+            let (epoch_instant, epoch_monotonic) = self.epoch;
+            // Past instants map to the epoch, which is past too: the timer fires at once.
+            let at = epoch_monotonic + deadline.saturating_duration_since(epoch_instant);
+            let setting = libc::itimerspec {
+                it_interval: libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
+                it_value: libc::timespec {
+                    tv_sec: at.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+                    tv_nsec: at.subsec_nanos().into(),
+                },
+            };
+            let fd = self.fd.as_raw_fd();
+            let flags = libc::TFD_TIMER_ABSTIME;
+            // SAFETY: a timerfd this struct owns, a valid `itimerspec` to read, and a
+            // null pointer where the old setting would go (allowed: not wanted).
+            let status =
+                unsafe { libc::timerfd_settime(fd, flags, &setting, std::ptr::null_mut()) };
+            if status == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        }
+    }
+
+    /// `CLOCK_MONOTONIC` now, as a duration since its (boot-time) origin.
+    fn monotonic_now() -> Duration {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid out-pointer, and a clock every Linux has.
+        let status = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+        assert_eq!(status, 0, "glassbox: clock_gettime(CLOCK_MONOTONIC) failed");
+        let seconds = u64::try_from(now.tv_sec).unwrap_or(0);
+        let nanos = u32::try_from(now.tv_nsec).unwrap_or(0);
+        Duration::new(seconds, nanos)
+    }
+}
+
+/// Off Linux: no timerfd, every park is mio's millisecond timeout.
+#[cfg(not(target_os = "linux"))]
+mod millisecond {
+    use std::io;
+    use std::time::Duration;
+
+    use mio::Registry;
+
+    use super::{Park, wait_until};
+
+    #[derive(Debug)]
+    pub(crate) struct ParkTimer;
+
+    impl ParkTimer {
+        pub(crate) fn new() -> io::Result<ParkTimer> {
+            Ok(ParkTimer)
+        }
+
+        pub(crate) fn register(&self, _registry: &Registry) -> io::Result<()> {
+            Ok(())
+        }
+
+        pub(crate) fn timeout_for(&self, park: Park) -> Option<Duration> {
+            wait_until(park)
+        }
+
+        pub(crate) fn fired(&self) {}
+    }
+}
+
+/// The millisecond park (off Linux, and the fallback): mio's timeout for `park`.
+pub(crate) fn wait_until(park: Park) -> Option<Duration> {
+    match park {
+        Park::No => Some(Duration::ZERO),
+        Park::Until(deadline) => Some(deadline.saturating_duration_since(Instant::now())),
+        Park::UntilEvent => None,
+    }
+}
