@@ -280,7 +280,7 @@ impl Core {
         let clock_holds = self.clock_holds.load(Ordering::Acquire);
         let next_timer = self.timers.borrow().next_expiration();
         let park = self.park(has_work, clock_holds, next_timer);
-        trace!(self, "park   {park:?}");
+        trace!(self, "park   {park}");
         Counters::bump(&self.counters.reactor_turns);
         let io_events = self.reactor.turn(park, self);
         //    The tasks cut off by the budget rejoin the queue only now, after timers
