@@ -43,6 +43,7 @@ use crate::join::JoinHandle;
 use crate::metrics::Counters;
 use crate::park_timer::Park;
 use crate::reactor::Reactor;
+use crate::resources::Resources;
 use crate::stall::{StallCause, StallReport};
 use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timer::{Fired, Wheel};
@@ -77,6 +78,8 @@ pub(crate) struct Core {
     /// another thread (see `time::hold_clock`).
     pub(crate) clock_holds: Arc<AtomicUsize>,
     pub(crate) reactor: Reactor,
+    /// What other crates keep for this runtime (its blocking pool): `resources.rs`.
+    pub(crate) resources: Resources,
     remote: Arc<Remote>,
     remote_wakes: Receiver<WakeTarget>,
     pub(crate) counters: Counters,
@@ -119,8 +122,9 @@ struct Stall {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        // A backstop: `Runtime::drop` has normally emptied the slab already.
+        // A backstop: `Runtime::drop` has normally emptied both already.
         self.drop_all_tasks();
+        self.resources.drop_all();
     }
 }
 
@@ -142,6 +146,7 @@ impl Core {
             clock: Clock::new(config.paused_clock),
             clock_holds: Arc::new(AtomicUsize::new(0)),
             reactor,
+            resources: Resources::default(),
             remote,
             remote_wakes,
             counters: Counters::default(),

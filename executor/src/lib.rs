@@ -23,6 +23,7 @@
 //! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
 //! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
 //! | `park_timer.rs` | the precise park: a timerfd armed for the next timer (Linux) |
+//! | `resources.rs` | what other crates keep per runtime (`patterns`' blocking pool), dropped with it |
 //! | `net/` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`] on the reactor |
 //! | `hyper/` | feature `hyper`: hyper 1.x's I/O, executor and timer traits for glassbox |
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
@@ -84,6 +85,7 @@ mod metrics;
 #[allow(unsafe_code)] // four libc calls: the timerfd and CLOCK_MONOTONIC (see the file)
 mod park_timer;
 mod reactor;
+mod resources;
 mod runtime;
 mod stall;
 #[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
@@ -110,6 +112,7 @@ pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};
 pub use coop::{DEFAULT_COOP_BUDGET, consume_budget, unconstrained};
 pub use join::{JoinError, JoinHandle};
 pub use metrics::Metrics;
+pub use resources::{RuntimeInfo, runtime_resource};
 pub use runtime::{Runtime, block_on, spawn};
 pub use stall::{LiveStall, StallCause, StallReport};
 pub use task::TaskId;
