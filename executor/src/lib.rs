@@ -100,6 +100,9 @@ mod watchdog;
 mod yield_now;
 
 pub mod net;
+#[cfg(all(feature = "signal", unix))]
+#[allow(unsafe_code)] // registering the handler: see the file
+pub mod signal;
 pub mod time;
 
 /// The atomics that `wake_flag.rs` is written against: std's here, loom's when that

@@ -81,8 +81,14 @@ fn dropping_a_runtime_cancels_its_queued_jobs_and_waits_for_the_running_one() {
     });
     wait_for(&started, "the first job starting");
     drop(rt);
-    assert!(finished.load(Ordering::SeqCst), "the running job was waited for");
-    assert!(!queued_ran.load(Ordering::SeqCst), "the queued job never ran");
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "the running job was waited for"
+    );
+    assert!(
+        !queued_ran.load(Ordering::SeqCst),
+        "the queued job never ran"
+    );
     let error = executor::block_on(queued).unwrap_err();
     assert!(error.is_cancelled(), "{error:?}");
     let prefix = format!("rt{id}-blocking");

@@ -66,7 +66,7 @@
 
 #[cfg(feature = "futures-io")]
 mod futures_io;
-mod registration;
+pub(crate) mod registration;
 mod tcp_listener;
 mod tcp_stream;
 mod udp;
