@@ -5,8 +5,10 @@
 //! ```text
 //! 1. run the ready batch   pop up to `event_interval` task keys, poll each once
 //! 2. fire due timers       Wheel::advance(now) ─► wake each due timer's waker
-//! 3. poll the reactor      mio::Poll::poll(timeout: 0 if work is ready, else the time
-//!                          to the next timer, else forever) ─► wake I/O waiters;
+//! 3. poll the reactor      mio::Poll::poll: no wait if work is ready, else until the
+//!                          next timer's instant (a timerfd, to the µs, on Linux:
+//!                          park_timer.rs) or an event, else until an event
+//!                          ─► wake I/O waiters;
 //!                          then wake the tasks the coop budget cut off (coop.rs)
 //! 4. drain remote wakes    wakes sent from other threads ─► ready queue
 //! 5. paused clock only     if nothing at all can run, jump to the next timer

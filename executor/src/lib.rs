@@ -42,7 +42,7 @@
 //!               other thread ─► crossbeam channel + mio::Waker (coalesced) ─► drained next turn
 //!
 //! one turn (Core::run_once): run ready tasks (bounded batch) ─► fire due timers ─►
-//!     mio::Poll::poll(timeout = 0 if work is ready, else time to the next timer) ─►
+//!     mio::Poll::poll(no wait if work is ready, else until the next timer's µs) ─►
 //!     wake I/O waiters ─► drain remote wakes ─► repeat
 //! ```
 //!
