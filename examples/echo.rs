@@ -36,6 +36,9 @@ use glassbox::{Runtime, spawn};
 #[path = "support/accept_errors.rs"]
 mod accept_errors;
 use accept_errors::{AcceptErrors, accept_next};
+#[path = "support/graceful.rs"]
+mod graceful;
+use graceful::Live;
 
 /// The size of one echoed message.
 const MESSAGE: usize = 64;
@@ -47,11 +50,11 @@ fn main() -> std::io::Result<()> {
         Some("server") => {
             let addr = parse_addr(args.get(1));
             rt.block_on(async {
-                let addr = serve(addr)?;
+                let live = Live::default();
+                let (addr, accept_loop) = serve(addr, &live)?;
                 println!("echo server listening on {addr} (Ctrl-C to stop)");
-                // The server runs in spawned tasks; this future just never finishes.
-                std::future::pending::<()>().await;
-                Ok(())
+                // The server runs in spawned tasks until Ctrl-C.
+                graceful::on_ctrl_c(accept_loop, &live).await
             })
         }
         Some("client") => {
@@ -67,7 +70,7 @@ fn main() -> std::io::Result<()> {
         _ => {
             let rounds = parse_rounds(args.first(), 20_000);
             rt.block_on(async {
-                let addr = serve("127.0.0.1:0".parse().unwrap())?;
+                let (addr, _accept_loop) = serve("127.0.0.1:0".parse().unwrap(), &Live::default())?;
                 measure_round_trips(addr, rounds).await?;
                 if rounds >= 1_000 {
                     measure_many_clients(addr, 100, 1_000).await?;
@@ -84,14 +87,16 @@ fn main() -> std::io::Result<()> {
     }
 }
 
-/// Binds the listener and spawns the accept loop. Returns the bound address.
-fn serve(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+/// Binds the listener and spawns the accept loop, which counts its connections in
+/// `live`. Returns the bound address and the loop's handle.
+fn serve(addr: SocketAddr, live: &Live) -> std::io::Result<(SocketAddr, glassbox::JoinHandle<()>)> {
     // REGISTER: `bind` opens a non-blocking socket and registers it with this
     // runtime's mio::Poll, for READABLE only, under a token whose low bits are its slot
     // in the reactor's slab. Nothing waits on it yet.
     let listener = TcpListener::bind(addr)?;
     let addr = listener.local_addr()?;
-    spawn(async move {
+    let live = live.clone();
+    let accept_loop = spawn(async move {
         let mut errors = AcceptErrors::default();
         loop {
             // PARK: `accept` tries accept(2) at once. With no connection queued it
@@ -112,10 +117,10 @@ fn serve(addr: SocketAddr) -> std::io::Result<SocketAddr> {
             // task yield every 128 errors so the others run; it just burns the CPU.)
             let (stream, _peer) = accept_next(&listener, &mut errors).await;
             // The accepted socket is registered too (READABLE | WRITABLE).
-            spawn(echo(stream));
+            spawn(live.track(echo(stream)));
         }
     });
-    Ok(addr)
+    Ok((addr, accept_loop))
 }
 
 /// Writes back whatever arrives, until the client closes.

@@ -35,6 +35,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 #[path = "support/http_service.rs"]
 mod http_service;
+use http_service::graceful::{self, Live};
 use http_service::{AcceptErrors, Options, handle};
 
 /// The command line.
@@ -78,7 +79,7 @@ fn run_glassbox(args: &Args, options: Options) -> Result<(), Box<dyn Error>> {
         return rt.block_on(async {
             let listener = TcpListener::bind(args.addr)?;
             println!("listening on http://{}", listener.local_addr()?);
-            http_service::serve(listener, options).await;
+            serve_until_ctrl_c(listener, options).await?;
             Ok(())
         });
     }
@@ -101,8 +102,8 @@ fn run_glassbox(args: &Args, options: Options) -> Result<(), Box<dyn Error>> {
                     let mut rt = glassbox::Runtime::new()?;
                     rt.block_on(async {
                         let listener = TcpListener::from_std(listener)?;
-                        http_service::serve(listener, options).await;
-                        Ok(())
+                        // Every runtime hears the Ctrl-C, and each drains its own.
+                        serve_until_ctrl_c(listener, options).await
                     })
                 })
         })
@@ -111,6 +112,14 @@ fn run_glassbox(args: &Args, options: Options) -> Result<(), Box<dyn Error>> {
         worker.join().map_err(|_| "a worker thread panicked")??;
     }
     Ok(())
+}
+
+/// Serves on `listener` until Ctrl-C, then stops accepting and drains the live
+/// connections (`support/graceful.rs`).
+async fn serve_until_ctrl_c(listener: TcpListener, options: Options) -> std::io::Result<()> {
+    let live = Live::default();
+    let accept_loop = glassbox::spawn(http_service::serve(listener, options, live.clone()));
+    graceful::on_ctrl_c(accept_loop, &live).await
 }
 
 /// A listener with `SO_REUSEPORT`, so that several can listen on one port, each

@@ -35,7 +35,7 @@ use http_service::Options;
 fn start_server(options: Options) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
-    spawn(http_service::serve(listener, options));
+    spawn(http_service::serve(listener, options, Default::default()));
     addr
 }
 
@@ -227,7 +227,11 @@ fn a_client_that_disconnects_mid_body_ends_its_connection_and_nothing_else() {
             .await
             .expect("the connection ended without a panic");
         // The server still serves.
-        spawn(http_service::serve(listener, Options::default()));
+        spawn(http_service::serve(
+            listener,
+            Options::default(),
+            Default::default(),
+        ));
         say_hello(&mut connect(addr).await, 1).await;
     });
 }

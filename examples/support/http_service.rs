@@ -41,6 +41,9 @@ use hyper::{Method, Request, Response, StatusCode};
 #[path = "accept_errors.rs"]
 mod accept_errors;
 pub use accept_errors::{AcceptErrors, accept_next};
+#[path = "graceful.rs"]
+pub mod graceful;
+use graceful::Live;
 
 /// A response body: the request's own (for `/echo`) or one we wrote.
 pub type Body = Either<Incoming, Full<Bytes>>;
@@ -125,13 +128,14 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
 
 // === glassbox ===
 
-/// Accepts connections for ever, each served in its own task. The accept loop backs
-/// off on resource errors (`accept_errors.rs`).
-pub async fn serve(listener: TcpListener, options: Options) {
+/// Accepts connections for ever (until aborted: `graceful.rs`), each served in its
+/// own task and counted in `live`. The accept loop backs off on resource errors
+/// (`accept_errors.rs`).
+pub async fn serve(listener: TcpListener, options: Options, live: Live) {
     let mut errors = AcceptErrors::default();
     loop {
         let (stream, _peer) = accept_next(&listener, &mut errors).await;
-        glassbox::spawn(serve_connection(stream, options));
+        glassbox::spawn(live.track(serve_connection(stream, options)));
     }
 }
 
