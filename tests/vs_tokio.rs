@@ -15,6 +15,9 @@ mod hang_guard;
 
 #[path = "../examples/support/accept_errors.rs"]
 mod accept_errors;
+#[path = "../examples/tour/asyncio.rs"]
+#[allow(dead_code)]
+mod asyncio;
 #[path = "../examples/tour/report.rs"]
 #[allow(dead_code)]
 mod report;
@@ -32,9 +35,15 @@ mod echo;
 #[path = "../examples/tour/chapters/fairness.rs"]
 #[allow(dead_code)]
 mod fairness;
+#[path = "../examples/tour/chapters/fairness_asyncio.rs"]
+#[allow(dead_code)]
+mod fairness_asyncio;
 #[path = "../examples/tour/chapters/order.rs"]
 #[allow(dead_code)]
 mod order;
+#[path = "../examples/tour/chapters/precision.rs"]
+#[allow(dead_code)]
+mod precision;
 #[path = "../examples/tour/chapters/queue.rs"]
 #[allow(dead_code)]
 mod queue;
