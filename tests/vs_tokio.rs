@@ -490,3 +490,20 @@ mod order_chapter {
         );
     }
 }
+
+// === precision === (real clock: only what load cannot change is asserted)
+
+mod precision_chapter {
+    use super::precision::{glassbox_side, tokio_side};
+
+    /// The `same` row. How late a sleep ends moves with the machine's load, so the
+    /// judged "within 250 µs at the median" row is the tour's alone; but no load
+    /// can make a timer fire before its deadline.
+    #[test]
+    fn no_sleep_ends_before_its_deadline_on_either() {
+        let _hang = crate::hang_guard::start();
+        for lateness in [glassbox_side::lateness(50), tokio_side::lateness(50)] {
+            assert_eq!(lateness.early(), 0, "{lateness:?}");
+        }
+    }
+}

@@ -135,7 +135,8 @@ pub struct Running {
 type Readers = (JoinHandle<String>, JoinHandle<String>);
 
 impl Running {
-    fn watch(mut child: Child, name: &str) -> Running {
+    /// Collects what `child` prints; `name` says which it is in errors.
+    pub fn watch(mut child: Child, name: &str) -> Running {
         let drain = |pipe: Option<Box<dyn Read + Send>>| {
             thread::spawn(move || {
                 let mut text = String::new();

@@ -7,8 +7,10 @@ producers, joins the queue, then cancels the consumers (parked in get by then).
 On the paused clock (paused_clock.py), like the Rust chapter.
 
 Prints one JSON object: the keys of the Rust chapter's `Run` (put, got,
-done_at_join, max_qsize, cancelled, took_ms) and `shutdown`, the two shutdown
-scenarios as strings, or {"skipped": why} before Python 3.13.
+done_at_join, max_qsize, cancelled, took_ms); `getters`, who got what when
+consumers a, b and c parked in get in that order and 1, 2, 3 were put; and
+`shutdown`, the shutdown scenarios as strings (drain, immediate, parked), or
+{"skipped": why} before Python 3.13.
 """
 
 import asyncio
@@ -53,6 +55,19 @@ async def producers_and_consumers(per_producer):
     ended = await asyncio.gather(*consumers, return_exceptions=True)
     run["cancelled"] = sum(isinstance(end, asyncio.CancelledError) for end in ended)
     return run
+
+
+async def getters_served_in_line_order():
+    queue = asyncio.Queue(MAXSIZE)
+
+    async def getter(name):
+        return f"{name} got {await queue.get()}"
+
+    getters = [asyncio.create_task(getter(name)) for name in "abc"]
+    await asyncio.sleep(0)  # let them line up
+    for item in (1, 2, 3):
+        await queue.put(item)
+    return ", ".join(await asyncio.gather(*getters))
 
 
 async def get_or_error(queue):
@@ -114,6 +129,7 @@ async def shutdown_scenarios():
 
 def main():
     observed = run_paused(producers_and_consumers(10))
+    observed["getters"] = run_paused(getters_served_in_line_order())
     if hasattr(asyncio.Queue, "shutdown"):
         observed["shutdown"] = run_paused(shutdown_scenarios())
     else:

@@ -25,7 +25,8 @@
 //! asyncio's twin (`asyncio/queue_twin.py`) runs the same scenario on
 //! `asyncio.Queue`, on a paused clock of its own. Its woken putter does not hold the
 //! slot it was woken for either: it checks `full()` again when it runs, so a put
-//! that runs first takes the slot, as on tokio. Last, Python 3.13's `shutdown`,
+//! that runs first takes the slot, as on tokio. Getters, though, are served in the
+//! order they lined up on all three. Last, Python 3.13's `shutdown`,
 //! which glassbox's `Queue` follows (the tour's tokio stand-in has none): draining
 //! after `shutdown(false)`, `shutdown(true)` counting the removed items as done, and
 //! a getter parked when the queue shuts down.
@@ -154,6 +155,33 @@ on_both_runtimes! {
             run.cancelled = cancelled;
             run.took = took;
             run
+        })
+    }
+
+    /// Consumers a, b and c park in `get` on an empty queue, in that order; then 1,
+    /// 2 and 3 are put. Who gets what?
+    pub fn getters_served_in_line_order() -> String {
+        rt::block_on_paused(async {
+            let queue = rt::Queue::new(MAXSIZE);
+            let getters: Vec<_> = ["a", "b", "c"]
+                .into_iter()
+                .map(|name| {
+                    let queue = queue.clone();
+                    rt::spawn(async move {
+                        let item = queue.get().await.expect("the queue is never shut down");
+                        format!("{name} got {item}")
+                    })
+                })
+                .collect();
+            rt::yield_now().await; // let them line up
+            for item in 1..=3 {
+                queue.put(item).await.expect("the queue is never shut down");
+            }
+            let mut got = Vec::new();
+            for getter in getters {
+                got.push(getter.await.expect("the getter finished"));
+            }
+            got.join(", ")
         })
     }
 }
@@ -357,6 +385,18 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
             )
         }),
     ];
+    let getters = glassbox_side::getters_served_in_line_order();
+    rows.push(
+        compare(
+            "getters parked a, b, c, then 3 puts",
+            getters.as_str(),
+            tokio_side::getters_served_in_line_order().as_str(),
+            "one queue serves waiting getters out of line order",
+        )
+        .with_asyncio(twin.as_ref(), |twin| {
+            asyncio_compare(getters.clone(), text(twin, "getters"), "asyncio serves getters out of line")
+        }),
+    );
     let shutdown = twin.as_ref().map(|twin| field(twin, "shutdown"));
     for (key, what, scenario) in SHUTDOWN {
         let glassbox = scenario();
