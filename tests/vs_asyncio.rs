@@ -83,7 +83,9 @@ fn twin(python: &Python, chapter: &str) -> Value {
 #[test]
 fn every_twin_runs_and_prints_the_keys_its_chapter_reads() {
     let _hang = hang_guard::start();
-    let Some(python) = python_or_skip() else { return };
+    let Some(python) = python_or_skip() else {
+        return;
+    };
     // All at once: only their keys are checked here, not their timings.
     let running: Vec<_> = [
         ("blocking", &[][..]),
@@ -129,8 +131,10 @@ fn every_twin_runs_and_prints_the_keys_its_chapter_reads() {
                 echo::from_twin(&observed);
             }
             "precision" => assert_eq!(asyncio::numbers(&observed, "lateness_us").len(), 200),
-            "timeout" => TIMEOUT_KEYS.iter().for_each(|key| drop(field(&observed, key))),
-            "order" => ORDER_KEYS.iter().for_each(|key| drop(field(&observed, key))),
+            "timeout" => TIMEOUT_KEYS
+                .iter()
+                .for_each(|key| _ = field(&observed, key)),
+            "order" => ORDER_KEYS.iter().for_each(|key| _ = field(&observed, key)),
             _ => unreachable!(),
         }
     }
@@ -164,16 +168,24 @@ const ORDER_KEYS: &[&str] = &[
 #[test]
 fn asyncio_and_glassbox_queues_process_each_item_once_and_join_waits_for_every_task_done() {
     let _hang = hang_guard::start();
-    let Some(python) = python_or_skip() else { return };
+    let Some(python) = python_or_skip() else {
+        return;
+    };
     let asyncio = queue::Run::from_twin(&twin(&python, "queue"));
     let glassbox = queue::glassbox_side::producers_and_consumers(10);
     for run in [&asyncio, &glassbox] {
         assert_eq!(run.got.len(), 20, "{run:?}");
         assert!(run.each_item_once(), "{run:?}");
         assert!(run.each_producer_in_order(), "{run:?}");
-        assert_eq!(run.done_at_join, 20, "join returned before every task_done: {run:?}");
+        assert_eq!(
+            run.done_at_join, 20,
+            "join returned before every task_done: {run:?}"
+        );
         assert!(run.max_qsize <= queue::MAXSIZE, "{run:?}");
-        assert_eq!(run.cancelled, 3, "consumers parked in get end cancelled: {run:?}");
+        assert_eq!(
+            run.cancelled, 3,
+            "consumers parked in get end cancelled: {run:?}"
+        );
     }
     assert_eq!(asyncio.max_qsize, glassbox.max_qsize);
     assert_eq!(asyncio.took, glassbox.took, "virtual time until join");
@@ -182,10 +194,15 @@ fn asyncio_and_glassbox_queues_process_each_item_once_and_join_waits_for_every_t
 #[test]
 fn asyncio_and_glassbox_serve_parked_getters_first_come_first_served() {
     let _hang = hang_guard::start();
-    let Some(python) = python_or_skip() else { return };
+    let Some(python) = python_or_skip() else {
+        return;
+    };
     let asyncio = text(&twin(&python, "queue"), "getters");
     assert_eq!(asyncio, "a got 1, b got 2, c got 3");
-    assert_eq!(queue::glassbox_side::getters_served_in_line_order(), asyncio);
+    assert_eq!(
+        queue::glassbox_side::getters_served_in_line_order(),
+        asyncio
+    );
 }
 
 /// The table's `differs` row: glassbox holds a freed slot for the putter it wakes;
@@ -194,17 +211,24 @@ fn asyncio_and_glassbox_serve_parked_getters_first_come_first_served() {
 #[test]
 fn only_glassbox_holds_a_freed_slot_for_the_putter_it_woke() {
     let _hang = hang_guard::start();
-    let Some(python) = python_or_skip() else { return };
+    let Some(python) = python_or_skip() else {
+        return;
+    };
     let glassbox = queue::glassbox_side::producers_and_consumers(10);
     assert_eq!(glassbox.got, glassbox.put);
     let asyncio = queue::Run::from_twin(&twin(&python, "queue"));
-    assert_ne!(asyncio.got, asyncio.put, "has CPython started to reserve freed slots?");
+    assert_ne!(
+        asyncio.got, asyncio.put,
+        "has CPython started to reserve freed slots?"
+    );
 }
 
 #[test]
 fn queue_shutdown_matches_python_3_13_where_the_interpreter_has_it() {
     let _hang = hang_guard::start();
-    let Some(python) = python_or_skip() else { return };
+    let Some(python) = python_or_skip() else {
+        return;
+    };
     let observed = twin(&python, "queue");
     let shutdown = field(&observed, "shutdown");
     if let Some(why) = shutdown.get("skipped") {
@@ -221,7 +245,9 @@ fn queue_shutdown_matches_python_3_13_where_the_interpreter_has_it() {
 #[test]
 fn asyncio_and_glassbox_semaphores_admit_in_arrival_order_and_never_exceed_the_limit() {
     let _hang = hang_guard::start();
-    let Some(python) = python_or_skip() else { return };
+    let Some(python) = python_or_skip() else {
+        return;
+    };
     let asyncio = semaphore::Admission::from_twin(&twin(&python, "semaphore"));
     let glassbox = semaphore::glassbox_side::admission(100, 10);
     for run in [&asyncio, &glassbox] {
@@ -236,25 +262,47 @@ fn asyncio_and_glassbox_semaphores_admit_in_arrival_order_and_never_exceed_the_l
 #[test]
 fn timeouts_agree_with_asyncio_but_when_job_and_deadline_are_due_at_once() {
     let _hang = hang_guard::start();
-    let Some(python) = python_or_skip() else { return };
+    let Some(python) = python_or_skip() else {
+        return;
+    };
     let observed = twin(&python, "timeout");
     let asyncio = |key| timeout::in_glassbox_words(&text(&observed, key));
     use timeout::glassbox_side as glassbox;
-    assert_eq!(asyncio("job_under_timeout_50_20"), glassbox::job_under_timeout(50, 20));
-    assert_eq!(asyncio("job_under_timeout_20_50"), glassbox::job_under_timeout(20, 50));
+    assert_eq!(
+        asyncio("job_under_timeout_50_20"),
+        glassbox::job_under_timeout(50, 20)
+    );
+    assert_eq!(
+        asyncio("job_under_timeout_20_50"),
+        glassbox::job_under_timeout(20, 50)
+    );
     assert_eq!(asyncio("zero_timeout"), glassbox::zero_timeout());
     assert_eq!(asyncio("huge_timeout"), glassbox::huge_timeout());
-    assert_eq!(asyncio("deadline_cancels_the_job"), glassbox::deadline_cancels_the_job());
-    assert_eq!(asyncio("timeout_with_default"), glassbox::timeout_with_default());
+    assert_eq!(
+        asyncio("deadline_cancels_the_job"),
+        glassbox::deadline_cancels_the_job()
+    );
+    assert_eq!(
+        asyncio("timeout_with_default"),
+        glassbox::timeout_with_default()
+    );
     // The `differs` row: asyncio's timeout armed its timer first, and fires first.
-    assert_eq!(glassbox::job_under_timeout(20, 20), r#"Ok("done") at 20 ms"#);
-    assert_eq!(asyncio("job_under_timeout_20_20"), "Err(deadline has elapsed) at 20 ms");
+    assert_eq!(
+        glassbox::job_under_timeout(20, 20),
+        r#"Ok("done") at 20 ms"#
+    );
+    assert_eq!(
+        asyncio("job_under_timeout_20_20"),
+        "Err(deadline has elapsed) at 20 ms"
+    );
 }
 
 #[test]
 fn retries_start_at_the_same_virtual_times_and_end_alike_on_asyncio() {
     let _hang = hang_guard::start();
-    let Some(python) = python_or_skip() else { return };
+    let Some(python) = python_or_skip() else {
+        return;
+    };
     let observed = twin(&python, "retry");
     for (key, name, fail) in retry::SCENARIOS {
         let glassbox = retry::glassbox_side::retried(fail);
@@ -267,19 +315,65 @@ fn retries_start_at_the_same_virtual_times_and_end_alike_on_asyncio() {
 #[test]
 fn tasks_run_in_the_same_order_on_asyncio_and_glassbox() {
     let _hang = hang_guard::start();
-    let Some(python) = python_or_skip() else { return };
+    let Some(python) = python_or_skip() else {
+        return;
+    };
     let observed = twin(&python, "order");
     use order::glassbox_side as glassbox;
     assert_eq!(text(&observed, "spawn_order"), glassbox::spawn_order());
-    assert_eq!(text(&observed, "spawner_runs_first"), glassbox::spawner_runs_first());
+    assert_eq!(
+        text(&observed, "spawner_runs_first"),
+        glassbox::spawner_runs_first()
+    );
     assert_eq!(text(&observed, "timer_order"), glassbox::timer_order().0);
-    assert_eq!(text(&observed, "same_deadline_order"), glassbox::same_deadline_order());
+    assert_eq!(
+        text(&observed, "same_deadline_order"),
+        glassbox::same_deadline_order()
+    );
     // asyncio.sleep(0) yields exactly once, as glassbox's yield_now and zero sleep do.
     let turns = "a1 b1 c1 a2 b2 c2 a3 b3 c3";
     assert_eq!(text(&observed, "yield_interleaving"), turns);
     assert_eq!(text(&observed, "zero_sleep_interleaving"), turns);
     assert_eq!(glassbox::yield_interleaving(), turns);
     assert_eq!(glassbox::zero_sleep_interleaving(), turns);
+}
+
+// === the examples' twins ===
+
+/// `examples/asyncio/*.py`, the asyncio versions of the Rust examples, run to the
+/// end (all at once; `timeouts.py` waits its 6 s on the real clock) and print what
+/// their Rust twins print.
+#[test]
+fn every_example_twin_runs_to_the_end() {
+    let _hang = hang_guard::start();
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/asyncio");
+    let running: Vec<_> = [
+        ("blocking", "── summary ──"),
+        ("timeouts", "3 of 3 tasks cancelled"),
+        ("rate_limit", "answered 200 OK:              100/100"),
+        ("producer_consumer", "3 consumers cancelled"),
+        ("retry", "succeeded after 4 attempts"),
+    ]
+    .into_iter()
+    .map(|(example, last_words)| {
+        let child = Command::new(python.executable())
+            .args(["-B", "-E", "-s"])
+            .arg(examples.join(format!("{example}.py")))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the interpreter");
+        (last_words, asyncio::Running::watch(child, example))
+    })
+    .collect();
+    for (last_words, example) in running {
+        let printed = example.finish().unwrap_or_else(|why| panic!("{why}"));
+        assert!(printed.contains(last_words), "{printed}");
+    }
 }
 
 // === without Python ===

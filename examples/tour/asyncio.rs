@@ -99,6 +99,11 @@ impl Python {
         })
     }
 
+    /// The interpreter's path.
+    pub fn executable(&self) -> &Path {
+        &self.executable
+    }
+
     /// Starts `asyncio/<chapter>_twin.py` with `args`.
     pub fn spawn_twin(&self, chapter: &str, args: &[&str]) -> Running {
         let script = twins_dir().join(format!("{chapter}_twin.py"));

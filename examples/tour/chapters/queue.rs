@@ -394,7 +394,11 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
             "one queue serves waiting getters out of line order",
         )
         .with_asyncio(twin.as_ref(), |twin| {
-            asyncio_compare(getters.clone(), text(twin, "getters"), "asyncio serves getters out of line")
+            asyncio_compare(
+                getters.clone(),
+                text(twin, "getters"),
+                "asyncio serves getters out of line",
+            )
         }),
     );
     let shutdown = twin.as_ref().map(|twin| field(twin, "shutdown"));
