@@ -144,8 +144,9 @@ fn find_python(with_asyncio: bool) -> Option<Python> {
     match Python::locate() {
         Ok(python) => {
             println!(
-                "asyncio column: Python {} (examples/tour/asyncio/*_twin.py), judged against glassbox",
-                python.version
+                "asyncio column: Python {} ({}), judged against glassbox",
+                python.version,
+                python.executable().display()
             );
             Some(python)
         }

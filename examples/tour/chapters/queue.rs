@@ -188,8 +188,11 @@ on_both_runtimes! {
 
 // === shutdown (Python 3.13): glassbox and asyncio only ===
 
-/// The shutdown scenarios, named as `queue_twin.py` names them.
-pub const SHUTDOWN: [(&str, &str, fn() -> String); 3] = [
+/// A glassbox-only scenario: what it printed.
+pub type Scenario = fn() -> String;
+
+/// The shutdown scenarios: the name `queue_twin.py` gives each, the row, the run.
+pub const SHUTDOWN: [(&str, &str, Scenario); 3] = [
     (
         "drain",
         "shutdown(false): a put, then 3 gets",

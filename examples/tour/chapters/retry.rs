@@ -81,7 +81,7 @@ impl Attempts {
 on_both_runtimes! {
     /// An operation whose attempt `n` (from 1) fails with `fail(n)`, or succeeds if
     /// that is `None`; retried under [`policy`], retrying transient failures only.
-    pub fn retried(fail: fn(usize) -> Option<Failure>) -> Attempts {
+    pub fn retried(fail: Fails) -> Attempts {
         rt::block_on_paused(async {
             let start = rt::now();
             let started_at = Rc::new(RefCell::new(Vec::new()));
@@ -125,8 +125,11 @@ pub fn then_refused(attempt: usize) -> Option<Failure> {
     })
 }
 
-/// The scenarios, named as `retry_twin.py` names them.
-pub const SCENARIOS: [(&str, &str, fn(usize) -> Option<Failure>); 3] = [
+/// How attempt `n` (from 1) fails, if it does.
+pub type Fails = fn(usize) -> Option<Failure>;
+
+/// The scenarios: the name `retry_twin.py` gives each, the row's, and how it fails.
+pub const SCENARIOS: [(&str, &str, Fails); 3] = [
     ("flaky", "fails 3 times, then works", flaky),
     ("down", "always fails", down),
     ("then_refused", "transient, then permanent", then_refused),
