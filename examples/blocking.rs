@@ -1,6 +1,8 @@
 //! # Avoid blocking calls: a heartbeat, a 200 ms job, three ways
 //!
 //! Run it with `cargo run --release --example blocking`.
+//! Its asyncio twin, the same program in Python: `examples/asyncio/blocking.py`
+//! (`python3 examples/asyncio/blocking.py`).
 //!
 //! The first pattern of asyncio's lesson, and the heart of how a single-threaded loop
 //! works. A *heartbeat* task ticks every 10 ms for 400 ms. At 50 ms a *worker* task

@@ -3,6 +3,8 @@
 //! cancelled).
 //!
 //! Run it with `cargo run --release --example producer_consumer` (about a second).
+//! Its asyncio twin, the same program in Python: `examples/asyncio/producer_consumer.py`
+//! (`python3 examples/asyncio/producer_consumer.py`).
 //!
 //! The asyncio original:
 //!

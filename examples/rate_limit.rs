@@ -2,6 +2,8 @@
 //! rate limiting" snippet, against a real (local) server.
 //!
 //! Run it with `cargo run --release --example rate_limit` (about half a second).
+//! Its asyncio twin, the same program in Python: `examples/asyncio/rate_limit.py`
+//! (`python3 examples/asyncio/rate_limit.py`).
 //!
 //! The asyncio original:
 //!

@@ -2,6 +2,8 @@
 //! `retry_with_backoff`, against a real (local) server that fails at first.
 //!
 //! Run it with `cargo run --release --example retry` (under a second).
+//! Its asyncio twin, the same program in Python: `examples/asyncio/retry.py`
+//! (`python3 examples/asyncio/retry.py`).
 //!
 //! The asyncio original:
 //!

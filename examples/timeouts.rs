@@ -2,6 +2,8 @@
 //!
 //! Run it with `cargo run --release --example timeouts` (about 6 seconds: the
 //! lesson's 2-second timeouts really wait, on the real clock).
+//! Its asyncio twin, the same program in Python: `examples/asyncio/timeouts.py`
+//! (`python3 examples/asyncio/timeouts.py`).
 //!
 //! The asyncio original:
 //!

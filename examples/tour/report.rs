@@ -3,7 +3,10 @@
 //! A row is one observation: what glassbox did, what tokio did, and a verdict.
 //! Orders, counts and bounds get a verdict (`same`, or `differs` with the reason);
 //! times are only shown, never judged on their own, because a noisy machine makes
-//! them wobble.
+//! them wobble. When the chapter's asyncio twin ran (`asyncio.rs`), the row has a
+//! third observation on a line of its own, under the first, judged against
+//! glassbox's by the same rules: glassbox's patterns follow asyncio's lesson, so
+//! asyncio is the reference it is held to.
 
 use std::fmt::Display;
 use std::io::IsTerminal;
@@ -14,14 +17,76 @@ pub enum Verdict {
     Differs(&'static str),
     /// A timing, shown for reading, not judged.
     Shown,
+    /// Not observed on this interpreter (a Python 3.13 API on an older one).
+    Skipped,
 }
 
-/// One observation on both runtimes.
+/// One observation on both runtimes, and on asyncio when its twin ran.
 pub struct Row {
     pub what: String,
     pub glassbox: String,
     pub tokio: String,
     pub verdict: Verdict,
+    pub asyncio: Option<Third>,
+}
+
+/// asyncio's observation of a row, and its verdict against glassbox's.
+pub struct Third {
+    pub seen: String,
+    pub verdict: Verdict,
+}
+
+impl Row {
+    /// Adds asyncio's observation, if its twin ran: `third` makes it from what the
+    /// twin printed (with [`asyncio_compare`], [`asyncio_shown`] and the like).
+    pub fn with_asyncio<T>(mut self, twin: Option<&T>, third: impl FnOnce(&T) -> Third) -> Row {
+        self.asyncio = twin.map(third);
+        self
+    }
+}
+
+/// asyncio's side of a judged row: `same` if it equals glassbox's, else `differs`
+/// with `why`.
+pub fn asyncio_compare<T: PartialEq + Display>(
+    glassbox: T,
+    asyncio: T,
+    why: &'static str,
+) -> Third {
+    asyncio_compare_on(&glassbox, (&asyncio, &asyncio), why)
+}
+
+/// asyncio's side of a row judged on a property (as [`compare_on`]): `asyncio` is
+/// (what to show, what to compare with `glassbox`).
+pub fn asyncio_compare_on<K: PartialEq>(
+    glassbox: K,
+    asyncio: (impl Display, K),
+    why: &'static str,
+) -> Third {
+    let verdict = if glassbox == asyncio.1 {
+        Verdict::Same
+    } else {
+        Verdict::Differs(why)
+    };
+    Third {
+        seen: asyncio.0.to_string(),
+        verdict,
+    }
+}
+
+/// asyncio's timing, shown, not judged.
+pub fn asyncio_shown(seen: impl Display) -> Third {
+    Third {
+        seen: seen.to_string(),
+        verdict: Verdict::Shown,
+    }
+}
+
+/// A row asyncio's interpreter cannot observe, and why.
+pub fn asyncio_skipped(why: impl Display) -> Third {
+    Third {
+        seen: why.to_string(),
+        verdict: Verdict::Skipped,
+    }
 }
 
 /// A judged row: `same` if the observations are equal, else `differs` with `why`.
@@ -31,17 +96,7 @@ pub fn compare<T: PartialEq + Display>(
     tokio: T,
     why: &'static str,
 ) -> Row {
-    let verdict = if glassbox == tokio {
-        Verdict::Same
-    } else {
-        Verdict::Differs(why)
-    };
-    Row {
-        what: what.to_string(),
-        glassbox: glassbox.to_string(),
-        tokio: tokio.to_string(),
-        verdict,
-    }
+    compare_on(what, (&glassbox, &glassbox), (&tokio, &tokio), why)
 }
 
 /// A row judged on a property of each observation (a bound, a class), not on the raw
@@ -62,6 +117,7 @@ pub fn compare_on<K: PartialEq>(
         glassbox: glassbox.0.to_string(),
         tokio: tokio.0.to_string(),
         verdict,
+        asyncio: None,
     }
 }
 
@@ -72,6 +128,7 @@ pub fn shown(what: &str, glassbox: impl Display, tokio: impl Display) -> Row {
         glassbox: glassbox.to_string(),
         tokio: tokio.to_string(),
         verdict: Verdict::Shown,
+        asyncio: None,
     }
 }
 
@@ -87,6 +144,8 @@ pub fn print_title(title: &str) {
 }
 
 /// Prints a chapter's table, fitting 100 columns; long cells wrap within their column.
+/// asyncio's observation, when there is one, spans the glassbox and tokio columns on
+/// the lines under the row.
 pub fn print_table(rows: &[Row]) {
     let colour = Colour::detect();
     println!(
@@ -95,18 +154,17 @@ pub fn print_table(rows: &[Row]) {
     );
     println!("{}", "-".repeat(99));
     for row in rows {
-        let verdict = match row.verdict {
-            Verdict::Same => colour.green("same"),
-            Verdict::Differs(_) => colour.yellow("differs"),
-            Verdict::Shown => colour.dim("(time)"),
-        };
         let what = wrap(&row.what, 26);
         let glassbox = wrap(&row.glassbox, 25);
         let tokio = wrap(&row.tokio, 25);
         let lines = what.len().max(glassbox.len()).max(tokio.len());
         for i in 0..lines {
             let cell = |column: &[String]| column.get(i).cloned().unwrap_or_default();
-            let verdict = if i == 0 { verdict.as_str() } else { "" };
+            let verdict = if i == 0 {
+                colour.verdict(&row.verdict)
+            } else {
+                String::new()
+            };
             let line = format!(
                 "{:<26} {:<25} {:<25} {verdict}",
                 cell(&what),
@@ -115,10 +173,26 @@ pub fn print_table(rows: &[Row]) {
             );
             println!("{}", line.trim_end());
         }
-        if let Verdict::Differs(why) = row.verdict {
-            for line in wrap(&format!("why: {why}"), 72) {
-                println!("{:<27}{}", "", colour.dim(&line));
+        print_why(&colour, "why", &row.verdict);
+        if let Some(asyncio) = &row.asyncio {
+            for (i, line) in wrap(&asyncio.seen, 51).iter().enumerate() {
+                let (label, verdict) = match i {
+                    0 => ("  asyncio", colour.verdict(&asyncio.verdict)),
+                    _ => ("", String::new()),
+                };
+                let line = format!("{label:<26} {line:<51} {verdict}");
+                println!("{}", line.trim_end());
             }
+            print_why(&colour, "why (asyncio)", &asyncio.verdict);
+        }
+    }
+}
+
+/// A `differs` verdict's reason, under the row, from the glassbox column on.
+fn print_why(colour: &Colour, label: &str, verdict: &Verdict) {
+    if let Verdict::Differs(why) = verdict {
+        for line in wrap(&format!("{label}: {why}"), 72) {
+            println!("{:<27}{}", "", colour.dim(&line));
         }
     }
 }
@@ -164,6 +238,15 @@ impl Colour {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
             text.to_string()
+        }
+    }
+
+    fn verdict(&self, verdict: &Verdict) -> String {
+        match verdict {
+            Verdict::Same => self.green("same"),
+            Verdict::Differs(_) => self.yellow("differs"),
+            Verdict::Shown => self.dim("(time)"),
+            Verdict::Skipped => self.dim("skipped"),
         }
     }
 

@@ -11,10 +11,16 @@
 //!
 //! The verdicts rest on bounds, not times: whether any tick came while the job ran,
 //! and whether the longest gap between two ticks spans the whole job.
+//!
+//! asyncio's twin (`asyncio/blocking_twin.py`) does the same with `time.sleep` in the
+//! coroutine, `asyncio.sleep`, and `loop.run_in_executor`. asyncio's stall report is
+//! its debug mode: `loop.set_debug(True)` logs any step that ran longer than
+//! `loop.slow_callback_duration` (set to the same 100 ms) once it has returned.
 
 use std::time::Duration;
 
-use crate::report::{Row, compare, compare_on};
+use crate::asyncio::{Twin, Value, field, millis};
+use crate::report::{Row, asyncio_compare_on, compare, compare_on};
 use crate::shim::on_both_runtimes;
 
 /// The heartbeat's period, and the width of one timeline character.
@@ -51,6 +57,15 @@ impl Way {
         }
     }
 
+    /// The twin's name for this way.
+    pub fn key(self) -> &'static str {
+        match self {
+            Way::ThreadSleepInTheTask => "thread_sleep_in_the_task",
+            Way::AsyncSleep => "async_sleep",
+            Way::SpawnBlocking => "spawn_blocking",
+        }
+    }
+
     fn short(self) -> &'static str {
         match self {
             Way::ThreadSleepInTheTask => "thread::sleep in a task",
@@ -73,6 +88,17 @@ pub struct Run {
 }
 
 impl Run {
+    /// What asyncio's twin printed for one way.
+    pub fn from_twin(twin: &Value, way: Way) -> Run {
+        let run = field(twin, way.key());
+        let job = millis(run, "job_ms");
+        Run {
+            ticks: millis(run, "ticks_ms"),
+            job: (job[0], job[1]),
+            stalls: Some(millis(run, "stalls_ms")),
+        }
+    }
+
     pub fn longest_gap(&self) -> Duration {
         let gaps = self.ticks.windows(2).map(|pair| pair[1] - pair[0]);
         gaps.max().unwrap_or_default()
@@ -141,43 +167,65 @@ on_both_runtimes! {
     }
 }
 
-pub fn run() -> Vec<Row> {
+pub fn run(asyncio: Twin) -> Vec<Row> {
     println!("A heartbeat ticks every 10 ms for 300 ms; at 50 ms a worker does a 150 ms job.");
     println!("One character per 10 ms: `|` a tick in that slot, `.` none; `#` the job running.");
+    let glassbox = WAYS.map(glassbox_side::heartbeat_during_job);
+    let tokio = WAYS.map(tokio_side::heartbeat_during_job);
+    let twin = asyncio.observe();
+    let python = twin.map(|twin| WAYS.map(|way| Run::from_twin(&twin, way)));
     let mut rows = Vec::new();
-    let mut stall_reports = Vec::new();
-    for way in WAYS {
-        let glassbox = glassbox_side::heartbeat_during_job(way);
-        let tokio = tokio_side::heartbeat_during_job(way);
-        draw(way, &glassbox, &tokio);
-        rows.extend(judge(way, &glassbox, &tokio));
-        stall_reports.push(glassbox.stalls.unwrap_or_default());
+    for (i, way) in WAYS.into_iter().enumerate() {
+        let asyncio = python.as_ref().map(|runs| &runs[i]);
+        draw(way, &glassbox[i], &tokio[i], asyncio);
+        rows.extend(judge(way, &glassbox[i], &tokio[i], asyncio));
     }
     println!();
-    let reported: Vec<String> = stall_reports
-        .iter()
-        .map(|stalls| match stalls.as_slice() {
-            [] => "none".to_string(),
-            blocked => {
-                let ms: Vec<String> = blocked.iter().map(|d| d.as_millis().to_string()).collect();
-                format!("{} ms", ms.join(", "))
-            }
-        })
-        .collect();
-    rows.push(compare(
-        "stall reported (thread::sleep; async sleep; spawn_blocking)",
-        reported.join("; "),
-        "no built-in detector".to_string(),
-        "glassbox times every poll and reports one that holds the loop past a threshold \
-         (100 ms here); tokio has no stall detector built in (tokio-console shows busy \
-         tasks from outside)",
-    ));
+    let glassbox_stalls = stalls_seen(&glassbox);
+    rows.push(
+        compare(
+            "stall reported (thread::sleep; async sleep; spawn_blocking)",
+            glassbox_stalls.0,
+            stalls_seen(&tokio).0,
+            "glassbox times every poll and reports one that holds the loop past a threshold \
+             (100 ms here); tokio has no stall detector built in (tokio-console shows busy \
+             tasks from outside)",
+        )
+        .with_asyncio(python.as_ref(), |runs| {
+            let (seen, which) = stalls_seen(runs);
+            asyncio_compare_on(
+                glassbox_stalls.1,
+                (format!("{seen} (debug mode)"), which),
+                "asyncio's debug mode (slow_callback_duration) reported other steps",
+            )
+        }),
+    );
     rows
+}
+
+/// Each way's stall reports, as a cell (`150 ms; none; none`), and which ways had one.
+fn stalls_seen(runs: &[Run; 3]) -> (String, Vec<bool>) {
+    if runs.iter().all(|run| run.stalls.is_none()) {
+        return ("no built-in detector".to_string(), vec![false; 3]);
+    }
+    let cell = |run: &Run| match run.stalls.as_deref() {
+        None => "no built-in detector".to_string(),
+        Some([]) => "none".to_string(),
+        Some(blocked) => {
+            let ms: Vec<String> = blocked.iter().map(|d| d.as_millis().to_string()).collect();
+            format!("{} ms", ms.join(", "))
+        }
+    };
+    let cells: Vec<String> = runs.iter().map(cell).collect();
+    let reported = runs
+        .iter()
+        .map(|run| run.stalls.as_ref().is_some_and(|s| !s.is_empty()));
+    (cells.join("; "), reported.collect())
 }
 
 /// The rows for one way, judged on bounds: whether any tick came while the job ran,
 /// and whether the longest gap between ticks spans the whole job.
-fn judge(way: Way, glassbox: &Run, tokio: &Run) -> [Row; 2] {
+fn judge(way: Way, glassbox: &Run, tokio: &Run, asyncio: Option<&Run>) -> [Row; 2] {
     let expected = (RUN_FOR.as_millis() / PERIOD.as_millis()) as usize;
     let ticks = |run: &Run| {
         let during = run.ticks_during_job();
@@ -196,18 +244,32 @@ fn judge(way: Way, glassbox: &Run, tokio: &Run) -> [Row; 2] {
             ticks(glassbox),
             ticks(tokio),
             "one runtime kept the heartbeat going and the other did not",
-        ),
+        )
+        .with_asyncio(asyncio, |asyncio| {
+            asyncio_compare_on(
+                ticks(glassbox).1,
+                ticks(asyncio),
+                "asyncio's heartbeat did otherwise",
+            )
+        }),
         compare_on(
             "longest gap between ticks ≥ the 150 ms job?",
             gap(glassbox),
             gap(tokio),
             "one runtime's heartbeat stopped for the whole job",
-        ),
+        )
+        .with_asyncio(asyncio, |asyncio| {
+            asyncio_compare_on(
+                gap(glassbox).1,
+                gap(asyncio),
+                "asyncio's heartbeat did otherwise",
+            )
+        }),
     ]
 }
 
-/// Prints the two runs' timelines, one character per `PERIOD`.
-fn draw(way: Way, glassbox: &Run, tokio: &Run) {
+/// Prints the runs' timelines, one character per `PERIOD`.
+fn draw(way: Way, glassbox: &Run, tokio: &Run, asyncio: Option<&Run>) {
     let slots = (RUN_FOR.as_millis() / PERIOD.as_millis()) as usize;
     println!("\n  job done with {}", way.describe());
     let scale: String = (0..=RUN_FOR.as_millis())
@@ -215,7 +277,8 @@ fn draw(way: Way, glassbox: &Run, tokio: &Run) {
         .map(|ms| format!("{ms:<5}"))
         .collect();
     println!("  {:<10} {} ms", "", scale.trim_end());
-    for (name, run) in [("glassbox", glassbox), ("tokio", tokio)] {
+    let runs = [("glassbox", glassbox), ("tokio", tokio)].into_iter();
+    for (name, run) in runs.chain(asyncio.map(|run| ("asyncio", run))) {
         let mut beats = vec!['.'; slots];
         for tick in &run.ticks {
             if let Some(slot) = beats.get_mut((tick.as_millis() / PERIOD.as_millis()) as usize) {

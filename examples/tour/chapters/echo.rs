@@ -9,6 +9,11 @@
 //! Times are shown (they vary with the machine); what is judged is that the bytes
 //! come back intact, that a half-close reads as end of stream on both sides, and the
 //! error kind of a refused connection.
+//!
+//! asyncio's twin (`asyncio/echo_twin.py`) is the same server and client with
+//! `asyncio.start_server` and `asyncio.open_connection`, doing a fifth of the work
+//! (Python's streams are slower, and the tour waits for it). It names the refusal
+//! `ConnectionRefusedError`, std's `ConnectionRefused`.
 
 use std::cell::Cell;
 use std::io;
@@ -17,7 +22,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::accept_errors::AcceptErrors;
-use crate::report::{Row, compare, shown};
+use crate::asyncio::{Twin, Value, field, number, text};
+use crate::report::{Row, asyncio_compare, asyncio_shown, compare, shown};
 use crate::shim::on_both_runtimes;
 
 /// The size of one round-trip message.
@@ -145,11 +151,32 @@ fn closed_port() -> io::Result<SocketAddr> {
     listener.local_addr()
 }
 
-pub fn run() -> Vec<Row> {
+/// What asyncio's twin printed, in the chapter's words (`ConnectionRefusedError` is
+/// std's `ConnectionRefused`), and how many round trips and bytes it did.
+pub fn from_twin(twin: &Value) -> (Echo, f64, f64) {
+    let refused = text(twin, "refused").replace("ConnectionRefusedError", "ConnectionRefused");
+    let echo = Echo {
+        round_trip: Duration::from_secs_f64(number(twin, "round_trip_us") / 1e6),
+        bytes_per_sec: number(twin, "bytes_per_sec"),
+        intact: field(twin, "intact").as_bool() == Some(true),
+        half_close: text(twin, "half_close"),
+        refused,
+    };
+    (
+        echo,
+        number(twin, "round_trips"),
+        number(twin, "bulk_bytes"),
+    )
+}
+
+pub fn run(asyncio: Twin) -> Vec<Row> {
     const ROUND_TRIPS: u32 = 5_000;
     const BULK_CHUNKS: usize = 1_024; // 64 MiB
     let glassbox = glassbox_side::echo(ROUND_TRIPS, BULK_CHUNKS).expect("glassbox echo");
     let tokio = tokio_side::echo(ROUND_TRIPS, BULK_CHUNKS).expect("tokio echo");
+    let twin = asyncio.observe();
+    let python = twin.as_ref().map(from_twin);
+    let python = python.as_ref();
     let micros = |echo: &Echo| format!("{:.1} µs", echo.round_trip.as_secs_f64() * 1e6);
     let mib_per_sec = |echo: &Echo| format!("{:.0} MiB/s", echo.bytes_per_sec / 1048576.0);
     let yes_no = |yes: bool| if yes { "yes" } else { "no" };
@@ -158,29 +185,56 @@ pub fn run() -> Vec<Row> {
             "round trip, 64 bytes (mean of 5,000)",
             micros(&glassbox),
             micros(&tokio),
-        ),
+        )
+        .with_asyncio(python, |(a, round_trips, _)| {
+            asyncio_shown(format!("{} (mean of {round_trips})", micros(a)))
+        }),
         shown(
             "echo throughput, 64 KiB chunks (64 MiB)",
             mib_per_sec(&glassbox),
             mib_per_sec(&tokio),
-        ),
+        )
+        .with_asyncio(python, |(a, _, bytes)| {
+            asyncio_shown(format!("{} ({} MiB)", mib_per_sec(a), bytes / 1048576.0))
+        }),
         compare(
             "all 64 MiB came back intact",
             yes_no(glassbox.intact),
             yes_no(tokio.intact),
             "one runtime lost, repeated or reordered bytes",
-        ),
+        )
+        .with_asyncio(python, |(a, _, _)| {
+            asyncio_compare(
+                yes_no(glassbox.intact),
+                yes_no(a.intact),
+                "bytes were lost or reordered",
+            )
+        }),
         compare(
             "half-close (client shuts down writing)",
-            glassbox.half_close,
-            tokio.half_close,
+            glassbox.half_close.as_str(),
+            tokio.half_close.as_str(),
             "end of stream is seen differently",
-        ),
+        )
+        .with_asyncio(python, |(a, _, _)| {
+            asyncio_compare(
+                glassbox.half_close.clone(),
+                a.half_close.clone(),
+                "EOF is seen differently",
+            )
+        }),
         compare(
             "connect to a port nobody listens on",
-            glassbox.refused,
-            tokio.refused,
+            glassbox.refused.as_str(),
+            tokio.refused.as_str(),
             "the error kinds differ",
-        ),
+        )
+        .with_asyncio(python, |(a, _, _)| {
+            asyncio_compare(
+                glassbox.refused.clone(),
+                a.refused.clone(),
+                "the error kinds differ",
+            )
+        }),
     ]
 }

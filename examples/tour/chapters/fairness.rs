@@ -30,6 +30,8 @@
 //! The verdicts rest on counts and bounds, never on a time: a heartbeat is kept if it
 //! ticked for at least half the 10 ms marks that fell within the hot loop, and its
 //! longest silence is measured against half the loop.
+//!
+//! asyncio has no budget at all; `fairness_asyncio.rs` reads its twin and judges it.
 
 use std::io::Write;
 use std::iter::once;
@@ -38,6 +40,8 @@ use std::time::{Duration, Instant};
 
 use glassbox::{DEFAULT_COOP_BUDGET, LiveStall};
 
+use super::fairness_asyncio::{self as versus, Observed};
+use crate::asyncio::Twin;
 use crate::report::{Row, compare_on};
 use crate::shim::on_both_runtimes;
 
@@ -58,7 +62,7 @@ pub const SPIN: Duration = Duration::from_millis(300);
 pub const SPIN_CAP: Duration = Duration::from_secs(10);
 
 /// The hot loops: every round is ready at once, never pending.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hot {
     /// A put then a get on a queue of one slot.
     QueuePutGet,
@@ -76,7 +80,8 @@ impl Hot {
         }
     }
 
-    fn short(self) -> &'static str {
+    /// Its name in the table, and in the asyncio twin's output.
+    pub fn short(self) -> &'static str {
         match self {
             Hot::QueuePutGet => "queue",
             Hot::SocketReads => "socket",
@@ -268,14 +273,14 @@ on_both_runtimes! {
 }
 
 /// What one hot loop gave on each side: glassbox with the budget on and off, tokio.
-struct Runs {
-    hot: Hot,
-    on: Run,
-    off: Run,
-    tokio: Run,
+pub struct Runs {
+    pub hot: Hot,
+    pub on: Run,
+    pub off: Run,
+    pub tokio: Run,
 }
 
-pub fn run() -> Vec<Row> {
+pub fn run(asyncio: Twin) -> Vec<Row> {
     println!("A heartbeat aims at every 10 ms mark for 300 ms beside a task whose loop is");
     println!("never pending. glassbox runs it with its coop budget on (128, the default) and");
     println!("off; tokio's budget is always on.");
@@ -288,19 +293,27 @@ pub fn run() -> Vec<Row> {
             tokio: tokio_side::heartbeat_beside(hot, BUDGET_ON),
         })
         .collect();
-    let mut rows: Vec<Row> = runs.iter().flat_map(budget_on_rows).collect();
-    rows.push(budget_off_row(&runs));
-    rows.push(forced_yields_row(&runs));
-    rows.push(live_stall_row(
+    let spins = (
         glassbox_side::a_poll_that_never_returns(),
         tokio_side::a_poll_that_never_returns(),
-    ));
+    );
+    let python = asyncio.observe().map(|twin| Observed::from_twin(&twin));
+    let python = python.as_ref();
+    let mut rows: Vec<Row> = runs
+        .iter()
+        .zip(HOT_LOOPS)
+        .flat_map(|(runs, hot)| budget_on_rows(runs, python.map(|twin| twin.beside(hot))))
+        .collect();
+    rows.push(budget_off_row(&runs).with_asyncio(python, |twin| versus::budget_off(&runs, twin)));
+    rows.push(forced_yields_row(&runs).with_asyncio(python, versus::forced_yields));
+    let live_stall = live_stall_row(&spins.0, &spins.1);
+    rows.push(live_stall.with_asyncio(python, |twin| versus::live_stall(&spins.0, twin)));
     rows
 }
 
 /// How many heartbeats came within the hot loop, of how many marks; and whether that
 /// is at least half.
-fn heartbeats(run: &Run) -> (String, bool) {
+pub fn heartbeats(run: &Run) -> (String, bool) {
     let verdict = if run.kept() { "kept" } else { "starved" };
     let seen = format!(
         "{} of {}: {verdict}",
@@ -311,7 +324,7 @@ fn heartbeats(run: &Run) -> (String, bool) {
 }
 
 /// The longest silence, and its class against the hot loop's length.
-fn silence(run: &Run) -> (String, &'static str) {
+pub fn silence(run: &Run) -> (String, &'static str) {
     let (begun, ended) = run.hot;
     let longest = run.longest_silence();
     let class = if run.ticks_during() == 0 {
@@ -324,43 +337,47 @@ fn silence(run: &Run) -> (String, &'static str) {
     (format!("{} ms: {class}", longest.as_millis()), class)
 }
 
-/// One hot loop's rows, budget on against tokio.
-fn budget_on_rows(runs: &Runs) -> [Row; 2] {
+/// One hot loop's rows, budget on against tokio, and against asyncio's twin.
+fn budget_on_rows(runs: &Runs, asyncio: Option<&Run>) -> [Row; 2] {
     [
         compare_on(
             &format!("heartbeats during {}", runs.hot.describe()),
             heartbeats(&runs.on),
             heartbeats(&runs.tokio),
             "one runtime let the hot loop keep the thread",
-        ),
+        )
+        .with_asyncio(asyncio, |asyncio| {
+            versus::heartbeats_beside(&runs.on, asyncio)
+        }),
         compare_on(
             "longest silence of the heartbeat in it",
             silence(&runs.on),
             silence(&runs.tokio),
             "one runtime's heartbeat went silent for much of the hot loop",
-        ),
+        )
+        .with_asyncio(asyncio, |asyncio| versus::silence_beside(&runs.on, asyncio)),
     ]
+}
+
+/// Hot loops' heartbeats and longest silences as one cell; and which kept theirs.
+pub fn both_hot_loops<'a>(runs: impl Iterator<Item = (Hot, &'a Run)>) -> (String, Vec<bool>) {
+    let (seen, kept): (Vec<String>, Vec<bool>) = runs
+        .map(|(hot, run)| {
+            let (heartbeats, _) = heartbeats(run);
+            let silent = run.longest_silence().as_millis();
+            let seen = format!("{}: {heartbeats}, silent {silent} ms", hot.short());
+            (seen, run.kept())
+        })
+        .unzip();
+    (seen.join("; "), kept)
 }
 
 /// Both hot loops again, glassbox's budget off against tokio's (always on).
 fn budget_off_row(runs: &[Runs]) -> Row {
-    let side = |run_of: fn(&Runs) -> &Run| {
-        let seen: Vec<String> = runs
-            .iter()
-            .map(|runs| {
-                let run = run_of(runs);
-                let (heartbeats, _) = heartbeats(run);
-                let silent = run.longest_silence().as_millis();
-                format!("{}: {heartbeats}, silent {silent} ms", runs.hot.short())
-            })
-            .collect();
-        let kept: Vec<bool> = runs.iter().map(|runs| run_of(runs).kept()).collect();
-        (seen.join("; "), kept)
-    };
     compare_on(
         "both hot loops, glassbox's budget off: heartbeats, longest silence",
-        side(|runs| &runs.off),
-        side(|runs| &runs.tokio),
+        both_hot_loops(runs.iter().map(|runs| (runs.hot, &runs.off))),
+        both_hot_loops(runs.iter().map(|runs| (runs.hot, &runs.tokio))),
         "with coop_budget(None) nothing cuts the hot loop's poll short: always ready, it \
          keeps the only thread until it ends, and no timer fires meanwhile. The trade-off: \
          no forced yields, so ready work runs in one burst. tokio's budget is always on \
@@ -402,7 +419,7 @@ fn forced_yields_row(runs: &[Runs]) -> Row {
 }
 
 /// A poll that never returns: reported while it runs, or not.
-fn live_stall_row(glassbox: Spin, tokio: Spin) -> Row {
+fn live_stall_row(glassbox: &Spin, tokio: &Spin) -> Row {
     let seen = |spin: &Spin| match &spin.reports {
         None => (
             format!("no built-in detector (spun {} ms)", spin.spun.as_millis()),
@@ -432,8 +449,8 @@ fn live_stall_row(glassbox: Spin, tokio: Spin) -> Row {
     };
     compare_on(
         "a poll that never returns (a loop with no .await)",
-        seen(&glassbox),
-        seen(&tokio),
+        seen(glassbox),
+        seen(tokio),
         "glassbox's watchdog thread reports a poll still running past the stall threshold \
          (50 ms here), again at 2x and 4x, with what the thread was doing; tokio has no \
          stall detector built in (tokio-console shows busy tasks from outside)",

@@ -12,13 +12,18 @@
 //! (it only spends coop budget), so one task runs on until its budget or its work
 //! runs out. (On tokio's real clock a zero sleep rounds up to the next 1 ms tick and
 //! waits for it, so the scenario runs on the paused clock, where it is exact.)
+//!
+//! asyncio's twin (`asyncio/order_twin.py`) runs each scenario with
+//! `asyncio.create_task`; it has one way to yield, `await asyncio.sleep(0)`, which
+//! stands for both `yield_now` and the zero sleep, and yields exactly once.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::report::{Row, compare, ms, shown};
+use crate::asyncio::{Twin, number, text};
+use crate::report::{Row, asyncio_compare, asyncio_shown, compare, ms, shown};
 use crate::shim::on_both_runtimes;
 
 /// A shared log the tasks write their names into.
@@ -142,54 +147,82 @@ on_both_runtimes! {
     }
 }
 
-pub fn run() -> Vec<Row> {
+pub fn run(asyncio: Twin) -> Vec<Row> {
     let (glassbox_timers, glassbox_took) = glassbox_side::timer_order();
     let (tokio_timers, tokio_took) = tokio_side::timer_order();
-    vec![
-        compare(
+    // (what, glassbox, tokio, the twin's key, why glassbox and tokio may differ)
+    let judged = [
+        (
             "spawn order",
             glassbox_side::spawn_order(),
             tokio_side::spawn_order(),
+            "spawn_order",
             "spawned tasks are queued in a different order",
         ),
-        compare(
+        (
             "spawner keeps running until it awaits",
             glassbox_side::spawner_runs_first(),
             tokio_side::spawner_runs_first(),
+            "spawner_runs_first",
             "one runtime runs a spawned task eagerly",
         ),
-        compare(
+        (
             "timers wake in deadline order",
             glassbox_timers,
             tokio_timers,
+            "timer_order",
             "timer wake order differs",
         ),
-        compare(
+        (
             "timers with the same deadline (set a, b, c)",
             glassbox_side::same_deadline_order(),
             tokio_side::same_deadline_order(),
+            "same_deadline_order",
             "timers due on the same tick wake in a different order",
         ),
-        shown(
-            "last of the timers done after",
-            ms(glassbox_took),
-            ms(tokio_took),
-        ),
-        compare(
+        (
             "yield_now interleaving (a, b, c; 3 rounds)",
             glassbox_side::yield_interleaving(),
             tokio_side::yield_interleaving(),
+            "yield_interleaving",
             "glassbox re-queues a yielding task at once (FIFO, like asyncio's sleep(0)); \
              tokio defers it until after its next driver poll, then wakes the deferred \
              tasks last-in-first-out (its maintainers call this subject to change)",
         ),
-        compare(
+        (
             "sleep(ZERO) interleaving (a, b, c; 3 rounds)",
             glassbox_side::zero_sleep_interleaving(),
             tokio_side::zero_sleep_interleaving(),
+            "zero_sleep_interleaving",
             "glassbox's zero sleep yields once, like asyncio's sleep(0), so the tasks \
              take turns; tokio's is ready at once when due (it spends coop budget), so \
              each task runs its three rounds in one go",
         ),
-    ]
+    ];
+    let twin = asyncio.observe();
+    let mut rows: Vec<Row> = judged
+        .into_iter()
+        .map(|(what, glassbox, tokio, key, why)| {
+            let row = compare(what, glassbox.as_str(), tokio.as_str(), why);
+            row.with_asyncio(twin.as_ref(), |twin| {
+                asyncio_compare(
+                    glassbox,
+                    text(twin, key),
+                    "asyncio runs its tasks in another order",
+                )
+            })
+        })
+        .collect();
+    let took = shown(
+        "last of the timers done after",
+        ms(glassbox_took),
+        ms(tokio_took),
+    );
+    rows.insert(
+        4,
+        took.with_asyncio(twin.as_ref(), |twin| {
+            asyncio_shown(format!("{:.1} ms", number(twin, "timers_took_ms")))
+        }),
+    );
+    rows
 }

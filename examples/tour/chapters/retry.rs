@@ -10,12 +10,17 @@
 //! `start_paused(true)`) every sleep ends exactly on its deadline, so the times at
 //! which the attempts start are exact and can be compared: 0, 100, 300, 700, 1100,
 //! 1500 ms.
+//!
+//! asyncio has no retry helper either: its twin (`asyncio/retry_twin.py`) is the
+//! lesson's `retry_with_backoff`, a plain loop around `asyncio.sleep`, with the same
+//! policy, on a paused clock of its own.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::report::{Row, compare};
+use crate::asyncio::{Twin, Value, field, millis, text};
+use crate::report::{Row, asyncio_compare, asyncio_compare_on, compare};
 use crate::shim::on_both_runtimes;
 
 /// The policy of every scenario here.
@@ -44,17 +49,28 @@ pub struct Attempts {
     pub result: Result<usize, (usize, Failure)>,
 }
 
+/// When attempts started, as the table shows it: whole milliseconds, unless a time
+/// is not (then it shows, to the microsecond).
+fn schedule(started_at: &[Duration]) -> String {
+    let ms = started_at.iter().map(|at| match at.as_micros() {
+        micros if micros % 1000 == 0 => (micros / 1000).to_string(),
+        micros => format!("{:.3}", micros as f64 / 1000.0),
+    });
+    ms.collect::<Vec<_>>().join(" ")
+}
+
+/// asyncio's twin's scenario: its schedule, and its result as the chapter writes it.
+pub fn asyncio_attempts(scenario: &Value) -> (String, String) {
+    let started_at = millis(scenario, "started_at_ms");
+    (schedule(&started_at), text(scenario, "result"))
+}
+
 impl Attempts {
-    fn schedule(&self) -> String {
-        // Whole milliseconds, unless a time is not (then it shows, to the microsecond).
-        let ms = self.started_at.iter().map(|at| match at.as_micros() {
-            micros if micros % 1000 == 0 => (micros / 1000).to_string(),
-            micros => format!("{:.3}", micros as f64 / 1000.0),
-        });
-        ms.collect::<Vec<_>>().join(" ")
+    pub fn schedule(&self) -> String {
+        schedule(&self.started_at)
     }
 
-    fn outcome(&self) -> String {
+    pub fn outcome(&self) -> String {
         match self.result {
             Ok(attempt) => format!("Ok on attempt {attempt}"),
             Err((attempt, failure)) => format!("Err({failure:?}) of attempt {attempt}"),
@@ -65,7 +81,7 @@ impl Attempts {
 on_both_runtimes! {
     /// An operation whose attempt `n` (from 1) fails with `fail(n)`, or succeeds if
     /// that is `None`; retried under [`policy`], retrying transient failures only.
-    pub fn retried(fail: fn(usize) -> Option<Failure>) -> Attempts {
+    pub fn retried(fail: Fails) -> Attempts {
         rt::block_on_paused(async {
             let start = rt::now();
             let started_at = Rc::new(RefCell::new(Vec::new()));
@@ -109,36 +125,78 @@ pub fn then_refused(attempt: usize) -> Option<Failure> {
     })
 }
 
-pub fn run() -> Vec<Row> {
-    let mut rows = vec![compare(
-        "the retry loop",
-        "glassbox::retry_if",
-        "hand-written, tokio sleep",
-        "tokio has no retry: its side is the same backoff loop written with \
-         tokio::time::sleep",
-    )];
-    for (name, fail) in [
-        (
-            "fails 3 times, then works",
-            flaky as fn(usize) -> Option<Failure>,
-        ),
-        ("always fails", down),
-        ("transient, then permanent", then_refused),
-    ] {
-        let glassbox = glassbox_side::retried(fail);
-        let tokio = tokio_side::retried(fail);
-        rows.push(compare(
-            &format!("{name}: attempts at (virtual ms)"),
-            glassbox.schedule(),
-            tokio.schedule(),
-            "the backoff sleeps end at different virtual times",
-        ));
-        rows.push(compare(
-            &format!("{name}: result"),
-            glassbox.outcome(),
-            tokio.outcome(),
-            "the loops stop at different attempts",
-        ));
+/// How attempt `n` (from 1) fails, if it does.
+pub type Fails = fn(usize) -> Option<Failure>;
+
+/// The scenarios: the name `retry_twin.py` gives each, the row's, and how it fails.
+pub const SCENARIOS: [(&str, &str, Fails); 3] = [
+    ("flaky", "fails 3 times, then works", flaky),
+    ("down", "always fails", down),
+    ("then_refused", "transient, then permanent", then_refused),
+];
+
+pub fn run(asyncio: Twin) -> Vec<Row> {
+    let runs: Vec<_> = SCENARIOS
+        .into_iter()
+        .map(|(key, name, fail)| {
+            (
+                key,
+                name,
+                glassbox_side::retried(fail),
+                tokio_side::retried(fail),
+            )
+        })
+        .collect();
+    let twin = asyncio.observe();
+    let mut rows = vec![
+        compare(
+            "the retry loop",
+            "glassbox::retry_if",
+            "hand-written, tokio sleep",
+            "tokio has no retry: its side is the same backoff loop written with \
+             tokio::time::sleep",
+        )
+        .with_asyncio(twin.as_ref(), |_| {
+            asyncio_compare_on(
+                "a helper",
+                ("the lesson's loop, asyncio.sleep", "a loop"),
+                "asyncio has no retry helper: the lesson's retry_with_backoff is a loop \
+                 around asyncio.sleep",
+            )
+        }),
+    ];
+    for (key, name, glassbox, tokio) in runs {
+        let asyncio = twin.as_ref().map(|twin| asyncio_attempts(field(twin, key)));
+        rows.push(
+            compare(
+                &format!("{name}: attempts at (virtual ms)"),
+                glassbox.schedule(),
+                tokio.schedule(),
+                "the backoff sleeps end at different virtual times",
+            )
+            .with_asyncio(asyncio.as_ref(), |(schedule, _)| {
+                asyncio_compare(
+                    glassbox.schedule(),
+                    schedule.clone(),
+                    "the sleeps end at other times",
+                )
+            }),
+        );
+        rows.push(
+            compare(
+                &format!("{name}: result"),
+                glassbox.outcome(),
+                tokio.outcome(),
+                "the loops stop at different attempts",
+            )
+            .with_asyncio(asyncio.as_ref(), |(_, outcome)| {
+                asyncio_compare(
+                    glassbox.outcome(),
+                    outcome.clone(),
+                    "the loops stop at other attempts",
+                )
+            }),
+        );
     }
     rows
 }

@@ -6,12 +6,17 @@
 //! wait goes to the one that has waited longest, never to a newcomer. So the jobs
 //! are admitted in exactly the order they were spawned, whatever order the permits
 //! come back in, and never more than 10 run at once.
+//!
+//! asyncio's twin (`asyncio/semaphore_twin.py`) runs the same jobs through
+//! `asyncio.Semaphore(10)` with `async with`. It has no `close`: an asyncio user stops
+//! a waiter by cancelling its task, which is what its last cell shows.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::report::{Row, compare, ms, shown};
+use crate::asyncio::{Twin, Value, from_millis, number, numbers, text};
+use crate::report::{Row, asyncio_compare, asyncio_shown, compare, ms, shown};
 use crate::shim::on_both_runtimes;
 
 /// What a run of jobs through the semaphore showed.
@@ -28,6 +33,19 @@ pub struct Admission {
 }
 
 impl Admission {
+    /// What asyncio's twin printed.
+    pub fn from_twin(twin: &Value) -> Admission {
+        Admission {
+            order: numbers(twin, "order")
+                .into_iter()
+                .map(|job| job as usize)
+                .collect(),
+            max_concurrent: number(twin, "max_concurrent") as usize,
+            permits_after: number(twin, "permits_after") as usize,
+            took: from_millis(number(twin, "took_ms")),
+        }
+    }
+
     /// `in spawn order` if the jobs were admitted first come, first served, else the
     /// first job that was not.
     pub fn order_summary(&self) -> String {
@@ -96,34 +114,71 @@ on_both_runtimes! {
     }
 }
 
-pub fn run() -> Vec<Row> {
+pub fn run(asyncio: Twin) -> Vec<Row> {
     let glassbox = glassbox_side::admission(100, 10);
     let tokio = tokio_side::admission(100, 10);
+    let closed = (
+        glassbox_side::acquire_when_closed(),
+        tokio_side::acquire_when_closed(),
+    );
+    let twin = asyncio.observe();
+    let python = twin.as_ref().map(Admission::from_twin);
+    let python = python.as_ref();
     vec![
         compare(
             "most jobs at once (limit 10)",
             glassbox.max_concurrent,
             tokio.max_concurrent,
             "one semaphore let more (or fewer) jobs in at once",
-        ),
+        )
+        .with_asyncio(python, |a| {
+            asyncio_compare(
+                glassbox.max_concurrent,
+                a.max_concurrent,
+                "more or fewer at once",
+            )
+        }),
         compare(
             "order of admission",
             glassbox.order_summary(),
             tokio.order_summary(),
             "one semaphore is not first come, first served",
-        ),
+        )
+        .with_asyncio(python, |a| {
+            asyncio_compare(
+                glassbox.order_summary(),
+                a.order_summary(),
+                "asyncio's semaphore is not first come, first served",
+            )
+        }),
         compare(
             "permits free at the end",
             glassbox.permits_after,
             tokio.permits_after,
             "a permit was lost or made up",
-        ),
-        shown("100 jobs of 1-5 ms took", ms(glassbox.took), ms(tokio.took)),
+        )
+        .with_asyncio(python, |a| {
+            asyncio_compare(
+                glassbox.permits_after,
+                a.permits_after,
+                "a permit was lost or made up",
+            )
+        }),
+        shown("100 jobs of 1-5 ms took", ms(glassbox.took), ms(tokio.took))
+            .with_asyncio(python, |a| asyncio_shown(ms(a.took))),
         compare(
             "closed semaphore",
-            glassbox_side::acquire_when_closed(),
-            tokio_side::acquire_when_closed(),
+            closed.0.as_str(),
+            closed.1.as_str(),
             "closing is reported differently",
-        ),
+        )
+        .with_asyncio(twin.as_ref(), |twin| {
+            asyncio_compare(
+                closed.0.clone(),
+                text(twin, "closed"),
+                "asyncio.Semaphore has no close(): a waiter is stopped by cancelling its \
+                 task, and the semaphore stays usable",
+            )
+        }),
     ]
 }

@@ -12,6 +12,15 @@
 //! "never" on both: tokio's `timeout` makes no timer at all for a deadline `Instant`
 //! cannot hold; glassbox's sets one past what its clock can count, which never fires
 //! and which the paused clock never jumps to.
+//!
+//! asyncio's twin (`asyncio/timeout_twin.py`) runs each scenario with
+//! `asyncio.timeout` (and the lesson's `fetch_with_default` with `wait_for`) on a
+//! paused clock of its own. Its cells speak asyncio's words (`TimeoutError`, a job
+//! "cancelled"); [`ASYNCIO_WORDS`] says which of glassbox's each one means, and the
+//! verdict compares the meanings. asyncio parts from both Rust runtimes where a job
+//! and its deadline are due at once: its loop runs due timers in deadline order, and
+//! the timeout armed its timer before the job armed its sleep, so the timeout
+//! cancels the job before the job's timer can resume it.
 
 use std::cell::RefCell;
 use std::fmt::{Debug, Display};
@@ -19,8 +28,31 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::report::{Row, compare, ms, shown};
+use crate::asyncio::{Twin, Value, number, text};
+use crate::report::{Row, Third, asyncio_compare, asyncio_shown, compare, ms, shown};
 use crate::shim::on_both_runtimes;
+
+/// asyncio's words for what glassbox calls otherwise, in the twin's cells.
+pub const ASYNCIO_WORDS: [(&str, &str); 2] = [
+    ("Err(TimeoutError)", "Err(deadline has elapsed)"),
+    ("job cancelled", "job dropped"),
+];
+
+/// An asyncio cell in glassbox's words, to be compared with glassbox's.
+pub fn in_glassbox_words(asyncio: &str) -> String {
+    let translate = |cell: String, (theirs, ours): &(&str, &str)| cell.replace(theirs, ours);
+    ASYNCIO_WORDS.iter().fold(asyncio.to_string(), translate)
+}
+
+/// asyncio's cell `key`, judged against glassbox's `cell` by meaning.
+fn versus_asyncio(glassbox: &str, twin: &Value, key: &str, why: &'static str) -> Third {
+    let asyncio = text(twin, key);
+    let verdict = asyncio_compare(glassbox.to_string(), in_glassbox_words(&asyncio), why);
+    Third {
+        seen: asyncio,
+        ..verdict
+    }
+}
 
 /// A result and the virtual time it came at, as a table cell: `Ok(7) at 20 ms`.
 fn at<T: Debug, E: Display>(result: Result<T, E>, after: Duration) -> String {
@@ -123,59 +155,99 @@ on_both_runtimes! {
     }
 }
 
-pub fn run() -> Vec<Row> {
+/// Why asyncio's timeout wins where glassbox's job does.
+const BOTH_DUE_AT_ONCE: &str = "glassbox (and tokio) poll the inner future before the \
+    deadline, so a job ready on the poll where its deadline passes wins; asyncio runs due \
+    timers in deadline order, and asyncio.timeout armed its timer before the job armed its \
+    sleep, so the timeout cancels the job first";
+
+pub fn run(asyncio: Twin) -> Vec<Row> {
     // A scenario that panicked (a huge deadline overflowing, say) becomes a cell
     // saying so, instead of ending the tour.
     let guarded = |scenario: fn() -> String| {
         catch_unwind(AssertUnwindSafe(scenario)).unwrap_or_else(|_| "panicked".to_string())
     };
-    vec![
-        compare(
+    // (what, glassbox, tokio, the twin's key, why they may differ)
+    let judged = [
+        (
             "50 ms job, 20 ms timeout (virtual time)",
             glassbox_side::job_under_timeout(50, 20),
             tokio_side::job_under_timeout(50, 20),
+            "job_under_timeout_50_20",
             "the deadlines fire at different virtual times",
         ),
-        compare(
+        (
             "20 ms job, 50 ms timeout",
             glassbox_side::job_under_timeout(20, 50),
             tokio_side::job_under_timeout(20, 50),
+            "job_under_timeout_20_50",
             "one runtime lets a job finish that the other cuts short",
         ),
-        compare(
+        (
             "20 ms job, 20 ms timeout: both due at once",
             glassbox_side::job_under_timeout(20, 20),
             tokio_side::job_under_timeout(20, 20),
+            "job_under_timeout_20_20",
             "one runtime lets the deadline win over a job ready on the same poll",
         ),
-        compare(
+        (
             "zero timeout: ready future; pending one",
             glassbox_side::zero_timeout(),
             tokio_side::zero_timeout(),
+            "zero_timeout",
             "one runtime checks the deadline before polling the future",
         ),
-        compare(
+        (
             "Duration::MAX timeout, 10 ms job",
             guarded(glassbox_side::huge_timeout),
             guarded(tokio_side::huge_timeout),
+            "huge_timeout",
             "one runtime cannot hold a deadline that far away",
         ),
-        compare(
+        (
             "when the deadline wins",
             glassbox_side::deadline_cancels_the_job(),
             tokio_side::deadline_cancels_the_job(),
+            "deadline_cancels_the_job",
             "one runtime keeps the timed-out future alive",
         ),
-        compare(
+        (
             "timeout with a default (100) around a price fetch (105)",
             glassbox_side::timeout_with_default(),
             tokio_side::timeout_with_default(),
+            "timeout_with_default",
             "the fallback differs",
         ),
+    ];
+    let real_clock = (
+        glassbox_side::real_timeout_fires_after(),
+        tokio_side::real_timeout_fires_after(),
+    );
+    let twin = asyncio.observe();
+    let mut rows: Vec<Row> = judged
+        .into_iter()
+        .map(|(what, glassbox, tokio, key, why)| {
+            let asyncio_why = match key {
+                "job_under_timeout_20_20" => BOTH_DUE_AT_ONCE,
+                _ => why,
+            };
+            let versus = |twin: &Value| versus_asyncio(&glassbox, twin, key, asyncio_why);
+            let row = compare(what, glassbox.as_str(), tokio.as_str(), why);
+            row.with_asyncio(twin.as_ref(), versus)
+        })
+        .collect();
+    rows.push(
         shown(
             "real clock: a 20 ms timeout fired after",
-            ms(glassbox_side::real_timeout_fires_after()),
-            ms(tokio_side::real_timeout_fires_after()),
-        ),
-    ]
+            ms(real_clock.0),
+            ms(real_clock.1),
+        )
+        .with_asyncio(twin.as_ref(), |twin| {
+            asyncio_shown(format!(
+                "{:.1} ms",
+                number(twin, "real_timeout_fires_after_ms")
+            ))
+        }),
+    );
+    rows
 }
