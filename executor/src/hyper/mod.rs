@@ -6,7 +6,7 @@
 //!
 //! | hyper asks for | to do | glassbox gives | tokio's, in hyper-util |
 //! |---|---|---|---|
-//! | `rt::Read` + `rt::Write` | move bytes in and out of a connection | [`GlassboxIo`] over [`TcpStream`](crate::net::TcpStream) | `TokioIo` |
+//! | `rt::Read` + `rt::Write` | move bytes in and out of a connection | [`GlassboxIo`] over [`TcpStream`](crate::net::TcpStream) or [`UnixStream`](crate::net::UnixStream) | `TokioIo` |
 //! | `rt::Executor` | run a future on its own (an HTTP/2 stream, a client connection) | [`GlassboxExecutor`]: [`spawn`](crate::spawn) | `TokioExecutor` |
 //! | `rt::Timer` | time out a silent client (`header_read_timeout`), send HTTP/2 pings | [`GlassboxTimer`], whose sleeps sit in the runtime's wheel | `TokioTimer` |
 //!
