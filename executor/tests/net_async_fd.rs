@@ -162,6 +162,34 @@ fn async_io_retries_until_the_read_succeeds() {
 }
 
 #[test]
+fn a_full_pipe_writer_waits_until_the_reader_drains_it() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        set_nonblocking(&writer);
+        let writer = AsyncFd::with_interest(writer, Interest::WRITABLE).unwrap();
+        let chunk = [7; 4096];
+        let mut written = 0;
+        // Fill the pipe: the last try says WouldBlock, which clears write readiness.
+        loop {
+            let mut guard = writer.writable().await.unwrap();
+            match guard.try_io(|fd| fd.get_ref().write(&chunk)) {
+                Ok(wrote) => written += wrote.unwrap(),
+                Err(_full) => break,
+            }
+        }
+        let mut waiting = pin!(writer.writable());
+        assert!(
+            poll_once(waiting.as_mut()).await.is_pending(),
+            "full: it waits"
+        );
+        let mut drained = vec![0; written];
+        reader.read_exact(&mut drained).unwrap();
+        within(LIMIT, "room in the pipe", waiting).await.unwrap();
+    });
+}
+
+#[test]
 fn an_eventfd_signalled_from_another_thread_wakes_the_reader() {
     let _hang = hang_guard::start();
     executor::block_on(async {

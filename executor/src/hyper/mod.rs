@@ -52,7 +52,7 @@
 //! # Ground rules
 //! - No `unsafe` here, as in the rest of the crate outside `task/`. hyper's read
 //!   buffer may be uninitialised memory, which safe code may not hand to `read(2)`:
-//!   [`GlassboxIo`] reads into a buffer on the stack and copies into hyper's with
+//!   [`GlassboxIo`] reads into a per-thread scratch buffer and copies into hyper's with
 //!   `ReadBufCursor::put_slice` (see `io.rs` for what that costs).
 //! - Everything runs on the runtime's one thread. The executor spawns there, so
 //!   hyper's futures need not be `Send`; the timer's sleeps must be `Send + Sync`

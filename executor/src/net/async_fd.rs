@@ -61,6 +61,10 @@ use crate::reactor::Direction;
 /// A file descriptor driven by the runtime's reactor: wait for it to turn readable or
 /// writable, then make the non-blocking syscall yourself.
 ///
+/// Readiness is edge-triggered and remembered: once the fd is ready, every wait
+/// returns at once until a syscall says `WouldBlock` and readiness is cleared
+/// ([`try_io`](AsyncFdReadyGuard::try_io) does both). The fd must be non-blocking.
+///
 /// tokio equivalent: `tokio::io::unix::AsyncFd`. asyncio equivalent:
 /// `loop.add_reader(fd, callback)` / `add_writer`.
 ///
@@ -265,8 +269,10 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
 
 impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     /// Forgets this direction's readiness: the next `readable()` (or `writable()`)
-    /// waits for a new edge. Call it only after a syscall said `WouldBlock`; see the
-    /// [module docs](self) for what happens otherwise.
+    /// waits for a new edge. Call it only after a syscall said `WouldBlock`: the
+    /// reactor is edge-triggered, so cleared while data is still there, the wait
+    /// hangs (no new edge comes for old data); never cleared, it spins (every wait
+    /// returns at once).
     pub fn clear_ready(&mut self) {
         self.async_fd.io.clear_ready(self.direction);
     }
