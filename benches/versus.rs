@@ -1067,12 +1067,24 @@ fn cancelled_recv_row(rounds: usize, recvs: usize) -> Row {
 // Each round sleeps `samples` times in a row and takes the lateness of each: the time
 // from the deadline (the call plus d) to the moment the await returned. The row shows
 // the p50; the p99 and `std::thread::sleep`'s figures (the kernel's own timer, with its
-// default 50 µs slack) are printed beside it.
+// default 50 µs slack) are printed beside it. The `_100k` rows take the same sleeps with
+// 100,000 other timers pending, due one per ms from a second out (so none fires during
+// the round): the next deadline must still be found, and the park armed, exactly.
+
+/// When the `i`th background timer of a precision round is due.
+fn background_deadline(start: Instant, i: usize) -> Instant {
+    start + Duration::from_secs(1) + Duration::from_millis(i as u64)
+}
 
 #[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
-fn sleep_precision_glassbox(delay: Duration, samples: usize) -> Lateness {
+fn sleep_precision_glassbox(delay: Duration, background: usize, samples: usize) -> Lateness {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
+        let start = Instant::now();
+        let mut pending: Vec<_> = (0..background)
+            .map(|i| Box::pin(glassbox::sleep_until(background_deadline(start, i))))
+            .collect();
+        poll_each_once(&mut pending).await;
         let mut lateness = Vec::with_capacity(samples);
         for _ in 0..samples {
             let start = Instant::now();
@@ -1083,9 +1095,18 @@ fn sleep_precision_glassbox(delay: Duration, samples: usize) -> Lateness {
     })
 }
 
-fn sleep_precision_tokio(delay: Duration, samples: usize) -> Lateness {
+fn sleep_precision_tokio(delay: Duration, background: usize, samples: usize) -> Lateness {
     let rt = tokio_runtime();
     rt.block_on(async move {
+        let start = Instant::now();
+        let mut pending: Vec<_> = (0..background)
+            .map(|i| {
+                Box::pin(tokio::time::sleep_until(
+                    background_deadline(start, i).into(),
+                ))
+            })
+            .collect();
+        poll_each_once(&mut pending).await;
         let mut lateness = Vec::with_capacity(samples);
         for _ in 0..samples {
             let start = Instant::now();
@@ -1097,9 +1118,14 @@ fn sleep_precision_tokio(delay: Duration, samples: usize) -> Lateness {
 }
 
 #[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
-fn sleep_precision_smol(delay: Duration, samples: usize) -> Lateness {
+fn sleep_precision_smol(delay: Duration, background: usize, samples: usize) -> Lateness {
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {
+        let start = Instant::now();
+        let mut pending: Vec<_> = (0..background)
+            .map(|i| smol::Timer::at(background_deadline(start, i)))
+            .collect();
+        poll_each_once(&mut pending).await;
         let mut lateness = Vec::with_capacity(samples);
         for _ in 0..samples {
             let start = Instant::now();
@@ -1122,15 +1148,21 @@ fn sleep_precision_thread(delay: Duration, samples: usize) -> Lateness {
     Lateness::of(lateness)
 }
 
-fn sleep_precision_row(name: &'static str, delay: Duration, rounds: usize, samples: usize) -> Row {
+fn sleep_precision_row(
+    name: &'static str,
+    delay: Duration,
+    background: usize,
+    rounds: usize,
+    samples: usize,
+) -> Row {
     let (mut row, all) = versus_by(
         name,
         "us late, p50",
         rounds,
         |lateness: &Lateness| lateness.p50.as_secs_f64() * 1e6,
-        || sleep_precision_glassbox(delay, samples),
-        || sleep_precision_tokio(delay, samples),
-        || sleep_precision_smol(delay, samples),
+        || sleep_precision_glassbox(delay, background, samples),
+        || sleep_precision_tokio(delay, background, samples),
+        || sleep_precision_smol(delay, background, samples),
     );
     let thread: Vec<Lateness> = (0..rounds)
         .map(|_| sleep_precision_thread(delay, samples))
@@ -1377,14 +1409,26 @@ fn main() {
     if wanted("cancelled_recv") {
         rows.push(cancelled_recv_row(if quick { 3 } else { 7 }, 100_000));
     }
-    for (name, delay) in [
-        ("sleep_precision_50us", Duration::from_micros(50)),
-        ("sleep_precision_250us", Duration::from_micros(250)),
-        ("sleep_precision_1ms", Duration::from_millis(1)),
+    for (name, delay, background) in [
+        ("sleep_precision_50us", Duration::from_micros(50), 0),
+        ("sleep_precision_250us", Duration::from_micros(250), 0),
+        ("sleep_precision_1ms", Duration::from_millis(1), 0),
+        (
+            "sleep_precision_250us_100k",
+            Duration::from_micros(250),
+            100_000,
+        ),
+        (
+            "sleep_precision_1ms_100k",
+            Duration::from_millis(1),
+            100_000,
+        ),
     ] {
         if wanted(name) {
             let (rounds, samples) = if quick { (3, 100) } else { (5, 300) };
-            rows.push(sleep_precision_row(name, delay, rounds, samples));
+            rows.push(sleep_precision_row(
+                name, delay, background, rounds, samples,
+            ));
         }
     }
     if wanted("idle_task_bytes") {

@@ -41,6 +41,8 @@ pub(crate) struct Config {
     pub(crate) on_live_stall: Option<LiveStallCallback>,
     pub(crate) trace: bool,
     pub(crate) coop_budget: Option<u32>,
+    pub(crate) max_blocking_threads: Option<usize>,
+    pub(crate) shutdown_timeout: Option<Duration>,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -67,6 +69,8 @@ pub struct Builder {
     on_live_stall: Option<LiveStallCallback>,
     trace: Option<bool>,
     coop_budget: Option<u32>,
+    max_blocking_threads: Option<usize>,
+    shutdown_timeout: Option<Duration>,
 }
 
 // === impl Builder ===
@@ -81,6 +85,8 @@ impl Builder {
             on_live_stall: None,
             trace: None,
             coop_budget: Some(DEFAULT_COOP_BUDGET),
+            max_blocking_threads: None,
+            shutdown_timeout: None,
         }
     }
 
@@ -159,6 +165,34 @@ impl Builder {
         self
     }
 
+    /// At most this many threads in the runtime's blocking pool (`patterns`'
+    /// `spawn_blocking` inside this runtime); more jobs wait in its queue. Default: the
+    /// pool's own (512, as tokio's).
+    ///
+    /// tokio equivalent: `max_blocking_threads`.
+    ///
+    /// # Panics
+    /// If `threads` is 0: no job could ever run.
+    #[track_caller]
+    pub fn max_blocking_threads(mut self, threads: usize) -> Builder {
+        assert!(
+            threads > 0,
+            "glassbox: Builder::max_blocking_threads must be at least 1 (got 0)"
+        );
+        self.max_blocking_threads = Some(threads);
+        self
+    }
+
+    /// How long dropping the runtime waits for its blocking jobs that are still
+    /// running (jobs not yet started are cancelled either way). Default: until they
+    /// end. Those still running after `timeout` are left to finish, detached.
+    ///
+    /// tokio equivalent: `Runtime::shutdown_timeout`.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Builder {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
     /// Creates the runtime: its poller, its remote-wake channel and its timer wheel.
     ///
     /// # Errors
@@ -182,6 +216,8 @@ impl Builder {
             on_live_stall: self.on_live_stall,
             trace,
             coop_budget: self.coop_budget,
+            max_blocking_threads: self.max_blocking_threads,
+            shutdown_timeout: self.shutdown_timeout,
         };
         static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
         Runtime::from_config(NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed), config)

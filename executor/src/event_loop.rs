@@ -5,8 +5,10 @@
 //! ```text
 //! 1. run the ready batch   pop up to `event_interval` task keys, poll each once
 //! 2. fire due timers       Wheel::advance(now) ─► wake each due timer's waker
-//! 3. poll the reactor      mio::Poll::poll(timeout: 0 if work is ready, else the time
-//!                          to the next timer, else forever) ─► wake I/O waiters;
+//! 3. poll the reactor      mio::Poll::poll: no wait if work is ready, else until the
+//!                          next timer's instant (a timerfd, to the µs, on Linux:
+//!                          park_timer.rs) or an event, else until an event
+//!                          ─► wake I/O waiters;
 //!                          then wake the tasks the coop budget cut off (coop.rs)
 //! 4. drain remote wakes    wakes sent from other threads ─► ready queue
 //! 5. paused clock only     if nothing at all can run, jump to the next timer
@@ -43,6 +45,7 @@ use crate::join::JoinHandle;
 use crate::metrics::Counters;
 use crate::park_timer::Park;
 use crate::reactor::Reactor;
+use crate::resources::Resources;
 use crate::stall::{StallCause, StallReport};
 use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timer::{Fired, Wheel};
@@ -77,6 +80,8 @@ pub(crate) struct Core {
     /// another thread (see `time::hold_clock`).
     pub(crate) clock_holds: Arc<AtomicUsize>,
     pub(crate) reactor: Reactor,
+    /// What other crates keep for this runtime (its blocking pool): `resources.rs`.
+    pub(crate) resources: Resources,
     remote: Arc<Remote>,
     remote_wakes: Receiver<WakeTarget>,
     pub(crate) counters: Counters,
@@ -119,8 +124,9 @@ struct Stall {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        // A backstop: `Runtime::drop` has normally emptied the slab already.
+        // A backstop: `Runtime::drop` has normally emptied both already.
         self.drop_all_tasks();
+        self.resources.drop_all();
     }
 }
 
@@ -142,6 +148,7 @@ impl Core {
             clock: Clock::new(config.paused_clock),
             clock_holds: Arc::new(AtomicUsize::new(0)),
             reactor,
+            resources: Resources::default(),
             remote,
             remote_wakes,
             counters: Counters::default(),
@@ -280,7 +287,7 @@ impl Core {
         let clock_holds = self.clock_holds.load(Ordering::Acquire);
         let next_timer = self.timers.borrow().next_expiration();
         let park = self.park(has_work, clock_holds, next_timer);
-        trace!(self, "park   {park:?}");
+        trace!(self, "park   {park}");
         Counters::bump(&self.counters.reactor_turns);
         let io_events = self.reactor.turn(park, self);
         //    The tasks cut off by the budget rejoin the queue only now, after timers

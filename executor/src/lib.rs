@@ -23,6 +23,7 @@
 //! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
 //! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
 //! | `park_timer.rs` | the precise park: a timerfd armed for the next timer (Linux) |
+//! | `resources.rs` | what other crates keep per runtime (`patterns`' blocking pool), dropped with it |
 //! | `net/` | sockets on the reactor: [`net::TcpListener`], [`net::TcpStream`] (and its [`into_split`](net::TcpStream::into_split) halves), [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`]; [`net::AsyncFd`] for any other fd; `from_std`/`into_std`, `AsRawFd`/`AsFd` on each |
 //! | `hyper/` | feature `hyper`: hyper 1.x's I/O, executor and timer traits for glassbox |
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
@@ -41,7 +42,7 @@
 //!               other thread ─► crossbeam channel + mio::Waker (coalesced) ─► drained next turn
 //!
 //! one turn (Core::run_once): run ready tasks (bounded batch) ─► fire due timers ─►
-//!     mio::Poll::poll(timeout = 0 if work is ready, else time to the next timer) ─►
+//!     mio::Poll::poll(no wait if work is ready, else until the next timer's µs) ─►
 //!     wake I/O waiters ─► drain remote wakes ─► repeat
 //! ```
 //!
@@ -84,6 +85,7 @@ mod metrics;
 #[allow(unsafe_code)] // four libc calls: the timerfd and CLOCK_MONOTONIC (see the file)
 mod park_timer;
 mod reactor;
+mod resources;
 mod runtime;
 mod stall;
 #[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
@@ -99,6 +101,9 @@ mod yield_now;
 
 // One `#[allow(unsafe_code)]` inside: `net/async_fd.rs`'s fcntl (is the fd non-blocking?).
 pub mod net;
+#[cfg(all(feature = "signal", unix))]
+#[allow(unsafe_code)] // registering the handler: see the file
+pub mod signal;
 pub mod time;
 
 /// The atomics that `wake_flag.rs` is written against: std's here, loom's when that
@@ -111,6 +116,7 @@ pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};
 pub use coop::{DEFAULT_COOP_BUDGET, consume_budget, unconstrained};
 pub use join::{JoinError, JoinHandle};
 pub use metrics::Metrics;
+pub use resources::{RuntimeInfo, runtime_resource};
 pub use runtime::{Runtime, block_on, spawn};
 pub use stall::{LiveStall, StallCause, StallReport};
 pub use task::TaskId;

@@ -49,6 +49,20 @@ pub(crate) enum Park {
     UntilEvent,
 }
 
+/// As the trace prints it: `park   until the timer due in 10.584197ms`.
+impl std::fmt::Display for Park {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Park::No => f.write_str("none (work is ready)"),
+            Park::Until(deadline) => {
+                let due_in = deadline.saturating_duration_since(Instant::now());
+                write!(f, "until the timer due in {due_in:?}")
+            }
+            Park::UntilEvent => f.write_str("until an event"),
+        }
+    }
+}
+
 #[cfg(target_os = "linux")]
 pub(crate) use linux::ParkTimer;
 #[cfg(not(target_os = "linux"))]

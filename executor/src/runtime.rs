@@ -126,6 +126,9 @@ impl Drop for Runtime {
         // tasks are dropped all the same, only without a current runtime.
         let _current = context::enter_for_drop(&self.core);
         self.core.drop_all_tasks();
+        // After the tasks, whose destructors may still use them: the blocking pool
+        // cancels its queued jobs and waits for the running ones here.
+        self.core.resources.drop_all();
         if let Some(watchdog) = &self.core.watchdog {
             watchdog.stop();
         }

@@ -4,9 +4,10 @@
 //! with the time since the runtime started, then the event and its fields:
 //!
 //! ```text
-//! [    0.012ms] spawn  task=1 at examples/trace.rs:12:5
-//! [    0.020ms] poll   task=1 -> pending
-//! [   10.081ms] timer  fire key=0 deadline=10ms level=0 slot=10 late=0ms
+//! [      0.047ms] spawn  task=1 at examples/trace.rs:25:23
+//! [      0.248ms] poll   task=1 -> pending
+//! [      1.348ms] park   until the timer due in 6.83235ms
+//! [     10.237ms] timer  fire deadline=10.223ms level=0 slot=47 late=0.013ms
 //! ```
 //!
 //! Crates built on the executor add their own events with [`enabled`] and [`emit`]

@@ -21,7 +21,7 @@
 //!   that is NaN, infinite or below 1). So `retry` always calls the operation at
 //!   least once, and always ends with an `Ok` or with the error of the last attempt.
 //! - The schedule is exact: with the paused clock, attempt n+1 starts exactly
-//!   `delay(n)` after attempt n failed (1 ms resolution).
+//!   `delay(n)` after attempt n failed (1 µs resolution).
 //! - The deadline bounds when attempts *start*: every attempt starts before it; an
 //!   attempt in progress is not cut short (wrap the operation in `timeout` for that).
 //! - Jitter needs randomness but this crate takes no dependency for it: a small
@@ -179,7 +179,7 @@ impl Backoff {
     ///     let _: Result<(), ()> = retry(policy, || async { Err(()) }).await;
     ///     executor::time::now() - start
     /// });
-    /// // One wait, somewhere in [0, 100 ms] (plus the wheel's rounding up to 1 ms).
+    /// // One wait, somewhere in [0, 100 ms] (plus the wheel's rounding up to 1 µs).
     /// assert!(waited <= Duration::from_millis(101));
     /// ```
     pub fn full_jitter(mut self) -> Backoff {

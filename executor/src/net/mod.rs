@@ -82,7 +82,7 @@ mod async_fd;
 mod conversions;
 #[cfg(feature = "futures-io")]
 mod futures_io;
-mod registration;
+pub(crate) mod registration;
 mod stream;
 mod tcp_listener;
 mod tcp_split;

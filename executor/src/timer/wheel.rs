@@ -13,7 +13,7 @@
 //!
 //! each turn of the runtime loop:
 //!     advance(now_tick, &mut fired) ─► the runtime wakes the waker of each `Fired`
-//!     park in mio::Poll::poll, timeout = next_expiration() - now_tick
+//!     park in mio::Poll::poll until next_expiration() (a timerfd armed for it)
 //!
 //! Timer::reset (maybe by another task) ─► reset(key, deadline): relinked, same waker
 //! Timer future, ready or dropped ─► remove(key)

@@ -17,7 +17,7 @@
 //!
 //! | file | its one job |
 //! |---|---|
-//! | `mod.rs` | [`spawn_blocking`], the global pool and its defaults |
+//! | `mod.rs` | [`spawn_blocking`], each runtime's pool, the global pool, their defaults |
 //! | `pool.rs` | [`BlockingPool`]: threads on demand, keep-alive, shutdown |
 //! | `handle.rs` | [`BlockingHandle`], [`BlockingError`]: the result's way back |
 //!
@@ -29,14 +29,22 @@
 //!   in real time, and virtual time must not race past it. The job takes an
 //!   `executor::time::ClockHold` when it is submitted and releases it after waking its
 //!   task. A job submitted outside any runtime holds no clock: there is none to hold.
-//! - The global pool lives as long as the process. Dropping a runtime drops its tasks
-//!   and so their handles; their jobs run on, detached, and their results are dropped.
+//! - Each runtime has its own pool, made on its first `spawn_blocking` and kept as
+//!   one of the runtime's resources (`executor::runtime_resource`), with threads named
+//!   `rt{id}-blocking-{n}`. Dropping the runtime drops its tasks (and so their
+//!   handles), then the pool: jobs not yet started are cancelled, running ones are
+//!   waited for (up to `Builder::shutdown_timeout`), and no thread is left behind. As
+//!   tokio; asyncio's `loop.close()` shuts its default executor down likewise.
+//! - Outside any runtime, `spawn_blocking` uses one global pool, made on first use,
+//!   which lives as long as the process.
 
 mod handle;
 mod pool;
 
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use executor::RuntimeInfo;
 
 pub use handle::{BlockingError, BlockingHandle};
 pub use pool::{BlockingPool, BlockingPoolBuilder};
@@ -53,11 +61,14 @@ pub const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
 /// program gives them back.
 pub const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
-/// Runs the blocking function `f` on the global pool and returns a future of its
-/// result. The job starts at once, whether or not the handle is awaited.
+/// Runs the blocking function `f` on the current runtime's pool (outside any runtime:
+/// the global pool) and returns a future of its result. The job starts at once,
+/// whether or not the handle is awaited.
 ///
-/// The global pool is created on first use with [`DEFAULT_MAX_BLOCKING_THREADS`] and
-/// [`DEFAULT_BLOCKING_KEEP_ALIVE`]; build a [`BlockingPool`] for other limits.
+/// Each pool is created on first use with [`DEFAULT_BLOCKING_KEEP_ALIVE`] and at most
+/// [`DEFAULT_MAX_BLOCKING_THREADS`] threads (a runtime's:
+/// `Builder::max_blocking_threads`); build a [`BlockingPool`] for other limits. A
+/// runtime's pool shuts down when the runtime is dropped: see the module doc.
 ///
 /// Called inside a runtime whose clock is paused, the job holds that clock: virtual
 /// time does not jump while the job works in real time (as tokio). Called outside any
@@ -89,8 +100,39 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    static GLOBAL: OnceLock<BlockingPool> = OnceLock::new();
-    GLOBAL
-        .get_or_init(|| BlockingPool::builder().build())
-        .spawn(f)
+    match executor::runtime_resource(RuntimePool::new) {
+        Some(runtime_pool) => runtime_pool.pool.spawn(f),
+        None => {
+            static GLOBAL: OnceLock<BlockingPool> = OnceLock::new();
+            GLOBAL
+                .get_or_init(|| BlockingPool::builder().build())
+                .spawn(f)
+        }
+    }
+}
+
+/// A runtime's blocking pool, shut down with the runtime.
+struct RuntimePool {
+    pool: BlockingPool,
+    shutdown_timeout: Option<Duration>,
+}
+
+impl RuntimePool {
+    fn new(runtime: RuntimeInfo) -> RuntimePool {
+        let mut builder = BlockingPool::builder().thread_name(format!("rt{}-blocking", runtime.id));
+        if let Some(max) = runtime.max_blocking_threads {
+            builder = builder.max_threads(max);
+        }
+        RuntimePool {
+            pool: builder.build(),
+            shutdown_timeout: runtime.shutdown_timeout,
+        }
+    }
+}
+
+impl Drop for RuntimePool {
+    fn drop(&mut self) {
+        self.pool.shut_down(self.shutdown_timeout);
+        // `pool` drops next; it is shut down already, so that waits no more.
+    }
 }

@@ -225,8 +225,14 @@ impl BlockingPool {
     /// most `timeout` for the running ones. Returns `true` if they all finished in
     /// time; the others run on, detached, and their threads exit when they finish.
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
-        self.shared.shutdown(Some(timeout))
+        self.shut_down(Some(timeout))
         // `self` drops here; the pool is already shut down, so that waits no more.
+    }
+
+    /// Shuts the pool down in place, waiting at most `timeout` (`None`: until the
+    /// running jobs end); for a runtime's pool, whose owner sets the timeout.
+    pub(super) fn shut_down(&self, timeout: Option<Duration>) -> bool {
+        self.shared.shutdown(timeout)
     }
 }
 

@@ -33,7 +33,7 @@ pub(super) const NEVER_LIST: Location = Location {
     slot: 0,
 };
 
-/// Ticks in one turn of the top level: 64^6 = 2^36, about 2.18 years.
+/// Ticks in one turn of the top level: 64^6 = 2^36 µs, about 19.1 hours.
 pub(super) const TOP_RANGE: u64 = 1 << (SLOT_BITS * LEVELS);
 
 /// Where a pending timer sits, for the trace: a level and a slot on it.

@@ -18,7 +18,8 @@ enum Op {
     InsertNever,
 }
 
-/// Ticks from 0 to 2^40, mostly small.
+/// Ticks (µs) from 0 to 2^40 (12.7 days), mostly small: within a level-0 turn
+/// (64 µs), a few ms, seconds, days.
 fn delta() -> impl Strategy<Value = u64> {
     prop_oneof![
         4 => 0..=130u64,

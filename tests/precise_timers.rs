@@ -1,0 +1,188 @@
+//! Timers to the microsecond: 1 µs ticks, and on Linux a park that a timerfd ends at
+//! the next timer's exact instant (executor/src/park_timer.rs). Exact checks run on the
+//! paused clock; real-clock checks bound only what cannot flake: a sleep never ends
+//! before its deadline, and "soon" means a second where the alternative is ten.
+
+mod hang_guard;
+
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use glassbox::time;
+use glassbox::{Runtime, Sleep, sleep, sleep_until, spawn, spawn_blocking};
+
+fn paused() -> Runtime {
+    Runtime::builder().paused_clock(true).build().unwrap()
+}
+
+fn real() -> Runtime {
+    Runtime::builder().stall_threshold(None).build().unwrap()
+}
+
+/// A small deterministic generator (xorshift), so a failing case can be replayed.
+fn random_micros(seed: &mut u64, below: u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed % below
+}
+
+#[test]
+fn a_thousand_random_microsecond_sleeps_each_take_at_least_the_time_asked() {
+    let _hang = hang_guard::start();
+    real().block_on(async {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..1_000 {
+            let asked = Duration::from_micros(1 + random_micros(&mut seed, 1_000));
+            let started = Instant::now();
+            sleep(asked).await;
+            let took = started.elapsed();
+            assert!(took >= asked, "sleep({asked:?}) ended after {took:?}");
+        }
+    });
+}
+
+#[test]
+fn sub_millisecond_deadlines_fire_in_deadline_order_and_in_arrival_order_when_equal() {
+    let _hang = hang_guard::start();
+    let woken = paused().block_on(async {
+        let start = time::now();
+        let woken = Rc::new(RefCell::new(Vec::new()));
+        let deadlines_us = [250, 100, 250, 999, 1, 100, 250, 998];
+        let sleepers: Vec<_> = deadlines_us
+            .iter()
+            .enumerate()
+            .map(|(id, &us)| {
+                let woken = woken.clone();
+                spawn(async move {
+                    sleep_until(start + Duration::from_micros(us)).await;
+                    woken.borrow_mut().push((id, time::now() - start));
+                })
+            })
+            .collect();
+        for sleeper in sleepers {
+            sleeper.await.unwrap();
+        }
+        woken.take()
+    });
+    let us = Duration::from_micros;
+    assert_eq!(
+        woken,
+        [
+            (4, us(1)),
+            (1, us(100)),
+            (5, us(100)),
+            (0, us(250)),
+            (2, us(250)),
+            (6, us(250)),
+            (7, us(998)),
+            (3, us(999)),
+        ],
+        "by deadline, each exactly on time; equal deadlines first come, first woken"
+    );
+}
+
+#[test]
+fn advancing_the_paused_clock_250us_fires_a_250us_sleep_and_not_before() {
+    let _hang = hang_guard::start();
+    paused().block_on(async {
+        let nap = spawn(sleep(Duration::from_micros(250)));
+        time::advance(Duration::from_micros(249)).await;
+        assert!(!nap.is_finished(), "one µs early");
+        time::advance(Duration::from_micros(1)).await;
+        assert!(nap.is_finished(), "due at 250 µs");
+    });
+}
+
+/// Task A waits on a 10 s sleep; task B, woken by a job on another thread (so no
+/// timer of the loop's own ends the park), moves A's sleep to 300 µs from then.
+/// Returns how long after the reset A's wait ended.
+fn a_wait_moved_earlier_from_outside_any_timer() -> Duration {
+    real().block_on(async {
+        let shared: Rc<RefCell<Pin<Box<Sleep>>>> =
+            Rc::new(RefCell::new(Box::pin(sleep(Duration::from_secs(10)))));
+        let waiter = spawn({
+            let shared = shared.clone();
+            async move {
+                std::future::poll_fn(|cx| shared.borrow_mut().as_mut().poll(cx)).await;
+                Instant::now()
+            }
+        });
+        let reset_at = spawn(async move {
+            spawn_blocking(|| std::thread::sleep(Duration::from_millis(5)))
+                .await
+                .unwrap();
+            let reset_at = Instant::now();
+            let moved_to = glassbox::time::now() + Duration::from_micros(300);
+            shared.borrow_mut().as_mut().reset(moved_to);
+            reset_at
+        });
+        let ended = waiter.await.unwrap();
+        ended - reset_at.await.unwrap()
+    })
+}
+
+#[test]
+fn a_reset_to_an_earlier_deadline_rearms_the_park() {
+    let _hang = hang_guard::start();
+    let after_reset = a_wait_moved_earlier_from_outside_any_timer();
+    assert!(after_reset >= Duration::from_micros(300), "{after_reset:?}");
+    // The park was armed for the 10 s deadline; unless the reset re-arms it, the
+    // wait ends ten seconds out.
+    assert!(
+        after_reset < Duration::from_secs(1),
+        "the wait ended {after_reset:?} after the reset"
+    );
+}
+
+/// 100,000 sleeps due from 10 s out (far past any healthy run of these tests), one
+/// per 10 µs, each to be polled once to register it.
+fn background_sleeps(start: Instant) -> Vec<Pin<Box<Sleep>>> {
+    let first = start + Duration::from_secs(10);
+    (0..100_000u64)
+        .map(|i| Box::pin(sleep_until(first + Duration::from_micros(10 * i))))
+        .collect()
+}
+
+async fn register(sleeps: &mut [Pin<Box<Sleep>>]) {
+    std::future::poll_fn(|cx| {
+        for sleep in sleeps.iter_mut() {
+            assert!(sleep.as_mut().poll(cx).is_pending());
+        }
+        std::task::Poll::Ready(())
+    })
+    .await
+}
+
+#[test]
+fn with_100_000_timers_pending_a_250us_sleep_is_still_exact_on_the_paused_clock() {
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    let slept = rt.block_on(async {
+        let start = time::now();
+        let mut background = background_sleeps(start);
+        register(&mut background).await;
+        sleep(Duration::from_micros(250)).await;
+        time::now() - start
+    });
+    assert_eq!(slept, Duration::from_micros(250));
+    assert_eq!(rt.metrics().timers_fired, 1, "none of the 100,000 fired");
+}
+
+#[test]
+fn with_100_000_timers_pending_a_250us_sleep_ends_long_before_the_first_of_them() {
+    let _hang = hang_guard::start();
+    let mut rt = real();
+    let slept = rt.block_on(async {
+        let mut background = background_sleeps(time::now());
+        register(&mut background).await;
+        let started = Instant::now();
+        sleep(Duration::from_micros(250)).await;
+        started.elapsed()
+    });
+    assert!(slept >= Duration::from_micros(250), "{slept:?}");
+    assert!(slept < Duration::from_millis(500), "{slept:?}");
+    assert_eq!(rt.metrics().timers_fired, 1, "none of the 100,000 fired");
+}
