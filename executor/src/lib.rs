@@ -13,7 +13,7 @@
 //! | `builder.rs` | [`Builder`]: paused clock, event interval, coop budget, stall threshold, trace |
 //! | `coop.rs` | the cooperative budget: an always-ready task still gives the loop back ([`consume_budget`], [`unconstrained`]) |
 //! | `event_loop.rs` | `Core` and `run_once`, the one place tasks are polled |
-//! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the crate's main `unsafe` (the rest: libc calls in `thread_cpu.rs` and `park_timer.rs`, one pointer read in `watchdog.rs`) |
+//! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the crate's main `unsafe` (the rest: libc calls in `thread_cpu.rs` and `park_timer.rs`, one pointer read in `watchdog.rs`, one `fcntl` in `net/async_fd.rs`) |
 //! | `join.rs` | [`JoinHandle`], [`JoinError`] |
 //! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
 //! | `wake_flag.rs` | the flag that makes a flood of remote wakes cost one message per task and one syscall per turn |
@@ -24,7 +24,7 @@
 //! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
 //! | `park_timer.rs` | the precise park: a timerfd armed for the next timer (Linux) |
 //! | `resources.rs` | what other crates keep per runtime (`patterns`' blocking pool), dropped with it |
-//! | `net/` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`] on the reactor |
+//! | `net/` | sockets on the reactor: [`net::TcpListener`], [`net::TcpStream`] (and its [`into_split`](net::TcpStream::into_split) halves), [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`]; [`net::AsyncFd`] for any other fd; `from_std`/`into_std`, `AsRawFd`/`AsFd` on each |
 //! | `hyper/` | feature `hyper`: hyper 1.x's I/O, executor and timer traits for glassbox |
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
@@ -99,6 +99,7 @@ mod waker;
 mod watchdog;
 mod yield_now;
 
+// One `#[allow(unsafe_code)]` inside: `net/async_fd.rs`'s fcntl (is the fd non-blocking?).
 pub mod net;
 #[cfg(all(feature = "signal", unix))]
 #[allow(unsafe_code)] // registering the handler: see the file

@@ -1,5 +1,6 @@
-//! `futures_io::AsyncRead`/`AsyncWrite` for `TcpStream` (the `futures-io` feature): a
-//! glassbox stream works with the futures crate's readers, writers and `copy`.
+//! `futures_io::AsyncRead`/`AsyncWrite` for `TcpStream` and `UnixStream` (the
+//! `futures-io` feature): a glassbox stream works with the futures crate's readers,
+//! writers and `copy`.
 #![cfg(feature = "futures-io")]
 
 #[path = "../../tests/hang_guard/mod.rs"]
@@ -10,6 +11,7 @@ mod net_support;
 use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, copy};
 use futures::stream::TryStreamExt;
 
+use executor::net::UnixStream;
 use executor::spawn;
 use net_support::connected_pair;
 
@@ -51,5 +53,32 @@ fn a_shared_stream_echoes_lines_through_copy_and_buf_reader() {
         let lines: Vec<String> = BufReader::new(&client).lines().try_collect().await.unwrap();
         assert_eq!(lines, ["one", "two", "three"]);
         assert_eq!(echo.await.unwrap(), 14);
+    });
+}
+
+#[test]
+fn a_unix_stream_pair_copies_through_the_shared_impls() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (client, server) = UnixStream::pair().unwrap();
+        let message: Vec<u8> = (0..300_000).map(|i| (i % 241) as u8).collect();
+        // The server echoes with `copy` from `&server` into `&server`.
+        let echo = spawn(async move {
+            let mut shared = &server;
+            let copied = copy(&server, &mut shared).await.unwrap();
+            shared.close().await.unwrap();
+            copied
+        });
+        // This task writes through one `&UnixStream` while it reads through another.
+        let (mut writer, mut reader) = (&client, &client);
+        let writing = async {
+            writer.write_all(&message).await.unwrap();
+            writer.close().await.unwrap();
+        };
+        let mut received = Vec::new();
+        let ((), read) = futures::join!(writing, reader.read_to_end(&mut received));
+        read.unwrap();
+        assert!(received == message, "the echo differs");
+        assert_eq!(echo.await.unwrap(), message.len() as u64);
     });
 }

@@ -15,7 +15,7 @@ use std::net::Shutdown;
 use std::pin::Pin;
 
 use executor::hyper::GlassboxIo;
-use executor::net::TcpStream;
+use executor::net::{TcpStream, UnixStream};
 use hyper::rt::{Read, ReadBuf, Write};
 use net_support::connected_pair;
 
@@ -91,5 +91,35 @@ fn shutdown_ends_the_peers_stream() {
             .await
             .unwrap();
         assert_eq!(server.read(&mut [0; 8]).await.unwrap(), 0);
+    });
+}
+
+#[test]
+fn hyper_serves_a_request_over_a_unix_stream() {
+    use hyper::{Request, Response, body::Incoming, server::conn::http1, service::service_fn};
+
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (client, server) = UnixStream::pair().unwrap();
+        let serving = executor::spawn(async move {
+            let hello = service_fn(|_: Request<Incoming>| async {
+                Ok::<_, std::convert::Infallible>(Response::new("over a Unix socket".to_string()))
+            });
+            let io: GlassboxIo<UnixStream> = GlassboxIo::new(server);
+            http1::Builder::new().serve_connection(io, hello).await
+        });
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = Vec::new();
+        let mut chunk = [0; 1024];
+        while let read @ 1.. = client.read(&mut chunk).await.unwrap() {
+            response.extend_from_slice(&chunk[..read]);
+        }
+        let response = String::from_utf8(response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+        assert!(response.ends_with("over a Unix socket"), "{response}");
+        serving.await.unwrap().unwrap();
     });
 }

@@ -1,8 +1,9 @@
-//! [`GlassboxIo`]: a [`TcpStream`] seen through hyper's I/O traits, `hyper::rt::Read`
-//! and `hyper::rt::Write`.
+//! [`GlassboxIo`]: a [`TcpStream`] or a [`UnixStream`] seen through hyper's I/O traits,
+//! `hyper::rt::Read` and `hyper::rt::Write`.
 //!
 //! # Ground rules
-//! - Each poll is the stream's own `poll_read` or `poll_write`: one syscall per
+//! - Each poll is the stream's own `poll_read` or `poll_write` (`net/stream.rs`, shared
+//!   by both stream types, whose impls here are one macro's two expansions): one syscall per
 //!   `Ready`, nothing consumed by a `Pending`, and the task parked in the reactor in
 //!   between (the same contract as the `futures-io` impls in `net/futures_io.rs`).
 //! - hyper's `ReadBufCursor` may point at uninitialised memory. Safe code cannot pass
@@ -26,6 +27,8 @@ use std::task::{Context, Poll};
 use hyper::rt::{Read, ReadBufCursor, Write};
 
 use crate::net::TcpStream;
+#[cfg(unix)]
+use crate::net::UnixStream;
 
 /// The most one `poll_read` asks of the socket: hyper's first read buffer is this
 /// size too, and larger bodies arrive in more reads rather than a bigger buffer.
@@ -36,11 +39,11 @@ thread_local! {
     static SCRATCH: RefCell<[u8; READ_CHUNK]> = const { RefCell::new([0; READ_CHUNK]) };
 }
 
-/// A [`TcpStream`] that hyper can serve or send on: `hyper::rt::Read` and
-/// `hyper::rt::Write`.
+/// A [`TcpStream`] (or a [`UnixStream`]: `GlassboxIo<UnixStream>`) that hyper can
+/// serve or send on: `hyper::rt::Read` and `hyper::rt::Write`.
 ///
-/// hyper-util equivalent: `TokioIo`. It wraps glassbox's TCP stream only, the one
-/// connection type the runtime has.
+/// hyper-util equivalent: `TokioIo`, which wraps anything tokio can read; this wraps
+/// glassbox's two stream types.
 ///
 /// ```
 /// use executor::hyper::GlassboxIo;
@@ -55,76 +58,87 @@ thread_local! {
 /// });
 /// ```
 #[derive(Debug)]
-pub struct GlassboxIo {
-    stream: TcpStream,
+pub struct GlassboxIo<S = TcpStream> {
+    stream: S,
 }
 
 // === impl GlassboxIo ===
 
-impl GlassboxIo {
+impl<S> GlassboxIo<S> {
     /// Wraps `stream` for hyper.
-    pub fn new(stream: TcpStream) -> GlassboxIo {
+    pub fn new(stream: S) -> GlassboxIo<S> {
         GlassboxIo { stream }
     }
 
     /// The stream, for its addresses and options.
-    pub fn inner(&self) -> &TcpStream {
+    pub fn inner(&self) -> &S {
         &self.stream
     }
 
     /// The stream back, for use without hyper.
-    pub fn into_inner(self) -> TcpStream {
+    pub fn into_inner(self) -> S {
         self.stream
     }
 }
 
-impl Read for GlassboxIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        mut buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        let want = buf.remaining().min(READ_CHUNK);
-        // An empty `want` returns `Ok(0)` at once, which hyper reads as "no room".
-        // The scratch buffer is borrowed only for the syscall and the copy, which run
-        // no code of anyone else's, so the borrow is never taken twice.
-        let read = self.stream.poll_read_with(cx, want, |mut socket| {
-            SCRATCH.with_borrow_mut(|chunk| {
-                let read = socket.read(&mut chunk[..want])?;
-                buf.put_slice(&chunk[..read]);
-                Ok(read)
-            })
-        });
-        read.map_ok(drop)
-    }
+/// hyper's `Read` and `Write` for `GlassboxIo` over one stream type.
+macro_rules! hyper_io_for {
+    ($stream:ty) => {
+        impl Read for GlassboxIo<$stream> {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                mut buf: ReadBufCursor<'_>,
+            ) -> Poll<io::Result<()>> {
+                let want = buf.remaining().min(READ_CHUNK);
+                // An empty `want` returns `Ok(0)` at once, which hyper reads as "no
+                // room". The scratch buffer is borrowed only for the syscall and the
+                // copy, which run no code of anyone else's, so the borrow is never
+                // taken twice.
+                let registration = self.stream.registration();
+                let read = registration.poll_read_with(cx, want, |mut socket| {
+                    SCRATCH.with_borrow_mut(|chunk| {
+                        let read = socket.read(&mut chunk[..want])?;
+                        buf.put_slice(&chunk[..read]);
+                        Ok(read)
+                    })
+                });
+                read.map_ok(drop)
+            }
+        }
+
+        impl Write for GlassboxIo<$stream> {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.stream.registration().poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.stream.registration().poll_write_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.stream.shutdown(Shutdown::Write))
+            }
+        }
+    };
 }
 
-impl Write for GlassboxIo {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.stream.shutdown(Shutdown::Write))
-    }
-}
+hyper_io_for!(TcpStream);
+#[cfg(unix)]
+hyper_io_for!(UnixStream);

@@ -6,7 +6,7 @@
 //!
 //! | hyper asks for | to do | glassbox gives | tokio's, in hyper-util |
 //! |---|---|---|---|
-//! | `rt::Read` + `rt::Write` | move bytes in and out of a connection | [`GlassboxIo`] over [`TcpStream`](crate::net::TcpStream) | `TokioIo` |
+//! | `rt::Read` + `rt::Write` | move bytes in and out of a connection | [`GlassboxIo`] over [`TcpStream`](crate::net::TcpStream) or [`UnixStream`](crate::net::UnixStream) | `TokioIo` |
 //! | `rt::Executor` | run a future on its own (an HTTP/2 stream, a client connection) | [`GlassboxExecutor`]: [`spawn`](crate::spawn) | `TokioExecutor` |
 //! | `rt::Timer` | time out a silent client (`header_read_timeout`), send HTTP/2 pings | [`GlassboxTimer`], whose sleeps sit in the runtime's wheel | `TokioTimer` |
 //!
@@ -52,7 +52,7 @@
 //! # Ground rules
 //! - No `unsafe` here, as in the rest of the crate outside `task/`. hyper's read
 //!   buffer may be uninitialised memory, which safe code may not hand to `read(2)`:
-//!   [`GlassboxIo`] reads into a buffer on the stack and copies into hyper's with
+//!   [`GlassboxIo`] reads into a per-thread scratch buffer and copies into hyper's with
 //!   `ReadBufCursor::put_slice` (see `io.rs` for what that costs).
 //! - Everything runs on the runtime's one thread. The executor spawns there, so
 //!   hyper's futures need not be `Send`; the timer's sleeps must be `Send + Sync`

@@ -1,5 +1,16 @@
-//! TCP and UDP sockets driven by the runtime's reactor: [`TcpListener`],
-//! [`TcpStream`], [`UdpSocket`].
+//! Sockets and file descriptors driven by the runtime's reactor.
+//!
+//! | type | what it is | file |
+//! |---|---|---|
+//! | [`TcpListener`], [`TcpStream`] | TCP; [`TcpStream::into_split`] gives [`OwnedReadHalf`] and [`OwnedWriteHalf`] | `tcp_listener.rs`, `tcp_stream.rs`, `tcp_split.rs` |
+//! | [`UdpSocket`] | UDP datagrams | `udp.rs` |
+//! | [`UnixListener`], [`UnixStream`], [`UnixDatagram`] | Unix-domain sockets, addressed by path | `unix_listener.rs`, `unix_stream.rs`, `unix_datagram.rs` |
+//! | [`AsyncFd`] | any non-blocking fd (a pipe, an eventfd, …): you make the syscalls | `async_fd.rs` |
+//!
+//! Behind them: `registration.rs` (a source's place in the reactor, and the `Io`
+//! future every operation is), `stream.rs` (reads and writes, written once for TCP and
+//! Unix streams), `conversions.rs` (`AsRawFd`, `AsFd`). Every type converts from and
+//! into its std counterpart (`from_std`, `into_std`), keeping the same fd.
 //!
 //! Each socket is a non-blocking mio socket registered with the reactor of the runtime
 //! it was created in (see `reactor.rs` for the readiness contract). One `read().await`,
@@ -18,7 +29,7 @@
 //! tokio's `TcpStream::read` takes `&mut self`; glassbox's take `&self`, as
 //! `std::io::Read` is implemented for `&std::net::TcpStream`. On one thread that
 //! costs nothing and buys sharing: put a stream in an `Rc` and one task can read while
-//! another writes, with no `split()`. The reactor keeps separate waiter lists for
+//! another writes, with no `split()` (`into_split` exists too, in tokio's shape). The reactor keeps separate waiter lists for
 //! reading and writing, so both can wait at once; several tasks may even wait in the
 //! same direction (each is woken, and whoever calls the syscall first gets the data).
 //! Each waiting call owns its entry in the list and takes it out when it returns or
@@ -33,7 +44,7 @@
 //!
 //! # No name resolution
 //!
-//! Everything takes a [`SocketAddr`](std::net::SocketAddr). Resolving a host name
+//! TCP and UDP take a [`SocketAddr`](std::net::SocketAddr), Unix sockets a path. Resolving a host name
 //! (`"example.com:80".to_socket_addrs()`) is a *blocking* call that may wait on DNS
 //! for seconds, so it does not belong on the loop: run it with `spawn_blocking` and
 //! pass the address it returns. Binding never blocks, so `bind` is not async.
@@ -64,13 +75,39 @@
 //! .unwrap();
 //! ```
 
+#[cfg(unix)]
+#[allow(unsafe_code)] // one fcntl(F_GETFL): is the fd non-blocking? (see the file)
+mod async_fd;
+#[cfg(unix)]
+mod conversions;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 pub(crate) mod registration;
+mod stream;
 mod tcp_listener;
+mod tcp_split;
 mod tcp_stream;
 mod udp;
+#[cfg(unix)]
+mod unix_datagram;
+#[cfg(unix)]
+mod unix_listener;
+#[cfg(unix)]
+mod unix_stream;
 
+#[cfg(unix)]
+pub use async_fd::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+/// Which directions an [`AsyncFd`] is registered for: mio's own type, re-exported,
+/// since the reactor is mio (`Interest::READABLE | Interest::WRITABLE`, as tokio's
+/// `Interest` is written).
+pub use mio::Interest;
 pub use tcp_listener::TcpListener;
+pub use tcp_split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix_datagram::UnixDatagram;
+#[cfg(unix)]
+pub use unix_listener::UnixListener;
+#[cfg(unix)]
+pub use unix_stream::UnixStream;

@@ -16,7 +16,10 @@
 //! # Ground rules
 //! - A `Registration` owns its source and its token. It is registered when it is
 //!   created (inside a runtime) and, when dropped, deregistered first and closed after:
-//!   the reactor never holds a token for a closed fd.
+//!   the reactor never holds a token for a closed fd. `into_source` (behind every
+//!   `into_std`) deregisters the same way and hands the source back open instead: the
+//!   fd leaves the poller before it leaves our hands, so it can be registered again,
+//!   here or anywhere.
 //! - An operation consumes data (bytes, a connection, a datagram) only in the poll that
 //!   returns `Ready`. A pending operation has taken nothing, so dropping it loses
 //!   nothing: every single-syscall operation built on `Io` is cancel-safe.
@@ -29,6 +32,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::net::Shutdown;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -44,7 +48,9 @@ use crate::trace::trace;
 
 /// An I/O source and its place in the reactor of the runtime that registered it.
 pub(crate) struct Registration<S: Source> {
-    source: S,
+    /// `Some` for the registration's whole life. Only `into_source`, which consumes
+    /// the registration, takes it out, so that `Drop` then finds nothing to deregister.
+    source: Option<S>,
     token: Token,
     core: Rc<Core>,
     /// For `poll_shared`: one waiter per direction (read, write).
@@ -80,7 +86,7 @@ impl<S: Source> Registration<S> {
         let token = core.reactor.register(&mut source, interest)?;
         trace!(core, "io     register token={} ({what})", ShowToken(token));
         Ok(Registration {
-            source,
+            source: Some(source),
             token,
             core,
             #[cfg(any(feature = "futures-io", feature = "hyper"))]
@@ -90,7 +96,27 @@ impl<S: Source> Registration<S> {
 
     /// The source, for calls that never block (addresses, options, shutdown).
     pub(crate) fn source(&self) -> &S {
-        &self.source
+        self.source
+            .as_ref()
+            .expect("glassbox bug: a registration used after into_source")
+    }
+
+    /// The source, mutably, for `AsyncFd::get_mut`.
+    #[cfg(unix)]
+    pub(crate) fn source_mut(&mut self) -> &mut S {
+        self.source
+            .as_mut()
+            .expect("glassbox bug: a registration used after into_source")
+    }
+
+    /// Deregisters the source and hands it back, still open, for `into_std`.
+    pub(crate) fn into_source(mut self) -> S {
+        let mut source = self
+            .source
+            .take()
+            .expect("glassbox bug: into_source on an emptied registration");
+        self.deregister(&mut source);
+        source
     }
 
     /// The future that runs the non-blocking `op` once the source is ready in
@@ -161,7 +187,7 @@ impl<S: Source> Registration<S> {
                     // the task.
                     return Poll::Pending;
                 }
-                match op(&self.source) {
+                match op(self.source()) {
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                         // Drained: the OS now owes us an edge. Going round parks the task.
                         reactor.clear_ready(self.token, direction);
@@ -198,22 +224,42 @@ impl<S: Source> Registration<S> {
         result
     }
 
-    /// Wakes the tasks waiting in `direction` so they retry: for a change the process
-    /// made itself (a `shutdown`), which not every poller announces.
-    pub(crate) fn wake(&self, direction: Direction) {
-        self.core.reactor.wake(self.token, direction);
+    /// Wakes the tasks waiting in the directions `how` shut down, so they retry and
+    /// hear the OS's answer (end of stream, `BrokenPipe`): a change the process made
+    /// itself, which not every poller announces.
+    pub(crate) fn wake_after_shutdown(&self, how: Shutdown) {
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.core.reactor.wake(self.token, Direction::Read);
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            self.core.reactor.wake(self.token, Direction::Write);
+        }
     }
-}
 
-impl<S: Source> Drop for Registration<S> {
-    fn drop(&mut self) {
+    /// Forgets that `direction` was ready, as a `WouldBlock` does (the reactor's rule
+    /// 3): for `AsyncFd`, whose caller makes the syscalls and tells us what they said.
+    #[cfg(unix)]
+    pub(crate) fn clear_ready(&self, direction: Direction) {
+        self.core.reactor.clear_ready(self.token, direction);
+    }
+
+    /// Takes `source` out of the poller and frees this registration's slot.
+    fn deregister(&self, source: &mut S) {
         trace!(
             self.core,
             "io     deregister token={}",
             ShowToken(self.token)
         );
-        self.core.reactor.deregister(self.token, &mut self.source);
-        // `source` is dropped right after this body, and that closes the fd.
+        self.core.reactor.deregister(self.token, source);
+    }
+}
+
+impl<S: Source> Drop for Registration<S> {
+    fn drop(&mut self) {
+        if let Some(mut source) = self.source.take() {
+            self.deregister(&mut source);
+            // `source` is dropped at the end of this block, and that closes the fd.
+        }
     }
 }
 
@@ -247,7 +293,7 @@ impl<S: Source + fmt::Debug> fmt::Debug for Registration<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
             .field("token", &format_args!("{}", ShowToken(self.token)))
-            .field("source", &self.source)
+            .field("source", self.source())
             .finish()
     }
 }

@@ -6,6 +6,8 @@
 //!   readable, nothing makes it writable.
 //! - `accept` takes a connection off the kernel's queue only in the poll that returns
 //!   it, so a dropped `accept` loses none.
+//! - `from_std` makes the socket non-blocking; `into_std` deregisters it first and
+//!   hands back the same fd, still non-blocking.
 
 use std::fmt;
 use std::io;
@@ -72,6 +74,16 @@ impl TcpListener {
         Ok(TcpListener { io })
     }
 
+    /// Hands the listener back as a std listener with the same fd, taken out of the
+    /// reactor first. It stays non-blocking, as tokio's does: call
+    /// `set_nonblocking(false)` before blocking on it.
+    ///
+    /// # Errors
+    /// None today: the `Result` is tokio's signature, kept so code moves across as is.
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Ok(self.io.into_source().into())
+    }
+
     /// Waits for a connection and returns it with the peer's address. Cancel-safe.
     ///
     /// # Errors
@@ -89,6 +101,11 @@ impl TcpListener {
     /// What the OS says.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.source().local_addr()
+    }
+
+    /// The registration, for `AsRawFd`.
+    pub(crate) fn registration(&self) -> &Registration<mio::net::TcpListener> {
+        &self.io
     }
 }
 

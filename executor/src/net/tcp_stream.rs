@@ -1,6 +1,10 @@
 //! `TcpStream`: a connected TCP socket; `connect`, `read` and `write` park the task
 //! until the reactor reports the socket ready.
 //!
+//! The bytes move in `stream.rs`, shared with `UnixStream`; this file makes and
+//! converts the socket and answers what is TCP's own (addresses, `TCP_NODELAY`, TTL,
+//! `peek`). `tcp_split.rs` cuts it into owned halves.
+//!
 //! # Ground rules
 //! - A stream is registered for reading and writing at once, and never re-registered:
 //!   the read and write halves wait independently, on separate waiter lists.
@@ -8,14 +12,12 @@
 //!   connection went (`SO_ERROR`, then the peer address): an event alone proves nothing.
 //! - `shutdown` wakes this stream's own waiters, so a task parked in `read` or `write`
 //!   on a shared stream retries and gets the OS's answer (EOF, or `BrokenPipe`).
-//!   Linux's epoll happens to report a socket's own shutdown too; the explicit wake
-//!   means we need not count on every poller doing so.
+//! - `from_std` makes the socket non-blocking (the reactor needs that) and `into_std`
+//!   deregisters it before handing it back, still non-blocking, with the same fd.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
-#[cfg(any(feature = "futures-io", feature = "hyper"))]
-use std::task::{Context, Poll};
 
 use mio::Interest;
 
@@ -67,13 +69,38 @@ impl TcpStream {
         // kernel, and the socket turns writable when it is over (either way).
         let socket = mio::net::TcpStream::connect(addr)?;
         let stream = TcpStream::register(socket, "TcpStream::connect")?;
-        stream.io.io(Direction::Write, connected).await?;
+        stream.io.connected().await?;
         Ok(stream)
     }
 
     /// Wraps a connection that `TcpListener::accept` returned.
     pub(crate) fn accepted(socket: mio::net::TcpStream) -> io::Result<TcpStream> {
         TcpStream::register(socket, "TcpListener::accept")
+    }
+
+    /// Takes over a connected std stream (made by blocking code, or handed over by
+    /// another thread) and switches it to non-blocking mode, which the reactor needs.
+    ///
+    /// # Errors
+    /// What the OS says.
+    ///
+    /// # Panics
+    /// Outside a runtime: the stream registers with the current runtime's reactor.
+    #[track_caller]
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        let socket = mio::net::TcpStream::from_std(stream);
+        TcpStream::register(socket, "TcpStream::from_std")
+    }
+
+    /// Hands the connection back as a std stream with the same fd, taken out of the
+    /// reactor first. It stays non-blocking, as tokio's does: call
+    /// `set_nonblocking(false)` before blocking on it.
+    ///
+    /// # Errors
+    /// None today: the `Result` is tokio's signature, kept so code moves across as is.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(self.io.into_source().into())
     }
 
     #[track_caller]
@@ -91,17 +118,21 @@ impl TcpStream {
     /// # Errors
     /// What the OS says (`ConnectionReset`, …).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        // An empty buffer reads nothing, at once. Asked to, Linux's recv(2) says "would
-        // block" on a socket with no data, which would park the task until data came.
+        self.io.read(buf).await
+    }
+
+    /// Reads what is available, up to `buf.len()` bytes, waiting until something is,
+    /// and leaves it in the socket: the next `read` returns the same bytes. Cancel-safe.
+    ///
+    /// # Errors
+    /// As [`read`](TcpStream::read).
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let asked = buf.len();
-        let read = self.io.io(Direction::Read, |mut socket| {
-            let result = socket.read(buf);
-            self.io.stream_transfer(Direction::Read, asked, result)
-        });
-        read.await
+        // Not a `stream_transfer`: the bytes stay, so a short peek drained nothing.
+        let peek = self.io.io(Direction::Read, |socket| socket.peek(buf));
+        peek.await
     }
 
     /// Writes some of `buf`, waiting until the send buffer has room; returns how much.
@@ -110,11 +141,7 @@ impl TcpStream {
     /// # Errors
     /// What the OS says (`BrokenPipe` after a shutdown, `ConnectionReset`, …).
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let write = self.io.io(Direction::Write, |mut socket| {
-            let result = socket.write(buf);
-            self.io.stream_transfer(Direction::Write, buf.len(), result)
-        });
-        write.await
+        self.io.write(buf).await
     }
 
     /// Writes all of `buf`. Not cancel-safe: dropped midway, part of `buf` may have
@@ -122,14 +149,8 @@ impl TcpStream {
     ///
     /// # Errors
     /// As [`write`](TcpStream::write), and `WriteZero` if the socket accepts nothing.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                written => buf = &buf[written..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.io.write_all(buf).await
     }
 
     /// Fills all of `buf`. Not cancel-safe: dropped midway, the bytes read so far are
@@ -137,14 +158,8 @@ impl TcpStream {
     ///
     /// # Errors
     /// As [`read`](TcpStream::read), and `UnexpectedEof` if the stream ends first.
-    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.read(buf).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                read => buf = &mut buf[read..],
-            }
-        }
-        Ok(())
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        self.io.read_exact(buf).await
     }
 
     /// Shuts down reading, writing or both. After `Shutdown::Write` the peer reads end
@@ -155,14 +170,7 @@ impl TcpStream {
     /// # Errors
     /// What the OS says (`NotConnected`, …).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.source().shutdown(how)?;
-        if matches!(how, Shutdown::Read | Shutdown::Both) {
-            self.io.wake(Direction::Read);
-        }
-        if matches!(how, Shutdown::Write | Shutdown::Both) {
-            self.io.wake(Direction::Write);
-        }
-        Ok(())
+        self.io.shutdown(how)
     }
 
     /// The address of the other end.
@@ -190,78 +198,33 @@ impl TcpStream {
         self.io.source().set_nodelay(nodelay)
     }
 
-    /// [`read`](TcpStream::read) as a poll, for `futures_io::AsyncRead`.
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_read(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let asked = buf.len();
-        self.poll_read_with(cx, asked, |mut socket| socket.read(buf))
+    /// Whether Nagle's algorithm is off (`TCP_NODELAY`).
+    ///
+    /// # Errors
+    /// What the OS says.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.source().nodelay()
     }
 
-    /// [`poll_read`](TcpStream::poll_read) for a reader with no `&mut [u8]` to lend
-    /// (hyper's cursor may be uninitialised): once the socket is ready, `read` makes
-    /// the syscall itself, asking for at most `asked` bytes.
-    #[cfg(any(feature = "futures-io", feature = "hyper"))]
-    pub(crate) fn poll_read_with(
-        &self,
-        cx: &mut Context<'_>,
-        asked: usize,
-        mut read: impl FnMut(&mio::net::TcpStream) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        // As in `read`: an empty buffer must not wait for data.
-        if asked == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        self.io.poll_shared(cx, Direction::Read, |socket| {
-            let result = read(socket);
-            self.io.stream_transfer(Direction::Read, asked, result)
-        })
+    /// Sets the IP time-to-live of the packets this stream sends (`IP_TTL`).
+    ///
+    /// # Errors
+    /// What the OS says (`InvalidInput` for 0 or more than 255 on Linux).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.source().set_ttl(ttl)
     }
 
-    /// [`write`](TcpStream::write) as a poll, for `futures_io::AsyncWrite` and
-    /// `hyper::rt::Write`.
-    #[cfg(any(feature = "futures-io", feature = "hyper"))]
-    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_shared(cx, Direction::Write, |mut socket| {
-            let result = socket.write(buf);
-            self.io.stream_transfer(Direction::Write, buf.len(), result)
-        })
+    /// The IP time-to-live of the packets this stream sends.
+    ///
+    /// # Errors
+    /// What the OS says.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.source().ttl()
     }
 
-    /// Several buffers in one `writev(2)`, as a poll, for `hyper::rt::Write`: hyper
-    /// hands a response's head and body as separate slices, and this sends them in
-    /// one syscall without copying them together first.
-    #[cfg(feature = "hyper")]
-    pub(crate) fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let asked = bufs.iter().map(|buf| buf.len()).sum();
-        self.io.poll_shared(cx, Direction::Write, |mut socket| {
-            let result = socket.write_vectored(bufs);
-            self.io.stream_transfer(Direction::Write, asked, result)
-        })
-    }
-}
-
-/// How a non-blocking connect went, asked once the socket turns writable. "Still
-/// connecting" is reported as `WouldBlock`: like a drained read, it means "clear the
-/// readiness and wait for the next event".
-fn connected(socket: &mio::net::TcpStream) -> io::Result<()> {
-    if let Some(error) = socket.take_error()? {
-        return Err(error);
-    }
-    match socket.peer_addr() {
-        Ok(_) => Ok(()),
-        // Linux's getpeername says ENOTCONN while the handshake is in flight.
-        Err(error) if error.kind() == io::ErrorKind::NotConnected => {
-            Err(io::ErrorKind::WouldBlock.into())
-        }
-        Err(error) => Err(error),
+    /// The registration, for the `futures-io` and `hyper` adapters and `AsRawFd`.
+    pub(crate) fn registration(&self) -> &Registration<mio::net::TcpStream> {
+        &self.io
     }
 }
 

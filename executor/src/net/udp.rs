@@ -8,6 +8,8 @@
 //! - An asynchronous error (an ICMP "port unreachable" after `send` on a connected
 //!   socket) arrives as an error event, which wakes both directions; the pending call
 //!   retries and returns the error (`ConnectionRefused`).
+//! - `from_std` makes the socket non-blocking; `into_std` deregisters it first and
+//!   hands back the same fd, still non-blocking.
 
 use std::fmt;
 use std::io;
@@ -57,6 +59,34 @@ impl UdpSocket {
         Ok(UdpSocket {
             io: Registration::new(socket, interest, "UdpSocket::bind")?,
         })
+    }
+
+    /// Takes over a std socket and switches it to non-blocking mode, which the reactor
+    /// needs.
+    ///
+    /// # Errors
+    /// What the OS says.
+    ///
+    /// # Panics
+    /// Outside a runtime: the socket registers with the current runtime's reactor.
+    #[track_caller]
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        socket.set_nonblocking(true)?;
+        let socket = mio::net::UdpSocket::from_std(socket);
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        Ok(UdpSocket {
+            io: Registration::new(socket, interest, "UdpSocket::from_std")?,
+        })
+    }
+
+    /// Hands the socket back as a std socket with the same fd, taken out of the
+    /// reactor first. It stays non-blocking, as tokio's does: call
+    /// `set_nonblocking(false)` before blocking on it.
+    ///
+    /// # Errors
+    /// None today: the `Result` is tokio's signature, kept so code moves across as is.
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        Ok(self.io.into_source().into())
     }
 
     /// Sets the default destination for [`send`](UdpSocket::send) and accepts
@@ -115,6 +145,11 @@ impl UdpSocket {
     /// What the OS says.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.source().local_addr()
+    }
+
+    /// The registration, for `AsRawFd`.
+    pub(crate) fn registration(&self) -> &Registration<mio::net::UdpSocket> {
+        &self.io
     }
 }
 

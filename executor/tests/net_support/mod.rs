@@ -66,3 +66,51 @@ pub fn raise_fd_limit() {
         assert_eq!(set, 0, "setrlimit: {}", std::io::Error::last_os_error());
     }
 }
+
+/// A directory of its own under the system temp dir, for Unix socket paths, removed
+/// (with whatever sockets were left in it) when dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// A fresh, empty directory whose name carries `label`, the process id and a
+    /// counter, so parallel tests and test binaries never share one.
+    pub fn new(label: &str) -> TempDir {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("glassbox-{label}-{}-{n}", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    /// `name` inside the directory.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether `fd` has `O_NONBLOCK` set.
+pub fn is_nonblocking(fd: &impl std::os::fd::AsRawFd) -> bool {
+    // SAFETY: F_GETFL passes no pointer; it only reads the flags of an fd that `fd`
+    // keeps open for the duration of the call.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    assert_ne!(flags, -1, "fcntl: {}", std::io::Error::last_os_error());
+    flags & libc::O_NONBLOCK != 0
+}
+
+/// Sets `O_NONBLOCK` on `fd` (a std pipe end, which has no `set_nonblocking`).
+pub fn set_nonblocking(fd: &impl std::os::fd::AsRawFd) {
+    let fd = fd.as_raw_fd();
+    // SAFETY: F_GETFL passes no pointer; the caller's `fd` keeps the fd open.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    assert_ne!(flags, -1, "fcntl: {}", std::io::Error::last_os_error());
+    // SAFETY: F_SETFL takes an int, no pointer; the fd is still open (above).
+    let set = unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    assert_ne!(set, -1, "fcntl: {}", std::io::Error::last_os_error());
+}
