@@ -74,6 +74,10 @@ fn abort_on_a_pending_task_cancels_it_and_drops_its_future() {
     });
     let error = outcome.unwrap_err();
     assert!(error.is_cancelled() && !error.is_panic());
+    assert!(
+        format!("{error:?}").starts_with("JoinError::Cancelled("),
+        "{error:?}"
+    );
     assert!(dropped.get(), "the aborted task's future was dropped");
 }
 
@@ -118,8 +122,13 @@ fn a_panicking_task_yields_a_panic_join_error_and_the_runtime_keeps_running_othe
         (failing.await, healthy.await)
     });
     let error = failed.unwrap_err();
-    assert!(error.is_panic());
+    assert!(error.is_panic() && !error.is_cancelled());
     assert!(error.to_string().contains("boom in a task"), "{error}");
+    let debug = format!("{error:?}");
+    assert!(
+        debug.starts_with("JoinError::Panic(") && debug.contains("boom in a task"),
+        "{debug}"
+    );
     let payload = error.into_panic();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom in a task"));
     assert_eq!(fine.unwrap(), "still running");
