@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the tests that exercise glassbox's unsafe code under valgrind memcheck: the
 # task cell and its raw waker (executor/src/task/), the pin projection in
-# patterns/src/timeout.rs, and the stall watchdog's two (executor/src/thread_cpu.rs,
-# the spawn site read back in watchdog.rs). Any memory error or definite leak fails
-# the script.
+# patterns/src/timeout.rs, the stall watchdog's two (executor/src/thread_cpu.rs, the
+# spawn site read back in watchdog.rs), the timerfd (executor/src/park_timer.rs), the
+# signal handler's registration (executor/src/signal.rs) and AsyncFd's fcntl
+# (executor/src/net/async_fd.rs). Any memory error or definite leak fails the script.
 #
 #   executor_task_cells, executor_tasks,   the task cell: output slot, drop order,
 #   executor_scheduling, reliability_panics  destructors and outputs that panic
@@ -15,6 +16,8 @@
 #                                          every public future dropped mid-flight
 #   stall_watchdog                         the watchdog reading the loop thread's CPU
 #                                          clock and the spawn site of a running poll
+#   precise_timers, signal, net_async_fd   timerfd_create/settime and CLOCK_MONOTONIC;
+#                                          a handler writing to its pipe; F_GETFL
 #
 # --fair-sched=yes: valgrind runs one thread at a time; without a fair lock a thread
 # spinning on wakes can starve the one it waits for.
@@ -25,6 +28,7 @@ export GLASSBOX_HANG_SECS=1200
 tests=(
     executor_task_cells executor_tasks executor_wakers executor_scheduling timeout
     reliability_panics reliability_threads reliability_cancellation stall_watchdog
+    precise_timers signal net_async_fd
 )
 cargo test --workspace --no-run
 for name in "${tests[@]}"; do
