@@ -141,3 +141,32 @@ fn ctrl_c_in_a_child_process_shuts_down_gracefully_instead_of_dying() {
     assert!(stdout.contains("ctrl-c: stopped accepting"), "{stdout}");
     assert!(stdout.contains("drained: request"), "{stdout}");
 }
+
+#[test]
+fn a_signal_that_interrupts_the_loops_sleep_in_epoll_wait_is_not_an_error() {
+    let _hang = hang_guard::start();
+    // epoll_wait is never restarted after a handler runs: it fails with EINTR, which
+    // the reactor must treat as "woke early", not as a broken poller.
+    let (thread_of_loop, loop_thread) = std::sync::mpsc::channel();
+    let interrupter = std::thread::spawn(move || {
+        let target: libc::pthread_t = loop_thread.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(50)); // the loop is asleep by now
+        // SAFETY: `target` is the loop's thread, alive until block_on returns, which
+        // waits for this signal's timer; a handler for SIGPROF is installed.
+        let status = unsafe { libc::pthread_kill(target, libc::SIGPROF) };
+        assert_eq!(status, 0, "pthread_kill");
+    });
+    executor::block_on(async move {
+        // A listener installs the handler (so SIGPROF does not end the process); it
+        // is never polled, so only the interrupted epoll_wait can see the signal.
+        let _listening = signal(SignalKind::from_raw(libc::SIGPROF)).unwrap();
+        // SAFETY: pthread_self has no preconditions.
+        thread_of_loop
+            .send(unsafe { libc::pthread_self() })
+            .unwrap();
+        let start = executor::time::now();
+        executor::time::Timer::new(start + Duration::from_millis(200)).await;
+        assert!(executor::time::now() - start >= Duration::from_millis(200));
+    });
+    interrupter.join().unwrap();
+}
