@@ -118,7 +118,7 @@ fn waking_after_the_runtime_is_dropped_is_a_harmless_no_op() {
 }
 
 /// Child side of `the_trace_names_the_path_each_wake_took`: one local and one remote
-/// wake, traced to stderr.
+/// wake, and one woken by an I/O event, traced to stderr.
 #[test]
 #[ignore = "run by its parent test in a child process, whose stderr it reads"]
 fn child_traces_a_local_and_a_remote_wake() {
@@ -150,6 +150,17 @@ fn child_traces_a_local_and_a_remote_wake() {
         let waker = slot.lock().unwrap().take().expect("the task parked");
         thread::spawn(move || waker.wake()).join().unwrap();
         parked.await.unwrap();
+        // I/O: a recv parks, a datagram arrives, and its event wakes the task.
+        let socket = glassbox::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = socket.local_addr().unwrap();
+        let receiver = spawn(async move {
+            let mut buf = [0; 8];
+            socket.recv_from(&mut buf).await.unwrap().0
+        });
+        glassbox::yield_now().await;
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sender.send_to(b"ping", addr).unwrap();
+        assert_eq!(receiver.await.unwrap(), 4);
     });
 }
 
@@ -177,4 +188,14 @@ fn the_trace_names_the_path_each_wake_took() {
             "no task wake traced as {path}:\n{stderr}"
         );
     }
+    let io_event = |line: &&str| line.contains("io     token=") && line.contains("readable=true");
+    assert!(
+        stderr.lines().any(|line| io_event(&line)),
+        "no I/O event traced:\n{stderr}"
+    );
+    // An event for a live socket is dispatched, not dropped as stale.
+    assert!(
+        !stderr.contains("stale"),
+        "a live token traced as stale:\n{stderr}"
+    );
 }
