@@ -34,7 +34,7 @@
 //! - Once closed, no request joins the line and every waiter has been woken; the
 //!   stored wakers were taken (and so dropped) by `close`.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::fmt;
 
 use crate::wait_list::{WaitList, Wakeups};
@@ -91,7 +91,9 @@ struct State {
     waiters: WaitList<Request>,
 }
 
-/// What a waiter asked for and what it has been given so far.
+/// What a waiter asked for and what it has been given so far. Plain data (`Copy`), so
+/// the wait list may keep a finished waiter's node for the next one.
+#[derive(Clone, Copy)]
 struct Request {
     wanted: u32,
     assigned: u32,
@@ -362,34 +364,40 @@ impl Semaphore {
 
     /// Gives `n` permits back: to the front of the line first, the rest to
     /// `available`. Wakes every waiter whose request is now complete.
+    #[inline] // the common case (nobody waits) is a borrow and an add
     fn release(&self, n: usize) {
-        let mut wakeups = Wakeups::default();
-        {
-            let mut state = self.state.borrow_mut();
-            if state.waiters.is_empty() {
-                // Nobody waits (the common case): the permits just go back.
-                state.available += n;
-                return;
-            }
-            let mut rest = n;
-            while rest > 0 {
-                let Some(front) = state.waiters.front().cloned() else {
-                    break;
-                };
-                let mut request = front.state();
-                let missing = (request.wanted - request.assigned) as usize;
-                let given = rest.min(missing);
-                request.assigned += given as u32;
-                rest -= given;
-                if given < missing {
-                    break; // `rest` is 0: the front request takes it all and waits on.
-                }
-                drop(request);
-                state.waiters.pop_front();
-                wakeups.add(&front);
-            }
-            state.available += rest;
+        let mut state = self.state.borrow_mut();
+        if state.waiters.is_empty() {
+            // Nobody waits (the common case): the permits just go back.
+            state.available += n;
+            return;
         }
+        Semaphore::serve_the_line(state, n);
+    }
+
+    /// `release` with someone waiting: fills the front requests in order, takes
+    /// each complete one out of the line, and wakes those after the borrow ends.
+    fn serve_the_line(mut state: RefMut<'_, State>, n: usize) {
+        let mut wakeups = Wakeups::default();
+        let mut rest = n;
+        while rest > 0 {
+            let Some(front) = state.waiters.front() else {
+                break;
+            };
+            let mut request = front.state();
+            let missing = (request.wanted - request.assigned) as usize;
+            let given = rest.min(missing);
+            request.assigned += given as u32;
+            rest -= given;
+            if given < missing {
+                break; // `rest` is 0: the front request takes it all and waits on.
+            }
+            drop(request);
+            let served = state.waiters.pop_front().expect("the front was just read");
+            wakeups.add(&served);
+        }
+        state.available += rest;
+        drop(state);
         wakeups.wake_all();
     }
 }
@@ -439,6 +447,7 @@ impl Permit<'_> {
 }
 
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.permits > 0 {
             self.semaphore.release(self.permits as usize);

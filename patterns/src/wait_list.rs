@@ -19,10 +19,20 @@
 //! A waiter is an `Rc` shared by the list and by the future that waits, so the future
 //! can read its outcome after the list has let go of it.
 //!
+//! Nodes are reused. A future that is done with its waiter may hand the node back
+//! with [`WaitList::recycle`], and the next `push_back` fills it instead of
+//! allocating: under contention every acquire of a semaphore waits, so without this
+//! each one would cost a `malloc` and a `free` (measured in BENCHMARKS.md). Only
+//! plain-data states (`S: Copy`) are recycled, so a node kept aside owns nothing that
+//! could outlive its use, and `push_back` overwrites both its waker and its state.
+//!
 //! # Ground rules
 //! - Everything here lives on the runtime's one thread: `Rc`, `Cell`, `RefCell`.
 //! - Order is arrival order; only `remove` (a future dropped while waiting) takes a
 //!   waiter out of the middle.
+//! - A spare node is held by nothing but the list and holds no waker; there are at
+//!   most [`SPARE_NODES`] of them, so a line that was once long does not keep its
+//!   memory for ever.
 //! - Wakers are woken only after the owner's `RefCell` borrow ends (see [`Wakeups`]):
 //!   a waker is foreign code, and may call straight back into the pattern. It may also
 //!   panic; that does not stop the wakes after it.
@@ -40,15 +50,29 @@ pub(crate) struct Waiter<S> {
     state: RefCell<S>,
 }
 
-/// The line of waiters, oldest first.
+/// The line of waiters, oldest first, and the nodes kept for reuse.
 pub(crate) struct WaitList<S> {
     queue: VecDeque<Rc<Waiter<S>>>,
+    /// Nodes handed back by [`recycle`](WaitList::recycle), for `push_back` to fill.
+    spare: Vec<Rc<Waiter<S>>>,
 }
 
+/// The most spare nodes a [`WaitList`] keeps. A steady stream of waiters needs only a
+/// few (a node is spare from the moment its future finishes until that task waits
+/// again); past this, a finished waiter's node is simply freed.
+const SPARE_NODES: usize = 32;
+
 /// Wakers collected while a pattern's state is borrowed, woken once it is released.
+///
+/// Most operations wake one waiter (a release serves the front of the line, a put
+/// hands its item to one getter), so the first waker is kept inline and only the
+/// ones after it go to the heap: the common hand-off allocates nothing.
 #[derive(Default)]
 pub(crate) struct Wakeups {
-    wakers: Vec<Waker>,
+    first: Option<Waker>,
+    /// The wakers after `first`, in the order they were added. Empty while `first`
+    /// is `None`.
+    rest: Vec<Waker>,
 }
 
 // === impl Waiter ===
@@ -80,15 +104,25 @@ impl<S> WaitList<S> {
     pub(crate) fn new() -> WaitList<S> {
         WaitList {
             queue: VecDeque::new(),
+            spare: Vec::new(),
         }
     }
 
-    /// Joins the back of the line.
+    /// Joins the back of the line, in a spare node if there is one.
     pub(crate) fn push_back(&mut self, state: S, waker: &Waker) -> Rc<Waiter<S>> {
-        let waiter = Rc::new(Waiter {
+        let fresh = Waiter {
             waker: Cell::new(Some(waker.clone())),
             state: RefCell::new(state),
-        });
+        };
+        let waiter = match self.spare.pop() {
+            Some(mut node) => {
+                // A spare is held by the list alone and holds no waker (see `recycle`),
+                // so it is ours to refill, and what it held drops nothing foreign.
+                *Rc::get_mut(&mut node).expect("a spare node is held by the list alone") = fresh;
+                node
+            }
+            None => Rc::new(fresh),
+        };
         self.queue.push_back(Rc::clone(&waiter));
         waiter
     }
@@ -114,6 +148,29 @@ impl<S> WaitList<S> {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Keeps `waiter`'s node for a later `push_back`, once its future is done with it
+    /// and it is out of the line (served, failed, or removed because dropped).
+    ///
+    /// The caller must have taken the waker out first ([`Wakeups::add`] does, for a
+    /// served waiter): dropping a waker is foreign code, and this runs inside the
+    /// pattern's borrow. A node something else still holds, or one past
+    /// [`SPARE_NODES`], is not kept.
+    pub(crate) fn recycle(&mut self, mut waiter: Rc<Waiter<S>>)
+    where
+        S: Copy,
+    {
+        let Some(node) = Rc::get_mut(&mut waiter) else {
+            return; // still in the line, or held elsewhere: not ours to reuse
+        };
+        debug_assert!(
+            node.waker.get_mut().is_none(),
+            "WaitList::recycle: take the waker out first, to drop it after the borrow"
+        );
+        if self.spare.len() < SPARE_NODES {
+            self.spare.push(waiter);
         }
     }
 
@@ -144,8 +201,13 @@ impl<S> fmt::Debug for WaitList<S> {
 impl Wakeups {
     /// Takes `waiter`'s waker, to be woken by [`wake_all`](Self::wake_all).
     pub(crate) fn add<S>(&mut self, waiter: &Waiter<S>) {
-        if let Some(waker) = waiter.take_waker() {
-            self.wakers.push(waker);
+        let Some(waker) = waiter.take_waker() else {
+            return;
+        };
+        if self.first.is_none() {
+            self.first = Some(waker);
+        } else {
+            self.rest.push(waker);
         }
     }
 
@@ -157,11 +219,133 @@ impl Wakeups {
     /// waiter's panic would strand it for ever, holding its permits or its item.
     #[inline]
     pub(crate) fn wake_all(self) {
-        if self.wakers.is_empty() {
+        let Some(first) = self.first else {
             return; // the common case (nobody was waiting): no loop, no drop to run
-        }
-        for waker in self.wakers {
+        };
+        for waker in std::iter::once(first).chain(self.rest) {
             let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use std::task::Wake;
+
+    /// A waker that writes its name into a shared log when woken, and can be told to
+    /// panic instead.
+    struct Named {
+        name: &'static str,
+        log: Arc<Mutex<Vec<&'static str>>>,
+        panics: bool,
+    }
+
+    impl Wake for Named {
+        fn wake(self: Arc<Self>) {
+            assert!(!self.panics, "{} panics in wake", self.name);
+            self.log.lock().unwrap().push(self.name);
+        }
+    }
+
+    fn named(name: &'static str, log: &Arc<Mutex<Vec<&'static str>>>) -> Arc<Named> {
+        Arc::new(Named {
+            name,
+            log: log.clone(),
+            panics: false,
+        })
+    }
+
+    #[test]
+    fn a_recycled_node_is_refilled_with_the_new_waiters_waker_and_state() {
+        let log = Arc::default();
+        let (old, new) = (named("old", &log), named("new", &log));
+        let mut list = WaitList::new();
+        let served = list.push_back(1_u32, &Waker::from(old.clone()));
+        let node = Rc::as_ptr(&served);
+        drop(list.pop_front()); // served: the list lets go of it
+        let mut wakeups = Wakeups::default();
+        wakeups.add(&served); // takes its waker, as a pattern does
+        list.recycle(served);
+        assert_eq!(
+            Arc::strong_count(&old),
+            2,
+            "old's waker is held by wakeups alone"
+        );
+
+        let next = list.push_back(2, &Waker::from(new.clone()));
+        assert_eq!(Rc::as_ptr(&next), node, "the node is reused");
+        assert_eq!(*next.state(), 2, "with the new state");
+        next.take_waker().unwrap().wake();
+        assert_eq!(*log.lock().unwrap(), ["new"], "and the new waker");
+        wakeups.wake_all();
+        assert_eq!(*log.lock().unwrap(), ["new", "old"]);
+    }
+
+    #[test]
+    fn a_node_still_in_the_line_is_not_recycled() {
+        let log = Arc::default();
+        let waker = Waker::from(named("w", &log));
+        let mut list = WaitList::new();
+        let waiting = list.push_back((), &waker);
+        waiting.take_waker();
+        list.recycle(Rc::clone(&waiting));
+        let next = list.push_back((), &waker);
+        assert!(
+            !Rc::ptr_eq(&waiting, &next),
+            "a fresh node, not the one in line"
+        );
+        assert_eq!(list.len(), 2);
+    }
+
+    #[test]
+    fn the_list_keeps_at_most_spare_nodes_nodes() {
+        let log = Arc::default();
+        let waker = Waker::from(named("w", &log));
+        let mut list = WaitList::new();
+        let finished: Vec<_> = (0..SPARE_NODES + 5)
+            .map(|_| list.push_back((), &waker))
+            .collect();
+        for waiter in finished {
+            drop(list.pop_front());
+            waiter.take_waker();
+            list.recycle(waiter);
+        }
+        assert_eq!(list.spare.len(), SPARE_NODES);
+    }
+
+    #[test]
+    fn wakeups_past_the_inline_one_wake_everyone_in_the_order_added() {
+        let log = Arc::default();
+        let mut list = WaitList::new();
+        for name in ["a", "b", "c", "d"] {
+            list.push_back((), &Waker::from(named(name, &log)));
+        }
+        let mut wakeups = Wakeups::default();
+        for waiter in list.drain() {
+            wakeups.add(&waiter);
+        }
+        wakeups.wake_all();
+        assert_eq!(*log.lock().unwrap(), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn a_panicking_first_waker_does_not_stop_the_wakes_after_it() {
+        let log = Arc::default();
+        let mut list = WaitList::new();
+        let panicking = Arc::new(Named {
+            name: "first",
+            log: Arc::clone(&log),
+            panics: true,
+        });
+        list.push_back((), &Waker::from(panicking));
+        list.push_back((), &Waker::from(named("second", &log)));
+        let mut wakeups = Wakeups::default();
+        for waiter in list.drain() {
+            wakeups.add(&waiter);
+        }
+        wakeups.wake_all();
+        assert_eq!(*log.lock().unwrap(), ["second"]);
     }
 }

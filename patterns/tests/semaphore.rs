@@ -204,6 +204,48 @@ fn a_dropped_acquire_that_was_granted_but_never_polled_returns_every_permit() {
 }
 
 #[test]
+fn a_request_after_a_cancelled_one_carries_none_of_its_state() {
+    // The wait list reuses a finished waiter's node: the second request below lines
+    // up in the node the cancelled one left. It must not inherit the permit the
+    // cancelled one had been assigned, nor its waker.
+    let _hang = hang_guard::start();
+    let sem = Semaphore::new(1);
+    let (old, new) = (
+        Arc::new(CountingWaker::default()),
+        Arc::new(CountingWaker::default()),
+    );
+    let (old_waker, new_waker) = (Waker::from(old.clone()), Waker::from(new.clone()));
+    let mut cancelled = sem.acquire_many(3);
+    assert!(
+        Pin::new(&mut cancelled)
+            .poll(&mut Context::from_waker(&old_waker))
+            .is_pending()
+    );
+    drop(cancelled); // gives back the 1 permit it had been assigned
+    assert_eq!(Arc::strong_count(&old), 2, "its stored waker is gone");
+
+    let held = sem.try_acquire().unwrap();
+    let mut next = sem.acquire_many(2);
+    let mut cx = Context::from_waker(&new_waker);
+    assert!(Pin::new(&mut next).poll(&mut cx).is_pending());
+    drop(held); // 1 of the 2 it wants: not enough (a stale assignment would make it so)
+    assert!(Pin::new(&mut next).poll(&mut cx).is_pending());
+    assert_eq!(new.wakes.load(Ordering::SeqCst), 0);
+    sem.add_permits(1);
+    assert_eq!(
+        new.wakes.load(Ordering::SeqCst),
+        1,
+        "the new waker is woken"
+    );
+    assert_eq!(old.wakes.load(Ordering::SeqCst), 0, "the old one never is");
+    match Pin::new(&mut next).poll(&mut cx) {
+        Poll::Ready(Ok(permit)) => assert_eq!(permit.num_permits(), 2),
+        other => panic!("expected the 2 permits, got {other:?}"),
+    }
+    assert_eq!(sem.available_permits(), 2);
+}
+
+#[test]
 fn close_wakes_every_waiter_with_an_error_and_drops_their_wakers() {
     let _hang = hang_guard::start();
     let sem = Semaphore::new(1);

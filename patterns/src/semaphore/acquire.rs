@@ -5,7 +5,11 @@
 //!   it exactly once (served, or dropped).
 //! - Dropped while waiting, it gives back every permit already assigned to it, so
 //!   the next request in line is served: nothing is lost.
+//! - However it leaves `Waiting` (served, failed on close, dropped), `leave_line`
+//!   hands its node back to the wait list, so the next request to wait reuses it
+//!   rather than allocating one: under contention nearly every acquire waits.
 
+use std::cell::RefMut;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +18,7 @@ use std::task::{Context, Poll};
 
 use executor::coop;
 
-use super::{AcquireError, Permit, Request, Semaphore};
+use super::{AcquireError, Permit, Request, Semaphore, State};
 use crate::wait_list::Waiter;
 
 /// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
@@ -62,6 +66,29 @@ impl<'a> Acquire<'a> {
         }
     }
 
+    /// `Waiting ─► Done`: takes this request out of the line if it is still in it,
+    /// hands its node back to the wait list for the next waiter to reuse, and returns
+    /// the permits it had been assigned (all it wanted, if served), which the request
+    /// no longer holds: the caller turns them into a `Permit` or gives them back.
+    /// Returns 0 in any other step.
+    fn leave_line(&mut self) -> u32 {
+        let Step::Waiting(waiter) = std::mem::replace(&mut self.step, Step::Done) else {
+            return 0;
+        };
+        // A waker still stored (dropped while in line) is foreign code even to drop:
+        // take it out here, and let it go only after the borrow below ends.
+        let _waker = waiter.take_waker();
+        let mut state = self.semaphore.state.borrow_mut();
+        let request = *waiter.state();
+        if request.assigned < request.wanted {
+            // Not served, so maybe still in line. (A served request is out of it
+            // already: the ground rule that spares this scan of the line.)
+            state.waiters.remove(&waiter);
+        }
+        state.waiters.recycle(waiter);
+        request.assigned
+    }
+
     /// The permit this request turns into once it has everything it wanted.
     fn granted(&self) -> Permit<'a> {
         Permit {
@@ -74,6 +101,7 @@ impl<'a> Acquire<'a> {
 impl<'a> Future for Acquire<'a> {
     type Output = Result<Permit<'a>, AcquireError>;
 
+    #[inline] // the fast path below is a few instructions: keep it in the caller's loop
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // An acquire that completes spends one unit of the task's coop budget,
         // so a loop of them that never waits still gives the loop back
@@ -84,71 +112,82 @@ impl<'a> Future for Acquire<'a> {
 
 impl<'a> Acquire<'a> {
     /// The poll proper: admits, queues or reports the grant.
+    #[inline]
     fn poll_acquire(&mut self, cx: &mut Context<'_>) -> Poll<Result<Permit<'a>, AcquireError>> {
-        let this = &mut *self;
-        let semaphore = this.semaphore;
-        match &this.step {
-            Step::Start => {
-                let mut state = semaphore.state.borrow_mut();
-                if state.closed {
-                    this.step = Step::Done;
-                    return Poll::Ready(Err(AcquireError(())));
-                }
-                let wanted = this.wanted as usize;
-                // Zero permits pass nobody (tokio: succeeds at once).
-                let nobody_ahead = state.waiters.is_empty() || wanted == 0;
-                if nobody_ahead && state.available >= wanted {
-                    state.available -= wanted;
-                    this.step = Step::Done;
-                    return Poll::Ready(Ok(this.granted()));
-                }
-                // Join the line. If it is empty we are the front, so we may take what
-                // is free now; if not, `available` is 0 and we take nothing.
-                let taken = state.available.min(wanted);
-                state.available -= taken;
-                let request = Request {
-                    wanted: this.wanted,
-                    assigned: taken as u32,
-                };
-                let waiter = state.waiters.push_back(request, cx.waker());
-                this.step = Step::Waiting(waiter);
-                // Pending: `release` wakes us once our request is complete, or
-                // `close` wakes us to fail.
-                Poll::Pending
-            }
-            Step::Waiting(waiter) => {
-                let mut request = waiter.state();
-                if request.assigned == request.wanted {
-                    drop(request);
-                    this.step = Step::Done;
-                    return Poll::Ready(Ok(this.granted()));
-                }
-                if semaphore.is_closed() {
-                    let given_back = std::mem::take(&mut request.assigned);
-                    drop(request);
-                    this.step = Step::Done;
-                    semaphore.release(given_back as usize);
-                    return Poll::Ready(Err(AcquireError(())));
-                }
-                drop(request);
-                waiter.set_waker(cx.waker());
-                // Pending: still in line; `release` or `close` wakes us.
-                Poll::Pending
-            }
-            Step::Done => panic!("Acquire polled after it already returned its output"),
+        if !matches!(self.step, Step::Start) {
+            return self.poll_waiting(cx);
         }
+        let semaphore = self.semaphore;
+        let mut state = semaphore.state.borrow_mut();
+        let wanted = self.wanted as usize;
+        // Zero permits pass nobody (tokio: succeeds at once).
+        let nobody_ahead = state.waiters.is_empty() || wanted == 0;
+        if !state.closed && nobody_ahead && state.available >= wanted {
+            // The fast path (the permits are free and nobody waits): take them. No
+            // waiter is built, so there is nothing to tear down either.
+            state.available -= wanted;
+            self.step = Step::Done;
+            return Poll::Ready(Ok(self.granted()));
+        }
+        self.fail_or_join_line(state, cx)
+    }
+
+    /// The first poll, when the fast path cannot take the permits: fails if the
+    /// semaphore is closed, or joins the line.
+    fn fail_or_join_line(
+        &mut self,
+        mut state: RefMut<'_, State>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Permit<'a>, AcquireError>> {
+        if state.closed {
+            self.step = Step::Done;
+            return Poll::Ready(Err(AcquireError(())));
+        }
+        // Join the line. If it is empty we are the front, so we may take what is free
+        // now; if not, `available` is 0 and we take nothing.
+        let wanted = self.wanted as usize;
+        let taken = state.available.min(wanted);
+        state.available -= taken;
+        let request = Request {
+            wanted: self.wanted,
+            assigned: taken as u32,
+        };
+        self.step = Step::Waiting(state.waiters.push_back(request, cx.waker()));
+        // Pending: `release` wakes us once our request is complete, or `close` wakes
+        // us to fail.
+        Poll::Pending
+    }
+
+    /// A later poll: reports the grant, or the close, or waits on in line.
+    fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Result<Permit<'a>, AcquireError>> {
+        let Step::Waiting(waiter) = &self.step else {
+            panic!("Acquire polled after it already returned its output");
+        };
+        let request = *waiter.state();
+        if request.assigned == request.wanted {
+            self.leave_line();
+            return Poll::Ready(Ok(self.granted()));
+        }
+        if self.semaphore.is_closed() {
+            let given_back = self.leave_line();
+            self.semaphore.release(given_back as usize);
+            return Poll::Ready(Err(AcquireError(())));
+        }
+        waiter.set_waker(cx.waker());
+        // Pending: still in line; `release` or `close` wakes us.
+        Poll::Pending
     }
 }
 
 impl Drop for Acquire<'_> {
+    #[inline] // most acquires end `Done`, holding nothing: keep that check in the caller
     fn drop(&mut self) {
-        let Step::Waiting(waiter) = &self.step else {
+        if !matches!(self.step, Step::Waiting(_)) {
             return;
-        };
+        }
         // Leave the line (if still in it) and give back whatever we were assigned:
         // part of the request, or all of it if it completed after our last poll.
-        self.semaphore.state.borrow_mut().waiters.remove(waiter);
-        let given_back = std::mem::take(&mut waiter.state().assigned);
+        let given_back = self.leave_line();
         if given_back > 0 {
             self.semaphore.release(given_back as usize);
         }
