@@ -470,9 +470,14 @@ impl Core {
 
     /// End of phase 3: wakes the tasks that spent their coop budget.
     fn wake_deferred(&self) {
-        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
-        for waker in deferred {
+        let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        for waker in deferred.drain(..) {
             wake_foreign(waker);
+        }
+        // The emptied list goes back, so a yield per turn allocates nothing.
+        let mut slot = self.deferred.borrow_mut();
+        if slot.is_empty() {
+            *slot = deferred;
         }
     }
 
