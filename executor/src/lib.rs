@@ -29,6 +29,7 @@
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
 //! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
+//! | `turn.rs` | [`Runtime::turn`] and [`Runtime::run_until_stalled`]: step the loop by hand, see each [`Turn`] |
 //!
 //! ## The loop, as data flows
 //!
@@ -94,6 +95,7 @@ mod task;
 mod thread_cpu;
 mod timer;
 pub mod trace;
+mod turn;
 mod wake_flag;
 mod waker;
 mod watchdog;
@@ -120,4 +122,5 @@ pub use resources::{RuntimeInfo, runtime_resource};
 pub use runtime::{Runtime, block_on, spawn};
 pub use stall::{LiveStall, StallCause, StallReport};
 pub use task::TaskId;
+pub use turn::{FiredTimer, IoEvent, ParkLimit, PollRecord, Turn};
 pub use yield_now::{YieldNow, yield_now};

@@ -100,6 +100,7 @@ use slab::Slab;
 use crate::event_loop::Core;
 use crate::park_timer::{PARK_TIMER_TOKEN, Park, ParkTimer};
 use crate::trace::trace;
+use crate::turn::IoEvent;
 use crate::waker::wake_foreign;
 
 /// The token of the `mio::Waker` that other threads use to wake the loop.
@@ -344,6 +345,13 @@ impl Reactor {
                 readiness.read != Known::Drained,
                 readiness.write != Known::Drained
             );
+            core.recorder.record(|turn| {
+                turn.io.push(IoEvent {
+                    token: ShowToken(event.token()).to_string(),
+                    readable: readiness.read != Known::Drained,
+                    writable: readiness.write != Known::Drained,
+                });
+            });
             if !self.dispatch(event.token(), readiness, &mut to_wake) {
                 trace!(
                     core,
