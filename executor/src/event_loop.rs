@@ -78,7 +78,7 @@ pub(crate) struct Core {
     /// Tasks that spent their coop budget, woken after phase 3's reactor poll.
     deferred: RefCell<Vec<Waker>>,
     /// The task being polled (`TaskId(0)`: the `block_on` future), for the trace.
-    polling: Cell<TaskId>,
+    pub(crate) polling: Cell<TaskId>,
     pub(crate) clock: Clock,
     /// Blocking jobs in flight: a paused clock must not jump while work is running on
     /// another thread (see `time::hold_clock`).
@@ -235,6 +235,7 @@ impl Core {
         if header.id != target.id {
             return;
         }
+        Header::count(&header.wakes);
         if path == WakePath::Remote {
             // Taken in: the next wake from another thread sends a message again.
             // Lowered before the task is polled, so that poll sees what that wake's
@@ -363,6 +364,7 @@ impl Core {
             let header = task.header();
             let (task_id, spawned_at) = (header.id, header.spawned_at);
             Header::set_flag(&header.scheduled, false);
+            Header::count(&header.polls);
             let outcome = if Header::flag(&header.aborted) {
                 task.cancel();
                 Poll::Ready(())

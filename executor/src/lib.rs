@@ -29,6 +29,7 @@
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
 //! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
+//! | `snapshot.rs` | [`Runtime::snapshot`] and [`snapshot()`]: the loop's whole state at one moment, drawn as panes |
 //! | `turn.rs` | [`Runtime::turn`] and [`Runtime::run_until_stalled`]: step the loop by hand, see each [`Turn`] |
 //!
 //! ## The loop, as data flows
@@ -88,6 +89,7 @@ mod park_timer;
 mod reactor;
 mod resources;
 mod runtime;
+mod snapshot;
 mod stall;
 #[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
 mod task;
@@ -120,6 +122,7 @@ pub use join::{JoinError, JoinHandle};
 pub use metrics::Metrics;
 pub use resources::{RuntimeInfo, runtime_resource};
 pub use runtime::{Runtime, block_on, spawn};
+pub use snapshot::{IoRegistration, PendingTimer, Snapshot, TaskInfo, TaskState, snapshot};
 pub use stall::{LiveStall, StallCause, StallReport};
 pub use task::TaskId;
 pub use turn::{FiredTimer, IoEvent, ParkLimit, PollRecord, Turn};

@@ -99,6 +99,7 @@ use slab::Slab;
 
 use crate::event_loop::Core;
 use crate::park_timer::{PARK_TIMER_TOKEN, Park, ParkTimer};
+use crate::snapshot::IoRegistration;
 use crate::trace::trace;
 use crate::turn::IoEvent;
 use crate::waker::wake_foreign;
@@ -364,6 +365,20 @@ impl Reactor {
         wake_all(&mut to_wake);
         *self.to_wake.borrow_mut() = to_wake;
         io_events
+    }
+
+    /// Every registered source as `snapshot.rs` shows it.
+    pub(crate) fn registrations(&self) -> Vec<IoRegistration> {
+        let parked = |side: &Side| side.waiters.iter().filter(|(_, w)| w.is_some()).count();
+        let slots = self.slots.borrow();
+        let registration = |slot: &Slot| IoRegistration {
+            token: ShowToken(slot.token).to_string(),
+            readable: slot.read.known != Known::Drained,
+            writable: slot.write.known != Known::Drained,
+            readers: parked(&slot.read),
+            writers: parked(&slot.write),
+        };
+        slots.iter().map(|(_, slot)| registration(slot)).collect()
     }
 
     /// Records `readiness` for `token` and moves the waiters it releases into `to_wake`.

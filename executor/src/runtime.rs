@@ -25,6 +25,7 @@ use crate::context;
 use crate::event_loop::{Core, Waiting};
 use crate::join::JoinHandle;
 use crate::metrics::Metrics;
+use crate::snapshot::{self, Snapshot};
 use crate::task::TaskId;
 use crate::trace::trace;
 use crate::turn::Turn;
@@ -172,6 +173,13 @@ impl Runtime {
         core.run_once(waiting);
         core.main_woken.set(false);
         core.recorder.finish(core.clock.now_tick())
+    }
+
+    /// The loop's state now: clock, ready queue, tasks, timers, I/O sources, blocking
+    /// jobs. See [`Snapshot`] for what it holds and how it prints; from inside a task,
+    /// call [`snapshot`](crate::snapshot()) instead.
+    pub fn snapshot(&self) -> Snapshot {
+        snapshot::take(&self.core, None)
     }
 
     /// What the runtime has done so far.
