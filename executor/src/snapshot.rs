@@ -6,16 +6,18 @@
 //! in which slot of the wheel, which sockets the reactor watches. asyncio shows the
 //! same with `asyncio.all_tasks()`, `loop._ready` and `loop._scheduled`; tokio-console
 //! keeps a live task table. Printed, it draws one pane per part of the loop, within
-//! 100 columns (this is `examples/step.rs` after its second turn):
+//! 100 columns (this is `examples/step.rs` after its first turn):
 //!
 //! ```text
-//! ── after turn 2 · 0.000 ms · paused ───────────────────────────────
-//! ready  │ task 3
-//! timers │ L1 s4: 0.250 ms · L2 s0: 3.000 ms
+//! ── after turn 1 · 0.000 ms · paused ──────────────────────────────────
+//! ready  │ (none)
+//! timers │ L1 s3: 0.250 ms · L1 s46: 3.000 ms
 //! io     │ token 0.0 readable writable · token 1.1 writable, 1 reader parked
 //! tasks  │ id  state      polls wakes  spawned at
-//!        │ 1   parked         1     0  examples/step.rs:41:8
-//!        │ 3   scheduled      0     0  examples/step.rs:55:8
+//!        │ 1   parked         1     0  examples/step.rs:30:8
+//!        │ 2   parked         1     0  examples/step.rs:40:8
+//!        │ 3   parked         1     0  examples/step.rs:44:8
+//!        │ 4   parked         1     0  examples/step.rs:32:9
 //! blocking jobs in flight: 0
 //! ```
 //!
