@@ -53,7 +53,7 @@ use crate::stall::{StallCause, StallReport};
 use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timer::{Fired, Wheel};
 use crate::trace::{Tracer, trace};
-use crate::turn::{FiredTimer, ParkLimit, PollRecord, TurnRecorder, since_start};
+use crate::turn::TurnRecorder;
 use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
 use crate::watchdog::Watchdog;
 
@@ -263,8 +263,7 @@ impl Core {
     /// is kept until phase 3 has polled the reactor (see `coop.rs`).
     pub(crate) fn defer(&self, waker: &Waker) {
         Counters::bump(&self.counters.forced_yields);
-        self.recorder
-            .record(|turn| turn.forced_yields.push(self.polling.get()));
+        self.recorder.forced_yield(self.polling.get());
         trace!(
             self,
             "coop   task={} budget spent: yield",
@@ -319,10 +318,7 @@ impl Core {
         Counters::bump(&self.counters.reactor_turns);
         let parked_at = self.recorder.stopwatch();
         let io_events = self.reactor.turn(park, self);
-        self.recorder.record(|turn| {
-            turn.park = ParkLimit::of(park, next_timer);
-            turn.parked_for = parked_at.map_or(Duration::ZERO, |at| at.elapsed());
-        });
+        self.recorder.parked(park, next_timer, parked_at);
         //    The tasks cut off by the budget rejoin the queue only now, after timers
         //    and I/O had their turn.
         self.wake_deferred();
@@ -344,8 +340,7 @@ impl Core {
                 ShowTicks(tick)
             );
             self.clock.jump_to_tick(tick);
-            self.recorder
-                .record(|turn| turn.clock_jump = Some(since_start(tick)));
+            self.recorder.jumped(tick);
             self.fire_due_timers();
         }
     }
@@ -394,14 +389,8 @@ impl Core {
             let poll_ended = Instant::now();
             let took = poll_ended - poll_started;
             self.note_poll(took, task_id, spawned_at, false);
-            self.recorder.record(|turn| {
-                turn.polls.push(PollRecord {
-                    task: task_id,
-                    spawned_at,
-                    ready: outcome.is_ready(),
-                    took,
-                });
-            });
+            self.recorder
+                .polled(task_id, spawned_at, outcome.is_ready(), took);
             poll_started = poll_ended;
         }
     }
@@ -482,14 +471,7 @@ impl Core {
                 ShowTicks(late)
             );
             Counters::bump(&self.counters.timers_fired);
-            self.recorder.record(|turn| {
-                turn.timers.push(FiredTimer {
-                    deadline: since_start(timer.deadline),
-                    level: timer.location.level,
-                    slot: timer.location.slot,
-                    late: since_start(late),
-                });
-            });
+            self.recorder.fired(&timer, late);
             if let Some(waker) = timer.waker {
                 wake_foreign(waker);
             }
@@ -542,8 +524,7 @@ impl Core {
         for target in self.remote_wakes.try_iter().take(waiting) {
             Counters::bump(&self.counters.remote_wakes);
             if target.key != MAIN_KEY {
-                self.recorder
-                    .record(|turn| turn.remote_wakes.push(target.id));
+                self.recorder.remote_wake(target.id);
             }
             self.schedule(target, WakePath::Remote);
         }

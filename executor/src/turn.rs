@@ -48,6 +48,7 @@ use std::time::{Duration, Instant};
 
 use crate::park_timer::Park;
 use crate::task::TaskId;
+use crate::timer::Fired;
 
 /// What one turn of the loop did, phase by phase. Returned by
 /// [`Runtime::turn`](crate::Runtime::turn).
@@ -284,6 +285,66 @@ impl TurnRecorder {
     #[inline]
     pub(crate) fn stopwatch(&self) -> Option<Instant> {
         self.recording.get().then(Instant::now)
+    }
+
+    /// Phase 1: a task was polled.
+    #[inline]
+    pub(crate) fn polled(
+        &self,
+        task: TaskId,
+        spawned_at: &'static Location<'static>,
+        ready: bool,
+        took: Duration,
+    ) {
+        self.record(|turn| {
+            let poll = PollRecord {
+                task,
+                spawned_at,
+                ready,
+                took,
+            };
+            turn.polls.push(poll);
+        });
+    }
+
+    /// Phase 2 (or 5): a timer fired, `late` ticks after its deadline.
+    #[inline]
+    pub(crate) fn fired(&self, timer: &Fired, late: u64) {
+        self.record(|turn| {
+            turn.timers.push(FiredTimer {
+                deadline: since_start(timer.deadline),
+                level: timer.location.level,
+                slot: timer.location.slot,
+                late: since_start(late),
+            });
+        });
+    }
+
+    /// Phase 3: the loop parked as `park` allowed, from `parked_at` (a `stopwatch`).
+    #[inline]
+    pub(crate) fn parked(&self, park: Park, next_timer: Option<u64>, parked_at: Option<Instant>) {
+        self.record(|turn| {
+            turn.park = ParkLimit::of(park, next_timer);
+            turn.parked_for = parked_at.map_or(Duration::ZERO, |at| at.elapsed());
+        });
+    }
+
+    /// Phase 3: a task's coop budget ran out during phase 1.
+    #[inline]
+    pub(crate) fn forced_yield(&self, task: TaskId) {
+        self.record(|turn| turn.forced_yields.push(task));
+    }
+
+    /// Phase 4: a wake from another thread was taken in.
+    #[inline]
+    pub(crate) fn remote_wake(&self, task: TaskId) {
+        self.record(|turn| turn.remote_wakes.push(task));
+    }
+
+    /// Phase 5: a paused clock jumped to `tick`.
+    #[inline]
+    pub(crate) fn jumped(&self, tick: u64) {
+        self.record(|turn| turn.clock_jump = Some(since_start(tick)));
     }
 
     /// Starts recording turn `number`, which begins at `now_tick`.
