@@ -14,6 +14,9 @@
 //! 5. paused clock only     if nothing at all can run, jump to the next timer
 //! ```
 //!
+//! `block_on` turns it for as long as its future is pending; `Runtime::turn` and
+//! `Runtime::run_until_stalled` turn it by hand, recording each turn (`turn.rs`).
+//!
 //! # Ground rules
 //! - Everything here lives on one thread; `RefCell`s are borrowed only for the length
 //!   of a slab or queue operation and never across user code (a poll, a `Drop`, a
@@ -50,6 +53,7 @@ use crate::stall::{StallCause, StallReport};
 use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timer::{Fired, Wheel};
 use crate::trace::{Tracer, trace};
+use crate::turn::TurnRecorder;
 use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
 use crate::watchdog::Watchdog;
 
@@ -74,7 +78,7 @@ pub(crate) struct Core {
     /// Tasks that spent their coop budget, woken after phase 3's reactor poll.
     deferred: RefCell<Vec<Waker>>,
     /// The task being polled (`TaskId(0)`: the `block_on` future), for the trace.
-    polling: Cell<TaskId>,
+    pub(crate) polling: Cell<TaskId>,
     pub(crate) clock: Clock,
     /// Blocking jobs in flight: a paused clock must not jump while work is running on
     /// another thread (see `time::hold_clock`).
@@ -89,6 +93,8 @@ pub(crate) struct Core {
     stalls: RefCell<Vec<Stall>>,
     pub(crate) config: Config,
     pub(crate) tracer: Tracer,
+    /// Writes down what a turn does while someone steps the loop (`turn.rs`).
+    pub(crate) recorder: TurnRecorder,
     /// Watches polls from another thread while a stall threshold is set.
     pub(crate) watchdog: Option<Watchdog>,
 }
@@ -109,6 +115,18 @@ impl fmt::Display for WakePath {
             WakePath::Remote => "remote",
         })
     }
+}
+
+/// Whether a turn may sleep in phase 3 and jump a paused clock in phase 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    /// As needed: `block_on`, whose future may wait on I/O with no task alive.
+    Allowed,
+    /// As needed while a task is alive: `Runtime::turn`. With no `block_on` future
+    /// and no task, nobody is left to wake, and the loop would sleep for ever.
+    WhileTasksLive,
+    /// Never: `Runtime::run_until_stalled`, which stops where waiting would begin.
+    Never,
 }
 
 /// A poll that exceeded the stall threshold, waiting for phase 2's timer figures.
@@ -154,6 +172,7 @@ impl Core {
             counters: Counters::default(),
             stalls: RefCell::new(Vec::new()),
             tracer: Tracer::new(config.trace),
+            recorder: TurnRecorder::default(),
             watchdog: match config.stall_threshold {
                 Some(threshold) => Some(Watchdog::start(threshold, config.on_live_stall.clone())?),
                 None => None,
@@ -216,6 +235,7 @@ impl Core {
         if header.id != target.id {
             return;
         }
+        Header::count(&header.wakes);
         if path == WakePath::Remote {
             // Taken in: the next wake from another thread sends a message again.
             // Lowered before the task is polled, so that poll sees what that wake's
@@ -243,6 +263,7 @@ impl Core {
     /// is kept until phase 3 has polled the reactor (see `coop.rs`).
     pub(crate) fn defer(&self, waker: &Waker) {
         Counters::bump(&self.counters.forced_yields);
+        self.recorder.forced_yield(self.polling.get());
         trace!(
             self,
             "coop   task={} budget spent: yield",
@@ -271,7 +292,7 @@ impl Core {
     }
 
     /// One turn of the loop. See the module doc for the phases.
-    pub(crate) fn run_once(&self) {
+    pub(crate) fn run_once(&self, waiting: Waiting) {
         // 1. Run the ready batch. Bounded, so timers and I/O get their turn.
         self.run_ready_batch();
 
@@ -286,10 +307,18 @@ impl Core {
         let has_work = self.has_ready_work();
         let clock_holds = self.clock_holds.load(Ordering::Acquire);
         let next_timer = self.timers.borrow().next_expiration();
-        let park = self.park(has_work, clock_holds, next_timer);
+        let park = match waiting {
+            Waiting::Allowed => self.park(has_work, clock_holds, next_timer),
+            Waiting::WhileTasksLive if !self.tasks.borrow().is_empty() => {
+                self.park(has_work, clock_holds, next_timer)
+            }
+            Waiting::WhileTasksLive | Waiting::Never => Park::No,
+        };
         trace!(self, "park   {park}");
         Counters::bump(&self.counters.reactor_turns);
+        let parked_at = self.recorder.stopwatch();
         let io_events = self.reactor.turn(park, self);
+        self.recorder.parked(park, next_timer, parked_at);
         //    The tasks cut off by the budget rejoin the queue only now, after timers
         //    and I/O had their turn.
         self.wake_deferred();
@@ -303,6 +332,7 @@ impl Core {
         if let Some(tick) = next_timer
             && self.clock.is_paused()
             && idle
+            && waiting != Waiting::Never
         {
             trace!(
                 self,
@@ -310,6 +340,7 @@ impl Core {
                 ShowTicks(tick)
             );
             self.clock.jump_to_tick(tick);
+            self.recorder.jumped(tick);
             self.fire_due_timers();
         }
     }
@@ -328,6 +359,7 @@ impl Core {
             let header = task.header();
             let (task_id, spawned_at) = (header.id, header.spawned_at);
             Header::set_flag(&header.scheduled, false);
+            Header::count(&header.polls);
             let outcome = if Header::flag(&header.aborted) {
                 task.cancel();
                 Poll::Ready(())
@@ -355,7 +387,10 @@ impl Core {
             // Timed after a finished task is dropped: a slow destructor of its output
             // is this task's doing, not the next one's.
             let poll_ended = Instant::now();
-            self.note_poll(poll_ended - poll_started, task_id, spawned_at, false);
+            let took = poll_ended - poll_started;
+            self.note_poll(took, task_id, spawned_at, false);
+            self.recorder
+                .polled(task_id, spawned_at, outcome.is_ready(), took);
             poll_started = poll_ended;
         }
     }
@@ -436,6 +471,7 @@ impl Core {
                 ShowTicks(late)
             );
             Counters::bump(&self.counters.timers_fired);
+            self.recorder.fired(&timer, late);
             if let Some(waker) = timer.waker {
                 wake_foreign(waker);
             }
@@ -492,6 +528,9 @@ impl Core {
         let waiting = self.remote_wakes.len();
         for target in self.remote_wakes.try_iter().take(waiting) {
             Counters::bump(&self.counters.remote_wakes);
+            if target.key != MAIN_KEY {
+                self.recorder.remote_wake(target.id);
+            }
             self.schedule(target, WakePath::Remote);
         }
     }

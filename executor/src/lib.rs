@@ -29,6 +29,8 @@
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
 //! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
+//! | `snapshot.rs` | [`Runtime::snapshot`] and [`snapshot()`]: the loop's whole state at one moment, drawn as panes |
+//! | `turn.rs` | [`Runtime::turn`] and [`Runtime::run_until_stalled`]: step the loop by hand, see each [`Turn`] |
 //!
 //! ## The loop, as data flows
 //!
@@ -87,6 +89,7 @@ mod park_timer;
 mod reactor;
 mod resources;
 mod runtime;
+mod snapshot;
 mod stall;
 #[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
 mod task;
@@ -94,6 +97,7 @@ mod task;
 mod thread_cpu;
 mod timer;
 pub mod trace;
+mod turn;
 mod wake_flag;
 mod waker;
 mod watchdog;
@@ -118,6 +122,8 @@ pub use join::{JoinError, JoinHandle};
 pub use metrics::Metrics;
 pub use resources::{RuntimeInfo, runtime_resource};
 pub use runtime::{Runtime, block_on, spawn};
+pub use snapshot::{IoRegistration, PendingTimer, Snapshot, TaskInfo, TaskState, snapshot};
 pub use stall::{LiveStall, StallCause, StallReport};
 pub use task::TaskId;
+pub use turn::{FiredTimer, IoEvent, ParkLimit, PollRecord, Turn};
 pub use yield_now::{YieldNow, yield_now};

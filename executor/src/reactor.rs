@@ -99,7 +99,9 @@ use slab::Slab;
 
 use crate::event_loop::Core;
 use crate::park_timer::{PARK_TIMER_TOKEN, Park, ParkTimer};
+use crate::snapshot::IoRegistration;
 use crate::trace::trace;
+use crate::turn::IoEvent;
 use crate::waker::wake_foreign;
 
 /// The token of the `mio::Waker` that other threads use to wake the loop.
@@ -344,6 +346,13 @@ impl Reactor {
                 readiness.read != Known::Drained,
                 readiness.write != Known::Drained
             );
+            core.recorder.record(|turn| {
+                turn.io.push(IoEvent {
+                    token: ShowToken(event.token()).to_string(),
+                    readable: readiness.read != Known::Drained,
+                    writable: readiness.write != Known::Drained,
+                });
+            });
             if !self.dispatch(event.token(), readiness, &mut to_wake) {
                 trace!(
                     core,
@@ -356,6 +365,20 @@ impl Reactor {
         wake_all(&mut to_wake);
         *self.to_wake.borrow_mut() = to_wake;
         io_events
+    }
+
+    /// Every registered source as `snapshot.rs` shows it.
+    pub(crate) fn registrations(&self) -> Vec<IoRegistration> {
+        let parked = |side: &Side| side.waiters.iter().filter(|(_, w)| w.is_some()).count();
+        let slots = self.slots.borrow();
+        let registration = |slot: &Slot| IoRegistration {
+            token: ShowToken(slot.token).to_string(),
+            readable: slot.read.known != Known::Drained,
+            writable: slot.write.known != Known::Drained,
+            readers: parked(&slot.read),
+            writers: parked(&slot.write),
+        };
+        slots.iter().map(|(_, slot)| registration(slot)).collect()
     }
 
     /// Records `readiness` for `token` and moves the waiters it releases into `to_wake`.

@@ -23,7 +23,7 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize};
 use std::task::{Context, Poll, Waker};
 
 use super::{Header, TaskId, TaskRef, Vtable, raw_waker};
@@ -93,6 +93,8 @@ where
                 aborted: AtomicBool::new(false),
                 join_interest: AtomicBool::new(true),
                 remote_queued: WakeFlag::new(),
+                polls: AtomicU32::new(0),
+                wakes: AtomicU32::new(0),
             },
             output: Cell::new(Output::Pending),
             join_waker: Cell::new(None),

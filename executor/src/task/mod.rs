@@ -60,7 +60,7 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::task::Poll;
 
 use crate::wake_flag::WakeFlag;
@@ -103,6 +103,10 @@ pub(crate) struct Header {
     /// Raised while a wake for this task sits in the remote channel, so a flood of
     /// wakes from other threads queues one message (see `waker.rs`).
     pub(crate) remote_queued: WakeFlag,
+    /// Times polled, and wakes taken in (local or remote; stale ones not counted), for
+    /// `snapshot.rs`. Runtime thread only, like the flags; they wrap after 4 billion.
+    pub(crate) polls: AtomicU32,
+    pub(crate) wakes: AtomicU32,
 }
 
 impl Header {
@@ -113,6 +117,20 @@ impl Header {
 
     pub(crate) fn set_flag(flag: &AtomicBool, value: bool) {
         flag.store(value, Ordering::Relaxed);
+    }
+
+    /// Adds one to a runtime-thread counter: a load and a store, no read-modify-write.
+    #[inline]
+    pub(crate) fn count(counter: &AtomicU32) {
+        counter.store(
+            counter.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Reads a runtime-thread counter.
+    pub(crate) fn counted(counter: &AtomicU32) -> u32 {
+        counter.load(Ordering::Relaxed)
     }
 }
 

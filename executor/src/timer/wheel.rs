@@ -298,6 +298,16 @@ impl Wheel {
         self.elapsed = self.elapsed.max(now);
     }
 
+    /// Every pending timer's deadline and list, in no particular order (`snapshot.rs`).
+    pub(crate) fn pending_timers(&self) -> impl Iterator<Item = (u64, Location)> + '_ {
+        self.entries
+            .iter()
+            .filter_map(|(_, entry)| match &entry.state {
+                State::Pending(links) => Some((entry.deadline, links.location())),
+                State::Fired => None,
+            })
+    }
+
     /// How many timers are pending (inserted, not fired, not removed).
     pub(crate) fn pending(&self) -> usize {
         self.pending

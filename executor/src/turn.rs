@@ -1,0 +1,372 @@
+//! Stepping the loop by hand: [`Runtime::turn`](crate::Runtime::turn) runs one turn
+//! and hands back a [`Turn`], the record of what that turn did.
+//!
+//! `block_on` turns the loop for you and shows you nothing. A reader who wants to see
+//! the phases of `event_loop.rs` happen (asyncio readers know `loop._run_once`,
+//! futures' `LocalPool` has `run_until_stalled`) steps instead:
+//!
+//! ```
+//! use std::time::Duration;
+//! use executor::{Runtime, time};
+//!
+//! let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
+//! rt.spawn(async { time::Timer::after(Duration::from_micros(40)).await });
+//! // Polls the task, which parks on its timer; nothing else can run, so the paused
+//! // clock jumps and the timer fires.
+//! let first = rt.turn();
+//! assert_eq!((first.polls.len(), first.timers.len()), (1, 1));
+//! let second = rt.turn(); // the task finishes
+//! assert!(second.polls[0].ready);
+//! print!("{first:#}{second:#}");
+//! ```
+//!
+//! prints (`{:#}` leaves out wall-clock durations, so a paused-clock run prints the
+//! same text every time; `tests/step.rs` holds it as a golden test):
+//!
+//! ```text
+//! ── turn 1 · 0.000 ms → 0.040 ms ──
+//! polls  │ task 1 (src/main.rs:6:4) Pending
+//! park   │ did not wait
+//! clock  │ jumped to 0.040 ms (paused, nothing else could run)
+//! timers │ 0.040 ms L0 s40 late 0.000 ms
+//! ── turn 2 · 0.040 ms → 0.040 ms ──
+//! polls  │ task 1 (src/main.rs:6:4) Ready
+//! park   │ did not wait
+//! ```
+//!
+//! # Ground rules
+//! - Recording costs nothing when nobody steps: every site in the loop goes through
+//!   [`TurnRecorder::record`], which tests one `bool` before it touches the record.
+//!   `block_on` never turns it on.
+//! - Recording never changes what the loop does, only what it writes down.
+//! - A `Turn` holds plain data (ids, spawn sites, durations), never a task or a waker.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+use crate::park_timer::Park;
+use crate::task::TaskId;
+use crate::timer::Fired;
+
+/// What one turn of the loop did, phase by phase. Returned by
+/// [`Runtime::turn`](crate::Runtime::turn).
+///
+/// Times on the runtime's clock (`started_at`, deadlines, lateness) count from the
+/// runtime's start, so with a paused clock they are the same on every run; the poll
+/// durations and `parked_for` are wall-clock time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Turn {
+    /// Which turn this was: 1 for the runtime's first (`Metrics::reactor_turns`).
+    pub number: u64,
+    /// The runtime's clock when the turn began.
+    pub started_at: Duration,
+    /// The runtime's clock when it ended (later than `started_at` when a paused clock
+    /// jumped, or real time passed).
+    pub ended_at: Duration,
+    /// Phase 1: each task polled, in order.
+    pub polls: Vec<PollRecord>,
+    /// Phase 2 (and phase 5, after a jump): each timer that fired.
+    pub timers: Vec<FiredTimer>,
+    /// Phase 3: how long the loop was allowed to sleep.
+    pub park: ParkLimit,
+    /// Phase 3: how long it actually slept in `mio::Poll::poll` (wall clock).
+    pub parked_for: Duration,
+    /// Phase 3: each I/O readiness event taken in.
+    pub io: Vec<IoEvent>,
+    /// Phase 3: tasks whose coop budget ran out during phase 1, woken again now.
+    pub forced_yields: Vec<TaskId>,
+    /// Phase 4: tasks woken from other threads (or from outside the loop), taken in.
+    pub remote_wakes: Vec<TaskId>,
+    /// Phase 5: where a paused clock jumped to, if it did.
+    pub clock_jump: Option<Duration>,
+}
+
+/// One poll of a task in phase 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PollRecord {
+    /// The task polled.
+    pub task: TaskId,
+    /// Where it was spawned.
+    pub spawned_at: &'static Location<'static>,
+    /// True if it finished (completed, panicked, or was cancelled by an abort).
+    pub ready: bool,
+    /// How long the poll took (wall clock).
+    pub took: Duration,
+}
+
+/// One timer that came due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FiredTimer {
+    /// Its deadline, from the runtime's start.
+    pub deadline: Duration,
+    /// The wheel level it fired from (6: the overflow list).
+    pub level: usize,
+    /// The slot on that level.
+    pub slot: usize,
+    /// How long after its deadline it fired, on the runtime's clock.
+    pub late: Duration,
+}
+
+/// One I/O readiness event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IoEvent {
+    /// The source's token, shown as `key.generation`.
+    pub token: String,
+    /// The event said: readable (or closed for reading, or failed).
+    pub readable: bool,
+    /// The event said: writable (or closed for writing, or failed).
+    pub writable: bool,
+}
+
+/// How long phase 3 was allowed to sleep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParkLimit {
+    /// Not at all: work was ready, or the turn was not allowed to wait
+    /// (`run_until_stalled`), or a paused clock only looked at I/O before jumping.
+    #[default]
+    NoWait,
+    /// Until the next timer, due at this time from the runtime's start, or an event.
+    UntilTimer(Duration),
+    /// Until an I/O event or a wake from another thread: no timer was pending.
+    UntilEvent,
+}
+
+// === impl Turn ===
+
+impl Turn {
+    /// True if the turn polled nothing, fired nothing, took in no event and no wake:
+    /// the loop had nothing to do.
+    pub fn is_idle(&self) -> bool {
+        self.polls.is_empty()
+            && self.timers.is_empty()
+            && self.io.is_empty()
+            && self.forced_yields.is_empty()
+            && self.remote_wakes.is_empty()
+            && self.clock_jump.is_none()
+    }
+}
+
+/// A few aligned lines, one per phase that did something. The alternate form (`{:#}`)
+/// leaves out wall-clock durations, so a paused-clock run prints the same every time.
+impl fmt::Display for Turn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let wall_times = !f.alternate();
+        writeln!(
+            f,
+            "── turn {} · {} → {} ──",
+            self.number,
+            Millis(self.started_at),
+            Millis(self.ended_at)
+        )?;
+        for poll in &self.polls {
+            let outcome = if poll.ready { "Ready" } else { "Pending" };
+            write!(
+                f,
+                "polls  │ task {} ({}) {outcome}",
+                poll.task, poll.spawned_at
+            )?;
+            if wall_times {
+                write!(f, " in {:?}", poll.took)?;
+            }
+            writeln!(f)?;
+        }
+        write!(f, "park   │ {}", self.park)?;
+        if wall_times && self.park != ParkLimit::NoWait {
+            write!(f, ", slept {:?}", self.parked_for)?;
+        }
+        writeln!(f)?;
+        for event in &self.io {
+            let readable = if event.readable { " READABLE" } else { "" };
+            let writable = if event.writable { " WRITABLE" } else { "" };
+            writeln!(f, "io     │ token {}{readable}{writable}", event.token)?;
+        }
+        if !self.forced_yields.is_empty() {
+            writeln!(
+                f,
+                "yields │ {} (coop budget spent)",
+                Tasks(&self.forced_yields)
+            )?;
+        }
+        if !self.remote_wakes.is_empty() {
+            writeln!(f, "remote │ {}", Tasks(&self.remote_wakes))?;
+        }
+        if let Some(to) = self.clock_jump {
+            writeln!(
+                f,
+                "clock  │ jumped to {} (paused, nothing else could run)",
+                Millis(to)
+            )?;
+        }
+        for timer in &self.timers {
+            writeln!(
+                f,
+                "timers │ {} L{} s{} late {}",
+                Millis(timer.deadline),
+                timer.level,
+                timer.slot,
+                Millis(timer.late)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl ParkLimit {
+    /// The limit `park` set, with the deadline as the wheel's tick `next_timer`.
+    pub(crate) fn of(park: Park, next_timer: Option<u64>) -> ParkLimit {
+        match (park, next_timer) {
+            (Park::No, _) => ParkLimit::NoWait,
+            (Park::Until(_), Some(tick)) => ParkLimit::UntilTimer(since_start(tick)),
+            (Park::Until(_) | Park::UntilEvent, _) => ParkLimit::UntilEvent,
+        }
+    }
+}
+
+impl fmt::Display for ParkLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParkLimit::NoWait => f.write_str("did not wait"),
+            ParkLimit::UntilTimer(due) => write!(f, "until the timer due at {}", Millis(*due)),
+            ParkLimit::UntilEvent => f.write_str("until an event (no timer pending)"),
+        }
+    }
+}
+
+/// A duration as milliseconds to the µs: `12.000 ms`.
+pub(crate) struct Millis(pub(crate) Duration);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let micros = self.0.as_micros();
+        write!(f, "{}.{:03} ms", micros / 1000, micros % 1000)
+    }
+}
+
+/// Task ids as a list: `task 3, task 5`.
+struct Tasks<'a>(&'a [TaskId]);
+
+impl fmt::Display for Tasks<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, task) in self.0.iter().enumerate() {
+            let separator = if i == 0 { "" } else { ", " };
+            write!(f, "{separator}task {task}")?;
+        }
+        Ok(())
+    }
+}
+
+// === The recorder the loop writes into ===
+
+/// The `Turn` being recorded, if someone is stepping. Lives in the loop's `Core`.
+#[derive(Debug, Default)]
+pub(crate) struct TurnRecorder {
+    recording: Cell<bool>,
+    turn: RefCell<Turn>,
+}
+
+impl TurnRecorder {
+    /// Runs `write` on the turn being recorded; does nothing (one `bool` test) when
+    /// nobody is stepping.
+    #[inline]
+    pub(crate) fn record(&self, write: impl FnOnce(&mut Turn)) {
+        if self.recording.get() {
+            write(&mut self.turn.borrow_mut());
+        }
+    }
+
+    /// The time now if recording (to measure the park), else `None`: no clock read.
+    #[inline]
+    pub(crate) fn stopwatch(&self) -> Option<Instant> {
+        self.recording.get().then(Instant::now)
+    }
+
+    /// Phase 1: a task was polled.
+    #[inline]
+    pub(crate) fn polled(
+        &self,
+        task: TaskId,
+        spawned_at: &'static Location<'static>,
+        ready: bool,
+        took: Duration,
+    ) {
+        self.record(|turn| {
+            let poll = PollRecord {
+                task,
+                spawned_at,
+                ready,
+                took,
+            };
+            turn.polls.push(poll);
+        });
+    }
+
+    /// Phase 2 (or 5): a timer fired, `late` ticks after its deadline.
+    #[inline]
+    pub(crate) fn fired(&self, timer: &Fired, late: u64) {
+        self.record(|turn| {
+            turn.timers.push(FiredTimer {
+                deadline: since_start(timer.deadline),
+                level: timer.location.level,
+                slot: timer.location.slot,
+                late: since_start(late),
+            });
+        });
+    }
+
+    /// Phase 3: the loop parked as `park` allowed, from `parked_at` (a `stopwatch`).
+    #[inline]
+    pub(crate) fn parked(&self, park: Park, next_timer: Option<u64>, parked_at: Option<Instant>) {
+        self.record(|turn| {
+            turn.park = ParkLimit::of(park, next_timer);
+            turn.parked_for = parked_at.map_or(Duration::ZERO, |at| at.elapsed());
+        });
+    }
+
+    /// Phase 3: a task's coop budget ran out during phase 1.
+    #[inline]
+    pub(crate) fn forced_yield(&self, task: TaskId) {
+        self.record(|turn| turn.forced_yields.push(task));
+    }
+
+    /// Phase 4: a wake from another thread was taken in.
+    #[inline]
+    pub(crate) fn remote_wake(&self, task: TaskId) {
+        self.record(|turn| turn.remote_wakes.push(task));
+    }
+
+    /// Phase 5: a paused clock jumped to `tick`.
+    #[inline]
+    pub(crate) fn jumped(&self, tick: u64) {
+        self.record(|turn| turn.clock_jump = Some(since_start(tick)));
+    }
+
+    /// Starts recording turn `number`, which begins at `now_tick`.
+    pub(crate) fn start(&self, number: u64, now_tick: u64) {
+        *self.turn.borrow_mut() = Turn {
+            number,
+            started_at: Duration::from_micros(now_tick),
+            ..Turn::default()
+        };
+        self.recording.set(true);
+    }
+
+    /// Stops recording and hands back the turn, which ended at `now_tick`.
+    pub(crate) fn finish(&self, now_tick: u64) -> Turn {
+        self.recording.set(false);
+        let mut turn = std::mem::take(&mut *self.turn.borrow_mut());
+        turn.ended_at = Duration::from_micros(now_tick);
+        turn
+    }
+}
+
+/// A tick count as the `Duration` from the runtime's start that `Turn` reports.
+pub(crate) fn since_start(tick: u64) -> Duration {
+    Duration::from_micros(tick)
+}

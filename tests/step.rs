@@ -1,0 +1,171 @@
+//! Stepping the loop by hand: `Runtime::turn`, `Runtime::run_until_stalled`, and
+//! what each `Turn` says it did.
+
+mod hang_guard;
+
+use std::time::Duration;
+
+use glassbox::time::{self, Timer};
+use glassbox::{ParkLimit, Runtime, Turn};
+
+fn paused() -> Runtime {
+    Runtime::builder().paused_clock(true).build().unwrap()
+}
+
+/// The polls of a turn as (task id, ready) pairs, in order.
+fn polls(turn: &Turn) -> Vec<(u64, bool)> {
+    turn.polls
+        .iter()
+        .map(|poll| (poll.task.to_string().parse().unwrap(), poll.ready))
+        .collect()
+}
+
+#[test]
+fn one_turn_polls_at_most_event_interval_tasks() {
+    let _hang = hang_guard::start();
+    let mut rt = Runtime::builder()
+        .paused_clock(true)
+        .event_interval(1)
+        .build()
+        .unwrap();
+    let first = rt.spawn(async {});
+    let second = rt.spawn(async {});
+
+    let turn = rt.turn();
+    assert_eq!(
+        polls(&turn),
+        [(1, true)],
+        "one task per turn, the first spawned"
+    );
+    assert!(first.is_finished() && !second.is_finished());
+    assert_eq!(turn.number, 1);
+
+    let turn = rt.turn();
+    assert_eq!(polls(&turn), [(2, true)]);
+    assert!(second.is_finished());
+}
+
+/// Turns until one fires a timer; returns that turn and how many jumps came before.
+fn turn_until_a_timer_fires(rt: &mut Runtime) -> (Turn, usize) {
+    for jumps in 0.. {
+        let turn = rt.turn();
+        if !turn.timers.is_empty() {
+            return (turn, jumps);
+        }
+        assert!(
+            turn.clock_jump.is_some(),
+            "a paused clock jumps toward the timer"
+        );
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_fired_timer_shows_its_level_slot_and_no_lateness_on_a_paused_clock() {
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    rt.spawn(async { Timer::after(Duration::from_millis(5)).await });
+
+    let registers = rt.turn();
+    assert_eq!(
+        polls(&registers),
+        [(1, false)],
+        "the task parks on its timer"
+    );
+    assert!(registers.timers.is_empty());
+
+    // 5,000 µs from tick 0 lands on level 2 (4,096 µs slots). The first turn already
+    // jumps, to that slot's start, where the timer cascades lower; the next turn
+    // jumps again and it fires.
+    let (fires, jumps_before) = turn_until_a_timer_fires(&mut rt);
+    assert_eq!(jumps_before, 1);
+    assert_eq!(fires.clock_jump, Some(Duration::from_millis(5)));
+    assert_eq!(fires.timers.len(), 1);
+    let timer = &fires.timers[0];
+    assert_eq!(timer.deadline, Duration::from_millis(5));
+    assert_eq!((timer.level, timer.slot), (0, 8));
+    assert_eq!(timer.late, Duration::ZERO);
+
+    let finishes = rt.turn();
+    assert_eq!(polls(&finishes), [(1, true)]);
+    assert_eq!(finishes.park, ParkLimit::NoWait);
+    assert!(
+        rt.turn().is_idle(),
+        "no task left: the turn returns at once"
+    );
+}
+
+#[test]
+fn run_until_stalled_stops_before_a_far_timer_and_leaves_the_paused_clock_alone() {
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        let start = time::now();
+        Timer::after(Duration::from_secs(60)).await;
+        sender.send(time::now() - start).unwrap();
+    });
+    rt.spawn(async { glassbox::yield_now().await });
+
+    let turns = rt.run_until_stalled();
+    // One turn: the sleeper parks, the yielder yields and, woken behind it in the
+    // same batch, finishes. The next turn finds nothing to do and is left out.
+    assert_eq!(turns.len(), 1);
+    assert_eq!(polls(&turns[0]), [(1, false), (2, false), (2, true)]);
+    assert_eq!(turns[0].park, ParkLimit::NoWait);
+    assert_eq!(turns[0].clock_jump, None);
+    assert_eq!(turns[0].ended_at, Duration::ZERO);
+    assert!(receiver.try_recv().is_err(), "the sleeper is still parked");
+    assert!(rt.run_until_stalled().is_empty(), "stalled stays stalled");
+
+    // `turn` may wait, so a paused clock jumps (slot by slot) until the timer fires.
+    let (fires, _) = turn_until_a_timer_fires(&mut rt);
+    assert_eq!(fires.ended_at, Duration::from_secs(60));
+    rt.run_until_stalled();
+    assert_eq!(receiver.try_recv(), Ok(Duration::from_secs(60)));
+}
+
+#[test]
+fn run_until_stalled_fires_a_timer_that_is_already_due() {
+    let _hang = hang_guard::start();
+    // A real clock: the timer comes due while the loop is not turning.
+    let mut rt = Runtime::new().unwrap();
+    rt.spawn(async { Timer::after(Duration::from_millis(1)).await });
+    assert_eq!(
+        rt.run_until_stalled().len(),
+        1,
+        "the task parks on its timer"
+    );
+    std::thread::sleep(Duration::from_millis(2));
+    let turns = rt.run_until_stalled();
+    assert_eq!(
+        turns[0].timers.len(),
+        1,
+        "due by now: fired without waiting"
+    );
+    assert!(turns[0].timers[0].late >= Duration::from_millis(1));
+    assert_eq!(polls(&turns[1]), [(1, true)]);
+    assert_eq!(turns.len(), 2);
+}
+
+#[test]
+fn a_turn_reads_as_aligned_lines() {
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    let line = line!() + 1;
+    rt.spawn(async { Timer::after(Duration::from_micros(40)).await });
+    let text: String = (0..3).map(|_| format!("{:#}", rt.turn())).collect();
+    let expected = "\
+── turn 1 · 0.000 ms → 0.040 ms ──
+polls  │ task 1 (tests/step.rs:LINE:8) Pending
+park   │ did not wait
+clock  │ jumped to 0.040 ms (paused, nothing else could run)
+timers │ 0.040 ms L0 s40 late 0.000 ms
+── turn 2 · 0.040 ms → 0.040 ms ──
+polls  │ task 1 (tests/step.rs:LINE:8) Ready
+park   │ did not wait
+── turn 3 · 0.040 ms → 0.040 ms ──
+park   │ did not wait
+";
+    assert_eq!(text, expected.replace("LINE", &line.to_string()));
+}
