@@ -75,7 +75,10 @@ impl<T> JoinHandle<T> {
     fn poll_output(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
         let prefix = self.task.prefix();
         match prefix.output.replace(Output::Taken) {
-            Output::Ready(result) => Poll::Ready(result),
+            Output::Ready(result) => {
+                let id = self.task.header().id;
+                Poll::Ready(result.map_err(|failure| JoinError::new(id, failure)))
+            }
             Output::Pending => {
                 prefix.output.set(Output::Pending);
                 // Pending: the loop wakes this waker when it stores the output.
@@ -137,10 +140,14 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// raises `CancelledError` or the task's exception.
 pub struct JoinError {
     id: TaskId,
-    repr: Repr,
+    repr: Failure,
 }
 
-enum Repr {
+/// How a task failed, as its cell stores it: a [`JoinError`] without the task's id,
+/// which the `JoinHandle` adds. Sixteen bytes (the payload's box, with "cancelled" in
+/// its null niche), where a whole `JoinError` would take the output slot of every
+/// task to 32.
+pub(crate) enum Failure {
     Cancelled,
     Panic(Box<dyn Any + Send + 'static>),
 }
@@ -148,28 +155,18 @@ enum Repr {
 // === impl JoinError ===
 
 impl JoinError {
-    pub(crate) fn cancelled(id: TaskId) -> JoinError {
-        JoinError {
-            id,
-            repr: Repr::Cancelled,
-        }
-    }
-
-    pub(crate) fn panic(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError {
-            id,
-            repr: Repr::Panic(payload),
-        }
+    pub(crate) fn new(id: TaskId, failure: Failure) -> JoinError {
+        JoinError { id, repr: failure }
     }
 
     /// True if the task was aborted, or dropped with its runtime.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Failure::Cancelled)
     }
 
     /// True if the task panicked (in `poll` or in its destructor).
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.repr, Failure::Panic(_))
     }
 
     /// The id of the task that failed.
@@ -191,19 +188,19 @@ impl JoinError {
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(payload) => Ok(payload),
-            Repr::Cancelled => Err(self),
+            Failure::Panic(payload) => Ok(payload),
+            Failure::Cancelled => Err(self),
         }
     }
 
     /// The panic message, if the payload is a string (as `panic!("...")` makes it).
     fn panic_message(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Panic(payload) => payload
+            Failure::Panic(payload) => payload
                 .downcast_ref::<&'static str>()
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str)),
-            Repr::Cancelled => None,
+            Failure::Cancelled => None,
         }
     }
 }
@@ -211,9 +208,9 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.repr, self.panic_message()) {
-            (Repr::Cancelled, _) => write!(f, "task {} was cancelled", self.id),
-            (Repr::Panic(_), Some(message)) => write!(f, "task {} panicked: {message}", self.id),
-            (Repr::Panic(_), None) => write!(f, "task {} panicked", self.id),
+            (Failure::Cancelled, _) => write!(f, "task {} was cancelled", self.id),
+            (Failure::Panic(_), Some(message)) => write!(f, "task {} panicked: {message}", self.id),
+            (Failure::Panic(_), None) => write!(f, "task {} panicked", self.id),
         }
     }
 }
@@ -221,11 +218,11 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.repr, self.panic_message()) {
-            (Repr::Cancelled, _) => write!(f, "JoinError::Cancelled({})", self.id),
-            (Repr::Panic(_), Some(message)) => {
+            (Failure::Cancelled, _) => write!(f, "JoinError::Cancelled({})", self.id),
+            (Failure::Panic(_), Some(message)) => {
                 write!(f, "JoinError::Panic({}, {message:?})", self.id)
             }
-            (Repr::Panic(_), None) => write!(f, "JoinError::Panic({}, ..)", self.id),
+            (Failure::Panic(_), None) => write!(f, "JoinError::Panic({}, ..)", self.id),
         }
     }
 }

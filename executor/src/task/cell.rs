@@ -28,14 +28,14 @@ use std::task::{Context, Poll, Waker};
 
 use super::{Header, TaskId, TaskRef, Vtable, raw_waker};
 use crate::contain::drop_contained;
-use crate::join::JoinError;
+use crate::join::Failure;
 use crate::wake_flag::WakeFlag;
 use crate::waker::{Remote, wake_foreign};
 
 /// The output slot shared by the task and its `JoinHandle`.
 pub(crate) enum Output<T> {
     Pending,
-    Ready(Result<T, JoinError>),
+    Ready(Result<T, Failure>),
     Taken,
 }
 
@@ -185,7 +185,7 @@ unsafe fn poll<F: Future>(header: NonNull<Header>) -> Poll<()> {
                 // The destructor's panic is the task's outcome; the value it
                 // produced is nobody's, and its own destructor may panic too.
                 drop_contained(value);
-                Err(JoinError::panic(cell.prefix.header.id, payload))
+                Err(Failure::Panic(payload))
             }
         },
         Err(payload) => {
@@ -195,7 +195,7 @@ unsafe fn poll<F: Future>(header: NonNull<Header>) -> Poll<()> {
             if let Some(second) = drop_future(cell) {
                 drop_contained(second);
             }
-            Err(JoinError::panic(cell.prefix.header.id, payload))
+            Err(Failure::Panic(payload))
         }
     };
     finish(&cell.prefix, result);
@@ -210,10 +210,9 @@ unsafe fn cancel<F: Future>(header: NonNull<Header>) {
     if cell.prefix.is_finished() {
         return;
     }
-    let id = cell.prefix.header.id;
     let error = match drop_future(cell) {
-        None => JoinError::cancelled(id),
-        Some(payload) => JoinError::panic(id, payload),
+        None => Failure::Cancelled,
+        Some(payload) => Failure::Panic(payload),
     };
     finish(&cell.prefix, Err(error));
 }
@@ -250,7 +249,7 @@ fn drop_future<F: Future>(cell: &TaskCell<F>) -> Option<Box<dyn Any + Send>> {
 /// Both run user code (the output's destructor, the awaiter's waker), after the task
 /// is already finished. A panic there is contained, as tokio does: the panic hook has
 /// reported it, and the loop must still free the task's slot and go on.
-fn finish<T>(prefix: &TaskPrefix<T>, result: Result<T, JoinError>) {
+fn finish<T>(prefix: &TaskPrefix<T>, result: Result<T, Failure>) {
     if Header::flag(&prefix.header.join_interest) {
         prefix.output.set(Output::Ready(result));
     } else {
