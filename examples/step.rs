@@ -6,8 +6,9 @@
 //! ```
 //!
 //! Four tasks: two sleepers (250 µs and 3 ms), a consumer waiting on a queue, and a
-//! reader parked on one end of a Unix socket pair (spawned by the first sleeper). The short sleeper writes to the
-//! socket when it wakes; the long one puts an item on the queue. Watch each turn run
+//! reader parked on one end of a Unix socket pair (spawned by the first sleeper). The
+//! short sleeper writes to the socket when it wakes; the long one puts an item on the
+//! queue. Watch each turn run
 //! its phases (polls, timers, park, I/O), and the snapshot show who is ready, which
 //! wheel slot each timer sits in, and the reader parked on its token until the
 //! sleeper's write turns it readable.
