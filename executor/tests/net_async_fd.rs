@@ -162,6 +162,30 @@ fn async_io_retries_until_the_read_succeeds() {
 }
 
 #[test]
+fn an_interrupted_syscall_is_tried_again_not_returned() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (reader, mut writer) = pipe();
+        writer.write_all(b"x").unwrap();
+        // EINTR: a signal cut the syscall short and nothing happened. The loop tries
+        // again at once; the caller never sees it.
+        let mut tries = 0;
+        let read = reader.async_io(Interest::READABLE, |_| {
+            tries += 1;
+            if tries == 1 {
+                Err(std::io::ErrorKind::Interrupted.into())
+            } else {
+                Ok(tries)
+            }
+        });
+        assert_eq!(
+            within(LIMIT, "async_io after EINTR", read).await.unwrap(),
+            2
+        );
+    });
+}
+
+#[test]
 fn a_full_pipe_writer_waits_until_the_reader_drains_it() {
     let _hang = hang_guard::start();
     executor::block_on(async {

@@ -144,3 +144,17 @@ fn next_expiration_is_never_later_than_the_earliest_deadline() {
         }
     }
 }
+
+#[test]
+fn debug_shows_the_pending_and_the_fired_but_not_removed() {
+    let mut wheel = Wheel::new();
+    let fired = insert(&mut wheel, 10);
+    let _waiting = insert(&mut wheel, 5_000);
+    insert(&mut wheel, 7_000);
+    advance(&mut wheel, 10);
+    let shown = format!("{wheel:?}");
+    assert!(shown.contains("pending: 2"), "{shown}");
+    assert!(shown.contains("fired_not_removed: 1"), "{shown}");
+    wheel.remove(fired);
+    assert!(format!("{wheel:?}").contains("fired_not_removed: 0"));
+}
