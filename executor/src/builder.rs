@@ -2,13 +2,14 @@
 //!
 //! # Ground rules
 //! - An explicit builder call wins over the environment (`GLASSBOX_STALL_MS`,
-//!   `GLASSBOX_TRACE`), which wins over the default.
+//!   `GLASSBOX_TRACE`, `GLASSBOX_TRACE_JSON`), which wins over the default.
 //! - A bad value is refused where it is given: a builder method panics naming the
 //!   mistake; a bad environment variable makes `build` return `InvalidInput`.
 
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +41,8 @@ pub(crate) struct Config {
     pub(crate) on_stall: Option<StallCallback>,
     pub(crate) on_live_stall: Option<LiveStallCallback>,
     pub(crate) trace: bool,
+    /// Where to write the timeline for Perfetto (`timeline.rs`), if anywhere.
+    pub(crate) trace_json: Option<PathBuf>,
     pub(crate) coop_budget: Option<u32>,
     pub(crate) max_blocking_threads: Option<usize>,
     pub(crate) shutdown_timeout: Option<Duration>,
@@ -68,6 +71,8 @@ pub struct Builder {
     on_stall: Option<StallCallback>,
     on_live_stall: Option<LiveStallCallback>,
     trace: Option<bool>,
+    /// `None`: not set by a builder call (`GLASSBOX_TRACE_JSON` decides).
+    trace_json: Option<PathBuf>,
     coop_budget: Option<u32>,
     max_blocking_threads: Option<usize>,
     shutdown_timeout: Option<Duration>,
@@ -84,6 +89,7 @@ impl Builder {
             on_stall: None,
             on_live_stall: None,
             trace: None,
+            trace_json: None,
             coop_budget: Some(DEFAULT_COOP_BUDGET),
             max_blocking_threads: None,
             shutdown_timeout: None,
@@ -165,6 +171,18 @@ impl Builder {
         self
     }
 
+    /// Write the run as Chrome trace-event JSON to `path`, for <https://ui.perfetto.dev>
+    /// or `chrome://tracing` to draw: a track per task with a slice per poll, the
+    /// loop's own track, and an arrow from each wake to the poll it caused
+    /// (`timeline.rs`). Default: off, or the path in `GLASSBOX_TRACE_JSON` if that is
+    /// set and not empty. The file is complete once the runtime is dropped.
+    ///
+    /// tokio equivalent: none built in; `tracing-chrome` over tokio's `tracing` spans.
+    pub fn trace_json(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.trace_json = Some(path.into());
+        self
+    }
+
     /// At most this many threads in the runtime's blocking pool (`patterns`'
     /// `spawn_blocking` inside this runtime); more jobs wait in its queue. Default: the
     /// pool's own (512, as tokio's).
@@ -196,7 +214,8 @@ impl Builder {
     /// Creates the runtime: its poller, its remote-wake channel and its timer wheel.
     ///
     /// # Errors
-    /// If the OS refuses the poller (`epoll_create`, the eventfd), or if
+    /// If the OS refuses the poller (`epoll_create`, the eventfd), or the timeline's
+    /// file cannot be created, or if
     /// `GLASSBOX_STALL_MS` / `GLASSBOX_TRACE` hold something that is not a number /
     /// not `0` or `1`.
     pub fn build(self) -> io::Result<Runtime> {
@@ -208,6 +227,11 @@ impl Builder {
             Some(explicit) => explicit,
             None => trace_from_env()?,
         };
+        let trace_json = self.trace_json.or_else(|| {
+            std::env::var_os("GLASSBOX_TRACE_JSON")
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from)
+        });
         let config = Config {
             paused_clock: self.paused_clock,
             event_interval: self.event_interval,
@@ -215,6 +239,7 @@ impl Builder {
             on_stall: self.on_stall,
             on_live_stall: self.on_live_stall,
             trace,
+            trace_json,
             coop_budget: self.coop_budget,
             max_blocking_threads: self.max_blocking_threads,
             shutdown_timeout: self.shutdown_timeout,
@@ -266,6 +291,7 @@ impl fmt::Debug for Builder {
                 &self.on_live_stall.as_ref().map(|_| "callback"),
             )
             .field("trace", &self.trace)
+            .field("trace_json", &self.trace_json)
             .field("coop_budget", &self.coop_budget)
             .finish()
     }

@@ -51,6 +51,7 @@ use crate::reactor::Reactor;
 use crate::resources::Resources;
 use crate::stall::{StallCause, StallReport};
 use crate::task::{Header, TaskId, TaskRef, new_task};
+use crate::timeline::{Timeline, TimelineFile};
 use crate::timer::{Fired, Wheel};
 use crate::trace::{Tracer, trace};
 use crate::turn::TurnRecorder;
@@ -93,6 +94,8 @@ pub(crate) struct Core {
     stalls: RefCell<Vec<Stall>>,
     pub(crate) config: Config,
     pub(crate) tracer: Tracer,
+    /// The run as Chrome trace-event JSON for Perfetto, when asked for (`timeline.rs`).
+    pub(crate) timeline: Timeline,
     /// Writes down what a turn does while someone steps the loop (`turn.rs`).
     pub(crate) recorder: TurnRecorder,
     /// Watches polls from another thread while a stall threshold is set.
@@ -172,6 +175,7 @@ impl Core {
             counters: Counters::default(),
             stalls: RefCell::new(Vec::new()),
             tracer: Tracer::new(config.trace),
+            timeline: Timeline::open(config.trace_json.as_deref())?,
             recorder: TurnRecorder::default(),
             watchdog: match config.stall_threshold {
                 Some(threshold) => Some(Watchdog::start(threshold, config.on_live_stall.clone())?),
@@ -205,6 +209,7 @@ impl Core {
         self.ready.borrow_mut().push_back(key);
         Counters::bump(&self.counters.tasks_spawned);
         trace!(self, "spawn  task={id} at {spawned_at}");
+        self.timeline.write(|t| t.spawned(id, spawned_at));
         JoinHandle::new(join)
     }
 
@@ -222,6 +227,7 @@ impl Core {
                 self.remote.main_queued.lower();
             }
             trace!(self, "wake   block_on ({path})");
+            self.timeline.write(|t| t.woke(TaskId(0)));
             self.main_woken.set(true);
             return;
         }
@@ -248,6 +254,7 @@ impl Core {
         Header::set_flag(&header.scheduled, true);
         self.ready.borrow_mut().push_back(target.key);
         trace!(self, "wake   task={} ({path})", target.id);
+        self.timeline.write(|t| t.woke(target.id));
     }
 
     /// True if phase 1 would have something to do, the `block_on` future was woken, or
@@ -264,6 +271,8 @@ impl Core {
     pub(crate) fn defer(&self, waker: &Waker) {
         Counters::bump(&self.counters.forced_yields);
         self.recorder.forced_yield(self.polling.get());
+        self.timeline
+            .write(|t| t.instant(self.polling.get(), "forced yield"));
         trace!(
             self,
             "coop   task={} budget spent: yield",
@@ -294,6 +303,8 @@ impl Core {
     /// One turn of the loop. See the module doc for the phases.
     pub(crate) fn run_once(&self, waiting: Waiting) {
         // 1. Run the ready batch. Bounded, so timers and I/O get their turn.
+        self.timeline
+            .write(|t| t.ready_queue(self.ready.borrow().len()));
         self.run_ready_batch();
 
         // 2. Fire due timers: their tasks join the ready queue for the next batch.
@@ -317,11 +328,13 @@ impl Core {
         trace!(self, "park   {park}");
         Counters::bump(&self.counters.reactor_turns);
         let parked_at = self.recorder.stopwatch();
+        self.timeline.write(|t| t.park_begins(park != Park::No));
         let io_events = self.reactor.turn(park, self);
         self.recorder.parked(park, next_timer, parked_at);
         //    The tasks cut off by the budget rejoin the queue only now, after timers
         //    and I/O had their turn.
         self.wake_deferred();
+        self.timeline.write(TimelineFile::loop_phase_ends);
 
         // 4. Drain remote wakes (other threads, or wakes from outside the loop).
         self.drain_remote_wakes();
@@ -360,6 +373,7 @@ impl Core {
             let (task_id, spawned_at) = (header.id, header.spawned_at);
             Header::set_flag(&header.scheduled, false);
             Header::count(&header.polls);
+            self.timeline.write(|t| t.poll_begins(task_id));
             let outcome = if Header::flag(&header.aborted) {
                 task.cancel();
                 Poll::Ready(())
@@ -388,6 +402,7 @@ impl Core {
             // is this task's doing, not the next one's.
             let poll_ended = Instant::now();
             let took = poll_ended - poll_started;
+            self.timeline.write(|t| t.poll_ends(outcome.is_ready()));
             self.note_poll(took, task_id, spawned_at, false);
             self.recorder
                 .polled(task_id, spawned_at, outcome.is_ready(), took);
@@ -428,6 +443,7 @@ impl Core {
         in_block_on: bool,
     ) {
         Counters::bump(&self.counters.stalls);
+        self.timeline.write(|t| t.instant(task_id, "stall"));
         let cause = self
             .watchdog
             .as_ref()
@@ -454,6 +470,8 @@ impl Core {
     /// Phase 2: advances the wheel to now and wakes every due timer.
     /// Returns how many fired and the worst lateness.
     pub(crate) fn fire_due_timers(&self) -> (usize, Duration) {
+        self.timeline
+            .write(|t| t.loop_phase_begins("timers", false));
         let now = self.clock.now_tick();
         let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
         self.timers.borrow_mut().advance(now, &mut fired);
@@ -477,6 +495,7 @@ impl Core {
             }
         }
         *self.fired.borrow_mut() = fired;
+        self.timeline.write(TimelineFile::loop_phase_ends);
         (
             count,
             TICK * u32::try_from(max_lateness).unwrap_or(u32::MAX),
@@ -525,6 +544,8 @@ impl Core {
         // Lowered first: a wake sent after this line writes the eventfd again, so it
         // cannot be missed even if the drain below does not see it.
         self.remote.clear_notified();
+        self.timeline
+            .write(|t| t.loop_phase_begins("remote wakes", false));
         let waiting = self.remote_wakes.len();
         for target in self.remote_wakes.try_iter().take(waiting) {
             Counters::bump(&self.counters.remote_wakes);
@@ -533,6 +554,7 @@ impl Core {
             }
             self.schedule(target, WakePath::Remote);
         }
+        self.timeline.write(TimelineFile::loop_phase_ends);
     }
 
     /// Reports every stall noted since the last call, with the figures of the timers

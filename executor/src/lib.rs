@@ -95,6 +95,7 @@ mod stall;
 mod task;
 #[allow(unsafe_code)] // two libc calls: the loop thread's CPU clock (see the file)
 mod thread_cpu;
+mod timeline;
 mod timer;
 pub mod trace;
 mod turn;

@@ -327,6 +327,8 @@ impl Reactor {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => return 0,
             Err(error) => panic!("glassbox: the reactor's mio::Poll::poll failed: {error}"),
         }
+        core.timeline
+            .write(|t| t.loop_phase_begins("reactor", false));
         let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
         let mut io_events = 0;
         for event in events.iter() {

@@ -27,6 +27,7 @@ use crate::join::JoinHandle;
 use crate::metrics::Metrics;
 use crate::snapshot::{self, Snapshot};
 use crate::task::TaskId;
+use crate::timeline::TimelineFile;
 use crate::trace::trace;
 use crate::turn::Turn;
 
@@ -89,7 +90,9 @@ impl Runtime {
         loop {
             if core.main_woken.replace(false) {
                 let started = Instant::now();
+                core.timeline.write(|t| t.poll_begins(TaskId(0)));
                 let polled = core.poll_one(TaskId(0), called_at, || future.as_mut().poll(&mut cx));
+                core.timeline.write(|t| t.poll_ends(polled.is_ready()));
                 // Timed like a task's poll: blocking here stalls every task too.
                 core.note_poll(started.elapsed(), TaskId(0), called_at, true);
                 if let Poll::Ready(output) = polled {
@@ -200,6 +203,9 @@ impl Drop for Runtime {
         if let Some(watchdog) = &self.core.watchdog {
             watchdog.stop();
         }
+        // The timeline's closing `]}`, written now: a `Timer` or socket kept alive
+        // elsewhere may hold the `Core` past this point.
+        self.core.timeline.write(TimelineFile::close);
     }
 }
 

@@ -1,0 +1,204 @@
+//! The timeline for Perfetto (`Builder::trace_json`, executor/src/timeline.rs): a
+//! small program's run, written as Chrome trace-event JSON, read back and checked
+//! against the rules Perfetto draws by.
+
+mod hang_guard;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use glassbox::net::UnixDatagram;
+use glassbox::{Runtime, consume_budget, sleep, spawn, spawn_blocking, yield_now};
+use serde_json::Value;
+
+/// A fresh path in the temp directory, unique to this test.
+fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("glassbox-{name}-{}.json", std::process::id()))
+}
+
+/// Runs the program on a paused clock, writing its timeline to `path`. Returns how
+/// many task polls the runtime counted; the runtime is dropped (the file closed).
+fn run_program(path: &PathBuf) -> u64 {
+    let mut rt = Runtime::builder()
+        .paused_clock(true)
+        .coop_budget(Some(2))
+        .trace_json(path)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Timers: woken from the loop's `timers` slice.
+        let sleeper = spawn(async {
+            sleep(Duration::from_millis(10)).await;
+            sleep(Duration::from_millis(20)).await;
+        });
+        // I/O: the receiver is woken from the loop's `reactor` slice.
+        let (tx, rx) = UnixDatagram::pair().unwrap();
+        let receiver = spawn(async move {
+            let mut buf = [0u8; 8];
+            rx.recv(&mut buf).await.unwrap()
+        });
+        let sender = spawn(async move {
+            sleep(Duration::from_millis(5)).await;
+            tx.send(b"ping").await.unwrap();
+        });
+        // A yield (the task wakes itself) and forced yields (the coop budget is 2).
+        let yielder = spawn(async {
+            for _ in 0..3 {
+                yield_now().await;
+                consume_budget().await;
+            }
+        });
+        // Another thread: its wake comes back through the loop's `remote wakes` slice.
+        let offloaded = spawn(async { spawn_blocking(|| 7).await.unwrap() });
+        sleeper.await.unwrap();
+        assert_eq!(receiver.await.unwrap(), 4);
+        sender.await.unwrap();
+        yielder.await.unwrap();
+        assert_eq!(offloaded.await.unwrap(), 7);
+    });
+    rt.metrics().polls
+}
+
+fn events_of(trace: &Value) -> &Vec<Value> {
+    trace["traceEvents"]
+        .as_array()
+        .expect("traceEvents is an array")
+}
+
+fn phase<'a>(events: &'a [Value], ph: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["ph"] == ph).collect()
+}
+
+/// The complete slices by track, as (start, end) in µs, sorted by start.
+fn slices_by_track(events: &[Value]) -> HashMap<u64, Vec<(f64, f64)>> {
+    let mut tracks: HashMap<u64, Vec<(f64, f64)>> = HashMap::new();
+    for slice in phase(events, "X") {
+        let start = slice["ts"].as_f64().unwrap();
+        let end = start + slice["dur"].as_f64().unwrap();
+        tracks
+            .entry(slice["tid"].as_u64().unwrap())
+            .or_default()
+            .push((start, end));
+    }
+    for slices in tracks.values_mut() {
+        slices.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    tracks
+}
+
+/// True if a slice on `tid` encloses time `ts` (what `"bp":"e"` and an `s` bind to).
+fn enclosed(tracks: &HashMap<u64, Vec<(f64, f64)>>, event: &Value) -> bool {
+    let ts = event["ts"].as_f64().unwrap();
+    tracks[&event["tid"].as_u64().unwrap()]
+        .iter()
+        .any(|&(start, end)| start <= ts && ts <= end)
+}
+
+#[test]
+fn the_timeline_parses_and_keeps_perfettos_rules() {
+    let _hang = hang_guard::start();
+    let path = temp_path("timeline-rules");
+    let polls = run_program(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let trace: Value = serde_json::from_str(&text).expect("the closed file is valid JSON");
+    let events = events_of(&trace);
+
+    // Every task poll has exactly one slice on its task's track (tid = id + 1 ≥ 2).
+    let task_polls = phase(events, "X")
+        .into_iter()
+        .filter(|e| e["cat"] == "poll" && e["tid"].as_u64().unwrap() >= 2)
+        .count();
+    assert_eq!(task_polls as u64, polls);
+
+    // Slices on one track never overlap.
+    let tracks = slices_by_track(events);
+    for (tid, slices) in &tracks {
+        for pair in slices.windows(2) {
+            assert!(pair[0].1 <= pair[1].0, "track {tid}: {pair:?} overlap");
+        }
+    }
+
+    // Every flow end has its start (same id, cat, name); ids are unique; both ends sit
+    // inside a slice, or Perfetto drops the arrow.
+    let starts: HashMap<u64, &Value> = phase(events, "s")
+        .into_iter()
+        .map(|s| (s["id"].as_u64().unwrap(), s))
+        .collect();
+    assert_eq!(
+        starts.len(),
+        phase(events, "s").len(),
+        "flow ids are unique"
+    );
+    let ends = phase(events, "f");
+    assert!(ends.len() >= 8, "arrows for spawns, timers, I/O, yields");
+    for end in &ends {
+        let start = starts[&end["id"].as_u64().unwrap()];
+        assert_eq!((&start["cat"], &start["name"]), (&end["cat"], &end["name"]));
+        assert_eq!(end["bp"], "e");
+        assert!(enclosed(&tracks, start), "{start} has no enclosing slice");
+        assert!(enclosed(&tracks, end), "{end} has no enclosing slice");
+    }
+    // The waker's side was each kind of slice on the loop's track.
+    let loop_slices: HashSet<&str> = phase(events, "X")
+        .into_iter()
+        .filter(|e| e["tid"] == 0)
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for name in ["timers", "reactor", "remote wakes"] {
+        assert!(
+            loop_slices.contains(name),
+            "no {name} slice: {loop_slices:?}"
+        );
+    }
+
+    // Each task's track is named after it; instants and the counter are there.
+    let names: Vec<&str> = phase(events, "M")
+        .into_iter()
+        .filter(|e| e["name"] == "thread_name")
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"event loop") && names.contains(&"block_on"));
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("task 1 tests/timeline.rs:"))
+    );
+    assert!(
+        phase(events, "i")
+            .iter()
+            .any(|e| e["name"] == "forced yield")
+    );
+    assert!(
+        phase(events, "C")
+            .iter()
+            .all(|e| e["name"] == "ready queue")
+    );
+    assert!(!phase(events, "C").is_empty());
+}
+
+#[test]
+fn a_file_cut_off_mid_run_parses_once_its_partial_line_is_dropped_and_closed() {
+    let _hang = hang_guard::start();
+    let path = temp_path("timeline-cut");
+    run_program(&path);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    // Cut just before the last event, and at several points in the middle of lines.
+    let before_last_event = bytes[..bytes.len() - 5]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap();
+    let mut cuts = vec![before_last_event];
+    cuts.extend((1..8).map(|eighth| bytes.len() * eighth / 8 + 3));
+    for cut in cuts {
+        let prefix = &bytes[..cut];
+        // The documented rule: drop what follows the last newline, append `]}`.
+        let whole_lines = &prefix[..=prefix.iter().rposition(|&b| b == b'\n').unwrap()];
+        let repaired = [whole_lines, b"]}"].concat();
+        let trace: Value = serde_json::from_slice(&repaired)
+            .unwrap_or_else(|error| panic!("cut at {cut}: {error}"));
+        assert!(!events_of(&trace).is_empty());
+    }
+}
