@@ -128,3 +128,33 @@ fn a_short_write_waits_for_room_and_then_sends_the_rest() {
         assert!(received == sent, "every byte, in order");
     });
 }
+
+#[test]
+fn end_of_stream_is_not_a_short_read_the_next_read_sees_it_at_once() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (client, server) = connected_pair().await;
+        client.shutdown(Shutdown::Write).unwrap();
+        // No turn of the loop in between: the FIN's event has not been taken in, and
+        // the read tries the socket on the readiness it started with.
+        let mut buf = [0; 64];
+        assert_eq!(server.read(&mut buf).await.unwrap(), 0, "end of stream");
+        let again = poll_once(pin!(server.read(&mut buf))).await;
+        assert!(
+            matches!(again, std::task::Poll::Ready(Ok(0))),
+            "a read after end of stream returns 0 at once, it does not park: {again:?}"
+        );
+    });
+}
+
+#[test]
+fn a_streams_debug_names_its_reactor_token_and_its_socket() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (client, _server) = connected_pair().await;
+        let shown = format!("{client:?}");
+        assert!(shown.contains("token"), "{shown}");
+        let port = client.local_addr().unwrap().port().to_string();
+        assert!(shown.contains(&port), "{shown}");
+    });
+}
