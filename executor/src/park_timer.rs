@@ -160,12 +160,11 @@ mod linux {
                     tv_nsec: at.subsec_nanos().into(),
                 },
             };
-            let fd = self.fd.as_raw_fd();
-            let flags = libc::TFD_TIMER_ABSTIME;
-            // SAFETY: a timerfd this struct owns, a valid `itimerspec` to read, and a
-            // null pointer where the old setting would go (allowed: not wanted).
-            let status =
-                unsafe { libc::timerfd_settime(fd, flags, &setting, std::ptr::null_mut()) };
+            let (fd, flags) = (self.fd.as_raw_fd(), libc::TFD_TIMER_ABSTIME);
+            // A null pointer where the old setting would go is allowed: it is not wanted.
+            let old = std::ptr::null_mut();
+            // SAFETY: a timerfd this struct owns, and a valid `itimerspec` to read.
+            let status = unsafe { libc::timerfd_settime(fd, flags, &setting, old) };
             if status == 0 {
                 Ok(())
             } else {

@@ -125,16 +125,16 @@ pub mod unix {
             // A full pipe already says "arrived"; nothing else can be done here.
             let _ = (&sender).write(&[1]);
         };
-        // SAFETY: the action is async-signal-safe: one `write(2)` on a non-blocking
-        // pipe it owns, with no allocation, lock or panic (its error is ignored), and
-        // the registry keeps `errno` intact around it.
-        let action =
-            unsafe { signal_hook_registry::register(signal, action) }.map_err(|error| {
-                io::Error::new(
-                    error.kind(),
-                    format!("glassbox: cannot listen for signal {signal}: {error}"),
-                )
-            })?;
+        // The action makes one `write(2)` on a non-blocking pipe it owns, with no
+        // allocation, lock or panic (its error is ignored); the registry keeps `errno`.
+        // SAFETY: so the action is async-signal-safe, as `register` requires.
+        let registered = unsafe { signal_hook_registry::register(signal, action) };
+        let action = registered.map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("glassbox: cannot listen for signal {signal}: {error}"),
+            )
+        })?;
         Ok(Signal {
             kind,
             action,

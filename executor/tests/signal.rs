@@ -151,8 +151,8 @@ fn a_signal_that_interrupts_the_loops_sleep_in_epoll_wait_is_not_an_error() {
     let interrupter = std::thread::spawn(move || {
         let target: libc::pthread_t = loop_thread.recv().unwrap();
         std::thread::sleep(Duration::from_millis(50)); // the loop is asleep by now
-        // SAFETY: `target` is the loop's thread, alive until block_on returns, which
-        // waits for this signal's timer; a handler for SIGPROF is installed.
+        // `target` stays alive until block_on returns, which waits for a 200 ms timer.
+        // SAFETY: a live thread, and a signal with a handler installed (SIGPROF).
         let status = unsafe { libc::pthread_kill(target, libc::SIGPROF) };
         assert_eq!(status, 0, "pthread_kill");
     });
@@ -161,9 +161,8 @@ fn a_signal_that_interrupts_the_loops_sleep_in_epoll_wait_is_not_an_error() {
         // is never polled, so only the interrupted epoll_wait can see the signal.
         let _listening = signal(SignalKind::from_raw(libc::SIGPROF)).unwrap();
         // SAFETY: pthread_self has no preconditions.
-        thread_of_loop
-            .send(unsafe { libc::pthread_self() })
-            .unwrap();
+        let this_thread = unsafe { libc::pthread_self() };
+        thread_of_loop.send(this_thread).unwrap();
         let start = executor::time::now();
         executor::time::Timer::new(start + Duration::from_millis(200)).await;
         assert!(executor::time::now() - start >= Duration::from_millis(200));

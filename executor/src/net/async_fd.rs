@@ -356,9 +356,9 @@ fn invalid_interest(message: String) -> io::Error {
 
 /// Whether `fd`'s open file description has `O_NONBLOCK` set.
 fn is_nonblocking(fd: RawFd) -> io::Result<bool> {
-    // SAFETY: F_GETFL passes no pointer: fcntl only reads the status flags of the file
-    // description behind `fd`, and an fd that is not open makes it fail with EBADF,
-    // which is reported below.
+    // F_GETFL only reads the status flags of the file description behind `fd`; an fd
+    // that is not open makes it fail with EBADF, which is reported below.
+    // SAFETY: F_GETFL passes no pointer, and any fd number is valid input.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     if flags == -1 {
         return Err(io::Error::last_os_error());

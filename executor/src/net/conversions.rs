@@ -10,8 +10,8 @@
 //! - No `FromRawFd`. It is `unsafe` by nature (the caller vouches that the fd is open
 //!   and theirs), and here it would also have to register with a runtime, which can
 //!   fail and needs one to be running, and `from_raw_fd` can report neither.
-//!   `from_std(unsafe { std::net::TcpStream::from_raw_fd(fd) })` does the same with
-//!   the unsafety where it belongs, in the caller's code (tokio offers no `FromRawFd`
+//!   `from_std` of a `std::net::TcpStream::from_raw_fd(fd)` does the same with the
+//!   unsafety where it belongs, in the caller's code (tokio offers no `FromRawFd`
 //!   on its net types either). No `IntoRawFd` either: `into_std` gives an owned fd.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};

@@ -97,8 +97,8 @@ impl Drop for TempDir {
 
 /// Whether `fd` has `O_NONBLOCK` set.
 pub fn is_nonblocking(fd: &impl std::os::fd::AsRawFd) -> bool {
-    // SAFETY: F_GETFL passes no pointer; it only reads the flags of an fd that `fd`
-    // keeps open for the duration of the call.
+    // `fd` keeps the fd open for the duration of the call.
+    // SAFETY: F_GETFL passes no pointer; it only reads the fd's flags.
     let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
     assert_ne!(flags, -1, "fcntl: {}", std::io::Error::last_os_error());
     flags & libc::O_NONBLOCK != 0
