@@ -49,7 +49,7 @@ use crate::metrics::Counters;
 use crate::park_timer::Park;
 use crate::reactor::Reactor;
 use crate::resources::Resources;
-use crate::stall::{StallCause, StallReport};
+use crate::stall::Stall;
 use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timeline::{Timeline, TimelineFile};
 use crate::timer::{Fired, Wheel};
@@ -91,7 +91,7 @@ pub(crate) struct Core {
     remote_wakes: Receiver<WakeTarget>,
     pub(crate) counters: Counters,
     /// Polls that stalled since the last report (made after phase 2).
-    stalls: RefCell<Vec<Stall>>,
+    pub(crate) stalls: RefCell<Vec<Stall>>,
     pub(crate) config: Config,
     pub(crate) tracer: Tracer,
     /// The run as Chrome trace-event JSON for Perfetto, when asked for (`timeline.rs`).
@@ -130,15 +130,6 @@ pub(crate) enum Waiting {
     WhileTasksLive,
     /// Never: `Runtime::run_until_stalled`, which stops where waiting would begin.
     Never,
-}
-
-/// A poll that exceeded the stall threshold, waiting for phase 2's timer figures.
-struct Stall {
-    task_id: TaskId,
-    spawned_at: &'static Location<'static>,
-    blocked_for: Duration,
-    in_block_on: bool,
-    cause: StallCause,
 }
 
 // === impl Core ===
@@ -410,63 +401,6 @@ impl Core {
         }
     }
 
-    /// Records how long one poll took (a task's, or the `block_on` future's): the
-    /// longest poll, and a stall to report if it was over the threshold.
-    #[inline]
-    pub(crate) fn note_poll(
-        &self,
-        took: Duration,
-        task_id: TaskId,
-        spawned_at: &'static Location<'static>,
-        in_block_on: bool,
-    ) {
-        if took > self.counters.longest_poll.get() {
-            self.counters.longest_poll.set(took);
-        }
-        if self
-            .config
-            .stall_threshold
-            .is_some_and(|threshold| took > threshold)
-        {
-            self.note_stall(took, task_id, spawned_at, in_block_on);
-        }
-    }
-
-    /// The rare half of `note_poll`, kept out of line so that every poll's path stays
-    /// short.
-    #[cold]
-    fn note_stall(
-        &self,
-        took: Duration,
-        task_id: TaskId,
-        spawned_at: &'static Location<'static>,
-        in_block_on: bool,
-    ) {
-        Counters::bump(&self.counters.stalls);
-        self.timeline.write(|t| t.instant(task_id, "stall"));
-        let cause = self
-            .watchdog
-            .as_ref()
-            .map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
-        self.stalls.borrow_mut().push(Stall {
-            task_id,
-            spawned_at,
-            blocked_for: took,
-            in_block_on,
-            cause,
-        });
-    }
-
-    /// Reports the stalls noted so far right away, firing the timers that are due
-    /// first so the report can say how late they are. For `block_on` returning
-    /// straight after a stalled poll, when no turn follows to report it.
-    pub(crate) fn report_stalls_now(&self) {
-        if !self.stalls.borrow().is_empty() {
-            let (timers_due, max_timer_lateness) = self.fire_due_timers();
-            self.report_stalls(timers_due, max_timer_lateness);
-        }
-    }
-
     /// Phase 2: advances the wheel to now and wakes every due timer.
     /// Returns how many fired and the worst lateness.
     pub(crate) fn fire_due_timers(&self) -> (usize, Duration) {
@@ -555,32 +489,6 @@ impl Core {
             self.schedule(target, WakePath::Remote);
         }
         self.timeline.write(TimelineFile::loop_phase_ends);
-    }
-
-    /// Reports every stall noted since the last call, with the figures of the timers
-    /// that came due meanwhile.
-    fn report_stalls(&self, timers_due: usize, max_timer_lateness: Duration) {
-        // Taken out first: the callback is user code, and may even stall again.
-        let stalls = std::mem::take(&mut *self.stalls.borrow_mut());
-        for stall in stalls {
-            let report = StallReport {
-                task_id: stall.task_id,
-                spawned_at: stall.spawned_at,
-                blocked_for: stall.blocked_for,
-                timers_due,
-                max_timer_lateness,
-                in_block_on: stall.in_block_on,
-                cause: stall.cause,
-            };
-            trace!(
-                self,
-                "stall  task={} blocked={:?}", report.task_id, report.blocked_for
-            );
-            match &self.config.on_stall {
-                Some(callback) => callback(&report),
-                None => eprintln!("{report}"),
-            }
-        }
     }
 
     /// Drops every task, including tasks spawned by those tasks' destructors.

@@ -1,4 +1,7 @@
 //! The stall report: what the loop tells you when one poll blocked it.
+//! (The loop's side of it lives here too, below: `Core::note_poll` times each poll
+//! against the threshold, and `Core::report_stalls` hands the reports out after
+//! phase 2, once the timers' lateness is known.)
 //!
 //! A single-threaded loop runs one task at a time. A task that calls a blocking
 //! function (`std::thread::sleep`, a synchronous read, a heavy computation) inside
@@ -29,7 +32,11 @@ use std::fmt;
 use std::panic::Location;
 use std::time::Duration;
 
+use crate::event_loop::Core;
+use crate::metrics::Counters;
 use crate::task::TaskId;
+use crate::trace::trace;
+use crate::watchdog::Watchdog;
 
 /// One poll that blocked the loop for longer than the stall threshold.
 ///
@@ -197,6 +204,102 @@ impl fmt::Display for LiveStall {
             )?;
         }
         f.write_str(self.cause.advice())
+    }
+}
+
+// === the loop's side: noting stalls and reporting them ===
+
+/// A poll that exceeded the stall threshold, waiting for phase 2's timer figures.
+pub(crate) struct Stall {
+    task_id: TaskId,
+    spawned_at: &'static Location<'static>,
+    blocked_for: Duration,
+    in_block_on: bool,
+    cause: StallCause,
+}
+
+impl Core {
+    /// Records how long one poll took (a task's, or the `block_on` future's): the
+    /// longest poll, and a stall to report if it was over the threshold.
+    #[inline]
+    pub(crate) fn note_poll(
+        &self,
+        took: Duration,
+        task_id: TaskId,
+        spawned_at: &'static Location<'static>,
+        in_block_on: bool,
+    ) {
+        if took > self.counters.longest_poll.get() {
+            self.counters.longest_poll.set(took);
+        }
+        if self
+            .config
+            .stall_threshold
+            .is_some_and(|threshold| took > threshold)
+        {
+            self.note_stall(took, task_id, spawned_at, in_block_on);
+        }
+    }
+
+    /// The rare half of `note_poll`, kept out of line so that every poll's path stays
+    /// short.
+    #[cold]
+    fn note_stall(
+        &self,
+        took: Duration,
+        task_id: TaskId,
+        spawned_at: &'static Location<'static>,
+        in_block_on: bool,
+    ) {
+        Counters::bump(&self.counters.stalls);
+        self.timeline.write(|t| t.instant(task_id, "stall"));
+        let cause = self
+            .watchdog
+            .as_ref()
+            .map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
+        self.stalls.borrow_mut().push(Stall {
+            task_id,
+            spawned_at,
+            blocked_for: took,
+            in_block_on,
+            cause,
+        });
+    }
+
+    /// Reports the stalls noted so far right away, firing the timers that are due
+    /// first so the report can say how late they are. For `block_on` returning
+    /// straight after a stalled poll, when no turn follows to report it.
+    pub(crate) fn report_stalls_now(&self) {
+        if !self.stalls.borrow().is_empty() {
+            let (timers_due, max_timer_lateness) = self.fire_due_timers();
+            self.report_stalls(timers_due, max_timer_lateness);
+        }
+    }
+
+    /// Reports every stall noted since the last call, with the figures of the timers
+    /// that came due meanwhile.
+    pub(crate) fn report_stalls(&self, timers_due: usize, max_timer_lateness: Duration) {
+        // Taken out first: the callback is user code, and may even stall again.
+        let stalls = std::mem::take(&mut *self.stalls.borrow_mut());
+        for stall in stalls {
+            let report = StallReport {
+                task_id: stall.task_id,
+                spawned_at: stall.spawned_at,
+                blocked_for: stall.blocked_for,
+                timers_due,
+                max_timer_lateness,
+                in_block_on: stall.in_block_on,
+                cause: stall.cause,
+            };
+            trace!(
+                self,
+                "stall  task={} blocked={:?}", report.task_id, report.blocked_for
+            );
+            match &self.config.on_stall {
+                Some(callback) => callback(&report),
+                None => eprintln!("{report}"),
+            }
+        }
     }
 }
 
