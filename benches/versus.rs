@@ -1413,6 +1413,7 @@ fn main() {
         ("sleep_precision_50us", Duration::from_micros(50), 0),
         ("sleep_precision_250us", Duration::from_micros(250), 0),
         ("sleep_precision_1ms", Duration::from_millis(1), 0),
+        ("sleep_precision_5ms", Duration::from_millis(5), 0),
         (
             "sleep_precision_250us_100k",
             Duration::from_micros(250),
