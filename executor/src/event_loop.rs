@@ -16,6 +16,8 @@
 //!
 //! `block_on` turns it for as long as its future is pending; `Runtime::turn` and
 //! `Runtime::run_until_stalled` turn it by hand, recording each turn (`turn.rs`).
+//! Each event (a spawn, a wake, a poll, a timer, a park) is told to the trace, the
+//! timeline and that recorder by one `observe_*` call (`observe.rs`).
 //!
 //! # Ground rules
 //! - Everything here lives on one thread; `RefCell`s are borrowed only for the length
@@ -30,7 +32,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
@@ -42,7 +43,7 @@ use crossbeam_channel::Receiver;
 use slab::Slab;
 
 use crate::builder::Config;
-use crate::clock::{Clock, ShowTicks, TICK};
+use crate::clock::{Clock, TICK};
 use crate::coop;
 use crate::join::JoinHandle;
 use crate::metrics::Counters;
@@ -53,7 +54,7 @@ use crate::stall::Stall;
 use crate::task::{Header, TaskId, TaskRef, new_task};
 use crate::timeline::{Timeline, TimelineFile};
 use crate::timer::{Fired, Wheel};
-use crate::trace::{Tracer, trace};
+use crate::trace::Tracer;
 use crate::turn::TurnRecorder;
 use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
 use crate::watchdog::Watchdog;
@@ -111,12 +112,12 @@ enum WakePath {
     Remote,
 }
 
-impl fmt::Display for WakePath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl WakePath {
+    fn name(self) -> &'static str {
+        match self {
             WakePath::Local => "local",
             WakePath::Remote => "remote",
-        })
+        }
     }
 }
 
@@ -199,8 +200,7 @@ impl Core {
         drop(tasks);
         self.ready.borrow_mut().push_back(key);
         Counters::bump(&self.counters.tasks_spawned);
-        trace!(self, "spawn  task={id} at {spawned_at}");
-        self.timeline.write(|t| t.spawned(id, spawned_at));
+        self.observe_spawn(id, spawned_at);
         JoinHandle::new(join)
     }
 
@@ -217,8 +217,7 @@ impl Core {
             if path == WakePath::Remote {
                 self.remote.main_queued.lower();
             }
-            trace!(self, "wake   block_on ({path})");
-            self.timeline.write(|t| t.woke(TaskId(0)));
+            self.observe_wake(TaskId(0), path.name());
             self.main_woken.set(true);
             return;
         }
@@ -244,8 +243,7 @@ impl Core {
         }
         Header::set_flag(&header.scheduled, true);
         self.ready.borrow_mut().push_back(target.key);
-        trace!(self, "wake   task={} ({path})", target.id);
-        self.timeline.write(|t| t.woke(target.id));
+        self.observe_wake(target.id, path.name());
     }
 
     /// True if phase 1 would have something to do, the `block_on` future was woken, or
@@ -261,14 +259,7 @@ impl Core {
     /// is kept until phase 3 has polled the reactor (see `coop.rs`).
     pub(crate) fn defer(&self, waker: &Waker) {
         Counters::bump(&self.counters.forced_yields);
-        self.recorder.forced_yield(self.polling.get());
-        self.timeline
-            .write(|t| t.instant(self.polling.get(), "forced yield"));
-        trace!(
-            self,
-            "coop   task={} budget spent: yield",
-            self.polling.get()
-        );
+        self.observe_forced_yield();
         self.deferred.borrow_mut().push(waker.clone());
     }
 
@@ -316,16 +307,13 @@ impl Core {
             }
             Waiting::WhileTasksLive | Waiting::Never => Park::No,
         };
-        trace!(self, "park   {park}");
         Counters::bump(&self.counters.reactor_turns);
-        let parked_at = self.recorder.stopwatch();
-        self.timeline.write(|t| t.park_begins(park != Park::No));
+        let parked_at = self.observe_park_begins(park);
         let io_events = self.reactor.turn(park, self);
-        self.recorder.parked(park, next_timer, parked_at);
         //    The tasks cut off by the budget rejoin the queue only now, after timers
         //    and I/O had their turn.
         self.wake_deferred();
-        self.timeline.write(TimelineFile::loop_phase_ends);
+        self.observe_park_ends(park, next_timer, parked_at);
 
         // 4. Drain remote wakes (other threads, or wakes from outside the loop).
         self.drain_remote_wakes();
@@ -338,13 +326,8 @@ impl Core {
             && idle
             && waiting != Waiting::Never
         {
-            trace!(
-                self,
-                "clock  jump to {} (paused, nothing else can run)",
-                ShowTicks(tick)
-            );
             self.clock.jump_to_tick(tick);
-            self.recorder.jumped(tick);
+            self.observe_clock_jump(tick);
             self.fire_due_timers();
         }
     }
@@ -364,7 +347,7 @@ impl Core {
             let (task_id, spawned_at) = (header.id, header.spawned_at);
             Header::set_flag(&header.scheduled, false);
             Header::count(&header.polls);
-            self.timeline.write(|t| t.poll_begins(task_id));
+            self.observe_poll_begins(task_id);
             let outcome = if Header::flag(&header.aborted) {
                 task.cancel();
                 Poll::Ready(())
@@ -373,7 +356,6 @@ impl Core {
             };
             Counters::bump(&self.counters.polls);
             if outcome.is_ready() {
-                trace!(self, "poll   task={task_id} -> ready (finished)");
                 Counters::bump(&self.counters.tasks_finished);
                 let finished = self.tasks.borrow_mut().remove(key as usize);
                 // It may have woken itself during that last poll (or been aborted
@@ -385,18 +367,14 @@ impl Core {
                 // Released outside the borrow, for symmetry with `drop_all_tasks`
                 // (the output, if any, is owned by the JoinHandle by now).
                 drop(finished);
-            } else {
-                trace!(self, "poll   task={task_id} -> pending");
             }
 
             // Timed after a finished task is dropped: a slow destructor of its output
             // is this task's doing, not the next one's.
             let poll_ended = Instant::now();
             let took = poll_ended - poll_started;
-            self.timeline.write(|t| t.poll_ends(outcome.is_ready()));
+            self.observe_poll_ends(task_id, spawned_at, outcome.is_ready(), took);
             self.note_poll(took, task_id, spawned_at, false);
-            self.recorder
-                .polled(task_id, spawned_at, outcome.is_ready(), took);
             poll_started = poll_ended;
         }
     }
@@ -414,16 +392,8 @@ impl Core {
         for timer in fired.drain(..) {
             let late = now.saturating_sub(timer.deadline);
             max_lateness = max_lateness.max(late);
-            trace!(
-                self,
-                "timer  fire deadline={} level={} slot={} late={}",
-                ShowTicks(timer.deadline),
-                timer.location.level,
-                timer.location.slot,
-                ShowTicks(late)
-            );
             Counters::bump(&self.counters.timers_fired);
-            self.recorder.fired(&timer, late);
+            self.observe_timer(&timer, late);
             if let Some(waker) = timer.waker {
                 wake_foreign(waker);
             }
@@ -483,9 +453,7 @@ impl Core {
         let waiting = self.remote_wakes.len();
         for target in self.remote_wakes.try_iter().take(waiting) {
             Counters::bump(&self.counters.remote_wakes);
-            if target.key != MAIN_KEY {
-                self.recorder.remote_wake(target.id);
-            }
+            self.observe_remote_wake(target.id);
             self.schedule(target, WakePath::Remote);
         }
         self.timeline.write(TimelineFile::loop_phase_ends);

@@ -84,6 +84,7 @@ mod hang_guard;
 pub mod hyper;
 mod join;
 mod metrics;
+mod observe;
 #[allow(unsafe_code)] // four libc calls: the timerfd and CLOCK_MONOTONIC (see the file)
 mod park_timer;
 mod reactor;

@@ -101,7 +101,6 @@ use crate::event_loop::Core;
 use crate::park_timer::{PARK_TIMER_TOKEN, Park, ParkTimer};
 use crate::snapshot::IoRegistration;
 use crate::trace::trace;
-use crate::turn::IoEvent;
 use crate::waker::wake_foreign;
 
 /// The token of the `mio::Waker` that other threads use to wake the loop.
@@ -341,20 +340,11 @@ impl Reactor {
             }
             io_events += 1;
             let readiness = Readiness::of(event);
-            trace!(
-                core,
-                "io     token={} readable={} writable={}",
-                ShowToken(event.token()),
+            core.observe_io(
+                event.token(),
                 readiness.read != Known::Drained,
-                readiness.write != Known::Drained
+                readiness.write != Known::Drained,
             );
-            core.recorder.record(|turn| {
-                turn.io.push(IoEvent {
-                    token: ShowToken(event.token()).to_string(),
-                    readable: readiness.read != Known::Drained,
-                    writable: readiness.write != Known::Drained,
-                });
-            });
             if !self.dispatch(event.token(), readiness, &mut to_wake) {
                 trace!(
                     core,

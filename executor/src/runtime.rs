@@ -25,11 +25,8 @@ use crate::context;
 use crate::event_loop::{Core, Waiting};
 use crate::join::JoinHandle;
 use crate::metrics::Metrics;
-use crate::snapshot::{self, Snapshot};
 use crate::task::TaskId;
 use crate::timeline::TimelineFile;
-use crate::trace::trace;
-use crate::turn::Turn;
 
 /// A single-threaded async runtime: a task slab, a ready queue, a timer wheel and a
 /// mio reactor, all turned by one thread.
@@ -47,7 +44,7 @@ use crate::turn::Turn;
 /// assert_eq!(answer, 42);
 /// ```
 pub struct Runtime {
-    core: Rc<Core>,
+    pub(crate) core: Rc<Core>,
 }
 
 // === impl Runtime ===
@@ -90,19 +87,18 @@ impl Runtime {
         loop {
             if core.main_woken.replace(false) {
                 let started = Instant::now();
-                core.timeline.write(|t| t.poll_begins(TaskId(0)));
+                core.observe_poll_begins(TaskId(0));
                 let polled = core.poll_one(TaskId(0), called_at, || future.as_mut().poll(&mut cx));
-                core.timeline.write(|t| t.poll_ends(polled.is_ready()));
                 // Timed like a task's poll: blocking here stalls every task too.
-                core.note_poll(started.elapsed(), TaskId(0), called_at, true);
+                let took = started.elapsed();
+                core.observe_poll_ends(TaskId(0), called_at, polled.is_ready(), took);
+                core.note_poll(took, TaskId(0), called_at, true);
                 if let Poll::Ready(output) = polled {
-                    trace!(core, "poll   block_on -> ready");
                     core.report_stalls_now();
                     return output;
                 }
                 // Pending: whatever the future awaits holds `main_waker` and sets
                 // `main_woken` when it fires.
-                trace!(core, "poll   block_on -> pending");
             }
             core.run_once(Waiting::Allowed);
         }
@@ -117,72 +113,6 @@ impl Runtime {
         F::Output: 'static,
     {
         self.core.spawn(future, Location::caller())
-    }
-
-    /// Runs exactly one turn of the loop (phases 1–5 of `event_loop.rs`) and returns
-    /// what it did. Tasks spawned with [`Runtime::spawn`] run here as under
-    /// `block_on`; there is no `block_on` future.
-    ///
-    /// Like a turn inside `block_on`, it sleeps in phase 3 when nothing is ready: until
-    /// the next timer or an I/O event. A paused clock does not sleep; it jumps to the
-    /// next timer's slot instead (a far timer's slot start may come before its
-    /// deadline: the wheel cascades it there, and a later turn jumps again). With no
-    /// timer pending it sleeps until an I/O event or a wake from another thread,
-    /// however long that takes; but once no task is left alive it does not sleep, for
-    /// nothing could wake it.
-    ///
-    /// asyncio equivalent: `loop._run_once()`. async-executor's `try_tick` runs one
-    /// task; this runs one turn (up to `event_interval` tasks, then timers and I/O).
-    ///
-    /// # Panics
-    /// If a runtime is already running on this thread (called from inside a task).
-    pub fn turn(&mut self) -> Turn {
-        self.turn_with(Waiting::WhileTasksLive)
-    }
-
-    /// Turns the loop until a turn finds nothing to do, without ever sleeping and
-    /// without jumping a paused clock: it stops where `turn` would start to wait for a
-    /// timer, an I/O event or another thread. Returns the turns that did something, in
-    /// order (the last, idle one is left out).
-    ///
-    /// A timer that is already due still fires, and I/O that has already arrived is
-    /// still taken in (phase 3 looks without waiting). Parked on a later timer, the
-    /// tasks stay parked and the clock stays where it is: call [`turn`](Runtime::turn)
-    /// to let it jump. This is futures' `LocalPool::run_until_stalled`, not asyncio's
-    /// `_run_once`, which would sleep until the timer.
-    ///
-    /// A task that is always ready never lets the loop stall, and then this never
-    /// returns (as with futures').
-    pub fn run_until_stalled(&mut self) -> Vec<Turn> {
-        let mut turns = Vec::new();
-        loop {
-            let turn = self.turn_with(Waiting::Never);
-            if turn.is_idle() {
-                return turns;
-            }
-            turns.push(turn);
-        }
-    }
-
-    /// One recorded turn, entered as `block_on` would be.
-    fn turn_with(&mut self, waiting: Waiting) -> Turn {
-        let _current = context::enter(&self.core);
-        let core = &*self.core;
-        // There is no `block_on` future to poll: a wake left for it from an earlier
-        // `block_on` (or a clock hold's nudge) must not count as ready work.
-        core.main_woken.set(false);
-        let number = core.counters.reactor_turns.get() + 1;
-        core.recorder.start(number, core.clock.now_tick());
-        core.run_once(waiting);
-        core.main_woken.set(false);
-        core.recorder.finish(core.clock.now_tick())
-    }
-
-    /// The loop's state now: clock, ready queue, tasks, timers, I/O sources, blocking
-    /// jobs. See [`Snapshot`] for what it holds and how it prints; from inside a task,
-    /// call [`snapshot`](crate::snapshot()) instead.
-    pub fn snapshot(&self) -> Snapshot {
-        snapshot::take(&self.core, None)
     }
 
     /// What the runtime has done so far.

@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use crate::context;
 use crate::event_loop::Core;
+use crate::runtime::Runtime;
 use crate::task::{Header, TaskId};
 use crate::turn::{Millis, since_start};
 
@@ -141,6 +142,15 @@ pub struct IoRegistration {
 pub fn snapshot() -> Snapshot {
     let core = context::expect_current("executor::snapshot");
     take(&core, Some(core.polling.get()))
+}
+
+impl Runtime {
+    /// The loop's state now: clock, ready queue, tasks, timers, I/O sources, blocking
+    /// jobs. See [`Snapshot`] for what it holds and how it prints; from inside a task,
+    /// call [`snapshot`](crate::snapshot()) instead.
+    pub fn snapshot(&self) -> Snapshot {
+        take(&self.core, None)
+    }
 }
 
 /// Copies the state out of `core`. `polling`: the task being polled, if any.

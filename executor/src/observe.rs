@@ -1,0 +1,148 @@
+//! What the loop tells whoever watches it. Each event of `event_loop.rs` is one call
+//! here, which hands it to the three observers:
+//!
+//! ```text
+//!                      ┌─► trace!     a line on stderr        (trace.rs,    GLASSBOX_TRACE=1)
+//! loop ─► observe_* ───┼─► timeline   Chrome trace-event JSON (timeline.rs, GLASSBOX_TRACE_JSON)
+//!                      └─► recorder   the `Turn` being stepped (turn.rs,    Runtime::turn)
+//! ```
+//!
+//! # Ground rules
+//! - Watching costs nothing when nobody watches: each observer tests one `bool` (or
+//!   `Option`) before it formats, writes or records anything, and an event that needs
+//!   a clock reading takes it only for an observer that is on.
+//! - Observing never changes what the loop does, only what is written down.
+
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+use mio::Token;
+
+use crate::clock::ShowTicks;
+use crate::event_loop::Core;
+use crate::park_timer::Park;
+use crate::reactor::ShowToken;
+use crate::task::TaskId;
+use crate::timeline::TimelineFile;
+use crate::timer::Fired;
+use crate::trace::trace;
+use crate::turn::IoEvent;
+
+/// The `block_on` future's place among task ids, in the trace and the timeline.
+const BLOCK_ON: TaskId = TaskId(0);
+
+impl Core {
+    /// A task was created at `spawned_at`.
+    pub(crate) fn observe_spawn(&self, task: TaskId, spawned_at: &'static Location<'static>) {
+        trace!(self, "spawn  task={task} at {spawned_at}");
+        self.timeline.write(|t| t.spawned(task, spawned_at));
+    }
+
+    /// A task (or, as `TaskId(0)`, the `block_on` future) joined the ready queue;
+    /// `how` says whether the wake came from this thread or through the channel.
+    pub(crate) fn observe_wake(&self, task: TaskId, how: &str) {
+        if task == BLOCK_ON {
+            trace!(self, "wake   block_on ({how})");
+        } else {
+            trace!(self, "wake   task={task} ({how})");
+        }
+        self.timeline.write(|t| t.woke(task));
+    }
+
+    /// Phase 1 (or `block_on`) is about to poll `task`.
+    pub(crate) fn observe_poll_begins(&self, task: TaskId) {
+        self.timeline.write(|t| t.poll_begins(task));
+    }
+
+    /// The poll `observe_poll_begins` announced returned after `took`.
+    pub(crate) fn observe_poll_ends(
+        &self,
+        task: TaskId,
+        spawned_at: &'static Location<'static>,
+        ready: bool,
+        took: Duration,
+    ) {
+        if task == BLOCK_ON {
+            let outcome = if ready { "ready" } else { "pending" };
+            trace!(self, "poll   block_on -> {outcome}");
+        } else {
+            let outcome = if ready { "ready (finished)" } else { "pending" };
+            trace!(self, "poll   task={task} -> {outcome}");
+            self.recorder.polled(task, spawned_at, ready, took);
+        }
+        self.timeline.write(|t| t.poll_ends(ready));
+    }
+
+    /// Phase 2 (or 5) fired `timer`, `late` ticks after its deadline.
+    pub(crate) fn observe_timer(&self, timer: &Fired, late: u64) {
+        trace!(
+            self,
+            "timer  fire deadline={} level={} slot={} late={}",
+            ShowTicks(timer.deadline),
+            timer.location.level,
+            timer.location.slot,
+            ShowTicks(late)
+        );
+        self.recorder.fired(timer, late);
+    }
+
+    /// Phase 3 is about to wait as `park` allows. Returns the time now if a `Turn` is
+    /// being recorded (it shows how long the park took), else `None`: no clock read.
+    pub(crate) fn observe_park_begins(&self, park: Park) -> Option<Instant> {
+        trace!(self, "park   {park}");
+        self.timeline.write(|t| t.park_begins(park != Park::No));
+        self.recorder.stopwatch()
+    }
+
+    /// Phase 3's wait (with `next_timer` pending) and its wakes are over.
+    pub(crate) fn observe_park_ends(
+        &self,
+        park: Park,
+        next_timer: Option<u64>,
+        parked_at: Option<Instant>,
+    ) {
+        self.recorder.parked(park, next_timer, parked_at);
+        self.timeline.write(TimelineFile::loop_phase_ends);
+    }
+
+    /// Phase 3 took in an I/O event for the source registered under `token`.
+    pub(crate) fn observe_io(&self, token: Token, readable: bool, writable: bool) {
+        trace!(
+            self,
+            "io     token={} readable={readable} writable={writable}",
+            ShowToken(token)
+        );
+        self.recorder.record(|turn| {
+            turn.io.push(IoEvent {
+                token: ShowToken(token).to_string(),
+                readable,
+                writable,
+            });
+        });
+    }
+
+    /// The task being polled spent its coop budget: it yields (`coop.rs`).
+    pub(crate) fn observe_forced_yield(&self) {
+        let task = self.polling.get();
+        trace!(self, "coop   task={task} budget spent: yield");
+        self.recorder.forced_yield(task);
+        self.timeline.write(|t| t.instant(task, "forced yield"));
+    }
+
+    /// Phase 4 took in a wake for `task` from another thread.
+    pub(crate) fn observe_remote_wake(&self, task: TaskId) {
+        if task != BLOCK_ON {
+            self.recorder.remote_wake(task);
+        }
+    }
+
+    /// Phase 5 moved the paused clock to `tick`.
+    pub(crate) fn observe_clock_jump(&self, tick: u64) {
+        trace!(
+            self,
+            "clock  jump to {} (paused, nothing else can run)",
+            ShowTicks(tick)
+        );
+        self.recorder.jumped(tick);
+    }
+}
