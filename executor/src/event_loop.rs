@@ -105,7 +105,7 @@ pub(crate) struct Core {
 
 /// How a wake reached the loop, as the trace shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WakePath {
+pub(crate) enum WakePath {
     /// On the loop's thread, with the runtime current.
     Local,
     /// Through the channel, from another thread or from outside the loop.
@@ -113,7 +113,7 @@ enum WakePath {
 }
 
 impl WakePath {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             WakePath::Local => "local",
             WakePath::Remote => "remote",
@@ -217,7 +217,7 @@ impl Core {
             if path == WakePath::Remote {
                 self.remote.main_queued.lower();
             }
-            self.observe_wake(TaskId(0), path.name());
+            self.observe_wake(TaskId(0), path);
             self.main_woken.set(true);
             return;
         }
@@ -243,7 +243,7 @@ impl Core {
         }
         Header::set_flag(&header.scheduled, true);
         self.ready.borrow_mut().push_back(target.key);
-        self.observe_wake(target.id, path.name());
+        self.observe_wake(target.id, path);
     }
 
     /// True if phase 1 would have something to do, the `block_on` future was woken, or
