@@ -14,6 +14,7 @@
 //! - Observing never changes what the loop does, only what is written down.
 
 use std::panic::Location;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use mio::Token;
@@ -22,6 +23,7 @@ use crate::clock::ShowTicks;
 use crate::event_loop::Core;
 use crate::park_timer::Park;
 use crate::reactor::ShowToken;
+use crate::snapshot::owner_of;
 use crate::task::TaskId;
 use crate::timeline::TimelineFile;
 use crate::timer::Fired;
@@ -105,8 +107,9 @@ impl Core {
         self.timeline.write(TimelineFile::loop_phase_ends);
     }
 
-    /// Phase 3 took in an I/O event for the source registered under `token`.
-    pub(crate) fn observe_io(&self, token: Token, readable: bool, writable: bool) {
+    /// Phase 3 took in an I/O event for the source registered under `token`, which
+    /// released the parked wakers `woken` (about to be woken).
+    pub(crate) fn observe_io(&self, token: Token, readable: bool, writable: bool, woken: &[Waker]) {
         trace!(
             self,
             "io     token={} readable={readable} writable={writable}",
@@ -117,6 +120,7 @@ impl Core {
                 token: ShowToken(token).to_string(),
                 readable,
                 writable,
+                woken: woken.iter().map(|waker| owner_of(self, waker)).collect(),
             });
         });
     }
