@@ -10,8 +10,8 @@
 //! short sleeper writes to the socket when it wakes; the long one puts an item on the
 //! queue. Watch each turn run
 //! its phases (polls, timers, park, I/O), and the snapshot show who is ready, which
-//! wheel slot each timer sits in, and the reader parked on its token until the
-//! sleeper's write turns it readable.
+//! wheel slot each timer sits in and whose it is, and what each task waits on, until
+//! the sleeper's write turns the reader's token readable and the turn names it woken.
 //!
 //! The clock is paused, so when nothing can run the loop jumps to the next timer's
 //! slot instead of sleeping, and the output is the same on every run (`{:#}` leaves

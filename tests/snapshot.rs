@@ -71,7 +71,7 @@ fn a_snapshot_lists_the_ready_queue_parked_tasks_timers_and_sockets() {
     assert_eq!(snapshot.io.len(), 1);
     let socket = &snapshot.io[0];
     assert_eq!(
-        (socket.readable, socket.readers),
+        (socket.readable, socket.readers.len()),
         (false, 1),
         "drained, one read parked"
     );
@@ -119,17 +119,19 @@ fn a_snapshot_draws_panes_within_100_columns() {
     let site = |offset: u32, column: u32| format!("tests/snapshot.rs:{}:{column}", line + offset);
     let expected = format!(
         // Turn 1 polled tasks 1-3; turn 2 found nothing to do (`run_until_stalled`).
+        // Each timer and the socket names the task whose waker it holds, and each
+        // parked task what it waits on.
         "\
 ── after turn 2 · 0.000 ms · paused ──────────────────────────────────
 ready  │ task 4 → task 5
-timers │ L1 s3: 0.250 ms · L1 s46: 3.000 ms
-io     │ token 0.0 writable, 1 reader parked
-tasks  │ id  state      polls wakes  spawned at
-       │ 1   parked         1     0  {}
-       │ 2   parked         1     0  {}
-       │ 3   parked         1     0  {}
-       │ 4   scheduled      0     0  {}
-       │ 5   scheduled      0     0  {}
+timers │ L1 s3: 0.250 ms → task 3 · L1 s46: 3.000 ms → task 1
+io     │ token 0.0 READABLE → task 2 (ready: writable)
+tasks  │ id  state      polls wakes  self  spawned at              waits on
+       │ 1   parked         1     0     0  {}  timer 3.000 ms
+       │ 2   parked         1     0     0  {}  token 0.0 READABLE
+       │ 3   parked         1     0     0  {}  timer 0.250 ms
+       │ 4   scheduled      0     0     0  {}
+       │ 5   scheduled      0     0     0  {}
 blocking jobs in flight: 0
 ",
         site(0, 8),

@@ -169,3 +169,33 @@ park   │ did not wait
 ";
     assert_eq!(text, expected.replace("LINE", &line.to_string()));
 }
+
+#[test]
+fn an_io_event_names_the_task_it_woke() {
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    // Sockets register with the current runtime, so the pair is made inside it; the
+    // writer sleeps, then writes, and the reader's readiness event wakes it.
+    let reader_id = rt.block_on(async {
+        let (writer, reader) = glassbox::net::UnixStream::pair().unwrap();
+        let reader = glassbox::spawn(async move { reader.read(&mut [0; 4]).await });
+        glassbox::spawn(async move {
+            Timer::after(Duration::from_millis(1)).await;
+            writer.write_all(b"ping").await.unwrap();
+        });
+        reader.id()
+    });
+    let woke = loop {
+        let turn = rt.turn();
+        if let Some(event) = turn.io.iter().find(|event| !event.woken.is_empty()) {
+            break (event.clone(), turn.to_string());
+        }
+        assert!(!turn.is_idle(), "the write comes before the loop runs dry");
+    };
+    let (event, text) = woke;
+    assert!(event.readable);
+    assert_eq!(event.woken, [glassbox::Owner::Task(reader_id)]);
+    let line = format!("io     │ token {} READABLE", event.token);
+    assert!(text.contains(&line), "{text}");
+    assert!(text.contains(&format!("→ task {reader_id}\n")), "{text}");
+}

@@ -79,7 +79,8 @@ pub(crate) struct Core {
     fired: RefCell<Vec<Fired>>,
     /// Tasks that spent their coop budget, woken after phase 3's reactor poll.
     deferred: RefCell<Vec<Waker>>,
-    /// The task being polled (`TaskId(0)`: the `block_on` future), for the trace.
+    /// The task being polled; `TaskId(0)` while the `block_on` future is, or nothing
+    /// is. For the trace, and to tell a self-wake (woken from its own poll) apart.
     pub(crate) polling: Cell<TaskId>,
     pub(crate) clock: Clock,
     /// Blocking jobs in flight: a paused clock must not jump while work is running on
@@ -232,6 +233,11 @@ impl Core {
             return;
         }
         Header::count(&header.wakes);
+        if header.id == self.polling.get() {
+            // Woken from inside its own poll: a `yield_now`, or a future that wakes
+            // itself and returns Pending (the snapshot's self-wake lint).
+            Header::count(&header.self_wakes);
+        }
         if path == WakePath::Remote {
             // Taken in: the next wake from another thread sends a message again.
             // Lowered before the task is polled, so that poll sees what that wake's
@@ -276,6 +282,7 @@ impl Core {
             watchdog.poll_started(task_id, spawned_at);
         }
         let polled = coop::poll_with_budget(self.config.coop_budget, poll);
+        self.polling.set(TaskId(0));
         if let Some(watchdog) = &self.watchdog {
             watchdog.poll_ended();
         }

@@ -124,7 +124,9 @@ pub use join::{JoinError, JoinHandle};
 pub use metrics::Metrics;
 pub use resources::{RuntimeInfo, runtime_resource};
 pub use runtime::{Runtime, block_on, spawn};
-pub use snapshot::{IoRegistration, PendingTimer, Snapshot, TaskInfo, TaskState, snapshot};
+pub use snapshot::{
+    IoRegistration, Owner, PendingTimer, Snapshot, TaskInfo, TaskState, Wait, Warning, snapshot,
+};
 pub use stall::{LiveStall, StallCause, StallReport};
 pub use task::TaskId;
 pub use turn::{FiredTimer, IoEvent, ParkLimit, PollRecord, Turn};

@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::panic::Location;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use mio::Token;
@@ -23,6 +24,7 @@ use crate::clock::ShowTicks;
 use crate::event_loop::{Core, WakePath};
 use crate::park_timer::Park;
 use crate::reactor::ShowToken;
+use crate::snapshot::owner_of;
 use crate::task::TaskId;
 use crate::timeline::TimelineFile;
 use crate::timer::Fired;
@@ -103,9 +105,10 @@ impl Core {
         self.timeline.write(TimelineFile::loop_phase_ends);
     }
 
-    /// Phase 3 took in an I/O event for the source registered under `token`.
+    /// Phase 3 took in an I/O event for the source registered under `token`, which
+    /// released the parked wakers `woken` (about to be woken).
     #[inline]
-    pub(crate) fn observe_io(&self, token: Token, readable: bool, writable: bool) {
+    pub(crate) fn observe_io(&self, token: Token, readable: bool, writable: bool, woken: &[Waker]) {
         trace!(
             self,
             "io     token={} readable={readable} writable={writable}",
@@ -116,6 +119,7 @@ impl Core {
                 token: ShowToken(token).to_string(),
                 readable,
                 writable,
+                woken: woken.iter().map(|waker| owner_of(self, waker)).collect(),
             });
         });
     }

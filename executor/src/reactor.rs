@@ -99,7 +99,7 @@ use slab::Slab;
 
 use crate::event_loop::Core;
 use crate::park_timer::{PARK_TIMER_TOKEN, Park, ParkTimer};
-use crate::snapshot::IoRegistration;
+use crate::snapshot::{IoRegistration, Owner};
 use crate::trace::trace;
 use crate::waker::wake_foreign;
 
@@ -340,12 +340,15 @@ impl Reactor {
             }
             io_events += 1;
             let readiness = Readiness::of(event);
+            let woken_from = to_wake.len();
+            let live = self.dispatch(event.token(), readiness, &mut to_wake);
             core.observe_io(
                 event.token(),
                 readiness.read != Known::Drained,
                 readiness.write != Known::Drained,
+                &to_wake[woken_from..],
             );
-            if !self.dispatch(event.token(), readiness, &mut to_wake) {
+            if !live {
                 trace!(
                     core,
                     "io     token={} stale: dropped",
@@ -359,9 +362,13 @@ impl Reactor {
         io_events
     }
 
-    /// Every registered source as `snapshot.rs` shows it.
-    pub(crate) fn registrations(&self) -> Vec<IoRegistration> {
-        let parked = |side: &Side| side.waiters.iter().filter(|(_, w)| w.is_some()).count();
+    /// Every registered source as `snapshot.rs` shows it, each parked waker named by
+    /// `owner` (which must not touch the reactor: the slots are borrowed meanwhile).
+    pub(crate) fn registrations(&self, owner: impl Fn(&Waker) -> Owner) -> Vec<IoRegistration> {
+        let parked = |side: &Side| {
+            let wakers = side.waiters.iter().filter_map(|(_, waker)| waker.as_ref());
+            wakers.map(&owner).collect()
+        };
         let slots = self.slots.borrow();
         let registration = |slot: &Slot| IoRegistration {
             token: ShowToken(slot.token).to_string(),

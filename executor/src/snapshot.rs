@@ -2,48 +2,75 @@
 //! from outside, [`snapshot`] from inside a task.
 //!
 //! A trace tells you what happened; a snapshot tells you where everything *is*: which
-//! tasks wait in the ready queue and in what order, which are parked, which timers sit
-//! in which slot of the wheel, which sockets the reactor watches. asyncio shows the
-//! same with `asyncio.all_tasks()`, `loop._ready` and `loop._scheduled`; tokio-console
-//! keeps a live task table. Printed, it draws one pane per part of the loop, within
-//! 100 columns (this is `examples/step.rs` after its first turn):
+//! tasks wait in the ready queue and in what order, which are parked and on what,
+//! which timers sit in which slot of the wheel and whose they are, which sockets the
+//! reactor watches and who waits on them. asyncio shows the same with
+//! `asyncio.all_tasks()`, `loop._ready` and `loop._scheduled`; tokio-console keeps a
+//! live task table, and lints it. Printed, it draws one pane per part of the loop,
+//! within 100 columns (this is `examples/step.rs` after its first turn):
 //!
 //! ```text
 //! ── after turn 1 · 0.000 ms · paused ──────────────────────────────────
 //! ready  │ (none)
-//! timers │ L1 s3: 0.250 ms · L1 s46: 3.000 ms
-//! io     │ token 0.0 readable writable · token 1.1 writable, 1 reader parked
-//! tasks  │ id  state      polls wakes  spawned at
-//!        │ 1   parked         1     0  examples/step.rs:30:8
-//!        │ 2   parked         1     0  examples/step.rs:40:8
-//!        │ 3   parked         1     0  examples/step.rs:44:8
-//!        │ 4   parked         1     0  examples/step.rs:32:9
+//! timers │ L1 s3: 0.250 ms → task 1 · L1 s46: 3.000 ms → task 2
+//! io     │ token 0.0 (ready: readable, writable) · token 1.1 READABLE → task 4 (ready: writable)
+//! tasks  │ id  state      polls wakes  self  spawned at             waits on
+//!        │ 1   parked         1     0     0  examples/step.rs:31:8  timer 0.250 ms
+//!        │ 2   parked         1     0     0  examples/step.rs:41:8  timer 3.000 ms
+//!        │ 3   parked         1     0     0  examples/step.rs:45:8  a waker held elsewhere
+//!        │ 4   parked         1     0     0  examples/step.rs:33:9  token 1.1 READABLE
 //! blocking jobs in flight: 0
 //! ```
 //!
-//! What it leaves out, and why: who owns a timer or waits on a socket. The wheel and
-//! the reactor hold `Waker`s, which are opaque (any `Waker` may be parked there, not
-//! only a task's), so the owners are not known without the wakers' insides; they are
-//! omitted rather than guessed. The counts of parked readers and writers are shown.
+//! # Who owns a waker
+//!
+//! The wheel and the reactor hold `Waker`s, and a `Waker` may be anybody's. But the
+//! runtime knows its own: a task's waker carries the task waker vtable of
+//! `task/raw_waker.rs` (`task::header_of` reads the task's id through it), and the
+//! `block_on` waker points at the `Arc` the loop keeps. Anything else (a waker some
+//! combinator or another executor made, or a task of another runtime) shows as
+//! [`Owner::Foreign`]: named as such, never guessed. Joining the owners of timers and
+//! sockets to the tasks gives each task its "waits on" column.
+//!
+//! What the snapshot cannot see: the wait lists of the patterns crate (a `Semaphore`'s,
+//! a `Queue`'s) and of a `JoinHandle`. They live outside the executor, which only
+//! knows how many wakers of a task are alive somewhere (`TaskInfo::wakers`, read from
+//! the task's reference count), not where. A task parked there shows `a waker held
+//! elsewhere`.
+//!
+//! # Warnings
+//!
+//! Under the panes come tokio-console's two task lints (`snapshot/lints.rs`): a parked
+//! task that no waker can reach any more ("lost waker": it will never run again), and
+//! a task woken mostly by itself (it busy-waits). They are data too:
+//! [`Snapshot::warnings`].
 //!
 //! # Ground rules
 //! - Taking a snapshot may be slow (it walks every task, timer and source and
-//!   allocates); not taking one costs nothing but the two per-task counters
-//!   (`Header::polls`, `Header::wakes`), a load and a store each per poll and wake.
-//! - A snapshot copies plain data out (ids, spawn sites, deadlines) and borrows each
-//!   of the loop's tables only while copying it, never across user code: it can be
-//!   taken from inside a task.
+//!   allocates); not taking one costs nothing but three per-task counters
+//!   (`Header::polls`, `wakes`, `self_wakes`), a load and a store each per poll or
+//!   wake, and one compare per wake to tell a self-wake.
+//! - A snapshot copies plain data out (ids, spawn sites, deadlines, owners) and
+//!   borrows each of the loop's tables only while copying it, never across user code
+//!   (naming an owner only reads the waker's pointers): it can be taken from inside a
+//!   task.
 
-use std::fmt::{self, Write as _};
 use std::panic::Location;
 use std::sync::atomic::Ordering;
+use std::task::Waker;
 use std::time::Duration;
 
 use crate::context;
 use crate::event_loop::Core;
 use crate::runtime::Runtime;
-use crate::task::{Header, TaskId};
-use crate::turn::{Millis, since_start};
+use crate::task::{self, Header, TaskId};
+use crate::turn::since_start;
+
+mod display;
+mod lints;
+
+pub(crate) use display::Owners;
+pub use lints::Warning;
 
 /// The loop's state at one moment. `Display` draws it as panes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +93,8 @@ pub struct Snapshot {
     /// Blocking jobs running on other threads (those that hold the clock, as
     /// `spawn_blocking`'s do: `time::hold_clock`).
     pub blocking_jobs: usize,
+    /// What looks wrong: the lints (see [`Warning`]).
+    pub warnings: Vec<Warning>,
 }
 
 /// One live task.
@@ -82,6 +111,17 @@ pub struct TaskInfo {
     pub polls: u32,
     /// Wakes it received (its own and others', local and remote).
     pub wakes: u32,
+    /// Of those, the wakes from inside its own poll (a `yield_now`, a future that
+    /// wakes itself before returning `Pending`). A coop forced yield is not one: the
+    /// loop wakes the task after phase 3, outside its poll.
+    pub self_wakes: u32,
+    /// Clones of its `Waker` alive somewhere (a timer, a socket, a wait list, a
+    /// variable). A parked task with none is lost: nothing can wake it.
+    pub wakers: u32,
+    /// The timers and sockets where one of its wakers is parked, timers first. A
+    /// pattern's wait list (a `Semaphore`'s, a `Queue`'s) lives in the patterns crate,
+    /// out of the executor's sight: a task parked there waits on nothing shown here.
+    pub waits_on: Vec<Wait>,
 }
 
 /// Where a live task is in its lifecycle (see the diagram in `task/mod.rs`).
@@ -97,7 +137,33 @@ pub enum TaskState {
     Running,
 }
 
-/// One pending timer: where it sits in the wheel and when it is due.
+/// Something the runtime holds a task's waker for: what the task waits on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Wait {
+    /// A timer due at this time from the runtime's start.
+    Timer(Duration),
+    /// A read (or accept) parked on the source with this token (`key.generation`).
+    Readable(String),
+    /// A write (or connect) parked on the source with this token.
+    Writable(String),
+}
+
+/// Whose waker the runtime holds in a timer or for a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Owner {
+    /// A task of this runtime.
+    Task(TaskId),
+    /// The future passed to `block_on`.
+    BlockOn,
+    /// Any other waker: one that some combinator or another executor made, or a task
+    /// of another runtime. Its insides are not this runtime's to read, so its owner
+    /// is not guessed.
+    Foreign,
+}
+
+/// One pending timer: where it sits in the wheel, when it is due, and whose it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PendingTimer {
@@ -107,6 +173,9 @@ pub struct PendingTimer {
     pub level: usize,
     /// Its slot on that level.
     pub slot: usize,
+    /// Whose waker it will wake; `None` while it holds none (a `reset` revived it
+    /// after it fired, and its owner has not polled it since).
+    pub owner: Option<Owner>,
 }
 
 /// One source registered with the reactor.
@@ -119,10 +188,10 @@ pub struct IoRegistration {
     pub readable: bool,
     /// Writing is worth trying.
     pub writable: bool,
-    /// Read operations parked on it, waiting for an event.
-    pub readers: usize,
-    /// Write operations parked on it.
-    pub writers: usize,
+    /// Read operations parked on it, waiting for an event, by owner.
+    pub readers: Vec<Owner>,
+    /// Write operations parked on it, by owner.
+    pub writers: Vec<Owner>,
 }
 
 /// The current runtime's state, taken from inside a task (or the `block_on` future).
@@ -141,20 +210,41 @@ pub struct IoRegistration {
 #[track_caller]
 pub fn snapshot() -> Snapshot {
     let core = context::expect_current("executor::snapshot");
-    take(&core, Some(core.polling.get()))
+    take(&core)
 }
 
 impl Runtime {
     /// The loop's state now: clock, ready queue, tasks, timers, I/O sources, blocking
-    /// jobs. See [`Snapshot`] for what it holds and how it prints; from inside a task,
-    /// call [`snapshot`](crate::snapshot()) instead.
+    /// jobs, warnings. See [`Snapshot`] for what it holds and how it prints; from
+    /// inside a task, call [`snapshot`](crate::snapshot()) instead.
     pub fn snapshot(&self) -> Snapshot {
-        take(&self.core, None)
+        take(&self.core)
     }
 }
 
-/// Copies the state out of `core`. `polling`: the task being polled, if any.
-pub(crate) fn take(core: &Core, polling: Option<TaskId>) -> Snapshot {
+/// Whose waker `waker` is, as far as this runtime can tell.
+pub(crate) fn owner_of(core: &Core, waker: &Waker) -> Owner {
+    if let Some(header) = task::header_of(waker) {
+        // A task's waker, but a task id means something only within its runtime.
+        return if header.remote.runtime_id == core.id {
+            Owner::Task(header.id)
+        } else {
+            Owner::Foreign
+        };
+    }
+    // The `block_on` waker wraps an `Arc` that `core` keeps, so while `core` lives no
+    // other waker's data is at that address. (The vtables are not compared: std builds
+    // one per place it makes such a waker, so two clones may carry different copies.)
+    if waker.data() == core.main_waker.data() {
+        Owner::BlockOn
+    } else {
+        Owner::Foreign
+    }
+}
+
+/// Copies the state out of `core`. Between polls `core.polling` is `TaskId(0)`, which
+/// no task has, so no task shows as running.
+pub(crate) fn take(core: &Core) -> Snapshot {
     let ready = {
         let tasks = core.tasks.borrow();
         let queue = core.ready.borrow();
@@ -163,40 +253,34 @@ pub(crate) fn take(core: &Core, polling: Option<TaskId>) -> Snapshot {
             .filter_map(|&key| tasks.get(key as usize).map(|task| task.header().id))
             .collect()
     };
+    let mut timers: Vec<PendingTimer> = core
+        .timers
+        .borrow()
+        .pending_timers()
+        .map(|(deadline, location, waker)| PendingTimer {
+            deadline: since_start(deadline),
+            level: location.level,
+            slot: location.slot,
+            owner: waker.map(|waker| owner_of(core, waker)),
+        })
+        .collect();
+    timers.sort_by_key(|timer| timer.deadline);
+    let io = core.reactor.registrations(|waker| owner_of(core, waker));
+    let mut wake_on_its_way = Vec::new();
     let mut tasks: Vec<TaskInfo> = core
         .tasks
         .borrow()
         .iter()
         .map(|(_, task)| {
             let header = task.header();
-            let state = if Some(header.id) == polling {
-                TaskState::Running
-            } else if Header::flag(&header.scheduled) {
-                TaskState::Scheduled
-            } else {
-                TaskState::Parked
-            };
-            TaskInfo {
-                id: header.id,
-                spawned_at: header.spawned_at,
-                state,
-                polls: Header::counted(&header.polls),
-                wakes: Header::counted(&header.wakes),
+            if header.remote_queued.is_raised() {
+                wake_on_its_way.push(header.id);
             }
+            task_info(header, core.polling.get(), &timers, &io)
         })
         .collect();
     tasks.sort_by_key(|task| task.id);
-    let mut timers: Vec<PendingTimer> = core
-        .timers
-        .borrow()
-        .pending_timers()
-        .map(|(deadline, location)| PendingTimer {
-            deadline: since_start(deadline),
-            level: location.level,
-            slot: location.slot,
-        })
-        .collect();
-    timers.sort_by_key(|timer| timer.deadline);
+    let warnings = lints::check(&tasks, &wake_on_its_way);
     Snapshot {
         turns: core.counters.reactor_turns.get(),
         now: since_start(core.clock.now_tick()),
@@ -204,89 +288,48 @@ pub(crate) fn take(core: &Core, polling: Option<TaskId>) -> Snapshot {
         ready,
         tasks,
         timers,
-        io: core.reactor.registrations(),
+        io,
         blocking_jobs: core.clock_holds.load(Ordering::Acquire),
+        warnings,
     }
 }
 
-// === impl Display ===
-
-/// The width the panes wrap at.
-const COLUMNS: usize = 100;
-
-impl fmt::Display for Snapshot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let clock = if self.paused { "paused" } else { "real" };
-        let title = format!(
-            "── after turn {} · {} · {clock} ",
-            self.turns,
-            Millis(self.now)
-        );
-        writeln!(f, "{title:─<70}")?;
-        let ready = self.ready.iter().map(|id| format!("task {id}"));
-        pane(f, "ready", ready.collect(), " → ")?;
-        let timers = self.timers.iter().map(|timer| {
-            let deadline = Millis(timer.deadline);
-            format!("L{} s{}: {deadline}", timer.level, timer.slot)
-        });
-        pane(f, "timers", timers.collect(), " · ")?;
-        pane(f, "io", self.io.iter().map(show_io).collect(), " · ")?;
-        writeln!(f, "tasks  │ id  state      polls wakes  spawned at")?;
-        for task in &self.tasks {
-            let state = match task.state {
-                TaskState::Scheduled => "scheduled",
-                TaskState::Parked => "parked",
-                TaskState::Running => "running",
-            };
-            writeln!(
-                f,
-                "       │ {:<3} {state:<9} {:>6} {:>5}  {}",
-                task.id, task.polls, task.wakes, task.spawned_at
-            )?;
+/// One task's row, with what it waits on found among the timers and sources.
+fn task_info(
+    header: &Header,
+    polling: TaskId,
+    timers: &[PendingTimer],
+    io: &[IoRegistration],
+) -> TaskInfo {
+    let state = if header.id == polling {
+        TaskState::Running
+    } else if Header::flag(&header.scheduled) {
+        TaskState::Scheduled
+    } else {
+        TaskState::Parked
+    };
+    let mine = |owner: &Owner| *owner == Owner::Task(header.id);
+    let mut waits_on: Vec<Wait> = timers
+        .iter()
+        .filter(|timer| timer.owner.as_ref().is_some_and(mine))
+        .map(|timer| Wait::Timer(timer.deadline))
+        .collect();
+    for source in io {
+        if source.readers.iter().any(mine) {
+            waits_on.push(Wait::Readable(source.token.clone()));
         }
-        writeln!(f, "blocking jobs in flight: {}", self.blocking_jobs)
-    }
-}
-
-/// One source: `token 1.1 writable, 1 reader parked`.
-fn show_io(source: &IoRegistration) -> String {
-    let mut shown = format!("token {}", source.token);
-    let readiness = [(source.readable, "readable"), (source.writable, "writable")];
-    for (_, word) in readiness.iter().filter(|(ready, _)| *ready) {
-        let _ = write!(shown, " {word}");
-    }
-    let parked = [(source.readers, "reader"), (source.writers, "writer")];
-    for (count, what) in parked.iter().filter(|(count, _)| *count > 0) {
-        let plural = if *count == 1 { "" } else { "s" };
-        let _ = write!(shown, ", {count} {what}{plural} parked");
-    }
-    shown
-}
-
-/// A pane: `label  │ item · item · …`, wrapped onto continuation lines at `COLUMNS`.
-fn pane(
-    f: &mut fmt::Formatter<'_>,
-    label: &str,
-    items: Vec<String>,
-    separator: &str,
-) -> fmt::Result {
-    let mut line = format!("{label:<6} │ ");
-    let mut at_line_start = true;
-    if items.is_empty() {
-        line.push_str("(none)");
-    }
-    for item in items {
-        let width = line.chars().count() + separator.chars().count() + item.chars().count();
-        if !at_line_start && width > COLUMNS {
-            writeln!(f, "{line}")?;
-            line = String::from("       │ ");
-            at_line_start = true;
+        if source.writers.iter().any(mine) {
+            waits_on.push(Wait::Writable(source.token.clone()));
         }
-        if !at_line_start {
-            line.push_str(separator);
-        }
-        line.push_str(&item);
-        at_line_start = false;
     }
-    writeln!(f, "{line}")
+    TaskInfo {
+        id: header.id,
+        spawned_at: header.spawned_at,
+        state,
+        polls: Header::counted(&header.polls),
+        wakes: Header::counted(&header.wakes),
+        self_wakes: Header::counted(&header.self_wakes),
+        wakers: header.wakers(),
+        waits_on,
+    }
 }

@@ -37,6 +37,15 @@
 //!   the closing `]}` and flushes; before the loop sleeps in phase 3 it flushes, so a
 //!   hung program's timeline is on disk. A process killed mid-run leaves a file that
 //!   parses once its last partial line is cut and `]}` appended.
+//! - Perfetto will not open such a file unrepaired. Its JSON importer
+//!   (google/perfetto, `src/trace_processor/importers/json/json_trace_tokenizer.cc`)
+//!   reads the events one `{…}` at a time, skipping commas and whitespace, and keeps
+//!   every complete one; but at the end of the file it fails with "JSON trace file is
+//!   incomplete" unless it reached the end of the outer object. The one exception, in
+//!   its recent versions, is a file in the bare-array form (`[{…},{…}`), which may
+//!   stop anywhere inside the array; older versions (an empty `NotifyEndOfFile`) took
+//!   any prefix. This file is in the object form, `{"traceEvents":[…]}`, so the
+//!   repair above is the rule: `tests/timeline.rs` checks it at many cut points.
 //! - Times are wall-clock µs since the runtime started, to the ns, so a paused clock's
 //!   run is drawn as it really ran (its jumps take no time).
 

@@ -50,6 +50,7 @@ use crate::context;
 use crate::event_loop::Waiting;
 use crate::park_timer::Park;
 use crate::runtime::Runtime;
+use crate::snapshot::{Owner, Owners};
 use crate::task::TaskId;
 use crate::timer::Fired;
 
@@ -125,6 +126,8 @@ pub struct IoEvent {
     pub readable: bool,
     /// The event said: writable (or closed for writing, or failed).
     pub writable: bool,
+    /// Whose parked wakers it woke, in the order they were parked (readers first).
+    pub woken: Vec<Owner>,
 }
 
 /// How long phase 3 was allowed to sleep.
@@ -188,7 +191,12 @@ impl fmt::Display for Turn {
         for event in &self.io {
             let readable = if event.readable { " READABLE" } else { "" };
             let writable = if event.writable { " WRITABLE" } else { "" };
-            writeln!(f, "io     │ token {}{readable}{writable}", event.token)?;
+            write!(f, "io     │ token {}{readable}{writable} → ", event.token)?;
+            if event.woken.is_empty() {
+                writeln!(f, "no waiter")?;
+            } else {
+                writeln!(f, "{}", Owners(&event.woken))?;
+            }
         }
         if !self.forced_yields.is_empty() {
             writeln!(

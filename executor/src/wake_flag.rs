@@ -49,6 +49,12 @@ impl WakeFlag {
         !self.0.swap(true, Ordering::AcqRel)
     }
 
+    /// True while raised: a wake is on its way to the loop. Read by `snapshot.rs`, which
+    /// must not call a task whose wake is in the channel a lost one.
+    pub(crate) fn is_raised(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
     /// Lowers the flag: the loop is about to look at the work. Later raises act again.
     pub(crate) fn lower(&self) {
         // A swap, not a store: see the ground rules.

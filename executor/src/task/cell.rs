@@ -23,7 +23,7 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::task::{Context, Poll, Waker};
 
 use super::{Header, TaskId, TaskRef, Vtable, raw_waker};
@@ -83,7 +83,7 @@ where
     let cell = Box::new(TaskCell {
         prefix: TaskPrefix {
             header: Header {
-                refs: AtomicUsize::new(2),
+                refs: AtomicU32::new(2),
                 vtable: vtable::<F>(),
                 remote,
                 id,
@@ -95,6 +95,7 @@ where
                 remote_queued: WakeFlag::new(),
                 polls: AtomicU32::new(0),
                 wakes: AtomicU32::new(0),
+                self_wakes: AtomicU32::new(0),
             },
             output: Cell::new(Output::Pending),
             join_waker: Cell::new(None),

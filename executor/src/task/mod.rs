@@ -30,8 +30,10 @@
 //!
 //! # Ground rules
 //! - **Refcount.** `Header::refs` counts every [`TaskRef`] (the slab's, the
-//!   `JoinHandle`'s) and every `Waker` clone. The cell is freed by whoever drops the
-//!   last one, on whatever thread.
+//!   `JoinHandle`'s, and the loop's for the length of a poll) and every `Waker`
+//!   clone. The cell is freed by whoever drops the last one, on whatever thread. So
+//!   a parked task's count, less the slab's and the `JoinHandle`'s, is how many
+//!   wakers can still reach it (`Header::wakers`; the snapshot's lost-waker lint).
 //! - **Thread affinity.** The future, the output and the joiner's waker are touched
 //!   only through a `TaskRef` or a `JoinHandle`, and both are `!Send`: they never
 //!   leave the runtime's thread. A `Waker` (which is `Send`) reaches only the
@@ -54,13 +56,14 @@ mod cell;
 mod raw_waker;
 
 pub(crate) use cell::{JoinRef, Output, new_task};
+pub(crate) use raw_waker::header_of;
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::Poll;
 
 use crate::wake_flag::WakeFlag;
@@ -83,8 +86,10 @@ impl fmt::Display for TaskId {
 /// are written by the runtime's thread alone, with plain loads and stores (no
 /// read-modify-write). `remote_queued` is the one flag other threads write.
 pub(crate) struct Header {
-    /// Live `TaskRef`s and `Waker`s (see "Refcount").
-    refs: AtomicUsize,
+    /// Live `TaskRef`s and `Waker`s (see "Refcount"). A `u32`, not a `usize`, so the
+    /// self-wake counter below fits without growing the header past 56 bytes; an
+    /// overflow aborts either way (`acquire_ref`).
+    refs: AtomicU32,
     /// The functions that know the future's concrete type.
     vtable: &'static Vtable,
     /// The way back to the runtime, from any thread.
@@ -103,11 +108,18 @@ pub(crate) struct Header {
     /// Raised while a wake for this task sits in the remote channel, so a flood of
     /// wakes from other threads queues one message (see `waker.rs`).
     pub(crate) remote_queued: WakeFlag,
-    /// Times polled, and wakes taken in (local or remote; stale ones not counted), for
-    /// `snapshot.rs`. Runtime thread only, like the flags; they wrap after 4 billion.
+    /// Times polled, wakes taken in (local or remote; stale ones not counted), and of
+    /// those the self-wakes (woken from inside its own poll), for `snapshot.rs`.
+    /// Runtime thread only, like the flags; they wrap after 4 billion.
     pub(crate) polls: AtomicU32,
     pub(crate) wakes: AtomicU32,
+    pub(crate) self_wakes: AtomicU32,
 }
+
+// The header is the fixed cost of every task (`idle_task_bytes` in benches/versus.rs);
+// a new field must fit the padding or pay for itself.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Header>() == 56);
 
 impl Header {
     /// Reads a runtime-thread flag (see the type's doc for why `Relaxed` suffices).
@@ -131,6 +143,20 @@ impl Header {
     /// Reads a runtime-thread counter.
     pub(crate) fn counted(counter: &AtomicU32) -> u32 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// How many `Waker` clones of this task are alive: its references less the slab's
+    /// `TaskRef` and, while it lives, the `JoinHandle`'s ("Refcount"). Meaningful for
+    /// a task in the slab that is not being polled (a poll holds one more `TaskRef`),
+    /// at one moment: another thread may clone or drop a waker right after. While a
+    /// `JoinHandle` is being dropped (its flag lowered, its reference not yet given
+    /// back) it counts one too many, never too few.
+    pub(crate) fn wakers(&self) -> u32 {
+        let handles = 1 + u32::from(Header::flag(&self.join_interest));
+        // Acquire, pairing with `release_ref`: a waker that another thread consumed by
+        // `wake` raised `remote_queued` before giving its reference back, so whoever
+        // sees the count drop sees the wake on its way too.
+        self.refs.load(Ordering::Acquire).saturating_sub(handles)
     }
 }
 
@@ -208,8 +234,9 @@ fn acquire_ref(header: &Header) {
     // Like `Arc`, refuse to wrap: leaking billions of wakers is a bug, not a use.
     // Abort rather than panic: a caught panic would leave the count raised, and
     // enough of them wrap it to zero and free a live cell. `Arc` aborts for the same
-    // reason.
-    if old > isize::MAX as usize {
+    // reason, and likewise stops at half the range: the other half is headroom for
+    // threads that increment before one of them sees the limit.
+    if old > u32::MAX / 2 {
         eprintln!(
             "glassbox: task reference count overflow (wakers leaked by the billion); aborting"
         );

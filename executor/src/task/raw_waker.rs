@@ -34,6 +34,22 @@ pub(super) unsafe fn borrowed_waker(header: NonNull<Header>) -> Waker {
     unsafe { Waker::from_raw(raw) }
 }
 
+/// The task behind `waker` if it is a task's waker (this runtime's or another's), for
+/// `snapshot.rs` to name who parked it in a timer or on a socket; `None` for any other
+/// waker. Borrowed from `waker`, which keeps the cell alive meanwhile.
+pub(crate) fn header_of(waker: &Waker) -> Option<&Header> {
+    // `VTABLE` is a static, so it has one address, and only this file builds wakers
+    // with it: any other waker's vtable is elsewhere.
+    if !std::ptr::eq(waker.vtable(), &VTABLE) {
+        return None;
+    }
+    // Made here, so its data is a live header ("Ground rules"), kept alive for as long
+    // as `waker` lives: an owned waker holds a reference, a borrowed one is lent by a
+    // poll whose `TaskRef` holds one. The result borrows `waker`, so it cannot outlive it.
+    // SAFETY: our vtable, so a header that lives while `waker` does (above).
+    Some(unsafe { header(waker.data()) })
+}
+
 /// The header behind a waker's data pointer.
 ///
 /// # Safety

@@ -298,12 +298,17 @@ impl Wheel {
         self.elapsed = self.elapsed.max(now);
     }
 
-    /// Every pending timer's deadline and list, in no particular order (`snapshot.rs`).
-    pub(crate) fn pending_timers(&self) -> impl Iterator<Item = (u64, Location)> + '_ {
+    /// Every pending timer's deadline, list and waker (none yet if a `reset` revived it
+    /// after it fired), in no particular order (`snapshot.rs`).
+    pub(crate) fn pending_timers(
+        &self,
+    ) -> impl Iterator<Item = (u64, Location, Option<&Waker>)> + '_ {
         self.entries
             .iter()
             .filter_map(|(_, entry)| match &entry.state {
-                State::Pending(links) => Some((entry.deadline, links.location())),
+                State::Pending(links) => {
+                    Some((entry.deadline, links.location(), entry.waker.as_ref()))
+                }
                 State::Fired => None,
             })
     }
