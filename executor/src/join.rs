@@ -63,7 +63,7 @@ impl<T> JoinHandle<T> {
 
     /// True once the task has finished (completed, panicked or been cancelled).
     pub fn is_finished(&self) -> bool {
-        self.task.prefix().is_finished()
+        self.task.is_finished()
     }
 
     /// The task's id, as shown in traces and stall reports.
@@ -73,20 +73,19 @@ impl<T> JoinHandle<T> {
 
     /// The output, once the task has finished; else parks the awaiter's waker.
     fn poll_output(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
-        let prefix = self.task.prefix();
-        match prefix.output.replace(Output::Taken) {
+        match self.task.take_output() {
             Output::Ready(result) => {
                 let id = self.task.header().id;
                 Poll::Ready(result.map_err(|failure| JoinError::new(id, failure)))
             }
             Output::Pending => {
-                prefix.output.set(Output::Pending);
                 // Pending: the loop wakes this waker when it stores the output.
-                let waker = match prefix.join_waker.take() {
+                let join_waker = self.task.join_waker();
+                let waker = match join_waker.take() {
                     Some(old) if old.will_wake(cx.waker()) => old,
                     _ => cx.waker().clone(),
                 };
-                prefix.join_waker.set(Some(waker));
+                join_waker.set(Some(waker));
                 Poll::Pending
             }
             Output::Taken => {
@@ -114,14 +113,8 @@ impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         // Detach: a task finishing from now on drops its output at once. An output
         // already stored is dropped here, on the runtime's thread.
-        Header::set_flag(&self.task.header().join_interest, false);
-        let prefix = self.task.prefix();
-        match prefix.output.replace(Output::Taken) {
-            // Still running: the slot must keep saying so (the loop checks it).
-            Output::Pending => prefix.output.set(Output::Pending),
-            finished => drop(finished),
-        }
-        drop(prefix.join_waker.take());
+        drop(self.task.detach());
+        drop(self.task.join_waker().take());
     }
 }
 
@@ -145,8 +138,8 @@ pub struct JoinError {
 
 /// How a task failed, as its cell stores it: a [`JoinError`] without the task's id,
 /// which the `JoinHandle` adds. Sixteen bytes (the payload's box, with "cancelled" in
-/// its null niche), where a whole `JoinError` would take the output slot of every
-/// task to 32.
+/// its null niche): every task's slot is at least as large as this, since it may
+/// hold one, and a whole `JoinError` would make it 24.
 pub(crate) enum Failure {
     Cancelled,
     Panic(Box<dyn Any + Send + 'static>),

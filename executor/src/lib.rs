@@ -13,7 +13,7 @@
 //! | `builder.rs` | [`Builder`]: paused clock, event interval, coop budget, stall threshold, trace |
 //! | `coop.rs` | the cooperative budget: an always-ready task still gives the loop back ([`consume_budget`], [`unconstrained`]) |
 //! | `event_loop.rs` | `Core` and `run_once`, the one place tasks are polled |
-//! | `task/` | a task: one heap cell (header, output, future), its states, its raw `Waker`; the crate's main `unsafe` (the rest: libc calls in `thread_cpu.rs` and `park_timer.rs`, one pointer read in `watchdog.rs`, one `fcntl` in `net/async_fd.rs`) |
+//! | `task/` | a task: one heap cell (header, joiner's waker, one slot for the future and then its output), its states, the `JoinHandle`'s view of it, its raw `Waker`; the crate's main `unsafe` (the rest: libc calls in `thread_cpu.rs` and `park_timer.rs`, one pointer read in `watchdog.rs`, one `fcntl` in `net/async_fd.rs`) |
 //! | `join.rs` | [`JoinHandle`], [`JoinError`] |
 //! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
 //! | `wake_flag.rs` | the flag that makes a flood of remote wakes cost one message per task and one syscall per turn |
@@ -35,7 +35,7 @@
 //! ## The loop, as data flows
 //!
 //! ```text
-//! spawn(fut) ─► slab of tasks ─► ready queue ─► poll ─► Ready  ─► JoinHandle woken, slot freed
+//! spawn(fut) ─► slab of tasks ─► ready queue ─► poll ─► Ready  ─► JoinHandle woken, slab slot freed
 //!                   ▲                              │
 //!                   │                              └─► Pending: the future parked its Waker
 //!                   │                                  in the timer wheel, a reactor

@@ -1,70 +1,71 @@
-//! The task cell: header, output slot, joiner's waker and the future, in one
-//! allocation; and the per-future-type functions behind the task's vtable.
+//! The task cell: header, joiner's waker and one slot for the future, then its
+//! output, in one allocation; and the per-future-type functions behind the vtable.
 //!
 //! ```text
 //! TaskCell<F> (repr C)
-//! ├── prefix: TaskPrefix<F::Output>   what a JoinHandle<T> may see, knowing only T
-//! │   ├── header: Header              what a Waker may see, from any thread
-//! │   ├── output: Cell<Output<T>>
+//! ├── prefix: TaskPrefix              the same in every cell, whatever F
+//! │   ├── header: Header              what a Waker may see, from any thread;
+//! │   │                               its `stage` names the slot's occupant
 //! │   └── join_waker: Cell<Option<Waker>>
-//! └── future: UnsafeCell<Option<F>>   polled in place, dropped in place
+//! └── slot: UnsafeCell<Slot<F, F::Output>>   a union, at `Vtable::slot_offset`:
+//!     ├── future: F                   Running, Detached: polled and dropped in place
+//!     ├── value: F::Output            Done
+//!     └── failure: Failure            Failed
 //! ```
 //!
 //! `repr(C)` fixes the field order, so a pointer to the cell is also a pointer to its
-//! prefix and to its header: the vtable erases `F`, the prefix erases all but `T`.
-//! The invariants cited below are the "Ground rules" of `task/mod.rs`.
+//! prefix and to its header: the vtable erases `F`. The future is always dropped
+//! before the output is written, so the slot is as large as its largest occupant,
+//! not their sum (tokio's `Stage` and async-task's union do the same). Where the slot
+//! starts depends on `F`'s alignment: a `JoinHandle<T>`, which knows `T` but not
+//! `F`, reads that offset from the vtable (the handle's side is `join_ref.rs`). The
+//! task `idle_task_bytes` parks, `pending::<()>()`, takes 88 bytes: 72 of prefix and
+//! a 16-byte slot, its largest occupant a `Failure`; side by side, the future and the
+//! output slot took 104. The invariants cited below are the "Ground rules" of
+//! `task/mod.rs`.
 
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
-use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, offset_of};
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::ptr::{self, NonNull};
+use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32};
 use std::task::{Context, Poll, Waker};
 
-use super::{Header, TaskId, TaskRef, Vtable, raw_waker};
+use super::{Header, JoinRef, Stage, TaskId, TaskRef, Vtable, raw_waker};
 use crate::contain::drop_contained;
 use crate::join::Failure;
 use crate::wake_flag::WakeFlag;
 use crate::waker::{Remote, wake_foreign};
 
-/// The output slot shared by the task and its `JoinHandle`.
-pub(crate) enum Output<T> {
-    Pending,
-    Ready(Result<T, Failure>),
-    Taken,
-}
-
-/// The part of a task that depends only on its output type.
+/// The part of a task that does not depend on its future, at the same offsets in
+/// every cell.
 #[repr(C)]
-pub(crate) struct TaskPrefix<T> {
+pub(super) struct TaskPrefix {
     header: Header,
-    /// Written once by the loop, taken once by the `JoinHandle` ("Thread affinity").
-    pub(crate) output: Cell<Output<T>>,
     /// Whoever awaits the `JoinHandle`; woken when the output is written.
-    pub(crate) join_waker: Cell<Option<Waker>>,
+    pub(super) join_waker: Cell<Option<Waker>>,
 }
 
-impl<T> TaskPrefix<T> {
-    /// True once the output was written (completed, panicked or cancelled).
-    pub(crate) fn is_finished(&self) -> bool {
-        let output = self.output.replace(Output::Taken);
-        let finished = !matches!(output, Output::Pending);
-        self.output.set(output);
-        finished
-    }
+/// The future, then the output, in the same bytes ("One occupant"). `repr(C)` puts
+/// every field at offset 0, where `join_ref.rs` reads the output. A union has no
+/// destructor: the occupant's owner drops it.
+#[repr(C)]
+union Slot<F, T> {
+    future: ManuallyDrop<F>,
+    value: ManuallyDrop<T>,
+    failure: ManuallyDrop<Failure>,
 }
 
 #[repr(C)]
 struct TaskCell<F: Future> {
-    prefix: TaskPrefix<F::Output>,
-    /// `None` once the future is dropped. Accessed only by the loop, one poll at a
-    /// time ("Not re-entrant"), and never moved ("Pinned").
-    future: UnsafeCell<Option<F>>,
+    prefix: TaskPrefix,
+    /// The loop's while it holds the future (one poll at a time, "Not re-entrant";
+    /// never moved, "Pinned"), the `JoinHandle`'s once it holds the output.
+    slot: UnsafeCell<Slot<F, F::Output>>,
 }
 
 /// Allocates a task for `future` and returns the slab's reference and the
@@ -91,17 +92,20 @@ where
                 key,
                 scheduled: AtomicBool::new(true),
                 aborted: AtomicBool::new(false),
-                join_interest: AtomicBool::new(true),
+                stage: AtomicU8::new(Stage::Running as u8),
                 remote_queued: WakeFlag::new(),
                 polls: AtomicU32::new(0),
                 wakes: AtomicU32::new(0),
                 self_wakes: AtomicU32::new(0),
             },
-            output: Cell::new(Output::Pending),
             join_waker: Cell::new(None),
         },
-        future: UnsafeCell::new(Some(future)),
+        slot: UnsafeCell::new(Slot {
+            future: ManuallyDrop::new(future),
+        }),
     });
+    // The header pointer carries the provenance of the whole cell: the handle reaches
+    // the slot through it.
     let header = NonNull::from(Box::leak(cell)).cast::<Header>();
     // SAFETY: the cell was created with refs = 2: one for each handle made here.
     let (task, join) = unsafe {
@@ -110,34 +114,8 @@ where
             TaskRef::from_owned_ref(header),
         )
     };
-    (
-        task,
-        JoinRef {
-            task: join,
-            _output: PhantomData,
-        },
-    )
-}
-
-/// A `TaskRef` that also knows the output type: what a `JoinHandle<T>` holds.
-pub(crate) struct JoinRef<T> {
-    task: TaskRef,
-    _output: PhantomData<T>,
-}
-
-impl<T> JoinRef<T> {
-    pub(crate) fn header(&self) -> &Header {
-        self.task.header()
-    }
-
-    pub(crate) fn prefix(&self) -> &TaskPrefix<T> {
-        // The cell is a `TaskCell<F>` with `F::Output = T` (`new_task` made
-        // both), `repr(C)` puts its `TaskPrefix<T>` at offset 0, and our reference
-        // keeps it alive ("Refcount"). Shared access only; the `Cell`s inside are
-        // touched on this thread alone ("Thread affinity": JoinRef is !Send).
-        // SAFETY: a live `TaskPrefix<T>` at this address, shared access only (above).
-        unsafe { self.task.header.cast::<TaskPrefix<T>>().as_ref() }
-    }
+    // SAFETY: `F::Output` is the output type of the cell's future.
+    (task, unsafe { JoinRef::new(join) })
 }
 
 // === the vtable, per future type ===
@@ -152,6 +130,7 @@ where
         poll: poll::<F>,
         cancel: cancel::<F>,
         dealloc: dealloc::<F>,
+        slot_offset: offset_of!(TaskCell<F>, slot),
     }
 }
 
@@ -161,13 +140,16 @@ where
 unsafe fn poll<F: Future>(header: NonNull<Header>) -> Poll<()> {
     // SAFETY: the caller's contract: a live TaskCell<F>; repr(C) puts the header first.
     let cell = unsafe { header.cast::<TaskCell<F>>().as_ref() };
-    // The loop is the only one touching the future, one poll at a time
-    // ("Not re-entrant"), so this is the only reference to it.
-    // SAFETY: the loop holds the only reference to the future during a poll (above).
-    let slot = unsafe { &mut *cell.future.get() };
-    let Some(future) = slot.as_mut() else {
+    // The loop never polls a finished task (it frees its slab slot at once), but the
+    // soundness of the lines below should not rest on that: one compare checks it.
+    if !cell.prefix.header.stage().holds_future() {
         return Poll::Ready(());
-    };
+    }
+    // The stage says the future is in the slot, and the loop is the only one touching
+    // it, one poll at a time ("Not re-entrant"): the `JoinHandle` reads the stage
+    // alone until the future is gone ("One occupant"). So this is the only reference.
+    // SAFETY: the only reference to the live future in the slot (above).
+    let future: &mut F = unsafe { &mut (*cell.slot.get()).future };
     // SAFETY: "Pinned": the future stays in the heap cell until dropped in place.
     let future = unsafe { Pin::new_unchecked(future) };
     // The task's waker, lent without touching the refcount: it lives no longer than
@@ -180,7 +162,8 @@ unsafe fn poll<F: Future>(header: NonNull<Header>) -> Poll<()> {
         // Pending: the future parked a clone of `cx.waker()` somewhere (a timer, a
         // socket, a pattern's wait list); that is who will schedule it again.
         Ok(Poll::Pending) => return Poll::Pending,
-        Ok(Poll::Ready(value)) => match drop_future(cell) {
+        // SAFETY: the future is in the slot (checked above) and dropped once, here.
+        Ok(Poll::Ready(value)) => match unsafe { drop_future(cell) } {
             None => Ok(value),
             Some(payload) => {
                 // The destructor's panic is the task's outcome; the value it
@@ -193,13 +176,15 @@ unsafe fn poll<F: Future>(header: NonNull<Header>) -> Poll<()> {
             // A future that panicked must not be polled again, but it is still
             // dropped; a second panic from its destructor is swallowed (contained:
             // its payload may be a bomb), the first one is the story.
-            if let Some(second) = drop_future(cell) {
+            // SAFETY: the future is in the slot (checked above) and dropped once, here.
+            if let Some(second) = unsafe { drop_future(cell) } {
                 drop_contained(second);
             }
             Err(Failure::Panic(payload))
         }
     };
-    finish(&cell.prefix, result);
+    // SAFETY: `drop_future` just emptied the slot.
+    unsafe { finish(cell, result) };
     Poll::Ready(())
 }
 
@@ -208,57 +193,102 @@ unsafe fn poll<F: Future>(header: NonNull<Header>) -> Poll<()> {
 unsafe fn cancel<F: Future>(header: NonNull<Header>) {
     // SAFETY: as in `poll`.
     let cell = unsafe { header.cast::<TaskCell<F>>().as_ref() };
-    if cell.prefix.is_finished() {
+    if !cell.prefix.header.stage().holds_future() {
         return;
     }
-    let error = match drop_future(cell) {
+    // SAFETY: the future is in the slot (checked above) and dropped once, here.
+    let error = match unsafe { drop_future(cell) } {
         None => Failure::Cancelled,
         Some(payload) => Failure::Panic(payload),
     };
-    finish(&cell.prefix, Err(error));
+    // SAFETY: `drop_future` just emptied the slot.
+    unsafe { finish(cell, Err(error)) };
 }
 
 /// # Safety
 /// `header` is the header of a `TaskCell<F>` whose last reference was just released.
 unsafe fn dealloc<F: Future>(header: NonNull<Header>) {
-    // The cell came from `Box::leak` in `new_task`, and nobody else can
-    // reach it any more (last reference). "Empty before free": it holds no future
-    // and no output, so dropping it here is fine on any thread.
-    // SAFETY: the last reference to a cell `Box::leak`ed by `new_task`, now empty (above).
+    // The cell came from `Box::leak` in `new_task`, and nobody else can reach it any
+    // more (last reference). Freeing it drops nothing in the slot (a union), which is
+    // empty anyway ("Empty before free"); the rest is `Send`.
+    // SAFETY: the last reference to a cell `Box::leak`ed by `new_task` (above).
     drop(unsafe { Box::from_raw(header.cast::<TaskCell<F>>().as_ptr()) });
 }
 
-/// Drops the future in place, if it is still there. Returns the payload if its
-/// destructor panicked.
-fn drop_future<F: Future>(cell: &TaskCell<F>) -> Option<Box<dyn Any + Send>> {
-    let slot = cell.future.get();
-    // Only the loop touches the future ("Not re-entrant"). `drop_in_place`
-    // keeps the pinning promise (dropped where it lives, never moved). If the
-    // destructor panics, unwinding still drops the rest of the value, so afterwards
-    // the slot counts as dropped either way and is overwritten without a drop.
-    // SAFETY: the slot is ours alone and dropped in place, then overwritten (above).
-    unsafe {
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(slot)));
-        ptr::write(slot, None);
-        outcome.err()
-    }
+/// Drops the future in place. Returns the payload if its destructor panicked.
+///
+/// The stage keeps saying `Running` (or `Detached`) until `finish`: a `JoinHandle`
+/// dropped by the future's own destructor must still mark the task `Detached`. The
+/// stale stage misleads nobody: the handle reads only the stage until the output is
+/// there, and only the loop reaches the future, busy with this task until `finish`
+/// ("Not re-entrant").
+///
+/// # Safety
+/// The future is in the slot, and the caller calls `finish` next, not this again.
+unsafe fn drop_future<F: Future>(cell: &TaskCell<F>) -> Option<Box<dyn Any + Send>> {
+    let slot = cell.slot.get();
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        // Dropped where it lives ("Pinned"). If the destructor panics, unwinding still
+        // drops the rest of the value: the future counts as dropped either way.
+        // SAFETY: the caller's contract: a live future, dropped in place once (above).
+        unsafe { ManuallyDrop::drop(&mut (*slot).future) }
+    }));
+    outcome.err()
 }
 
-/// Stores the output (or drops it at once if the `JoinHandle` is gone) and wakes
-/// the `JoinHandle`'s awaiter.
+/// Writes the output where the future was (or drops it at once if the `JoinHandle`
+/// is gone) and wakes the `JoinHandle`'s awaiter.
 ///
 /// Both run user code (the output's destructor, the awaiter's waker), after the task
 /// is already finished. A panic there is contained, as tokio does: the panic hook has
-/// reported it, and the loop must still free the task's slot and go on.
-fn finish<T>(prefix: &TaskPrefix<T>, result: Result<T, Failure>) {
-    if Header::flag(&prefix.header.join_interest) {
-        prefix.output.set(Output::Ready(result));
-    } else {
+/// reported it, and the loop must still free the task's slab slot and go on.
+///
+/// # Safety
+/// `drop_future` has just dropped the future: the slot's bytes are free.
+unsafe fn finish<F: Future>(cell: &TaskCell<F>, result: Result<F::Output, Failure>) {
+    let header = &cell.prefix.header;
+    if header.stage() == Stage::Detached {
         // "Empty before free": nobody will take it, so drop it here, on this thread.
-        prefix.output.set(Output::Taken);
+        header.set_stage(Stage::Empty);
         drop_contained(result);
+    } else {
+        let slot = cell.slot.get();
+        // Writing a field writes its bytes only, not the whole (maybe large) union.
+        // SAFETY: the slot's bytes are free (our contract); the stage names them after.
+        let stage = unsafe {
+            match result {
+                Ok(value) => {
+                    (*slot).value = ManuallyDrop::new(value);
+                    Stage::Done
+                }
+                Err(failure) => {
+                    (*slot).failure = ManuallyDrop::new(failure);
+                    Stage::Failed
+                }
+            }
+        };
+        header.set_stage(stage);
     }
-    if let Some(waker) = prefix.join_waker.take() {
+    if let Some(waker) = cell.prefix.join_waker.take() {
         wake_foreign(waker);
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use std::future::{Pending, Ready};
+
+    use super::TaskCell;
+
+    #[test]
+    fn the_slot_is_as_large_as_its_largest_occupant_not_their_sum() {
+        // The prefix: a 56-byte header and a 16-byte join waker.
+        let prefix = 72;
+        // `idle_task_bytes`' task: no bytes of future, no bytes of output, so the
+        // largest occupant is a 16-byte `Failure`.
+        assert_eq!(size_of::<TaskCell<Pending<()>>>(), prefix + 16);
+        // A 1,032-byte future whose 1,024-byte output takes its place.
+        assert_eq!(size_of::<Ready<[u64; 128]>>(), 1032);
+        assert_eq!(size_of::<TaskCell<Ready<[u64; 128]>>>(), prefix + 1032);
     }
 }

@@ -1,4 +1,4 @@
-//! A task: one spawned future, its output slot and its bookkeeping, in one allocation.
+//! A task: one spawned future (later its output) and its bookkeeping, in one allocation.
 //!
 //! Lifecycle (the arrows name the functions that move a task):
 //!
@@ -10,7 +10,7 @@
 //!                             │ (scheduled: false -> true)                  ▼
 //!                             └──────────────────────────────────────── PARKED
 //!
-//!   RUNNING ── Poll::Ready or a panic ──► FINISHED (output stored, JoinHandle woken, slot freed)
+//!   RUNNING ── Poll::Ready or a panic ──► FINISHED (output stored, JoinHandle woken, slab slot freed)
 //!   SCHEDULED ── popped with `aborted` set: TaskRef::cancel ──► FINISHED (cancelled)
 //!   any state ── Runtime::drop: TaskRef::cancel ──► FINISHED (cancelled)
 //! ```
@@ -22,8 +22,8 @@
 //! `idle_task_bytes`): an `Rc` for the task, a `Box` for its future and an `Arc` for
 //! its waker made three allocations per spawn and ~230 bytes per parked task, where
 //! tokio makes one and ~150. Here a task is one heap cell ([`cell::TaskCell`]) holding
-//! the header, the output slot, the joiner's waker and the future inline, and the
-//! task's `Waker` points straight at that cell (`raw_waker.rs`), as in tokio and
+//! the header, the joiner's waker and one slot for the future, then its output, and
+//! the task's `Waker` points straight at that cell (`raw_waker.rs`), as in tokio and
 //! async-task. The task's `unsafe` is confined to this module (the crate denies it
 //! elsewhere, but for the stall watchdog's libc calls in `thread_cpu.rs` and its
 //! pointer read in `watchdog.rs`) and every block cites one of the invariants below.
@@ -38,11 +38,19 @@
 //!   only through a `TaskRef` or a `JoinHandle`, and both are `!Send`: they never
 //!   leave the runtime's thread. A `Waker` (which is `Send`) reaches only the
 //!   [`Header`], which is `Sync`.
+//! - **One occupant.** The slot holds the future, then the output, then nothing;
+//!   [`Header::stage`] says which, and nobody reads the slot but as that [`Stage`]
+//!   says. The future is dropped before the output is written, so the two share the
+//!   slot's bytes. The `JoinHandle` touches the slot only once the stage is `Done` or
+//!   `Failed`, when no reference to the future can exist any more; while the future
+//!   is polled or dropped, the handle reads the stage alone, which lives in the header.
 //! - **Empty before free.** The future is dropped by the loop (when it finishes, or
 //!   is cancelled) and the output by the `JoinHandle` (taken or dropped with it) or by
 //!   the loop (when the handle is already gone). Both happen on the runtime's thread,
-//!   before the last `TaskRef` goes. So a cell freed by a `Waker` on another thread
-//!   holds nothing that is `!Send`.
+//!   before the last `TaskRef` goes, and leave the stage `Empty`. So a cell freed by a
+//!   `Waker` on another thread holds nothing that is `!Send`. (Were the rule broken,
+//!   the occupant would leak rather than be dropped on the wrong thread: the slot is
+//!   a union, with no destructor.)
 //! - **Pinned.** The future never moves: it lives inside the heap cell from spawn
 //!   until it is dropped in place.
 //! - **Not re-entrant.** A task is polled only by `run_once`, one task at a time, and
@@ -53,9 +61,11 @@
 //!   already waiting.
 
 mod cell;
+mod join_ref;
 mod raw_waker;
 
-pub(crate) use cell::{JoinRef, Output, new_task};
+pub(crate) use cell::new_task;
+pub(crate) use join_ref::{JoinRef, Output};
 pub(crate) use raw_waker::header_of;
 
 use std::fmt;
@@ -63,7 +73,7 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::task::Poll;
 
 use crate::wake_flag::WakeFlag;
@@ -82,9 +92,9 @@ impl fmt::Display for TaskId {
 
 /// The part of a task any thread may read: what a `Waker` needs to address it.
 ///
-/// The three `AtomicBool` flags are atomics only so that the header is `Sync`; they
-/// are written by the runtime's thread alone, with plain loads and stores (no
-/// read-modify-write). `remote_queued` is the one flag other threads write.
+/// The two `AtomicBool` flags and the stage are atomics only so that the header is
+/// `Sync`; they are written by the runtime's thread alone, with plain loads and stores
+/// (no read-modify-write). `remote_queued` is the one flag other threads write.
 pub(crate) struct Header {
     /// Live `TaskRef`s and `Waker`s (see "Refcount"). A `u32`, not a `usize`, so the
     /// self-wake counter below fits without growing the header past 56 bytes; an
@@ -103,8 +113,10 @@ pub(crate) struct Header {
     pub(crate) scheduled: AtomicBool,
     /// Set by `JoinHandle::abort`: the loop cancels instead of polling.
     pub(crate) aborted: AtomicBool,
-    /// False once the `JoinHandle` is dropped: the output is then dropped at once.
-    pub(crate) join_interest: AtomicBool,
+    /// What the cell's slot holds (see "One occupant"), as a [`Stage`]. It also says
+    /// whether the `JoinHandle` is gone (`Detached`), which was a flag of its own: the
+    /// header's 56 bytes have no padding left, and one more byte would cost eight.
+    stage: AtomicU8,
     /// Raised while a wake for this task sits in the remote channel, so a flood of
     /// wakes from other threads queues one message (see `waker.rs`).
     pub(crate) remote_queued: WakeFlag,
@@ -146,17 +158,71 @@ impl Header {
     }
 
     /// How many `Waker` clones of this task are alive: its references less the slab's
-    /// `TaskRef` and, while it lives, the `JoinHandle`'s ("Refcount"). Meaningful for
-    /// a task in the slab that is not being polled (a poll holds one more `TaskRef`),
-    /// at one moment: another thread may clone or drop a waker right after. While a
-    /// `JoinHandle` is being dropped (its flag lowered, its reference not yet given
-    /// back) it counts one too many, never too few.
+    /// `TaskRef` and, while it lives (`Stage::Running`), the `JoinHandle`'s
+    /// ("Refcount"). Meaningful for a task in the slab that is not being polled (a poll
+    /// holds one more `TaskRef`), at one moment: another thread may clone or drop a
+    /// waker right after. While a `JoinHandle` is being dropped (the stage already
+    /// `Detached`, its reference not yet given back) it counts one too many, never too
+    /// few.
     pub(crate) fn wakers(&self) -> u32 {
-        let handles = 1 + u32::from(Header::flag(&self.join_interest));
+        let handles = 1 + u32::from(self.stage() == Stage::Running);
         // Acquire, pairing with `release_ref`: a waker that another thread consumed by
         // `wake` raised `remote_queued` before giving its reference back, so whoever
         // sees the count drop sees the wake on its way too.
         self.refs.load(Ordering::Acquire).saturating_sub(handles)
+    }
+
+    /// What the slot holds now. Runtime thread only, like the flags. Inlined: the
+    /// cell's functions that read it are generic, built in the spawner's crate.
+    #[inline]
+    pub(crate) fn stage(&self) -> Stage {
+        match self.stage.load(Ordering::Relaxed) {
+            0 => Stage::Running,
+            1 => Stage::Detached,
+            2 => Stage::Done,
+            3 => Stage::Failed,
+            // 4: `set_stage` writes nothing else. No panic branch for other values:
+            // this is read at every poll.
+            _ => Stage::Empty,
+        }
+    }
+
+    #[inline]
+    fn set_stage(&self, stage: Stage) {
+        self.stage.store(stage as u8, Ordering::Relaxed);
+    }
+}
+
+/// What a task's slot holds, and whether a `JoinHandle` will take the output.
+///
+/// ```text
+///   Running ───── JoinHandle dropped ─────► Detached
+///      │                                       │
+///      │ finish: the future completed,         │ finish: the same, and the output
+///      │ panicked or was cancelled             │ is dropped at once
+///      ▼                                       ▼
+///   Done / Failed ── the JoinHandle takes ──► Empty
+///                    or drops the output
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// The future, and a `JoinHandle` waits for its output.
+    Running = 0,
+    /// The future, and nobody will take its output: the `JoinHandle` is gone.
+    Detached = 1,
+    /// The future's output, for the `JoinHandle`.
+    Done = 2,
+    /// The task's `Failure` (cancelled or panicked), for the `JoinHandle`.
+    Failed = 3,
+    /// Nothing: the future is gone and the output taken or dropped.
+    Empty = 4,
+}
+
+impl Stage {
+    /// True while the future is in the slot (or being dropped from it, see `cell.rs`).
+    #[inline]
+    pub(crate) fn holds_future(self) -> bool {
+        matches!(self, Stage::Running | Stage::Detached)
     }
 }
 
@@ -165,6 +231,9 @@ struct Vtable {
     poll: unsafe fn(NonNull<Header>) -> Poll<()>,
     cancel: unsafe fn(NonNull<Header>),
     dealloc: unsafe fn(NonNull<Header>),
+    /// Where the slot starts, in bytes from the header. It depends on the future's
+    /// alignment, which a `JoinHandle<T>` cannot know: it looks the offset up here.
+    slot_offset: usize,
 }
 
 /// A counted reference to a task, for the runtime's thread only.
