@@ -4,7 +4,8 @@
 # patterns/src/timeout.rs, the stall watchdog's two (executor/src/thread_cpu.rs, the
 # spawn site read back in watchdog.rs), the timerfd (executor/src/park_timer.rs), the
 # signal handler's registration (executor/src/signal.rs) and AsyncFd's fcntl
-# (executor/src/net/async_fd.rs). Any memory error or definite leak fails the script.
+# (executor/src/net/async_fd.rs) and the snapshot naming a waker's task
+# (executor/src/task/raw_waker.rs). Any memory error or definite leak fails the script.
 #
 #   executor_task_cells, executor_tasks,   the task cell: output slot, drop order,
 #   executor_scheduling, reliability_panics  destructors and outputs that panic
@@ -18,6 +19,8 @@
 #                                          clock and the spawn site of a running poll
 #   precise_timers, signal, net_async_fd   timerfd_create/settime and CLOCK_MONOTONIC;
 #                                          a handler writing to its pipe; F_GETFL
+#   snapshot_owners, snapshot_warnings     a waker's task read back from its data
+#                                          pointer (task/raw_waker.rs `header_of`)
 #
 # --fair-sched=yes: valgrind runs one thread at a time; without a fair lock a thread
 # spinning on wakes can starve the one it waits for.
@@ -28,7 +31,7 @@ export GLASSBOX_HANG_SECS=1200
 tests=(
     executor_task_cells executor_tasks executor_wakers executor_scheduling timeout
     reliability_panics reliability_threads reliability_cancellation stall_watchdog
-    precise_timers signal net_async_fd
+    precise_timers signal net_async_fd snapshot_owners snapshot_warnings
 )
 cargo test --workspace --no-run
 for name in "${tests[@]}"; do
