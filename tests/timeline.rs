@@ -178,29 +178,63 @@ fn the_timeline_parses_and_keeps_perfettos_rules() {
     assert!(!phase(events, "C").is_empty());
 }
 
+/// Run by `a_process_that_dies_mid_run_leaves_a_timeline_that_parses_as_it_is` in a
+/// child process, with the path in `GLASSBOX_TIMELINE_CHILD`: a program that sleeps
+/// (the loop parks, so the timeline is flushed), then polls without ever sleeping
+/// (flushed only as its events pile up), then dies without dropping its runtime.
 #[test]
-fn a_file_cut_off_mid_run_parses_once_its_partial_line_is_dropped_and_closed() {
+#[ignore = "run as a child process by the test below"]
+fn child_dies_mid_run_with_its_timeline_open() {
+    let Some(path) = std::env::var_os("GLASSBOX_TIMELINE_CHILD") else {
+        return;
+    };
+    let mut rt = Runtime::builder().trace_json(path).build().unwrap();
+    rt.block_on(async {
+        for _ in 0..3 {
+            sleep(Duration::from_millis(1)).await;
+        }
+        let busy = spawn(async {
+            for _ in 0..2_000 {
+                yield_now().await;
+            }
+        });
+        busy.await.unwrap();
+        println!("SLEPT AND YIELDED");
+        std::process::abort();
+    });
+}
+
+#[test]
+fn a_process_that_dies_mid_run_leaves_a_timeline_that_parses_as_it_is() {
     let _hang = hang_guard::start();
-    let path = temp_path("timeline-cut");
-    run_program(&path);
+    let path = temp_path("timeline-killed");
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_dies_mid_run_with_its_timeline_open",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GLASSBOX_TIMELINE_CHILD", &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        stdout.contains("SLEPT AND YIELDED") && !child.status.success(),
+        "the child should run its program and then abort: {:?}\n{stdout}",
+        child.status
+    );
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
-    // Cut just before the last event, and at 63 points spread over the file, most in
-    // the middle of a line (Perfetto rejects every one of these files unrepaired: see
-    // the module doc of executor/src/timeline.rs).
-    let before_last_event = bytes[..bytes.len() - 5]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .unwrap();
-    let mut cuts = vec![before_last_event];
-    cuts.extend((1..64).map(|part| bytes.len() * part / 64 + 3));
-    for cut in cuts {
-        let prefix = &bytes[..cut];
-        // The documented rule: drop what follows the last newline, append `]}`.
-        let whole_lines = &prefix[..=prefix.iter().rposition(|&b| b == b'\n').unwrap()];
-        let repaired = [whole_lines, b"]}"].concat();
-        let trace: Value = serde_json::from_slice(&repaired)
-            .unwrap_or_else(|error| panic!("cut at {cut}: {error}"));
-        assert!(!events_of(&trace).is_empty());
-    }
+    // As it is: no repair. (Perfetto rejects a `{"traceEvents":[` left unclosed.)
+    let trace: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|error| panic!("the dead process's timeline: {error}"));
+    let polls = phase(events_of(&trace), "X")
+        .into_iter()
+        .filter(|slice| slice["cat"] == "poll")
+        .count();
+    // The busy task's 2,001 polls wrote far more than the 64 KiB that make a flush
+    // without a park: most of them must be on disk, though the last few are lost.
+    assert!(polls > 1_000, "only {polls} poll slices reached the file");
 }

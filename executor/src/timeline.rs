@@ -32,20 +32,20 @@
 //! - Every flow end has its start: a wake starts a flow only from inside a slice,
 //!   and only the poll it caused ends it. A wake that happens outside any slice (a
 //!   task's destructor at shutdown) draws no arrow.
-//! - The file is always a valid prefix: it opens with `{"traceEvents":[`, then one
-//!   event per line, each after the first starting with `,`. `Runtime`'s drop writes
-//!   the closing `]}` and flushes; before the loop sleeps in phase 3 it flushes, so a
-//!   hung program's timeline is on disk. A process killed mid-run leaves a file that
-//!   parses once its last partial line is cut and `]}` appended.
-//! - Perfetto will not open such a file unrepaired. Its JSON importer
+//! - The file on disk is always whole JSON, closed: it opens with `{"traceEvents":[`,
+//!   then one event per line, each after the first starting with `,`. Events collect
+//!   in memory; each flush writes them *and* the closing `]}` in one `write`, then
+//!   steps back over the `]}`, so the next flush writes its events over it. A flush
+//!   comes before the loop may sleep in phase 3 (a hung program's timeline is on
+//!   disk), whenever 64 KiB have collected, and at `Runtime`'s drop, which leaves the
+//!   `]}` in place. A process killed mid-run leaves a file that opens as it is,
+//!   holding every event up to its last flush.
+//! - Why not leave the file open-ended: Perfetto will not open that. Its JSON importer
 //!   (google/perfetto, `src/trace_processor/importers/json/json_trace_tokenizer.cc`)
-//!   reads the events one `{…}` at a time, skipping commas and whitespace, and keeps
-//!   every complete one; but at the end of the file it fails with "JSON trace file is
-//!   incomplete" unless it reached the end of the outer object. The one exception, in
-//!   its recent versions, is a file in the bare-array form (`[{…},{…}`), which may
-//!   stop anywhere inside the array; older versions (an empty `NotifyEndOfFile`) took
-//!   any prefix. This file is in the object form, `{"traceEvents":[…]}`, so the
-//!   repair above is the rule: `tests/timeline.rs` checks it at many cut points.
+//!   reads the events one `{…}` at a time and keeps every complete one, but at the end
+//!   of the file it fails with "JSON trace file is incomplete" unless it reached the
+//!   end of the outer object. Only a bare array (`[{…},{…}`) may stop anywhere, in its
+//!   recent versions; this file is in the object form, `{"traceEvents":[…]}`.
 //! - Times are wall-clock µs since the runtime started, to the ns, so a paused clock's
 //!   run is drawn as it really ran (its jumps take no time).
 
@@ -53,7 +53,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::panic::Location;
 use std::path::Path;
 use std::time::Instant;
@@ -71,7 +71,7 @@ pub(crate) struct Timeline(Option<TimelineFile>);
 #[derive(Debug)]
 pub(crate) struct TimelineFile {
     /// `None` once closed (or after a write failed).
-    out: RefCell<Option<BufWriter<File>>>,
+    out: RefCell<Option<Writer>>,
     start: Instant,
     /// Where a wake happening now starts its arrow: a task's poll or a loop phase.
     waker_side: Cell<Option<Side>>,
@@ -85,6 +85,19 @@ pub(crate) struct TimelineFile {
     pending_flows: RefCell<HashMap<TaskId, (u64, &'static str)>>,
     next_flow_id: Cell<u64>,
 }
+
+/// The file and the events not yet written to it.
+#[derive(Debug)]
+struct Writer {
+    file: File,
+    unwritten: Vec<u8>,
+}
+
+/// What closes the file: written after the events at every flush.
+const CLOSING: &[u8] = b"\n]}\n";
+
+/// Events collected before a flush even if the loop never sleeps.
+const FLUSH_AT_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 enum Side {
@@ -108,7 +121,10 @@ impl Timeline {
             return Ok(Timeline(None));
         };
         let file = TimelineFile {
-            out: RefCell::new(Some(BufWriter::new(File::create(path)?))),
+            out: RefCell::new(Some(Writer {
+                file: File::create(path)?,
+                unwritten: Vec::with_capacity(FLUSH_AT_BYTES),
+            })),
             start: Instant::now(),
             waker_side: Cell::new(None),
             poll: Cell::new(None),
@@ -221,12 +237,9 @@ impl TimelineFile {
         self.loop_phase_begins("park", may_sleep);
     }
 
+    /// Writes the collected events, closed, and steps back over the closing.
     fn flush(&self) {
-        if let Some(out) = self.out.borrow_mut().as_mut()
-            && let Err(error) = out.flush()
-        {
-            self.fail(&error);
-        }
+        self.write_out(true);
     }
 
     /// An instant on `task`'s track: a stall, a forced yield.
@@ -248,13 +261,11 @@ impl TimelineFile {
         self.write_line(false, &line);
     }
 
-    /// Writes the closing `]}` and flushes. The runtime is dropping; nothing follows.
+    /// The last flush, which leaves the closing in place. The runtime is dropping;
+    /// nothing follows.
     pub(crate) fn close(&self) {
-        if let Some(mut out) = self.out.borrow_mut().take()
-            && let Err(error) = out.write_all(b"\n]}\n").and_then(|()| out.flush())
-        {
-            self.fail(&error);
-        }
+        self.write_out(false);
+        self.out.borrow_mut().take();
     }
 }
 
@@ -302,11 +313,35 @@ impl TimelineFile {
         let Some(writer) = out.as_mut() else {
             return;
         };
-        let written = if first {
-            writeln!(writer, "{{\"traceEvents\":[\n{event}")
-        } else {
-            writeln!(writer, ",{event}")
+        let unwritten = &mut writer.unwritten;
+        unwritten.extend_from_slice(if first { b"{\"traceEvents\":[\n" } else { b"," });
+        unwritten.extend_from_slice(event.as_bytes());
+        unwritten.push(b'\n');
+        let full = unwritten.len() >= FLUSH_AT_BYTES;
+        drop(out);
+        if full {
+            self.flush();
+        }
+    }
+
+    /// Writes the collected events and the closing in one `write` (a file is never
+    /// left with events and no closing), then, if more may follow, steps back to
+    /// where the closing begins.
+    fn write_out(&self, more_may_follow: bool) {
+        let mut out = self.out.borrow_mut();
+        let Some(writer) = out.as_mut() else {
+            return;
         };
+        if writer.unwritten.is_empty() {
+            return; // The file on disk is closed already.
+        }
+        writer.unwritten.extend_from_slice(CLOSING);
+        let mut written = writer.file.write_all(&writer.unwritten);
+        if more_may_follow {
+            let back = -(CLOSING.len() as i64);
+            written = written.and_then(|()| writer.file.seek(SeekFrom::Current(back)).map(drop));
+        }
+        writer.unwritten.clear();
         if let Err(error) = written {
             *out = None;
             self.fail(&error);
