@@ -478,6 +478,32 @@ mod tests {
     }
 
     #[test]
+    fn a_delay_past_u64_nanoseconds_is_kept_not_saturated() {
+        // 2e19 ns (634 years) does not fit a u64 of ns, but fits a `Duration`.
+        let long = Duration::from_secs(20_000_000_000);
+        let policy = Backoff::new(long).factor(1.0).max_attempts(2);
+        assert_eq!(policy.delays().collect::<Vec<_>>(), [long]);
+        assert_eq!(nanos_to_duration(f64::INFINITY), Duration::MAX);
+    }
+
+    #[test]
+    fn the_generator_is_xorshift64_star_seeded_by_splitmix64() {
+        // Known answers, computed apart from this code: SplitMix64's first output for
+        // seed 0 is the reference implementation's, and xorshift64* from state 1.
+        assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
+        let mut rng = XorShift { state: 1 };
+        let outputs = [rng.next_u64(), rng.next_u64(), rng.next_u64()];
+        assert_eq!(
+            outputs,
+            [
+                0x47E4_CE4B_896C_DD1D,
+                0xABCF_A6A8_E079_651D,
+                0xB9D1_0D8F_EB73_1F57
+            ]
+        );
+    }
+
+    #[test]
     fn jitter_stays_below_the_delay_and_is_reproducible_from_a_seed() {
         let max = Duration::from_millis(100);
         let mut a = XorShift::new(42);
