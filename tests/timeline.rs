@@ -178,6 +178,33 @@ fn the_timeline_parses_and_keeps_perfettos_rules() {
     assert!(!phase(events, "C").is_empty());
 }
 
+#[test]
+fn a_timeline_written_to_a_pipe_is_whole_json_too() {
+    let _hang = hang_guard::start();
+    let fifo = temp_path("timeline-fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo failed");
+    // The reader opens its end first: opening a FIFO to write waits for one.
+    let reader = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || std::fs::read(fifo).unwrap()
+    });
+    let polls = run_program(&fifo);
+    let bytes = reader.join().unwrap();
+    std::fs::remove_file(&fifo).unwrap();
+    // A pipe cannot step back over a closing: it gets the events, then one closing.
+    let trace: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|error| panic!("the timeline read from the pipe: {error}"));
+    let poll_slices = phase(events_of(&trace), "X")
+        .into_iter()
+        .filter(|slice| slice["cat"] == "poll" && slice["tid"] != 1)
+        .count();
+    assert_eq!(poll_slices as u64, polls);
+}
+
 /// Run by `a_process_that_dies_mid_run_leaves_a_timeline_that_parses_as_it_is` in a
 /// child process, with the path in `GLASSBOX_TIMELINE_CHILD`: a program that sleeps
 /// (the loop parks, so the timeline is flushed), then polls without ever sleeping

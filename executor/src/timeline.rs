@@ -39,7 +39,8 @@
 //!   comes before the loop may sleep in phase 3 (a hung program's timeline is on
 //!   disk), whenever 64 KiB have collected, and at `Runtime`'s drop, which leaves the
 //!   `]}` in place. A process killed mid-run leaves a file that opens as it is,
-//!   holding every event up to its last flush.
+//!   holding every event up to its last flush. (A pipe cannot step back: written to
+//!   one, the events go out at each flush and the closing once, at the drop.)
 //! - Why not leave the file open-ended: Perfetto will not open that. Its JSON importer
 //!   (google/perfetto, `src/trace_processor/importers/json/json_trace_tokenizer.cc`)
 //!   reads the events one `{…}` at a time and keeps every complete one, but at the end
@@ -91,6 +92,9 @@ pub(crate) struct TimelineFile {
 struct Writer {
     file: File,
     unwritten: Vec<u8>,
+    /// False for a pipe or a terminal (`GLASSBOX_TRACE_JSON=/dev/stdout`), which cannot
+    /// step back over a closing: there the closing is written once, at the drop.
+    seekable: bool,
 }
 
 /// What closes the file: written after the events at every flush.
@@ -121,10 +125,7 @@ impl Timeline {
             return Ok(Timeline(None));
         };
         let file = TimelineFile {
-            out: RefCell::new(Some(Writer {
-                file: File::create(path)?,
-                unwritten: Vec::with_capacity(FLUSH_AT_BYTES),
-            })),
+            out: RefCell::new(Some(Writer::create(path)?)),
             start: Instant::now(),
             waker_side: Cell::new(None),
             poll: Cell::new(None),
@@ -148,6 +149,18 @@ impl Timeline {
         if let Some(file) = &self.0 {
             event(file);
         }
+    }
+}
+
+impl Writer {
+    fn create(path: &Path) -> io::Result<Writer> {
+        let mut file = File::create(path)?;
+        let seekable = file.stream_position().is_ok();
+        Ok(Writer {
+            file,
+            unwritten: Vec::with_capacity(FLUSH_AT_BYTES),
+            seekable,
+        })
     }
 }
 
@@ -332,12 +345,15 @@ impl TimelineFile {
         let Some(writer) = out.as_mut() else {
             return;
         };
-        if writer.unwritten.is_empty() {
-            return; // The file on disk is closed already.
+        let closes = writer.seekable || !more_may_follow;
+        if writer.unwritten.is_empty() && (writer.seekable || more_may_follow) {
+            return; // Nothing new, and the file is closed already (or cannot be yet).
         }
-        writer.unwritten.extend_from_slice(CLOSING);
+        if closes {
+            writer.unwritten.extend_from_slice(CLOSING);
+        }
         let mut written = writer.file.write_all(&writer.unwritten);
-        if more_may_follow {
+        if closes && more_may_follow {
             let back = -(CLOSING.len() as i64);
             written = written.and_then(|()| writer.file.seek(SeekFrom::Current(back)).map(drop));
         }
