@@ -254,3 +254,25 @@ fn a_real_clock_timeout_fires_no_earlier_than_its_deadline() {
     assert!(out.is_err());
     assert!(started.elapsed() >= Duration::from_millis(20));
 }
+
+#[test]
+fn a_due_timeout_polled_with_no_budget_left_yields_like_any_leaf_then_elapses() {
+    let _hang = hang_guard::start();
+    let mut rt = Runtime::builder()
+        .paused_clock(true)
+        .coop_budget(Some(1))
+        .build()
+        .unwrap();
+    let (first, then) = rt.block_on(async {
+        let mut late = pin!(timeout(Duration::ZERO, pending::<()>()));
+        // Spends the task's whole budget (1) before the timeout is polled.
+        executor::coop::consume_budget().await;
+        assert!(!executor::coop::has_budget_remaining());
+        // Only a budget the *inner* future spent lets the deadline be looked at anyway;
+        // spent before, the timer is a leaf like any other: it yields.
+        let first = poll_fn(|cx| Poll::Ready(late.as_mut().poll(cx))).await;
+        (first, late.await)
+    });
+    assert_eq!(first, Poll::Pending);
+    assert!(then.is_err(), "elapsed on the next poll");
+}
