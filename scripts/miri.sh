@@ -24,8 +24,11 @@ if ! rustup +nightly component list --installed 2>/dev/null | grep -q '^miri'; t
     rustup +nightly component add miri rust-src
 fi
 
-# Tests that spawn or loop by the thousand: sound under Miri, too slow for it.
-skips=(--skip tasks_spawned_and_finished_in_a_loop --skip many_ --skip thousand)
+# Skipped: a test that spawns by the thousand (sound under Miri, too slow for it), and
+# one whose read of an empty socketpair must wait: under Miri's emulation of sockets
+# the read completes at once (its trace shows the task finishing at its first poll),
+# so the test's premise does not hold there; on Linux it waits, and the test passes.
+skips=(--skip tasks_spawned_and_finished_in_a_loop --skip a_task_reading_a_socket_shows_on)
 export GLASSBOX_STALL_MS=0 GLASSBOX_HANG_SECS=1500
 # Isolation off: the runtime reads the real clock and the environment. Leaks ignored:
 # each test's hang guard is a detached thread still asleep when the test ends, which

@@ -34,6 +34,15 @@ impl Gate {
     }
 }
 
+/// Opens its gate when dropped, so a test that fails while a job waits there ends.
+struct OpenOnDrop(Arc<Gate>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
 /// Polls `condition` every few ms; panics naming `what` after a long grace period.
 fn eventually(what: &str, condition: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -365,4 +374,58 @@ fn blocking_error_names_what_happened() {
 fn a_pool_of_zero_threads_is_refused() {
     let _hang = hang_guard::start();
     let _ = BlockingPool::builder().max_threads(0);
+}
+
+#[test]
+fn a_handle_moved_to_another_task_wakes_its_new_awaiter() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    let _hang = hang_guard::start();
+    let mut rt = executor::Runtime::builder()
+        .paused_clock(true)
+        .build()
+        .unwrap();
+    let outcome = rt.block_on(async {
+        let gate = Arc::new(Gate::default());
+        // A failed assertion below must not leave the job at its gate: dropping the
+        // runtime waits for a running job.
+        let _open_on_unwind = OpenOnDrop(gate.clone());
+        let job = spawn_blocking({
+            let gate = gate.clone();
+            move || {
+                gate.wait();
+                42
+            }
+        });
+        assert_eq!(format!("{job:?}"), "BlockingHandle { finished: false }");
+        // The first awaiter polls the handle once (parking its waker there), then
+        // hands it on through `handed` and ends.
+        let handed = Rc::new(Cell::new(None));
+        executor::spawn({
+            let handed = handed.clone();
+            async move {
+                let mut job = job;
+                let polled = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(std::pin::Pin::new(&mut job).poll(cx))
+                })
+                .await;
+                assert!(polled.is_pending(), "the job waits at its gate");
+                handed.set(Some(job));
+            }
+        })
+        .await
+        .unwrap();
+        let job = handed.take().expect("handed on");
+        let awaiter = executor::spawn(async move { job.await.unwrap() });
+        executor::yield_now().await; // the new awaiter parks on the handle
+        gate.open();
+        // A lost wake leaves the new awaiter parked for ever; once the job is done the
+        // paused clock may jump, to this deadline, instead of hanging the test.
+        patterns::timeout(Duration::from_secs(3600), awaiter).await
+    });
+    assert!(
+        matches!(outcome, Ok(Ok(42))),
+        "the new awaiter got the job's result: {outcome:?}"
+    );
 }
