@@ -429,3 +429,75 @@ fn a_handle_moved_to_another_task_wakes_its_new_awaiter() {
         "the new awaiter got the job's result: {outcome:?}"
     );
 }
+
+#[test]
+fn a_job_submitted_to_a_warm_pool_with_one_idle_thread_still_gets_a_thread_of_its_own() {
+    let _hang = hang_guard::start();
+    let pool = BlockingPool::builder()
+        .max_threads(2)
+        .keep_alive(Duration::from_secs(30))
+        .build();
+    // Warm up: one thread, idle once its job is back.
+    executor::block_on(pool.spawn(|| ())).unwrap();
+    eventually("the warm thread is idle", || {
+        format!("{pool:?}").contains("threads: 1, idle: 1")
+    });
+    // Two jobs that wait for each other: the idle thread takes one, and only a second
+    // thread can run the other.
+    let gate = Arc::new(Gate::default());
+    let _open_on_unwind = OpenOnDrop(gate.clone());
+    let running = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (gate, running) = (gate.clone(), running.clone());
+            pool.spawn(move || {
+                running.fetch_add(1, Ordering::SeqCst);
+                gate.wait();
+            })
+        })
+        .collect();
+    eventually("both jobs run at once", || {
+        running.load(Ordering::SeqCst) == 2
+    });
+    gate.open();
+    executor::block_on(async {
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn after_a_backlog_the_pool_counts_its_idle_threads_right_and_serves_the_next_job() {
+    let _hang = hang_guard::start();
+    let pool = BlockingPool::builder()
+        .max_threads(2)
+        .keep_alive(Duration::from_millis(50))
+        .build();
+    // Three jobs for two threads: the third waits for whichever finishes first.
+    let gate = Arc::new(Gate::default());
+    let _open_on_unwind = OpenOnDrop(gate.clone());
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let gate = gate.clone();
+            pool.spawn(move || gate.wait())
+        })
+        .collect();
+    gate.open();
+    executor::block_on(async {
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+    eventually("both threads retired", || pool.thread_count() == 0);
+    let state = format!("{pool:?}");
+    assert!(state.contains("threads: 0, idle: 0, queued: 0"), "{state}");
+    // With no thread left, the next job must start one (a miscount of idle threads
+    // would queue it for a thread that does not exist).
+    let ran = Arc::new(AtomicBool::new(false));
+    let _handle = pool.spawn({
+        let ran = ran.clone();
+        move || ran.store(true, Ordering::SeqCst)
+    });
+    eventually("the next job ran", || ran.load(Ordering::SeqCst));
+}
