@@ -925,3 +925,26 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn errors_and_the_join_future_say_what_they_are_without_showing_the_item() {
+    let queue = Queue::new(1);
+    queue.put_nowait(1).unwrap();
+    // An item need not be `Debug`: the errors hide it.
+    assert_eq!(
+        format!("{:?}", queue.put_nowait(2).unwrap_err()),
+        "Full(..)"
+    );
+    let mut join = Box::pin(queue.join());
+    assert_eq!(format!("{join:?}"), "Join { waiting: false }");
+    let _ = executor::block_on(poll_fn(|cx| Poll::Ready(join.as_mut().poll(cx))));
+    assert_eq!(format!("{join:?}"), "Join { waiting: true }");
+    drop(join);
+    queue.shutdown(false);
+    assert_eq!(
+        format!("{:?}", queue.put_nowait(3).unwrap_err()),
+        "ShutDown(..)"
+    );
+    let shut_down: QueueShutDown<i32> = executor::block_on(queue.put(4)).unwrap_err();
+    assert_eq!(format!("{shut_down:?}"), "QueueShutDown(..)");
+}
