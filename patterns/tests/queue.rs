@@ -928,6 +928,7 @@ mod properties {
 
 #[test]
 fn errors_and_the_join_future_say_what_they_are_without_showing_the_item() {
+    let _hang = hang_guard::start();
     let queue = Queue::new(1);
     queue.put_nowait(1).unwrap();
     // An item need not be `Debug`: the errors hide it.

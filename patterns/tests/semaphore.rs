@@ -592,6 +592,7 @@ mod properties {
 
 #[test]
 fn a_permit_shows_how_many_permits_it_holds() {
+    let _hang = hang_guard::start();
     let sem = Semaphore::new(3);
     let permit = sem.try_acquire_many(2).unwrap();
     assert_eq!(format!("{permit:?}"), "Permit { permits: 2 }");
