@@ -236,11 +236,7 @@ fn a_task_cancelled_with_its_runtime_drops_its_future_once_and_stores_no_output(
     let handle = rt.block_on({
         let drops = drops.clone();
         async move {
-            let counter = DropCounter(drops);
-            let handle = spawn(async move {
-                let _held = counter; // dropped with the future
-                std::future::pending::<DropCounter>().await
-            });
+            let handle = spawn_pending_holding(DropCounter(drops));
             yield_now().await;
             Some(handle) // kept un-awaited, past the runtime
         }
@@ -262,11 +258,7 @@ fn an_aborted_task_yields_a_cancelled_error_and_drops_its_future_once() {
     let error = rt.block_on({
         let drops = drops.clone();
         async move {
-            let counter = DropCounter(drops);
-            let handle = spawn(async move {
-                let _held = counter;
-                std::future::pending::<DropCounter>().await
-            });
+            let handle = spawn_pending_holding(DropCounter(drops));
             yield_now().await;
             handle.abort();
             handle.await.unwrap_err()
@@ -274,6 +266,15 @@ fn an_aborted_task_yields_a_cancelled_error_and_drops_its_future_once() {
     });
     assert!(error.is_cancelled());
     assert_eq!(drops.get(), 1);
+}
+
+/// A task that never finishes, holding `counter` in its future: the counter's drop
+/// is the future's.
+fn spawn_pending_holding(counter: DropCounter) -> glassbox::JoinHandle<DropCounter> {
+    spawn(async move {
+        let _held = counter;
+        std::future::pending::<DropCounter>().await
+    })
 }
 
 /// Finishes at once, and holds a handle (its own, in the test below) until it is
