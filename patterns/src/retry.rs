@@ -487,6 +487,17 @@ mod tests {
     }
 
     #[test]
+    fn seeds_from_the_clock_differ_call_to_call_and_reach_every_bit() {
+        // The call counter's SplitMix64 output spreads over all 64 bits, so two calls
+        // in the same nanosecond still differ, and no bit of the seed is stuck (the
+        // clock alone never sets the top ones: it is under 2^61 ns since 1970).
+        let seeds: Vec<u64> = (0..64).map(|_| seed_from_clock()).collect();
+        let distinct: std::collections::HashSet<_> = seeds.iter().collect();
+        assert_eq!(distinct.len(), seeds.len());
+        assert_eq!(seeds.iter().fold(0, |all, seed| all | seed), u64::MAX);
+    }
+
+    #[test]
     fn the_generator_is_xorshift64_star_seeded_by_splitmix64() {
         // Known answers, computed apart from this code: SplitMix64's first output for
         // seed 0 is the reference implementation's, and xorshift64* from state 1.
