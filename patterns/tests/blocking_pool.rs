@@ -501,3 +501,35 @@ fn after_a_backlog_the_pool_counts_its_idle_threads_right_and_serves_the_next_jo
     });
     eventually("the next job ran", || ran.load(Ordering::SeqCst));
 }
+
+#[test]
+fn each_thread_of_a_pool_has_its_own_name() {
+    let _hang = hang_guard::start();
+    let pool = BlockingPool::builder()
+        .max_threads(2)
+        .thread_name("worker")
+        .build();
+    // Two jobs that meet at a barrier: each needs its own thread.
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let barrier = barrier.clone();
+            pool.spawn(move || {
+                barrier.wait();
+                thread::current().name().map(str::to_owned)
+            })
+        })
+        .collect();
+    let mut names = executor::block_on(async {
+        let mut names = Vec::new();
+        for handle in handles {
+            names.push(handle.await.unwrap());
+        }
+        names
+    });
+    names.sort();
+    assert_eq!(
+        names,
+        [Some("worker-0".to_owned()), Some("worker-1".to_owned())]
+    );
+}

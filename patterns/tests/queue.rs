@@ -949,3 +949,28 @@ fn errors_and_the_join_future_say_what_they_are_without_showing_the_item() {
     let shut_down: QueueShutDown<i32> = executor::block_on(queue.put(4)).unwrap_err();
     assert_eq!(format!("{shut_down:?}"), "QueueShutDown(..)");
 }
+
+#[test]
+fn an_item_handed_to_a_getter_cancelled_after_an_immediate_shutdown_is_removed_not_requeued() {
+    let _hang = hang_guard::start();
+    let queue = Queue::new(0);
+    let dropped = Rc::new(Cell::new(false));
+    executor::block_on(async {
+        let mut get = Box::pin(queue.get());
+        assert_eq!(format!("{get:?}"), r#"Get { step: "start" }"#);
+        let polled = poll_fn(|cx| Poll::Ready(get.as_mut().poll(cx))).await;
+        assert!(polled.is_pending(), "nothing to get yet");
+        assert_eq!(format!("{get:?}"), r#"Get { step: "waiting" }"#);
+        // Handed straight to the waiting getter, which has not run since.
+        let parcel = Parcel {
+            dropped: dropped.clone(),
+        };
+        assert!(queue.put_nowait(parcel).is_ok());
+        queue.shutdown(true);
+        drop(get); // cancelled before it ran
+    });
+    // `shutdown(true)` removes the items left, one handed to a getter included: the
+    // getter's cancellation must not put it back.
+    assert_eq!(queue.qsize(), 0);
+    assert!(dropped.get(), "the handed item was removed with the rest");
+}
