@@ -596,4 +596,9 @@ fn a_permit_shows_how_many_permits_it_holds() {
     let sem = Semaphore::new(3);
     let permit = sem.try_acquire_many(2).unwrap();
     assert_eq!(format!("{permit:?}"), "Permit { permits: 2 }");
+    let acquire = sem.acquire();
+    assert_eq!(
+        format!("{acquire:?}"),
+        r#"Acquire { wanted: 1, step: "start" }"#
+    );
 }
