@@ -38,7 +38,7 @@ files=(
     executor/src/join.rs executor/src/coop.rs
     patterns/src/wait_list.rs patterns/src/semaphore.rs 'patterns/src/semaphore/**'
     patterns/src/queue.rs 'patterns/src/queue/**' patterns/src/timeout.rs
-    patterns/src/retry.rs 'patterns/src/blocking/**'
+    patterns/src/retry.rs 'patterns/src/retry/**' 'patterns/src/blocking/**'
 )
 file_args=()
 for file in "${files[@]}"; do
