@@ -375,6 +375,14 @@ fn new_above_the_maximum_panics_naming_max_permits() {
 }
 
 #[test]
+#[should_panic(expected = "exceeds Semaphore::MAX_PERMITS")]
+fn the_maximum_is_tokios_an_eighth_of_usize() {
+    let _hang = hang_guard::start();
+    // tokio's `Semaphore::MAX_PERMITS` is `usize::MAX >> 3`: a quarter is too many.
+    let _ = Semaphore::new(usize::MAX >> 2);
+}
+
+#[test]
 fn errors_are_std_errors_with_messages() {
     let _hang = hang_guard::start();
     let closed = closed_error();
