@@ -974,3 +974,35 @@ fn an_item_handed_to_a_getter_cancelled_after_an_immediate_shutdown_is_removed_n
     assert_eq!(queue.qsize(), 0);
     assert!(dropped.get(), "the handed item was removed with the rest");
 }
+
+#[test]
+fn a_join_dropped_after_a_poll_is_not_woken_when_the_work_is_done() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    struct CountWakes(AtomicUsize);
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let _hang = hang_guard::start();
+    let queue = Queue::new(0);
+    let put = queue.put(1);
+    assert_eq!(format!("{put:?}"), r#"Put { step: "start" }"#);
+    executor::block_on(put).unwrap();
+    assert_eq!(queue.get_nowait(), Ok(1)); // one item got, not yet done
+    let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+    let waker = Waker::from(wakes.clone());
+    let mut join = Box::pin(queue.join());
+    assert!(
+        join.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(join); // given up: it leaves the joiners' list
+    queue.task_done().unwrap();
+    assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+}
