@@ -3,6 +3,8 @@
 //! Jobs here wait on gates the test opens, so every check is about order and
 //! counts, never about how long something took.
 
+#[path = "counting_waker/mod.rs"]
+mod counting_waker;
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
 
@@ -11,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use counting_waker::CountingWaker;
 use patterns::{BlockingPool, spawn_blocking};
 
 /// A door jobs wait at until the test opens it.
@@ -536,14 +539,7 @@ fn each_thread_of_a_pool_has_its_own_name() {
 
 #[test]
 fn a_handle_dropped_after_a_poll_leaves_no_waker_for_the_job_to_wake() {
-    use std::task::{Context, Wake, Waker};
-
-    struct CountWakes(AtomicUsize);
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use std::task::{Context, Waker};
 
     let _hang = hang_guard::start();
     let pool = BlockingPool::builder().max_threads(1).build();
@@ -553,7 +549,7 @@ fn a_handle_dropped_after_a_poll_leaves_no_waker_for_the_job_to_wake() {
         let gate = gate.clone();
         move || gate.wait()
     });
-    let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+    let wakes = Arc::new(CountingWaker::default());
     let waker = Waker::from(wakes.clone());
     let polled = std::pin::Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
     assert!(polled.is_pending(), "the job waits at its gate");
@@ -564,5 +560,5 @@ fn a_handle_dropped_after_a_poll_leaves_no_waker_for_the_job_to_wake() {
         pool.shutdown_timeout(Duration::from_secs(20)),
         "the job ended"
     );
-    assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+    assert_eq!(wakes.count(), 0);
 }

@@ -2,6 +2,8 @@
 //! lost on cancellation, Python 3.13's shutdown. Ends with a property test over
 //! random schedules.
 
+#[path = "counting_waker/mod.rs"]
+mod counting_waker;
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
 
@@ -12,6 +14,7 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
+use counting_waker::CountingWaker;
 use executor::{JoinHandle, Runtime, spawn, time, yield_now};
 use patterns::{GetNowaitError, PutNowaitError, Queue, QueueShutDown, join_all, sleep, timeout};
 
@@ -978,15 +981,7 @@ fn an_item_handed_to_a_getter_cancelled_after_an_immediate_shutdown_is_removed_n
 #[test]
 fn a_join_dropped_after_a_poll_is_not_woken_when_the_work_is_done() {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Wake, Waker};
-
-    struct CountWakes(AtomicUsize);
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use std::task::{Context, Waker};
 
     let _hang = hang_guard::start();
     let queue = Queue::new(0);
@@ -994,7 +989,7 @@ fn a_join_dropped_after_a_poll_is_not_woken_when_the_work_is_done() {
     assert_eq!(format!("{put:?}"), r#"Put { step: "start" }"#);
     executor::block_on(put).unwrap();
     assert_eq!(queue.get_nowait(), Ok(1)); // one item got, not yet done
-    let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+    let wakes = Arc::new(CountingWaker::default());
     let waker = Waker::from(wakes.clone());
     let mut join = Box::pin(queue.join());
     assert!(
@@ -1004,5 +999,5 @@ fn a_join_dropped_after_a_poll_is_not_woken_when_the_work_is_done() {
     );
     drop(join); // given up: it leaves the joiners' list
     queue.task_done().unwrap();
-    assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+    assert_eq!(wakes.count(), 0);
 }

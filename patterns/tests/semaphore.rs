@@ -1,6 +1,8 @@
 //! `Semaphore`: first come, first served; nothing lost when futures are dropped;
 //! close; the permit maximum. Ends with a property test over random schedules.
 
+#[path = "counting_waker/mod.rs"]
+mod counting_waker;
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
 
@@ -10,10 +12,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use counting_waker::CountingWaker;
 use executor::{JoinHandle, Runtime, spawn, yield_now};
 use patterns::{AcquireError, Semaphore, TryAcquireError, join_all, sleep};
 
@@ -40,19 +42,6 @@ fn spawn_worker(
         log.borrow_mut().push(name);
         sleep(hold).await;
     })
-}
-
-/// A waker that counts its wakes; its `Arc`'s strong count shows whether a clone of
-/// it is still stored somewhere.
-#[derive(Default)]
-struct CountingWaker {
-    wakes: AtomicUsize,
-}
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.wakes.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 #[test]
@@ -197,7 +186,7 @@ fn a_dropped_acquire_that_was_granted_but_never_polled_returns_every_permit() {
     let mut acquire = sem.acquire_many(2);
     assert!(Pin::new(&mut acquire).poll(&mut cx).is_pending());
     sem.add_permits(2); // completes the request and wakes it...
-    assert_eq!(counting.wakes.load(Ordering::SeqCst), 1);
+    assert_eq!(counting.count(), 1);
     assert_eq!(sem.available_permits(), 0);
     drop(acquire); // ...but it is dropped before it runs
     assert_eq!(sem.available_permits(), 2);
@@ -230,14 +219,10 @@ fn a_request_after_a_cancelled_one_carries_none_of_its_state() {
     assert!(Pin::new(&mut next).poll(&mut cx).is_pending());
     drop(held); // 1 of the 2 it wants: not enough (a stale assignment would make it so)
     assert!(Pin::new(&mut next).poll(&mut cx).is_pending());
-    assert_eq!(new.wakes.load(Ordering::SeqCst), 0);
+    assert_eq!(new.count(), 0);
     sem.add_permits(1);
-    assert_eq!(
-        new.wakes.load(Ordering::SeqCst),
-        1,
-        "the new waker is woken"
-    );
-    assert_eq!(old.wakes.load(Ordering::SeqCst), 0, "the old one never is");
+    assert_eq!(new.count(), 1, "the new waker is woken");
+    assert_eq!(old.count(), 0, "the old one never is");
     match Pin::new(&mut next).poll(&mut cx) {
         Poll::Ready(Ok(permit)) => assert_eq!(permit.num_permits(), 2),
         other => panic!("expected the 2 permits, got {other:?}"),
@@ -264,11 +249,7 @@ fn close_wakes_every_waiter_with_an_error_and_drops_their_wakers() {
     );
 
     sem.close();
-    assert_eq!(
-        counting.wakes.load(Ordering::SeqCst),
-        2,
-        "every waiter woken"
-    );
+    assert_eq!(counting.count(), 2, "every waiter woken");
     assert_eq!(
         Arc::strong_count(&counting),
         2,
