@@ -99,7 +99,6 @@ use slab::Slab;
 
 use crate::event_loop::Core;
 use crate::park_timer::{PARK_TIMER_TOKEN, Park, ParkTimer};
-use crate::snapshot::{IoRegistration, Owner};
 use crate::trace::trace;
 use crate::waker::wake_foreign;
 
@@ -362,24 +361,6 @@ impl Reactor {
         io_events
     }
 
-    /// Every registered source as `snapshot.rs` shows it, each parked waker named by
-    /// `owner` (which must not touch the reactor: the slots are borrowed meanwhile).
-    pub(crate) fn registrations(&self, owner: impl Fn(&Waker) -> Owner) -> Vec<IoRegistration> {
-        let parked = |side: &Side| {
-            let wakers = side.waiters.iter().filter_map(|(_, waker)| waker.as_ref());
-            wakers.map(&owner).collect()
-        };
-        let slots = self.slots.borrow();
-        let registration = |slot: &Slot| IoRegistration {
-            token: ShowToken(slot.token).to_string(),
-            readable: slot.read.known != Known::Drained,
-            writable: slot.write.known != Known::Drained,
-            readers: parked(&slot.read),
-            writers: parked(&slot.write),
-        };
-        slots.iter().map(|(_, slot)| registration(slot)).collect()
-    }
-
     /// Records `readiness` for `token` and moves the waiters it releases into `to_wake`.
     /// Returns `false` if the token is stale (its source is gone); nothing is touched.
     fn dispatch(&self, token: Token, readiness: Readiness, to_wake: &mut Vec<Waker>) -> bool {
@@ -494,5 +475,6 @@ impl fmt::Display for ShowToken {
     }
 }
 
+mod snapshot;
 #[cfg(test)]
 mod tests;
