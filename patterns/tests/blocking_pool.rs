@@ -7,44 +7,17 @@
 mod counting_waker;
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
+#[path = "pool_support/mod.rs"]
+mod pool_support;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use counting_waker::CountingWaker;
 use patterns::{BlockingPool, spawn_blocking};
-
-/// A door jobs wait at until the test opens it.
-#[derive(Default)]
-struct Gate {
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl Gate {
-    fn wait(&self) {
-        let mut open = self.open.lock().unwrap();
-        while !*open {
-            open = self.opened.wait(open).unwrap();
-        }
-    }
-
-    fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
-    }
-}
-
-/// Opens its gate when dropped, so a test that fails while a job waits there ends.
-struct OpenOnDrop(Arc<Gate>);
-
-impl Drop for OpenOnDrop {
-    fn drop(&mut self) {
-        self.0.open();
-    }
-}
+use pool_support::{Gate, OpenOnDrop, names_of_two_jobs_that_meet};
 
 /// Polls `condition` every few ms; panics naming `what` after a long grace period.
 fn eventually(what: &str, condition: impl Fn() -> bool) {
@@ -512,29 +485,7 @@ fn each_thread_of_a_pool_has_its_own_name() {
         .max_threads(2)
         .thread_name("worker")
         .build();
-    // Two jobs that meet at a barrier: each needs its own thread.
-    let barrier = Arc::new(std::sync::Barrier::new(2));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let barrier = barrier.clone();
-            pool.spawn(move || {
-                barrier.wait();
-                thread::current().name().map(str::to_owned)
-            })
-        })
-        .collect();
-    let mut names = executor::block_on(async {
-        let mut names = Vec::new();
-        for handle in handles {
-            names.push(handle.await.unwrap());
-        }
-        names
-    });
-    names.sort();
-    assert_eq!(
-        names,
-        [Some("worker-0".to_owned()), Some("worker-1".to_owned())]
-    );
+    assert_eq!(names_of_two_jobs_that_meet(&pool), ["worker-0", "worker-1"]);
 }
 
 #[test]

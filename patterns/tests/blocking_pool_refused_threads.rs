@@ -14,13 +14,16 @@
 
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
+#[path = "pool_support/mod.rs"]
+mod pool_support;
 
 use std::process::Command;
-use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use patterns::BlockingPool;
+use pool_support::{Gate, names_of_two_jobs_that_meet, thread_name};
 
 const STACK_BYTES: u64 = 256 << 20;
 
@@ -76,31 +79,6 @@ fn set_soft_address_space_limit(bytes: u64) {
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) }, 0);
 }
 
-/// A door jobs wait at until the test opens it.
-#[derive(Default)]
-struct Gate {
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl Gate {
-    fn wait(&self) {
-        let mut open = self.open.lock().unwrap();
-        while !*open {
-            open = self.opened.wait(open).unwrap();
-        }
-    }
-
-    fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
-    }
-}
-
-fn thread_name() -> String {
-    thread::current().name().unwrap_or("<unnamed>").to_owned()
-}
-
 #[test]
 fn a_job_refused_a_thread_runs_on_a_busy_one_and_the_pool_recovers_when_threads_come_back() {
     let _hang = hang_guard::start();
@@ -141,25 +119,7 @@ fn child_refused_its_second_thread() {
         thread::sleep(Duration::from_millis(5));
     }
     // Threads can start again: two jobs that meet at a barrier each get one.
-    let barrier = Arc::new(Barrier::new(2));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let barrier = barrier.clone();
-            pool.spawn(move || {
-                barrier.wait();
-                thread_name()
-            })
-        })
-        .collect();
-    let mut names = executor::block_on(async {
-        let mut names = Vec::new();
-        for handle in handles {
-            names.push(handle.await.unwrap());
-        }
-        names
-    });
-    names.sort();
-    assert_eq!(names, ["pool-0", "pool-1"]);
+    assert_eq!(names_of_two_jobs_that_meet(&pool), ["pool-0", "pool-1"]);
 }
 
 #[test]

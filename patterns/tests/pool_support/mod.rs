@@ -1,0 +1,67 @@
+//! What the blocking pool's test binaries share (each includes this file with
+//! `#[path]`): a gate jobs wait at, and two jobs that each need a thread of their own.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::thread;
+
+use patterns::BlockingPool;
+
+/// A door jobs wait at until the test opens it.
+#[derive(Default)]
+pub struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    pub fn wait(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+
+    pub fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+/// Opens its gate when dropped, so a test that fails while a job waits there ends.
+pub struct OpenOnDrop(pub Arc<Gate>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
+/// The name of the thread the calling job runs on.
+pub fn thread_name() -> String {
+    thread::current().name().unwrap_or("<unnamed>").to_owned()
+}
+
+/// Runs two jobs on `pool` that meet at a barrier, so each needs a thread of its own,
+/// and returns their threads' names, sorted. Hangs if the pool gives them one thread.
+pub fn names_of_two_jobs_that_meet(pool: &BlockingPool) -> Vec<String> {
+    let barrier = Arc::new(Barrier::new(2));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let barrier = barrier.clone();
+            pool.spawn(move || {
+                barrier.wait();
+                thread_name()
+            })
+        })
+        .collect();
+    let mut names = executor::block_on(async {
+        let mut names = Vec::new();
+        for handle in handles {
+            names.push(handle.await.unwrap());
+        }
+        names
+    });
+    names.sort();
+    names
+}
