@@ -199,3 +199,46 @@ fn an_io_event_names_the_task_it_woke() {
     assert!(text.contains(&line), "{text}");
     assert!(text.contains(&format!("→ task {reader_id}\n")), "{text}");
 }
+
+#[test]
+fn a_turn_with_a_task_parked_on_a_socket_sleeps_until_its_event_and_one_with_none_does_not() {
+    use std::future::Future;
+    use std::io::Write;
+
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    let (mut writer, reader) = std::os::unix::net::UnixStream::pair().unwrap();
+    let reader = rt.block_on(async { glassbox::net::UnixStream::from_std(reader).unwrap() });
+    // The task tells the writer when its read has parked; only then is the byte sent,
+    // so the first turn always finds the task parked and nothing ready.
+    let (parked, wait_until_parked) = std::sync::mpsc::channel();
+    let reading = rt.spawn(async move {
+        let mut byte = [0];
+        let mut read = std::pin::pin!(reader.read(&mut byte));
+        std::future::poll_fn(|cx| {
+            let polled = read.as_mut().poll(cx);
+            if polled.is_pending() {
+                let _ = parked.send(());
+            }
+            polled
+        })
+        .await
+    });
+    let writing = std::thread::spawn(move || {
+        wait_until_parked.recv().unwrap();
+        writer.write_all(b"!").unwrap();
+    });
+    let first = rt.turn();
+    assert_eq!(polls(&first), [(1, false)]);
+    assert_eq!(
+        first.park,
+        ParkLimit::UntilEvent,
+        "a task is alive and nothing is ready: the turn sleeps until an event\n{first}"
+    );
+    writing.join().unwrap();
+    while !reading.is_finished() {
+        rt.turn();
+    }
+    // No task left: a turn that slept now would sleep for ever.
+    assert_eq!(rt.turn().park, ParkLimit::NoWait);
+}
