@@ -350,3 +350,21 @@ fn a_join_handle_moved_to_another_task_wakes_its_new_awaiter() {
         "the new awaiter was never woken: {outcome:?}"
     );
 }
+
+#[test]
+fn a_join_handle_shows_its_task_and_whether_it_finished() {
+    let _hang = hang_guard::start();
+    let mut rt = Runtime::new().unwrap();
+    let handle = rt.spawn(async { 7 });
+    let id = handle.id();
+    assert_eq!(
+        format!("{handle:?}"),
+        format!("JoinHandle {{ id: {id:?}, finished: false }}")
+    );
+    rt.block_on(yield_now());
+    assert_eq!(
+        format!("{handle:?}"),
+        format!("JoinHandle {{ id: {id:?}, finished: true }}")
+    );
+    assert_eq!(rt.block_on(handle).unwrap(), 7);
+}
