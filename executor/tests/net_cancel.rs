@@ -9,10 +9,11 @@ mod net_support;
 use std::net::Shutdown;
 use std::pin::pin;
 use std::task::Poll;
+use std::time::Duration;
 
 use executor::net::{TcpListener, TcpStream};
 use executor::{spawn, yield_now};
-use net_support::{connected_pair, localhost, poll_once};
+use net_support::{connected_pair, localhost, poll_once, within};
 
 /// A few loop turns: enough for the reactor to see an event and wake its waiters.
 async fn let_the_reactor_turn() {
@@ -55,6 +56,38 @@ fn a_read_dropped_after_its_wake_loses_no_byte() {
         }
         let read = server.read(&mut buf).await.unwrap();
         assert_eq!(&buf[..read], b"keep me");
+    });
+}
+
+#[test]
+fn a_read_moved_to_another_task_wakes_its_new_awaiter() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (client, server) = connected_pair().await;
+        // An owned read, so that it can change tasks.
+        let read = Box::pin(async move {
+            let mut buf = [0; 16];
+            let read = server.read(&mut buf).await.unwrap();
+            buf[..read].to_vec()
+        });
+        // The first task polls it once, which parks its own waker in the read's entry,
+        // and hands it on.
+        let read = spawn(async move {
+            let mut read = read;
+            assert!(poll_once(read.as_mut()).await.is_pending(), "parked");
+            read
+        })
+        .await
+        .unwrap();
+        let second = spawn(read);
+        let_the_reactor_turn().await; // the second task polls the read and parks
+        client.write_all(b"moved").await.unwrap();
+        let second = within(
+            Duration::from_secs(10),
+            "the read's new task is woken",
+            second,
+        );
+        assert_eq!(second.await.unwrap(), b"moved");
     });
 }
 
