@@ -242,3 +242,26 @@ fn a_turn_with_a_task_parked_on_a_socket_sleeps_until_its_event_and_one_with_non
     // No task left: a turn that slept now would sleep for ever.
     assert_eq!(rt.turn().park, ParkLimit::NoWait);
 }
+
+#[test]
+fn io_events_say_which_ways_their_source_is_ready() {
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    // A connected pair, fresh: each end can be written to and has nothing to read.
+    let (a, b) = rt.block_on(async { glassbox::net::UnixStream::pair().unwrap() });
+    let first = rt.run_until_stalled();
+    let events: Vec<_> = first.iter().flat_map(|turn| turn.io.clone()).collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    for event in &events {
+        assert!(event.writable && !event.readable, "{event:?}");
+    }
+    // A byte for `b`: its next event says readable.
+    rt.block_on(a.write_all(b"!")).unwrap();
+    let turns = rt.run_until_stalled();
+    let events: Vec<_> = turns.iter().flat_map(|turn| turn.io.clone()).collect();
+    assert!(
+        events.iter().any(|event| event.readable),
+        "no readable event after the write: {events:?}"
+    );
+    drop(b);
+}
