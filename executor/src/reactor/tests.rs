@@ -142,3 +142,9 @@ fn a_write_event_leaves_readers_parked() {
 fn tokens_show_as_key_dot_generation() {
     assert_eq!(ShowToken(Token((5 << KEY_BITS) | 3)).to_string(), "3.5");
 }
+
+#[test]
+fn the_debug_view_counts_the_registered_sources() {
+    let (reactor, _waker, _source, _token) = one_source();
+    assert_eq!(format!("{reactor:?}"), "Reactor { sources: 1, .. }");
+}

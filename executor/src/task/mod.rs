@@ -63,6 +63,8 @@
 mod cell;
 mod join_ref;
 mod raw_waker;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use cell::new_task;
 pub(crate) use join_ref::{JoinRef, Output};
