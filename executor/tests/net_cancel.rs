@@ -71,14 +71,15 @@ fn a_read_moved_to_another_task_wakes_its_new_awaiter() {
             buf[..read].to_vec()
         });
         // The first task polls it once, which parks its own waker in the read's entry,
-        // and hands it on.
-        let read = spawn(async move {
+        // and hands it on (in a `Vec`, not awaited by the `JoinHandle`).
+        let mut handed = spawn(async move {
             let mut read = read;
             assert!(poll_once(read.as_mut()).await.is_pending(), "parked");
-            read
+            vec![read]
         })
         .await
         .unwrap();
+        let read = handed.pop().unwrap();
         let second = spawn(read);
         let_the_reactor_turn().await; // the second task polls the read and parks
         client.write_all(b"moved").await.unwrap();
