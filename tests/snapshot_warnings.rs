@@ -92,6 +92,33 @@ fn a_lost_waker_is_not_flagged_while_the_task_is_scheduled() {
 }
 
 #[test]
+fn a_wake_on_its_way_from_another_thread_is_not_a_lost_waker() {
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    // Parks once, handing its only waker out.
+    let (give, waker) = std::sync::mpsc::channel();
+    let mut parked = false;
+    let task = rt.spawn(poll_fn(move |cx| {
+        if std::mem::replace(&mut parked, true) {
+            return Poll::Ready(());
+        }
+        give.send(cx.waker().clone()).unwrap();
+        Poll::Pending
+    }));
+    rt.run_until_stalled();
+    let waker = waker.recv().unwrap();
+    // `wake` consumes the waker: no clone is left, but the wake is in the channel.
+    std::thread::spawn(move || waker.wake()).join().unwrap();
+
+    let snapshot = rt.snapshot();
+    let row = snapshot.tasks.iter().find(|t| t.id == task.id()).unwrap();
+    assert_eq!(row.wakers, 0, "{snapshot}");
+    assert_eq!(lost(&snapshot), [], "its wake is on its way:\n{snapshot}");
+    rt.run_until_stalled();
+    assert!(task.is_finished(), "the wake arrived");
+}
+
+#[test]
 fn a_task_that_keeps_waking_itself_is_flagged_and_a_timer_woken_one_is_not() {
     let _hang = hang_guard::start();
     let mut rt = paused();
