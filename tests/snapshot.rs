@@ -161,3 +161,18 @@ fn a_long_pane_wraps_at_100_columns() {
         "the ready pane went on to a second line"
     );
 }
+
+#[test]
+fn a_far_timer_sits_in_the_overflow_list_and_one_that_never_fires_in_the_never_list() {
+    let _hang = hang_guard::start();
+    let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
+    // Past the top level's 19 hours: the overflow list (level 6).
+    rt.spawn(Timer::after(Duration::from_secs(30 * 24 * 3600)));
+    // Past what the clock can count: the never list (level 7).
+    rt.spawn(Timer::after(Duration::MAX));
+    rt.run_until_stalled();
+    let snapshot = rt.snapshot();
+    let mut places: Vec<_> = snapshot.timers.iter().map(|t| (t.level, t.slot)).collect();
+    places.sort();
+    assert_eq!(places, [(6, 0), (7, 0)], "{snapshot}");
+}
