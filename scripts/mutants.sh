@@ -35,8 +35,7 @@ files=(
     executor/src/event_loop.rs executor/src/waker.rs executor/src/wake_flag.rs
     'executor/src/task/**' executor/src/timer/mod.rs 'executor/src/timer/wheel/**'
     executor/src/timer/wheel.rs executor/src/reactor.rs executor/src/reactor/snapshot.rs
-    executor/src/net/registration.rs
-    executor/src/join.rs executor/src/coop.rs
+    executor/src/net/registration.rs executor/src/join.rs executor/src/coop.rs
     patterns/src/wait_list.rs patterns/src/semaphore.rs 'patterns/src/semaphore/**'
     patterns/src/queue.rs 'patterns/src/queue/**' patterns/src/timeout.rs
     patterns/src/retry.rs 'patterns/src/retry/**' 'patterns/src/blocking/**'
