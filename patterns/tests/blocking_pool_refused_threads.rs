@@ -9,7 +9,8 @@
 //! test) whose threads get 256 MiB stacks (`RUST_MIN_STACK`) and whose address space
 //! is then capped (`RLIMIT_AS`, which binds root too; `RLIMIT_NPROC` does not) so
 //! that one more stack fits, or none. `MALLOC_ARENA_MAX=1` keeps glibc from mapping
-//! an arena per thread, so a thread costs its stack and nothing else of note.
+//! an arena per thread, so a thread costs its stack and nothing else of note; and
+//! `RUST_BACKTRACE=0` keeps a panic under the cap from reading debug info.
 #![cfg(target_os = "linux")]
 
 #[path = "../../tests/hang_guard/mod.rs"]
@@ -40,6 +41,10 @@ fn run_child(child: &str) {
         ])
         .env("RUST_MIN_STACK", STACK_BYTES.to_string())
         .env("MALLOC_ARENA_MAX", "1")
+        // A panic under the cap must not symbolise a backtrace: reading the debug info
+        // runs out of address space, and std's allocation-failure hook then waits for
+        // the backtrace lock the panic hook holds, for ever.
+        .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
