@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use counting_waker::CountingWaker;
 use patterns::{BlockingPool, spawn_blocking};
-use pool_support::{Gate, OpenOnDrop, names_of_two_jobs_that_meet};
+use pool_support::{Gate, OpenOnDrop, names_of_two_jobs_that_meet, results_of};
 
 /// Polls `condition` every few ms; panics naming `what` after a long grace period.
 fn eventually(what: &str, condition: impl Fn() -> bool) {
@@ -60,13 +60,7 @@ fn with_max_n_threads_and_3n_jobs_exactly_n_run_at_once() {
     assert_eq!(pool.thread_count(), N);
     gate.open();
 
-    let results = executor::block_on(async {
-        let mut results = Vec::new();
-        for handle in handles {
-            results.push(handle.await.unwrap());
-        }
-        results
-    });
+    let results = results_of(handles);
     assert_eq!(
         results,
         (0..3 * N).collect::<Vec<_>>(),
@@ -98,11 +92,7 @@ fn idle_threads_exit_after_the_keep_alive() {
             })
         })
         .collect();
-    executor::block_on(async {
-        for handle in handles {
-            handle.await.unwrap();
-        }
-    });
+    results_of(handles);
     assert_eq!(pool.thread_count(), N);
     eventually("every idle thread has exited", || pool.thread_count() == 0);
 
@@ -436,11 +426,7 @@ fn a_job_submitted_to_a_warm_pool_with_one_idle_thread_still_gets_a_thread_of_it
         running.load(Ordering::SeqCst) == 2
     });
     gate.open();
-    executor::block_on(async {
-        for handle in handles {
-            handle.await.unwrap();
-        }
-    });
+    results_of(handles);
 }
 
 #[test]
@@ -460,11 +446,7 @@ fn after_a_backlog_the_pool_counts_its_idle_threads_right_and_serves_the_next_jo
         })
         .collect();
     gate.open();
-    executor::block_on(async {
-        for handle in handles {
-            handle.await.unwrap();
-        }
-    });
+    results_of(handles);
     eventually("both threads retired", || pool.thread_count() == 0);
     let state = format!("{pool:?}");
     assert!(state.contains("threads: 0, idle: 0, queued: 0"), "{state}");

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::thread;
 
-use patterns::BlockingPool;
+use patterns::{BlockingHandle, BlockingPool};
 
 /// A door jobs wait at until the test opens it.
 #[derive(Default)]
@@ -55,13 +55,19 @@ pub fn names_of_two_jobs_that_meet(pool: &BlockingPool) -> Vec<String> {
             })
         })
         .collect();
-    let mut names = executor::block_on(async {
-        let mut names = Vec::new();
-        for handle in handles {
-            names.push(handle.await.unwrap());
-        }
-        names
-    });
+    let mut names = results_of(handles);
     names.sort();
     names
+}
+
+/// Awaits every handle in order, on a runtime of its own, and returns the jobs'
+/// results; panics if a job panicked or was cancelled.
+pub fn results_of<T>(handles: Vec<BlockingHandle<T>>) -> Vec<T> {
+    executor::block_on(async {
+        let mut results = Vec::with_capacity(handles.len());
+        for handle in handles {
+            results.push(handle.await.unwrap());
+        }
+        results
+    })
 }
