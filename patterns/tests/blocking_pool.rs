@@ -13,20 +13,11 @@ mod pool_support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use counting_waker::CountingWaker;
 use patterns::{BlockingPool, spawn_blocking};
-use pool_support::{Gate, OpenOnDrop, names_of_two_jobs_that_meet, results_of};
-
-/// Polls `condition` every few ms; panics naming `what` after a long grace period.
-fn eventually(what: &str, condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
+use pool_support::{Gate, OpenOnDrop, eventually, names_of_two_jobs_that_meet, results_of};
 
 #[test]
 fn with_max_n_threads_and_3n_jobs_exactly_n_run_at_once() {

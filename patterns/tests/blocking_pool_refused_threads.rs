@@ -20,11 +20,10 @@ mod pool_support;
 
 use std::process::Command;
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use patterns::BlockingPool;
-use pool_support::{Gate, names_of_two_jobs_that_meet, thread_name};
+use pool_support::{Gate, eventually, names_of_two_jobs_that_meet, thread_name};
 
 const STACK_BYTES: u64 = 256 << 20;
 
@@ -118,11 +117,9 @@ fn child_refused_its_second_thread() {
     lift_address_space_cap();
 
     // The one thread, done with both jobs, counts itself idle once, not once a job.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !format!("{pool:?}").contains("threads: 1, idle: 1,") {
-        assert!(Instant::now() < deadline, "never one idle thread: {pool:?}");
-        thread::sleep(Duration::from_millis(5));
-    }
+    eventually("the pool counts one idle thread", || {
+        format!("{pool:?}").contains("threads: 1, idle: 1,")
+    });
     // Threads can start again: two jobs that meet at a barrier each get one.
     assert_eq!(names_of_two_jobs_that_meet(&pool), ["pool-0", "pool-1"]);
 }

@@ -1,9 +1,11 @@
 //! What the blocking pool's test binaries share (each includes this file with
-//! `#[path]`): a gate jobs wait at, and two jobs that each need a thread of their own.
+//! `#[path]`): a gate jobs wait at, a bounded wait for a condition, and two jobs that
+//! each need a thread of their own.
 #![allow(dead_code)]
 
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use patterns::{BlockingHandle, BlockingPool};
 
@@ -34,6 +36,15 @@ pub struct OpenOnDrop(pub Arc<Gate>);
 impl Drop for OpenOnDrop {
     fn drop(&mut self) {
         self.0.open();
+    }
+}
+
+/// Polls `condition` every few ms; panics naming `what` after a long grace period.
+pub fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(5));
     }
 }
 
