@@ -527,6 +527,27 @@ fn durations_and_deadlines_at_their_limits() {
                 },
             ),
             panics(
+                "time::advance to 2 s before the end of the clock's count",
+                "past half of what it can count",
+                || {
+                    on_paused(time::advance(Duration::from_micros(u64::MAX - 2_000_000)));
+                },
+            ),
+            works(
+                "time::advance to 2 s before the furthest it goes, then timeout(3 s, sleep(10 s))",
+                || {
+                    on_paused(async {
+                        let furthest = Duration::from_micros(u64::MAX / 2);
+                        time::advance(furthest - Duration::from_secs(2)).await;
+                        let before = time::now();
+                        let outcome =
+                            timeout(Duration::from_secs(3), sleep(Duration::from_secs(10)));
+                        assert!(outcome.await.is_err(), "the timeout fires first");
+                        assert_eq!(time::now() - before, Duration::from_secs(3));
+                    });
+                },
+            ),
+            panics(
                 "time::advance on a real clock",
                 "needs a paused clock",
                 || Runtime::new().unwrap().block_on(time::advance(ms(1))),

@@ -10,12 +10,25 @@
 //!   fires before its deadline.
 //! - The paused clock moves only when told: by `time::advance`, or by the loop jumping
 //!   to the next timer when nothing else can make progress. It never goes backwards.
+//! - Ticks are a `u64` of microseconds: the clock counts about 584,000 years. A
+//!   deadline half that far from now or more ([`NEVER_AHEAD`]) never fires; every
+//!   nearer one does. `time::advance` stops at half the count, so near deadlines keep
+//!   their exact ticks; a paused clock that jumped further, to a timer as far ahead as
+//!   that, may find a near deadline past the end of the count: it then fires at the
+//!   last tick, the end of the clock, rather than never.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 /// One tick of the timer wheel.
 pub(crate) const TICK: Duration = Duration::from_micros(1);
+
+/// A deadline this far after now or further never fires (the wheel's `NEVER`): half
+/// of what the clock counts, about 292,000 years.
+const NEVER_AHEAD: Duration = Duration::from_micros(u64::MAX / 2);
+
+/// The last tick a deadline can get: the one before the wheel's `NEVER`.
+const LAST_TICK: u64 = u64::MAX - 1;
 
 /// Real or virtual time, with the runtime's start as tick 0.
 #[derive(Debug)]
@@ -51,16 +64,20 @@ impl Clock {
     }
 
     /// The first tick at or after `deadline` (rounded up: the timer never fires early).
-    /// A deadline past what the clock can count saturates to `u64::MAX`, the timer
-    /// wheel's `NEVER`.
+    /// A deadline [`NEVER_AHEAD`] from now or later is `u64::MAX`, the timer wheel's
+    /// `NEVER`; a nearer one past the end of the count is the last tick.
     pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
+        if deadline.saturating_duration_since(self.now()) >= NEVER_AHEAD {
+            return u64::MAX;
+        }
         let since_start = deadline.saturating_duration_since(self.start);
         let floor = ticks_floor(since_start);
-        if since_start > Duration::from_micros(floor) {
+        let tick = if since_start > Duration::from_micros(floor) {
             floor.saturating_add(1)
         } else {
             floor
-        }
+        };
+        tick.min(LAST_TICK)
     }
 
     /// The instant at which `tick` begins. Saturates far in the future rather than
@@ -75,9 +92,10 @@ impl Clock {
     ///
     /// # Panics
     /// If the clock is not paused: real time cannot be advanced. If `now() + by` is
-    /// past what the clock can count (ticks are a `u64` of microseconds, about 584,000
-    /// years, and `now()` must fit an `Instant`): `Duration::MAX`, say. The
-    /// clock is left as it was then, so the runtime stays usable.
+    /// past half of what the clock can count (ticks are a `u64` of microseconds, about
+    /// 584,000 years; past the half, a deadline a few seconds ahead could lie past
+    /// the end), or does not fit an `Instant`: `Duration::MAX`, say. The clock is left
+    /// as it was then, so the runtime stays usable.
     #[track_caller]
     pub(crate) fn advance(&self, by: Duration) {
         let Some(elapsed) = &self.paused else {
@@ -87,13 +105,14 @@ impl Clock {
             );
         };
         let advanced = elapsed.get().checked_add(by).filter(|&advanced| {
-            ticks_floor(advanced) < u64::MAX && self.start.checked_add(advanced).is_some()
+            advanced < NEVER_AHEAD && self.start.checked_add(advanced).is_some()
         });
         let Some(advanced) = advanced else {
             panic!(
-                "glassbox: time::advance({by:?}) would move the paused clock past what it \
-                 can count (1 µs ticks in a u64: about 584,000 years); advance by less \
-                 (a sleep of Duration::MAX never ends, however far the clock goes)"
+                "glassbox: time::advance({by:?}) would move the paused clock past half of \
+                 what it can count (1 µs ticks in a u64: about 584,000 years; it stops at \
+                 292,000 so that every deadline nearer than that can still fire); advance \
+                 by less (a sleep of Duration::MAX never ends, however far the clock goes)"
             );
         };
         elapsed.set(advanced);
@@ -186,6 +205,30 @@ mod tests {
     #[should_panic(expected = "paused clock")]
     fn advancing_a_real_clock_panics_with_advice() {
         Clock::new(false).advance(Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_near_deadline_past_the_end_of_the_count_is_the_last_tick_not_never() {
+        let clock = Clock::new(true);
+        // Where a jump to a far timer can take a paused clock (advance stops at half).
+        clock.jump_to_tick(u64::MAX - 2_000_000);
+        let in_three_seconds = clock.now() + Duration::from_secs(3);
+        assert_eq!(clock.deadline_tick(in_three_seconds), LAST_TICK);
+        let beyond = clock.now() + NEVER_AHEAD;
+        assert_eq!(clock.deadline_tick(beyond), u64::MAX, "never");
+    }
+
+    #[test]
+    fn a_deadline_half_the_count_ahead_never_fires_and_a_nearer_one_keeps_its_tick() {
+        let clock = Clock::new(true);
+        let start = clock.now();
+        assert_eq!(clock.deadline_tick(start + NEVER_AHEAD), u64::MAX);
+        let just_nearer = NEVER_AHEAD - Duration::from_micros(1);
+        assert_eq!(
+            clock.deadline_tick(start + just_nearer),
+            u64::MAX / 2 - 1,
+            "an exact tick"
+        );
     }
 
     #[test]

@@ -23,7 +23,12 @@
 //! - Everything here lives on one thread; `RefCell`s are borrowed only for the length
 //!   of a slab or queue operation and never across user code (a poll, a `Drop`, a
 //!   `wake` of a foreign waker), so user code may spawn, wake and register freely.
-//! - A task key is in the ready queue at most once (the task's `scheduled` flag).
+//! - A live task's key is in the ready queue at most once (its `scheduled` flag).
+//!   A task that finishes while queued (it woke itself in its last poll, or was
+//!   aborted then) leaves its key behind as a *stale key*, skipped when popped: the
+//!   first pop of that key after the finish is the stale one, since a new task given
+//!   the same slab slot queues its key behind it. Taking it out at once would scan
+//!   the queue, once per such task: quadratic.
 //! - Phase 1 is bounded: an always-ready task cannot keep phases 2–4 from running for
 //!   more than `event_interval` polls. That is the fairness guarantee. Phase 4 is
 //!   bounded too: it takes in only the wakes that were queued when it began, and
@@ -31,7 +36,7 @@
 //! - The thread sleeps only in phase 3, and only when no task is ready.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
@@ -69,11 +74,16 @@ pub(crate) struct Core {
     /// Keys of tasks to poll, in wake order. (`u32`: half the memory of `usize`
     /// for a queue that grows with the number of ready tasks.)
     pub(crate) ready: RefCell<VecDeque<u32>>,
+    /// Keys in `ready` whose task finished while queued; each is skipped once.
+    pub(crate) stale_keys: RefCell<HashSet<u32>>,
     /// The `block_on` future was woken and should be polled.
     pub(crate) main_woken: Cell<bool>,
     /// The waker lent to the `block_on` future.
     pub(crate) main_waker: Waker,
     next_task_id: Cell<u64>,
+    /// Set when dropping the tasks has gone on for [`DROP_ROUNDS`] rounds: from then
+    /// on `spawn` panics (see `drop_all_tasks`).
+    refusing_spawns: Cell<bool>,
     pub(crate) timers: RefCell<Wheel>,
     /// Reused by phase 2 so firing timers allocates nothing.
     fired: RefCell<Vec<Fired>>,
@@ -134,6 +144,10 @@ pub(crate) enum Waiting {
     Never,
 }
 
+/// How many rounds `drop_all_tasks` drops the tasks spawned by the destructors of
+/// the round before, before it refuses new spawns.
+const DROP_ROUNDS: u32 = 100;
+
 // === impl Core ===
 
 impl Drop for Core {
@@ -152,9 +166,11 @@ impl Core {
             id,
             tasks: RefCell::new(Slab::new()),
             ready: RefCell::new(VecDeque::new()),
+            stale_keys: RefCell::new(HashSet::new()),
             main_woken: Cell::new(false),
             main_waker: MainWaker::new_waker(&remote),
             next_task_id: Cell::new(1),
+            refusing_spawns: Cell::new(false),
             timers: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
             deferred: RefCell::new(Vec::new()),
@@ -188,6 +204,17 @@ impl Core {
         F: Future + 'static,
         F::Output: 'static,
     {
+        if self.refusing_spawns.get() {
+            // Leaked, not dropped: its destructor could spawn again, which is how we
+            // got here.
+            std::mem::forget(future);
+            panic!(
+                "glassbox: spawn refused: the runtime is being dropped, and for {DROP_ROUNDS} \
+                 rounds the destructors of its tasks have spawned new tasks (a destructor \
+                 that spawns a task like itself?). This task's future is leaked, neither \
+                 run nor dropped"
+            );
+        }
         let id = TaskId(self.next_task_id.get());
         self.next_task_id.set(id.0 + 1);
         let mut tasks = self.tasks.borrow_mut();
@@ -256,7 +283,7 @@ impl Core {
     /// wakes wait that phase 3 or 4 has not delivered yet.
     fn has_ready_work(&self) -> bool {
         self.main_woken.get()
-            || !self.ready.borrow().is_empty()
+            || self.ready_len() != 0
             || !self.deferred.borrow().is_empty()
             || !self.remote_wakes.is_empty()
     }
@@ -277,23 +304,30 @@ impl Core {
         spawned_at: &'static Location<'static>,
         poll: impl FnOnce() -> R,
     ) -> R {
+        /// Ends the poll however it ends: a `block_on` future's panic unwinds through
+        /// here, and a poll left open would read as running for ever (to the watchdog,
+        /// a stall that is not happening).
+        struct PollEnds<'a>(&'a Core);
+        impl Drop for PollEnds<'_> {
+            fn drop(&mut self) {
+                self.0.polling.set(TaskId(0));
+                if let Some(watchdog) = &self.0.watchdog {
+                    watchdog.poll_ended();
+                }
+            }
+        }
         self.polling.set(task_id);
         if let Some(watchdog) = &self.watchdog {
             watchdog.poll_started(task_id, spawned_at);
         }
-        let polled = coop::poll_with_budget(self.config.coop_budget, poll);
-        self.polling.set(TaskId(0));
-        if let Some(watchdog) = &self.watchdog {
-            watchdog.poll_ended();
-        }
-        polled
+        let _ends = PollEnds(self);
+        coop::poll_with_budget(self.config.coop_budget, poll)
     }
 
     /// One turn of the loop. See the module doc for the phases.
     pub(crate) fn run_once(&self, waiting: Waiting) {
         // 1. Run the ready batch. Bounded, so timers and I/O get their turn.
-        self.timeline
-            .write(|t| t.ready_queue(self.ready.borrow().len()));
+        self.timeline.write(|t| t.ready_queue(self.ready_len()));
         self.run_ready_batch();
 
         // 2. Fire due timers: their tasks join the ready queue for the next batch.
@@ -347,6 +381,9 @@ impl Core {
             let Some(key) = self.ready.borrow_mut().pop_front() else {
                 break;
             };
+            if self.is_stale(key) {
+                continue;
+            }
             let Some(task) = self.tasks.borrow().get(key as usize).cloned() else {
                 continue;
             };
@@ -366,10 +403,10 @@ impl Core {
                 Counters::bump(&self.counters.tasks_finished);
                 let finished = self.tasks.borrow_mut().remove(key as usize);
                 // It may have woken itself during that last poll (or been aborted
-                // then): its key is queued again. Take it out, or the key's next owner
-                // would be polled once for this entry and once for its own.
+                // then): its key is queued again. Mark it stale, or the key's next
+                // owner would be polled once for this entry and once for its own.
                 if Header::flag(&header.scheduled) {
-                    self.ready.borrow_mut().retain(|&queued| queued != key);
+                    self.stale_keys.borrow_mut().insert(key);
                 }
                 // Released outside the borrow, for symmetry with `drop_all_tasks`
                 // (the output, if any, is owned by the JoinHandle by now).
@@ -384,6 +421,18 @@ impl Core {
             self.note_poll(took, task_id, spawned_at, false);
             poll_started = poll_ended;
         }
+    }
+
+    /// True (once) for a key popped from the ready queue whose task finished while it
+    /// was queued; see the ground rules.
+    fn is_stale(&self, key: u32) -> bool {
+        let mut stale = self.stale_keys.borrow_mut();
+        !stale.is_empty() && stale.remove(&key)
+    }
+
+    /// How many tasks the ready queue holds, stale keys left out.
+    pub(crate) fn ready_len(&self) -> usize {
+        self.ready.borrow().len() - self.stale_keys.borrow().len()
     }
 
     /// Phase 2: advances the wheel to now and wakes every due timer.
@@ -466,16 +515,23 @@ impl Core {
         self.timeline.write(TimelineFile::loop_phase_ends);
     }
 
-    /// Drops every task, including tasks spawned by those tasks' destructors.
+    /// Drops every task, including tasks spawned by those tasks' destructors, for up
+    /// to [`DROP_ROUNDS`] rounds; after that, `spawn` panics (inside the destructor
+    /// that calls it, which its task's `JoinError` contains), so a destructor that
+    /// spawns a task like itself cannot keep the drop going for ever.
     ///
     /// It must run before the last `TaskRef` of a task goes, whatever happens: a
     /// `Waker` on another thread may hold the last reference after that, and the
     /// cell it frees must hold no `!Send` future ("Empty before free", `task/mod.rs`).
     /// `Runtime::drop` calls it; `Core`'s own `Drop` calls it again as a backstop.
     pub(crate) fn drop_all_tasks(&self) {
-        loop {
+        for round in 1.. {
+            if round > DROP_ROUNDS {
+                self.refusing_spawns.set(true);
+            }
             let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
             self.ready.borrow_mut().clear();
+            self.stale_keys.borrow_mut().clear();
             if tasks.is_empty() {
                 break;
             }

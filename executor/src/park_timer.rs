@@ -23,6 +23,9 @@
 //! - It is armed only when the deadline changes, as netty and the `polling` crate do:
 //!   a loop that parks again and again for the same timer pays one `timerfd_settime`.
 //!   Once it fires it is disarmed, so the next park for any deadline arms it again.
+//! - A park with no timer left (`Park::UntilEvent`) disarms it if it is still armed:
+//!   the timer it was armed for was cancelled, and a loop that waits for an event
+//!   must not wake at that deadline with nothing to do.
 //! - An `Instant` becomes an absolute `CLOCK_MONOTONIC` time through one pair of
 //!   readings taken at creation, the `Instant` first: the time it maps to is never
 //!   before the real one, so the timerfd never fires early (std's `Instant` is
@@ -124,6 +127,9 @@ mod linux {
         /// deadline becomes a millisecond timeout, as off Linux.
         pub(crate) fn timeout_for(&self, park: Park) -> Option<Duration> {
             let Park::Until(deadline) = park else {
+                if park == Park::UntilEvent && self.armed.get().is_some() {
+                    self.disarm();
+                }
                 return wait_until(park);
             };
             if self.armed.get() == Some(deadline) {
@@ -152,6 +158,20 @@ mod linux {
             let (epoch_instant, epoch_monotonic) = self.epoch;
             // Past instants map to the epoch, which is past too: the timer fires at once.
             let at = epoch_monotonic + deadline.saturating_duration_since(epoch_instant);
+            self.set(at)
+        }
+
+        /// Stops the timerfd, and forgets an expiry it has not reported yet (setting
+        /// a timerfd resets its count, so it no longer reads as ready). If that fails
+        /// (it should not), the loop merely wakes once at the old deadline.
+        fn disarm(&self) {
+            if self.set(Duration::ZERO).is_ok() {
+                self.armed.set(None);
+            }
+        }
+
+        /// `timerfd_settime` to the absolute `CLOCK_MONOTONIC` time `at`; zero disarms.
+        fn set(&self, at: Duration) -> io::Result<()> {
             let setting = libc::itimerspec {
                 it_interval: libc::timespec {
                     tv_sec: 0,

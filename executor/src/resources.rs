@@ -54,7 +54,11 @@ impl Resources {
     /// Drops every resource, newest first. Each is dropped outside the borrow: its
     /// destructor may ask for another resource (and gets a new one, dropped next).
     pub(crate) fn drop_all(&self) {
-        while let Some(newest) = self.values.borrow_mut().pop() {
+        loop {
+            // Its own statement: a `while let` would keep the `RefMut` alive through
+            // the body, and the destructor's own request would find the table borrowed.
+            let newest = self.values.borrow_mut().pop();
+            let Some(newest) = newest else { break };
             drop(newest);
         }
     }

@@ -248,8 +248,12 @@ pub(crate) fn take(core: &Core) -> Snapshot {
     let ready = {
         let tasks = core.tasks.borrow();
         let queue = core.ready.borrow();
+        // A stale key (its task finished while queued) comes before any new entry for
+        // the same key: skip the first one of each (event_loop.rs's ground rules).
+        let mut stale = core.stale_keys.borrow().clone();
         queue
             .iter()
+            .filter(|&key| !stale.remove(key))
             .filter_map(|&key| tasks.get(key as usize).map(|task| task.header().id))
             .collect()
     };

@@ -33,8 +33,8 @@ pub fn now() -> Instant {
 ///
 /// # Panics
 /// Outside a runtime, if the runtime's clock is not paused, or if `by` would carry
-/// the clock past what it can count (about 584,000 years; `Duration::MAX`, say;
-/// tokio panics too). The clock is left unmoved then.
+/// the clock past half of what it can count (about 292,000 years; `Duration::MAX`,
+/// say; tokio panics too). The clock is left unmoved then.
 ///
 /// ```
 /// use std::time::Duration;

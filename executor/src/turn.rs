@@ -39,6 +39,9 @@
 //!   [`TurnRecorder::record`], which tests one `bool` before it touches the record.
 //!   `block_on` never turns it on.
 //! - Recording never changes what the loop does, only what it writes down.
+//! - Recording ends with the turn, however the turn ends: a turn that unwinds (a
+//!   panicking `on_stall` callback) stops it too ([`Recording`]'s `Drop`), or every
+//!   later `block_on` would write down each of its polls, for ever.
 //! - A `Turn` holds plain data (ids, spawn sites, durations), never a task or a waker.
 
 use std::cell::{Cell, RefCell};
@@ -329,10 +332,10 @@ impl Runtime {
         // `block_on` (or a clock hold's nudge) must not count as ready work.
         core.main_woken.set(false);
         let number = core.counters.reactor_turns.get() + 1;
-        core.recorder.start(number, core.clock.now_tick());
+        let recording = core.recorder.start(number, core.clock.now_tick());
         core.run_once(waiting);
         core.main_woken.set(false);
-        core.recorder.finish(core.clock.now_tick())
+        recording.finish(core.clock.now_tick())
     }
 }
 
@@ -421,26 +424,69 @@ impl TurnRecorder {
         self.record(|turn| turn.clock_jump = Some(since_start(tick)));
     }
 
-    /// Starts recording turn `number`, which begins at `now_tick`.
-    pub(crate) fn start(&self, number: u64, now_tick: u64) {
+    /// Starts recording turn `number`, which begins at `now_tick`, until the
+    /// returned [`Recording`] is finished or dropped.
+    pub(crate) fn start(&self, number: u64, now_tick: u64) -> Recording<'_> {
         *self.turn.borrow_mut() = Turn {
             number,
             started_at: Duration::from_micros(now_tick),
             ..Turn::default()
         };
         self.recording.set(true);
+        Recording(self)
     }
 
+    /// True while a turn is being recorded.
+    #[cfg(test)]
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recording.get()
+    }
+}
+
+/// A turn being recorded. Dropped without [`finish`](Recording::finish) (the turn
+/// unwound), it stops the recording and throws the half-written turn away.
+pub(crate) struct Recording<'a>(&'a TurnRecorder);
+
+impl Recording<'_> {
     /// Stops recording and hands back the turn, which ended at `now_tick`.
-    pub(crate) fn finish(&self, now_tick: u64) -> Turn {
-        self.recording.set(false);
-        let mut turn = std::mem::take(&mut *self.turn.borrow_mut());
+    pub(crate) fn finish(self, now_tick: u64) -> Turn {
+        let mut turn = std::mem::take(&mut *self.0.turn.borrow_mut());
         turn.ended_at = Duration::from_micros(now_tick);
         turn
+    }
+}
+
+impl Drop for Recording<'_> {
+    fn drop(&mut self) {
+        self.0.recording.set(false);
+        *self.0.turn.borrow_mut() = Turn::default();
     }
 }
 
 /// A tick count as the `Duration` from the runtime's start that `Turn` reports.
 pub(crate) fn since_start(tick: u64) -> Duration {
     Duration::from_micros(tick)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::time::Duration;
+
+    use crate::Runtime;
+
+    #[test]
+    fn a_turn_that_unwinds_stops_recording() {
+        let mut rt = Runtime::builder()
+            .stall_threshold(Some(Duration::from_millis(1)))
+            .on_stall(|_| panic!("on_stall panics"))
+            .on_live_stall(|_| {})
+            .build()
+            .unwrap();
+        rt.spawn(async { std::thread::sleep(Duration::from_millis(5)) });
+        let unwound = catch_unwind(AssertUnwindSafe(|| rt.turn()));
+        assert!(unwound.is_err(), "the stall report's callback panicked");
+        // Still recording, every later `block_on` would write down each of its polls.
+        assert!(!rt.core.recorder.is_recording());
+    }
 }

@@ -39,10 +39,16 @@
 //! - The thread exists exactly as long as the `Runtime`: it is started when the
 //!   runtime is built with a threshold, and stopped and joined when it drops.
 //! - Reports go to `Builder::on_live_stall`, or to stderr. They start with
-//!   `glassbox: stall`, as the loop's own reports do.
+//!   `glassbox: stall`, as the loop's own reports do. A panic in `on_live_stall` is
+//!   contained (said once on stderr): the watchdog goes on watching.
+//! - It looks every T/2, but never more often than every millisecond
+//!   ([`LOOK_FLOOR`]): an idle loop with a tiny threshold (`stall_threshold(10 µs)`)
+//!   costs the watchdog a thousand short wakes a second at most, not a core. Live
+//!   reports are then as fine as a millisecond; the loop's own report, made when the
+//!   poll returns, still uses the threshold to the µs.
 
 use std::cell::Cell;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
 use std::thread::{self, JoinHandle};
@@ -51,6 +57,9 @@ use std::time::{Duration, Instant};
 use crate::stall::{LiveStall, StallCause};
 use crate::task::TaskId;
 use crate::thread_cpu::ThreadCpuClock;
+
+/// The shortest pause between two looks at the beat, whatever the threshold.
+pub(crate) const LOOK_FLOOR: Duration = Duration::from_millis(1);
 
 /// Where live stall reports go.
 pub(crate) type LiveStallCallback = Arc<dyn Fn(&LiveStall) + Send + Sync>;
@@ -98,6 +107,7 @@ impl Watchdog {
             threshold,
             loop_cpu: ThreadCpuClock::of_current_thread(),
             report: on_live_stall.unwrap_or_else(|| Arc::new(|stall| eprintln!("{stall}"))),
+            report_panicked: false,
         };
         let thread = thread::Builder::new()
             .name("glassbox-watchdog".into())
@@ -144,8 +154,8 @@ impl Watchdog {
         self.shared.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();
-            // Nothing in the watcher panics but a user's `on_live_stall`; the hook has
-            // printed that panic, and the loop's thread goes on.
+            // The watcher contains a panicking `on_live_stall`; nothing else in it
+            // panics, and if something did the hook has printed it.
             let _ = thread.join();
         }
     }
@@ -213,6 +223,8 @@ struct Watcher {
     threshold: Duration,
     loop_cpu: Option<ThreadCpuClock>,
     report: LiveStallCallback,
+    /// `on_live_stall` has panicked once (said on stderr; not said again).
+    report_panicked: bool,
 }
 
 /// The poll being watched: when it was first seen, when to report it next, and the
@@ -226,7 +238,7 @@ struct Watch {
 }
 
 impl Watcher {
-    fn run(self) {
+    fn run(mut self) {
         let mut watching: Option<Watch> = None;
         while !self.shared.stop.load(Ordering::Acquire) {
             let pause = match self.shared.read() {
@@ -242,16 +254,37 @@ impl Watcher {
                             sampled_at: now,
                             cpu_at_sample: self.cpu_time(),
                         });
-                        self.threshold / 2
+                        self.look_interval()
                     }
                 },
                 None => {
                     watching = None;
-                    self.threshold / 2
+                    self.look_interval()
                 }
             };
             // Woken early by `Watchdog::drop`.
             thread::park_timeout(pause);
+        }
+    }
+
+    /// How long to wait before looking at a poll again: half the threshold, so a
+    /// stall is seen by 1.5 T at the latest, and no less than [`LOOK_FLOOR`].
+    fn look_interval(&self) -> Duration {
+        (self.threshold / 2).max(LOOK_FLOOR)
+    }
+
+    /// Hands `stall` to the user's callback (or stderr), containing a panic: a panic
+    /// there must not end the thread, or no later stall would be reported.
+    fn report(&mut self, stall: &LiveStall) {
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (self.report)(stall)));
+        if let Err(payload) = outcome {
+            crate::contain::drop_contained(payload);
+            if !std::mem::replace(&mut self.report_panicked, true) {
+                eprintln!(
+                    "glassbox: the on_live_stall callback panicked (above); the watchdog \
+                     goes on reporting to it"
+                );
+            }
         }
     }
 
@@ -261,7 +294,7 @@ impl Watcher {
     }
 
     /// Reports `poll` if it is due, and says how long to sleep until the next look.
-    fn look_at(&self, poll: &RunningPoll, watch: &mut Watch) -> Duration {
+    fn look_at(&mut self, poll: &RunningPoll, watch: &mut Watch) -> Duration {
         // Enough wall time to tell spinning from blocking by the CPU clock.
         let sample =
             (self.threshold / 4).clamp(Duration::from_millis(2), Duration::from_millis(25));
@@ -291,7 +324,7 @@ impl Watcher {
         self.shared
             .verdict
             .store(poll.seq << 2 | stall.cause.code(), Ordering::Release);
-        (self.report)(&stall);
+        self.report(&stall);
         // Again at 2T, 4T, ...: a long stall is not a line every T.
         watch.next_report = watch.next_report.saturating_mul(2);
         watch.sampled_at = now;

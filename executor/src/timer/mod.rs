@@ -22,8 +22,8 @@
 //!   register the new deadline for it: cancel on reset, and the waiter sleeps for ever.
 //! - A registered `Timer` belongs to the runtime it registered with. Polled anywhere
 //!   else it panics: no other loop fires that runtime's wheel, so it would never wake.
-//! - A deadline past what the clock can count (`Duration::MAX` from now, say) never
-//!   fires: its entry sits at the wheel's `NEVER` tick, where the paused clock never
+//! - A deadline half of what the clock can count from now or later (`Duration::MAX`
+//!   from now, say; `clock.rs`) never fires: its entry sits at the wheel's `NEVER` tick, where the paused clock never
 //!   jumps, and waits only for a `reset`.
 
 mod wheel;
@@ -75,7 +75,8 @@ struct Registration {
 
 impl Timer {
     /// A timer for `deadline`. Nothing is registered until the first poll. A deadline
-    /// past what the clock can count (about 584,000 years) never fires.
+    /// half of what the clock can count from now or later (about 292,000 years) never
+    /// fires.
     pub fn new(deadline: Instant) -> Timer {
         Timer {
             deadline,
