@@ -219,10 +219,11 @@ impl Core {
         self.next_task_id.set(id.0 + 1);
         let mut tasks = self.tasks.borrow_mut();
         let slot = tasks.vacant_entry();
+        // A key takes 31 bits: the header keeps the remote-wake flag in the 32nd.
         let key = u32::try_from(slot.key())
             .ok()
-            .filter(|&key| key != MAIN_KEY)
-            .expect("glassbox: more than 4 billion live tasks");
+            .filter(|&key| key < 1 << 31)
+            .expect("glassbox: more than 2 billion live tasks");
         let (task, join) = new_task(future, id, key, Arc::clone(&self.remote), spawned_at);
         slot.insert(task);
         drop(tasks);
@@ -256,11 +257,11 @@ impl Core {
         let header = task.header();
         // A different id under the same key: the woken task finished and its key was
         // reused. The wake is stale; drop it.
-        if header.id != target.id {
+        if header.id() != target.id {
             return;
         }
         Header::count(&header.wakes);
-        if header.id == self.polling.get() {
+        if header.id() == self.polling.get() {
             // Woken from inside its own poll: a `yield_now`, or a future that wakes
             // itself and returns Pending (the snapshot's self-wake lint).
             Header::count(&header.self_wakes);
@@ -271,10 +272,10 @@ impl Core {
             // sender did before it (wake_flag.rs).
             header.remote_queued.lower();
         }
-        if Header::flag(&header.scheduled) {
+        if header.is_scheduled() {
             return;
         }
-        Header::set_flag(&header.scheduled, true);
+        header.set_scheduled(true);
         self.ready.borrow_mut().push_back(target.key);
         self.observe_wake(target.id, path);
     }
@@ -388,11 +389,11 @@ impl Core {
                 continue;
             };
             let header = task.header();
-            let (task_id, spawned_at) = (header.id, header.spawned_at);
-            Header::set_flag(&header.scheduled, false);
+            let (task_id, spawned_at) = (header.id(), header.spawned_at);
+            header.set_scheduled(false);
             Header::count(&header.polls);
             self.observe_poll_begins(task_id);
-            let outcome = if Header::flag(&header.aborted) {
+            let outcome = if header.is_aborted() {
                 task.cancel();
                 Poll::Ready(())
             } else {
@@ -405,7 +406,7 @@ impl Core {
                 // It may have woken itself during that last poll (or been aborted
                 // then): its key is queued again. Mark it stale, or the key's next
                 // owner would be polled once for this entry and once for its own.
-                if Header::flag(&header.scheduled) {
+                if header.is_scheduled() {
                     self.stale_keys.borrow_mut().insert(key);
                 }
                 // Released outside the borrow, for symmetry with `drop_all_tasks`

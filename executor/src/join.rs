@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::coop;
-use crate::task::{Header, JoinRef, Output, TaskId};
+use crate::task::{JoinRef, Output, TaskId};
 use crate::waker::wake_task;
 
 /// An owned permission to await a spawned task's output.
@@ -55,7 +55,7 @@ impl<T> JoinHandle<T> {
             return;
         }
         let header = self.task.header();
-        Header::set_flag(&header.aborted, true);
+        header.set_aborted();
         // Scheduled like any wake; the loop sees `aborted` and cancels instead of
         // polling.
         wake_task(header);
@@ -68,14 +68,14 @@ impl<T> JoinHandle<T> {
 
     /// The task's id, as shown in traces and stall reports.
     pub fn id(&self) -> TaskId {
-        self.task.header().id
+        self.task.header().id()
     }
 
     /// The output, once the task has finished; else parks the awaiter's waker.
     fn poll_output(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
         match self.task.take_output() {
             Output::Ready(result) => {
-                let id = self.task.header().id;
+                let id = self.task.header().id();
                 Poll::Ready(result.map_err(|failure| JoinError::new(id, failure)))
             }
             Output::Pending => {

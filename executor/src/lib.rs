@@ -115,7 +115,7 @@ pub mod time;
 /// The atomics that `wake_flag.rs` is written against: std's here, loom's when that
 /// file is compiled into the loom model (`tests/loom_wake_flag.rs`).
 mod sync {
-    pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicU32, Ordering};
 }
 
 pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};

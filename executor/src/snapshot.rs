@@ -227,7 +227,7 @@ pub(crate) fn owner_of(core: &Core, waker: &Waker) -> Owner {
     if let Some(header) = task::header_of(waker) {
         // A task's waker, but a task id means something only within its runtime.
         return if header.remote.runtime_id == core.id {
-            Owner::Task(header.id)
+            Owner::Task(header.id())
         } else {
             Owner::Foreign
         };
@@ -254,7 +254,7 @@ pub(crate) fn take(core: &Core) -> Snapshot {
         queue
             .iter()
             .filter(|&key| !stale.remove(key))
-            .filter_map(|&key| tasks.get(key as usize).map(|task| task.header().id))
+            .filter_map(|&key| tasks.get(key as usize).map(|task| task.header().id()))
             .collect()
     };
     let mut timers: Vec<PendingTimer> = core
@@ -278,7 +278,7 @@ pub(crate) fn take(core: &Core) -> Snapshot {
         .map(|(_, task)| {
             let header = task.header();
             if header.remote_queued.is_raised() {
-                wake_on_its_way.push(header.id);
+                wake_on_its_way.push(header.id());
             }
             task_info(header, core.polling.get(), &timers, &io)
         })
@@ -305,14 +305,14 @@ fn task_info(
     timers: &[PendingTimer],
     io: &[IoRegistration],
 ) -> TaskInfo {
-    let state = if header.id == polling {
+    let state = if header.id() == polling {
         TaskState::Running
-    } else if Header::flag(&header.scheduled) {
+    } else if header.is_scheduled() {
         TaskState::Scheduled
     } else {
         TaskState::Parked
     };
-    let mine = |owner: &Owner| *owner == Owner::Task(header.id);
+    let mine = |owner: &Owner| *owner == Owner::Task(header.id());
     let mut waits_on: Vec<Wait> = timers
         .iter()
         .filter(|timer| timer.owner.as_ref().is_some_and(mine))
@@ -327,13 +327,13 @@ fn task_info(
         }
     }
     TaskInfo {
-        id: header.id,
+        id: header.id(),
         spawned_at: header.spawned_at,
         state,
         polls: Header::counted(&header.polls),
         wakes: Header::counted(&header.wakes),
         self_wakes: Header::counted(&header.self_wakes),
-        wakers: header.wakers(),
+        wakers: u32::try_from(header.wakers()).unwrap_or(u32::MAX),
         waits_on,
     }
 }

@@ -18,7 +18,7 @@
 //! - The waking side publishes its work *before* it raises the flag; the loop lowers
 //!   the flag *before* it looks at the work. So a waker that finds the flag up knows
 //!   the loop has yet to look, and will see the work.
-//! - `lower` is a read-modify-write (`swap`), not a store. A raise that found the flag
+//! - `lower` is a read-modify-write (`fetch_and`), not a store. A raise that found the flag
 //!   up must be ordered before the lower that takes it down, so that the loop's look
 //!   afterwards sees the work published before that raise. A plain store would leave
 //!   the two unordered (the store-buffering pattern): the waker could find the flag up
@@ -27,18 +27,45 @@
 //!   hide that. `executor/tests/loom_wake_flag.rs` checks this file under the loom
 //!   model checker, and fails with a store here.
 //!
+//! - The flag is the top bit of a `u32` whose other 31 bits carry a value fixed when
+//!   the flag is made and never written again (a task's slab key, which a waker on
+//!   any thread reads too): a task's header pays no byte of its own for the flag.
+//!   Every write of the word is a read-modify-write of that one bit, so the value
+//!   bits are never disturbed.
+//!
 //! This file is also compiled into that test, where `crate::sync` is loom's: it uses
 //! nothing else from the crate.
 
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::{AtomicU32, Ordering};
 
-/// Up while a wake is in flight that the loop has not yet taken in.
+/// The flag's bit; the bits below it carry the value.
+const RAISED: u32 = 1 << 31;
+
+/// Up while a wake is in flight that the loop has not yet taken in; carries a value
+/// of up to 31 bits beside it.
 #[derive(Debug)]
-pub(crate) struct WakeFlag(AtomicBool);
+pub(crate) struct WakeFlag(AtomicU32);
 
 impl WakeFlag {
+    /// A lowered flag carrying nothing (0).
     pub(crate) fn new() -> WakeFlag {
-        WakeFlag(AtomicBool::new(false))
+        WakeFlag::carrying(0)
+    }
+
+    /// A lowered flag carrying `value`.
+    ///
+    /// # Panics
+    /// If `value` needs the top bit, which is the flag's.
+    pub(crate) fn carrying(value: u32) -> WakeFlag {
+        assert!(value < RAISED, "a wake flag carries 31 bits");
+        WakeFlag(AtomicU32::new(value))
+    }
+
+    /// The value the flag was made with.
+    pub(crate) fn carried(&self) -> u32 {
+        // Relaxed: the value bits never change after the flag is made, and whoever
+        // reaches the flag on another thread was handed it after that.
+        self.0.load(Ordering::Relaxed) & !RAISED
     }
 
     /// Raises the flag. Returns `true` if it was down: the caller is the first since
@@ -46,18 +73,18 @@ impl WakeFlag {
     pub(crate) fn raise(&self) -> bool {
         // AcqRel: Release publishes the caller's work to the `lower` that reads this
         // value; Acquire orders it after the previous `lower`.
-        !self.0.swap(true, Ordering::AcqRel)
+        self.0.fetch_or(RAISED, Ordering::AcqRel) & RAISED == 0
     }
 
     /// True while raised: a wake is on its way to the loop. Read by `snapshot.rs`, which
     /// must not call a task whose wake is in the channel a lost one.
     pub(crate) fn is_raised(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.load(Ordering::Acquire) & RAISED != 0
     }
 
     /// Lowers the flag: the loop is about to look at the work. Later raises act again.
     pub(crate) fn lower(&self) {
-        // A swap, not a store: see the ground rules.
-        self.0.swap(false, Ordering::AcqRel);
+        // A read-modify-write, not a store: see the ground rules.
+        self.0.fetch_and(!RAISED, Ordering::AcqRel);
     }
 }

@@ -125,8 +125,8 @@ impl Remote {
 /// `JoinHandle::abort`).
 pub(crate) fn wake_task(header: &Header) {
     let target = WakeTarget {
-        key: header.key,
-        id: header.id,
+        key: header.key(),
+        id: header.id(),
     };
     header.remote.wake(target, &header.remote_queued);
 }

@@ -33,7 +33,7 @@
 //! store, loom finds the lost wake.
 
 mod sync {
-    pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicU32, Ordering};
 }
 
 // The models exercise raise and lower; the snapshot's read of the flag is not theirs.

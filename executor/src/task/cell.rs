@@ -32,10 +32,10 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32};
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::task::{Context, Poll, Waker};
 
-use super::{Header, JoinRef, Stage, TaskId, TaskRef, Vtable, raw_waker};
+use super::{Header, IdAndState, JoinRef, Stage, TaskId, TaskRef, Vtable, raw_waker};
 use crate::contain::drop_contained;
 use crate::join::Failure;
 use crate::wake_flag::WakeFlag;
@@ -84,16 +84,12 @@ where
     let cell = Box::new(TaskCell {
         prefix: TaskPrefix {
             header: Header {
-                refs: AtomicU32::new(2),
+                refs: AtomicU64::new(2),
                 vtable: vtable::<F>(),
                 remote,
-                id,
+                state: IdAndState::new(id, true, Stage::Running),
                 spawned_at,
-                key,
-                scheduled: AtomicBool::new(true),
-                aborted: AtomicBool::new(false),
-                stage: AtomicU8::new(Stage::Running as u8),
-                remote_queued: WakeFlag::new(),
+                remote_queued: WakeFlag::carrying(key),
                 polls: AtomicU32::new(0),
                 wakes: AtomicU32::new(0),
                 self_wakes: AtomicU32::new(0),

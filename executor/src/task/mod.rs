@@ -75,7 +75,7 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::task::Poll;
 
 use crate::wake_flag::WakeFlag;
@@ -94,33 +94,27 @@ impl fmt::Display for TaskId {
 
 /// The part of a task any thread may read: what a `Waker` needs to address it.
 ///
-/// The two `AtomicBool` flags and the stage are atomics only so that the header is
-/// `Sync`; they are written by the runtime's thread alone, with plain loads and stores
-/// (no read-modify-write). `remote_queued` is the one flag other threads write.
+/// Packed into 56 bytes, the fixed cost of every task: the id shares its word with
+/// the flags and the stage ([`IdAndState`]), and the slab key shares its word with
+/// the remote-wake flag (`remote_queued`, a [`WakeFlag`] carrying the key). That
+/// leaves the reference count a whole `u64`.
 pub(crate) struct Header {
-    /// Live `TaskRef`s and `Waker`s (see "Refcount"). A `u32`, not a `usize`, so the
-    /// self-wake counter below fits without growing the header past 56 bytes; an
-    /// overflow aborts either way (`acquire_ref`).
-    refs: AtomicU32,
+    /// Live `TaskRef`s and `Waker`s (see "Refcount"). 64 bits: leaking a waker clone
+    /// costs no memory, so only the count's range stops a leak in a loop, and 2^63
+    /// clones take centuries (a `u32` took six seconds). An overflow still aborts
+    /// (`acquire_ref`).
+    refs: AtomicU64,
     /// The functions that know the future's concrete type.
     vtable: &'static Vtable,
     /// The way back to the runtime, from any thread.
     pub(crate) remote: Arc<Remote>,
-    pub(crate) id: TaskId,
+    /// The task's id, whether it is queued, aborted, and what its slot holds.
+    state: IdAndState,
     /// Where `spawn` was called, for stall reports and traces.
     pub(crate) spawned_at: &'static Location<'static>,
-    /// The task's key in the runtime's slab.
-    pub(crate) key: u32,
-    /// True while the key is in the ready queue.
-    pub(crate) scheduled: AtomicBool,
-    /// Set by `JoinHandle::abort`: the loop cancels instead of polling.
-    pub(crate) aborted: AtomicBool,
-    /// What the cell's slot holds (see "One occupant"), as a [`Stage`]. It also says
-    /// whether the `JoinHandle` is gone (`Detached`), which was a flag of its own: the
-    /// header's 56 bytes have no padding left, and one more byte would cost eight.
-    stage: AtomicU8,
     /// Raised while a wake for this task sits in the remote channel, so a flood of
-    /// wakes from other threads queues one message (see `waker.rs`).
+    /// wakes from other threads queues one message (see `waker.rs`). It carries the
+    /// task's key in the runtime's slab ([`Header::key`]).
     pub(crate) remote_queued: WakeFlag,
     /// Times polled, wakes taken in (local or remote; stale ones not counted), and of
     /// those the self-wakes (woken from inside its own poll), for `snapshot.rs`.
@@ -135,14 +129,76 @@ pub(crate) struct Header {
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<Header>() == 56);
 
-impl Header {
-    /// Reads a runtime-thread flag (see the type's doc for why `Relaxed` suffices).
-    pub(crate) fn flag(flag: &AtomicBool) -> bool {
-        flag.load(Ordering::Relaxed)
+/// A task's id (the low [`ID_BITS`] bits) and its state (the bits above): whether
+/// its key is in the ready queue, whether it was aborted, and its [`Stage`].
+///
+/// Any thread may read the id (a waker names its task by it); only the runtime's
+/// thread writes the state, with a plain load and store (no read-modify-write): the
+/// id bits it stores are the ones it loaded, which never change.
+struct IdAndState(AtomicU64);
+
+/// How many bits the id takes: 2^59 spawns, 18 years of a billion spawns a second.
+const ID_BITS: u32 = 59;
+const ID_MASK: u64 = (1 << ID_BITS) - 1;
+const SCHEDULED: u64 = 1 << 63;
+const ABORTED: u64 = 1 << 62;
+const STAGE_SHIFT: u32 = ID_BITS;
+const STAGE_MASK: u64 = 0b111 << STAGE_SHIFT;
+
+impl IdAndState {
+    fn new(id: TaskId, scheduled: bool, stage: Stage) -> IdAndState {
+        assert!(id.0 <= ID_MASK, "glassbox: task ids ran out (2^59 spawns)");
+        let scheduled = if scheduled { SCHEDULED } else { 0 };
+        IdAndState(AtomicU64::new(
+            id.0 | scheduled | (stage as u64) << STAGE_SHIFT,
+        ))
     }
 
-    pub(crate) fn set_flag(flag: &AtomicBool, value: bool) {
-        flag.store(value, Ordering::Relaxed);
+    #[inline]
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Sets the bits of `mask` to those of `bits`. Runtime thread only.
+    #[inline]
+    fn set(&self, mask: u64, bits: u64) {
+        self.0.store(self.get() & !mask | bits, Ordering::Relaxed);
+    }
+}
+
+impl Header {
+    /// The task's id, never reused.
+    #[inline]
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId(self.state.get() & ID_MASK)
+    }
+
+    /// The task's key in the runtime's slab.
+    #[inline]
+    pub(crate) fn key(&self) -> u32 {
+        self.remote_queued.carried()
+    }
+
+    /// True while the key is in the ready queue. Runtime thread only.
+    #[inline]
+    pub(crate) fn is_scheduled(&self) -> bool {
+        self.state.get() & SCHEDULED != 0
+    }
+
+    #[inline]
+    pub(crate) fn set_scheduled(&self, scheduled: bool) {
+        self.state
+            .set(SCHEDULED, if scheduled { SCHEDULED } else { 0 });
+    }
+
+    /// Set by `JoinHandle::abort`: the loop cancels instead of polling.
+    #[inline]
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.state.get() & ABORTED != 0
+    }
+
+    pub(crate) fn set_aborted(&self) {
+        self.state.set(ABORTED, ABORTED);
     }
 
     /// Adds one to a runtime-thread counter: a load and a store, no read-modify-write.
@@ -166,8 +222,8 @@ impl Header {
     /// waker right after. While a `JoinHandle` is being dropped (the stage already
     /// `Detached`, its reference not yet given back) it counts one too many, never too
     /// few.
-    pub(crate) fn wakers(&self) -> u32 {
-        let handles = 1 + u32::from(self.stage() == Stage::Running);
+    pub(crate) fn wakers(&self) -> u64 {
+        let handles = 1 + u64::from(self.stage() == Stage::Running);
         // Acquire, pairing with `release_ref`: a waker that another thread consumed by
         // `wake` raised `remote_queued` before giving its reference back, so whoever
         // sees the count drop sees the wake on its way too.
@@ -178,7 +234,7 @@ impl Header {
     /// cell's functions that read it are generic, built in the spawner's crate.
     #[inline]
     pub(crate) fn stage(&self) -> Stage {
-        match self.stage.load(Ordering::Relaxed) {
+        match (self.state.get() & STAGE_MASK) >> STAGE_SHIFT {
             0 => Stage::Running,
             1 => Stage::Detached,
             2 => Stage::Done,
@@ -191,7 +247,7 @@ impl Header {
 
     #[inline]
     fn set_stage(&self, stage: Stage) {
-        self.stage.store(stage as u8, Ordering::Relaxed);
+        self.state.set(STAGE_MASK, (stage as u64) << STAGE_SHIFT);
     }
 }
 
@@ -307,7 +363,7 @@ fn acquire_ref(header: &Header) {
     // enough of them wrap it to zero and free a live cell. `Arc` aborts for the same
     // reason, and likewise stops at half the range: the other half is headroom for
     // threads that increment before one of them sees the limit.
-    if old > u32::MAX / 2 {
+    if old > u64::MAX / 2 {
         eprintln!(
             "glassbox: task reference count overflow (wakers leaked by the billion); aborting"
         );

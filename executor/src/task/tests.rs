@@ -48,12 +48,33 @@ fn child_clones_a_waker_past_the_reference_limit() {
     let task = runtime.spawn(async {
         let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
         let header = header_of(&waker).expect("a task's own waker");
-        // As if two billion clones had been leaked. The clone at the limit is fine…
-        header.refs.store(u32::MAX / 2, Ordering::Relaxed);
+        // As if 2^63 clones had been leaked. The clone at the limit is fine…
+        header.refs.store(u64::MAX / 2, Ordering::Relaxed);
         std::mem::forget(waker.clone());
         println!("the clone at the limit survived");
         // …and the next one aborts.
         std::mem::forget(waker.clone());
+    });
+    runtime.block_on(task).unwrap();
+}
+
+#[test]
+fn a_reference_count_past_four_billion_is_counted_not_aborted() {
+    // Leaked waker clones cost no memory: a loop of `mem::forget(waker.clone())`
+    // passed a 32-bit count's limit in seconds. The count is 64 bits.
+    let mut runtime = crate::Runtime::new().unwrap();
+    let task = runtime.spawn(async {
+        let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        let header = header_of(&waker).expect("a task's own waker");
+        let held = header.refs.load(Ordering::Relaxed);
+        let leaked = 1 << 33;
+        header.refs.store(held + leaked, Ordering::Relaxed);
+        let clone = waker.clone();
+        assert_eq!(header.refs.load(Ordering::Relaxed), held + leaked + 1);
+        drop(clone);
+        // Given back, so the cell is freed as usual.
+        header.refs.fetch_sub(leaked, Ordering::Relaxed);
+        assert_eq!(header.refs.load(Ordering::Relaxed), held);
     });
     runtime.block_on(task).unwrap();
 }
