@@ -236,7 +236,7 @@ fn create_file(request: &TimelineRequest) -> io::Result<(File, PathBuf)> {
     drop(created);
     if path != *asked {
         eprintln!(
-            "glassbox: {request}: this process already wrote a timeline there; this \
+            "glassbox: {request} holds another runtime's timeline of this process; this \
              runtime's timeline goes to {path:?}"
         );
     }
