@@ -381,19 +381,23 @@ fn a_later_runtime_never_writes_over_an_earlier_timeline_and_says_where_it_write
     assert_eq!(found, polls);
 }
 
-/// Run by `a_full_disk_leaves_the_timeline_whole_and_says_why_on_stderr` in a child
-/// process: files may grow to 100 kB (`RLIMIT_FSIZE`), and a write past that fails
-/// with `EFBIG` rather than kill the process (`SIGXFSZ` ignored), as a full disk
-/// fails with `ENOSPC`. The program writes far more events than that.
+/// Run by the full-disk tests below in a child process: files may grow to
+/// `GLASSBOX_TIMELINE_FSIZE` bytes (`RLIMIT_FSIZE`), and a write past that fails with
+/// `EFBIG` rather than kill the process (`SIGXFSZ` ignored), as a full disk fails
+/// with `ENOSPC`. The program writes far more events than 100 kB.
 #[test]
-#[ignore = "run as a child process by the test below"]
+#[ignore = "run as a child process by the tests below"]
 fn child_writes_a_timeline_past_its_file_size_limit() {
-    let Some(path) = std::env::var_os("GLASSBOX_TIMELINE_CHILD") else {
+    let (Some(path), Ok(size)) = (
+        std::env::var_os("GLASSBOX_TIMELINE_CHILD"),
+        std::env::var("GLASSBOX_TIMELINE_FSIZE"),
+    ) else {
         return;
     };
+    let size = size.parse().unwrap();
     let limit = libc::rlimit {
-        rlim_cur: 100_000,
-        rlim_max: 100_000,
+        rlim_cur: size,
+        rlim_max: size,
     };
     // SAFETY: `limit` is a valid rlimit for the duration of the call.
     let status = unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &limit) };
@@ -401,17 +405,19 @@ fn child_writes_a_timeline_past_its_file_size_limit() {
     // SAFETY: ignoring a signal installs no handler: no code runs when it arrives.
     let previous = unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     assert_ne!(previous, libc::SIG_ERR);
-    let mut rt = Runtime::builder().trace_json(path).build().unwrap();
+    let mut rt = match Runtime::builder().trace_json(path).build() {
+        Ok(rt) => rt,
+        Err(error) => return println!("REFUSED {:?}: {error}", error.kind()),
+    };
     rt.block_on(yielders(4, 2_000));
     // The run went on to its end (4 × 2,001 polls): the timeline stopped, not the
     // program.
     println!("RAN {} POLLS", rt.metrics().polls);
 }
 
-#[test]
-fn a_full_disk_leaves_the_timeline_whole_and_says_why_on_stderr() {
-    let _hang = hang_guard::start();
-    let path = temp_path("timeline-full-disk");
+/// Runs `child_writes_a_timeline_past_its_file_size_limit` with files limited to
+/// `size` bytes; returns its stdout and stderr.
+fn run_with_file_size_limit(path: &PathBuf, size: u64) -> (String, String) {
     let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "child_writes_a_timeline_past_its_file_size_limit",
@@ -420,15 +426,28 @@ fn a_full_disk_leaves_the_timeline_whole_and_says_why_on_stderr() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("GLASSBOX_TIMELINE_CHILD", &path)
+        .env("GLASSBOX_TIMELINE_CHILD", path)
+        .env("GLASSBOX_TIMELINE_FSIZE", size.to_string())
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&child.stdout);
-    let stderr = String::from_utf8_lossy(&child.stderr);
+    let stdout = String::from_utf8_lossy(&child.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&child.stderr).into_owned();
     assert!(
-        child.status.success() && stdout.contains("RAN 8004 POLLS"),
-        "the program should run to its end: {:?}\n{stdout}\n{stderr}",
+        child.status.success(),
+        "{:?}\n{stdout}\n{stderr}",
         child.status
+    );
+    (stdout, stderr)
+}
+
+#[test]
+fn a_full_disk_leaves_the_timeline_whole_and_says_why_on_stderr() {
+    let _hang = hang_guard::start();
+    let path = temp_path("timeline-full-disk");
+    let (stdout, stderr) = run_with_file_size_limit(&path, 100_000);
+    assert!(
+        stdout.contains("RAN 8004 POLLS"),
+        "the program should run to its end:\n{stdout}\n{stderr}"
     );
     let size = std::fs::metadata(&path).unwrap().len();
     assert!(size <= 100_000, "{size} bytes");
@@ -439,6 +458,19 @@ fn a_full_disk_leaves_the_timeline_whole_and_says_why_on_stderr() {
     // Said once: which file, and why.
     let said = format!("glassbox: the timeline {path:?} stopped: File too large");
     assert_eq!(stderr.matches(&said).count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_disk_too_full_for_the_timelines_header_refuses_the_runtime_naming_the_setting() {
+    let _hang = hang_guard::start();
+    let path = temp_path("timeline-no-room");
+    // Room for 10 bytes: not even the header fits.
+    let (stdout, stderr) = run_with_file_size_limit(&path, 10);
+    let refused = format!("REFUSED FileTooLarge: Builder::trace_json({path:?}): the timeline");
+    assert!(stdout.contains(&refused), "{stdout}\n{stderr}");
+    // Nothing half-written is left behind.
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    std::fs::remove_file(&path).unwrap();
 }
 
 #[test]
