@@ -104,7 +104,8 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Creates the file the request leads to (see the module doc: which file) and
-    /// writes its opening. An error names the setting and the file.
+    /// collects its opening, which the first flush writes (`Timeline::open` makes that
+    /// flush at once). An error names the setting and the file.
     pub(super) fn create(request: &TimelineRequest) -> io::Result<Writer> {
         let (file, path) = create_file(request)?;
         let seekable = stream_is_seekable(&file);
@@ -171,8 +172,9 @@ impl Writer {
             );
         }
         if self.closing_at == 0 {
-            // Not even the opening reached the disk (the flush at `create`): there is
-            // no whole timeline to keep, and the runtime is refused.
+            // Not even the opening reached the disk (the first flush, which
+            // `Timeline::open` makes): there is no whole timeline to keep, and the
+            // runtime is refused.
             let emptied = self.file.set_len(0);
             let left = if emptied.is_ok() {
                 "left empty"
@@ -215,6 +217,7 @@ static CREATED: LazyLock<Mutex<HashSet<PathBuf>>> = LazyLock::new(Mutex::default
 /// asks for it, a numbered one after that; a stream as it is.
 fn create_file(request: &TimelineRequest) -> io::Result<(File, PathBuf)> {
     let asked = &request.path;
+    // (A directory counts too, and `File::create` refuses it with `IsADirectory`.)
     let is_stream = std::fs::metadata(asked).is_ok_and(|meta| !meta.is_file());
     if is_stream {
         let file = File::create(asked).map_err(|error| named(request, asked, error))?;
