@@ -16,6 +16,10 @@
 //! `curl http://127.0.0.1:3000/` waits for it, and glassbox prints a stall report
 //! naming the connection task. With `/offload?ms=2000` instead, `/` answers at once.
 //!
+//! Ctrl-C stops the server gracefully, on either runtime: it stops accepting, idle
+//! keep-alive connections close at once, and requests in flight get up to 5 s to be
+//! answered (`support/graceful.rs`); it then says how many connections drained.
+//!
 //! `--workers N` (glassbox) runs N threads, each with its own runtime and its own
 //! listener on the same port (`SO_REUSEPORT`: the kernel spreads connections over
 //! them). No task ever crosses threads; that is how thread-per-core runtimes (seastar,
@@ -30,13 +34,11 @@ use std::error::Error;
 use std::net::SocketAddr;
 
 use glassbox::net::TcpListener;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use socket2::{Domain, Protocol, Socket, Type};
 
 #[path = "support/http_service.rs"]
 mod http_service;
-use http_service::graceful::{self, Live};
-use http_service::{AcceptErrors, Options, handle};
+use http_service::{Options, serve_tokio_until_ctrl_c, serve_until_ctrl_c};
 
 /// The command line.
 #[derive(Debug)]
@@ -114,14 +116,6 @@ fn run_glassbox(args: &Args, options: Options) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Serves on `listener` until Ctrl-C, then stops accepting and drains the live
-/// connections (`support/graceful.rs`).
-async fn serve_until_ctrl_c(listener: TcpListener, options: Options) -> std::io::Result<()> {
-    let live = Live::default();
-    let accept_loop = glassbox::spawn(http_service::serve(listener, options, live.clone()));
-    graceful::on_ctrl_c(accept_loop, &live).await
-}
-
 /// A listener with `SO_REUSEPORT`, so that several can listen on one port, each
 /// getting its own share of the connections.
 fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
@@ -150,46 +144,9 @@ fn run_tokio(args: &Args, options: Options) -> Result<(), Box<dyn Error>> {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.addr).await?;
         println!("listening on http://{}", listener.local_addr()?);
-        let mut errors = AcceptErrors::default();
-        loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _peer)) => {
-                    errors.accepted();
-                    stream
-                }
-                Err(error) => {
-                    if let Some(pause) = errors.on_error(&error) {
-                        tokio::time::sleep(pause).await;
-                    }
-                    continue;
-                }
-            };
-            tokio::spawn(serve_tokio_connection(stream, options));
-        }
+        serve_tokio_until_ctrl_c(listener, options).await?;
+        Ok(())
     })
-}
-
-/// The tokio twin of `http_service::serve_connection`.
-async fn serve_tokio_connection(stream: tokio::net::TcpStream, options: Options) {
-    let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(stream);
-    let service = hyper::service::service_fn(|request| {
-        handle(request, tokio::time::sleep, |duration| async move {
-            tokio::task::spawn_blocking(move || std::thread::sleep(duration)).await
-        })
-    });
-    let _ = if options.http2 {
-        hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .serve_connection(io, service)
-            .await
-    } else {
-        hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(options.header_read_timeout)
-            .serve_connection(io, service)
-            .await
-    };
 }
 
 // === the command line ===

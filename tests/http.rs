@@ -4,6 +4,10 @@
 //!
 //! Each test binds its own port, and the hang guard bounds each one in real time. No
 //! assertion is about how long anything took.
+//!
+//! The graceful shutdown on Ctrl-C is tried in a child process (this same test
+//! binary, re-run with only `child_serves_until_ctrl_c` selected): SIGINT goes to the
+//! whole process, and the server exits when it is done.
 
 mod hang_guard;
 
@@ -12,17 +16,20 @@ mod http_service;
 
 use std::cell::RefCell;
 use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::channel::mpsc;
 use glassbox::hyper::{GlassboxExecutor, GlassboxIo};
 use glassbox::net::{TcpListener, TcpStream};
-use glassbox::{Runtime, StallReport, spawn};
-use http_body_util::{BodyExt, Full};
+use glassbox::{JoinHandle, Runtime, StallReport, spawn};
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Body, Bytes, Frame};
 use hyper::client::conn::{http1, http2};
 use hyper::{Request, StatusCode};
@@ -221,7 +228,12 @@ fn a_client_that_disconnects_mid_body_ends_its_connection_and_nothing_else() {
         // The server's connection served by hand, to see it end: it returns once it
         // has given up on the client, and its socket (so its fd) goes with it.
         let (stream, _) = listener.accept().await.unwrap();
-        let connection = spawn(http_service::serve_connection(stream, Options::default()));
+        let never_stopped = std::future::pending();
+        let connection = spawn(http_service::serve_connection(
+            stream,
+            Options::default(),
+            never_stopped,
+        ));
         client.await.unwrap();
         connection
             .await
@@ -361,4 +373,217 @@ fn an_http2_exchange_with_a_body_that_is_not_send() {
             .to_bytes();
         assert_eq!(hello, "Hello, world!");
     });
+}
+
+// === graceful shutdown on Ctrl-C ===
+
+/// Run by the graceful-shutdown tests below in a child process: the example's server
+/// (`serve_until_ctrl_c`, or its tokio twin) on the runtime and protocol named in
+/// `GLASSBOX_HTTP_CHILD` (`"glassbox http1"`, `"tokio http2"`, …), until Ctrl-C.
+#[test]
+#[ignore = "run as a child process by the graceful-shutdown tests"]
+fn child_serves_until_ctrl_c() {
+    let Ok(setting) = std::env::var("GLASSBOX_HTTP_CHILD") else {
+        return;
+    };
+    let _hang = hang_guard::start();
+    let options = Options {
+        http2: setting.ends_with("http2"),
+        ..Options::default()
+    };
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    if setting.starts_with("glassbox") {
+        Runtime::new().unwrap().block_on(async {
+            let listener = TcpListener::bind(addr).unwrap();
+            println!("listening on http://{}", listener.local_addr().unwrap());
+            http_service::serve_until_ctrl_c(listener, options)
+                .await
+                .unwrap();
+        });
+    } else {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+            println!("listening on http://{}", listener.local_addr().unwrap());
+            http_service::serve_tokio_until_ctrl_c(listener, options)
+                .await
+                .unwrap();
+        });
+    }
+}
+
+/// The server of `child_serves_until_ctrl_c`, killed if the test fails before it exits.
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A request body the test sends piece by piece: a frame per `unbounded_send`, the
+/// end when the sender is dropped.
+type PiecewiseBody = StreamBody<mpsc::UnboundedReceiver<Result<Frame<Bytes>, Infallible>>>;
+
+/// A client connection of either protocol, its driver spawned as a task whose handle
+/// completes when the connection ends (the server closed it).
+enum Client {
+    Http1(http1::SendRequest<PiecewiseBody>),
+    Http2(http2::SendRequest<PiecewiseBody>),
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr, http2: bool) -> (Client, JoinHandle<()>) {
+        let io = GlassboxIo::new(TcpStream::connect(addr).await.unwrap());
+        if http2 {
+            let (sender, connection) = http2::handshake(GlassboxExecutor::new(), io).await.unwrap();
+            let ended = spawn(async move { drop(connection.await) });
+            (Client::Http2(sender), ended)
+        } else {
+            let (sender, connection) = http1::handshake(io).await.unwrap();
+            let ended = spawn(async move { drop(connection.await) });
+            (Client::Http1(sender), ended)
+        }
+    }
+
+    async fn send(&mut self, request: Request<PiecewiseBody>) -> hyper::body::Incoming {
+        let response = match self {
+            Client::Http1(sender) => {
+                sender.ready().await.unwrap();
+                sender.send_request(request).await
+            }
+            Client::Http2(sender) => {
+                sender.ready().await.unwrap();
+                sender.send_request(request).await
+            }
+        };
+        let response = response.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.into_body()
+    }
+}
+
+/// A body for `Client::send`, and the sender of its frames.
+fn piecewise_body() -> (
+    mpsc::UnboundedSender<Result<Frame<Bytes>, Infallible>>,
+    PiecewiseBody,
+) {
+    let (frames, body) = mpsc::unbounded();
+    (frames, StreamBody::new(body))
+}
+
+fn frame(data: &'static str) -> Result<Frame<Bytes>, Infallible> {
+    Ok(Frame::data(Bytes::from_static(data.as_bytes())))
+}
+
+/// Reads `body` until it has brought as many bytes as `expected` (they may come in
+/// several frames), and checks them.
+async fn read_as_much_as(body: &mut hyper::body::Incoming, expected: &str) {
+    let mut received = Vec::new();
+    while received.len() < expected.len() {
+        let frame = body.frame().await.expect("more body").unwrap();
+        if let Ok(data) = frame.into_data() {
+            received.extend_from_slice(&data);
+        }
+    }
+    assert_eq!(String::from_utf8_lossy(&received), expected);
+}
+
+/// Starts the example's server in a child process, makes one connection idle (a
+/// request answered, kept alive) and one busy (an echo whose request body is half
+/// sent, its first half echoed), and sends SIGINT. The idle one must be closed while
+/// the busy one is still open (ordering, no clock); the busy one is answered in
+/// full; the server then exits having drained both, none cut off at the deadline.
+fn ctrl_c_closes_idle_connections_and_drains_requests_in_flight(setting: &str) {
+    let _hang = hang_guard::start();
+    let mut server = ServerProcess(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "child_serves_until_ctrl_c",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("GLASSBOX_HTTP_CHILD", setting)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut said = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let addr: SocketAddr = said
+        .by_ref()
+        .find_map(|line| {
+            let line = line.unwrap();
+            line.split_once("listening on http://")
+                .map(|(_, addr)| addr.parse().unwrap())
+        })
+        .expect("the server says where it listens");
+    let http2 = setting.ends_with("http2");
+    glassbox::block_on(async {
+        let (mut idle, idle_ended) = Client::connect(addr, http2).await;
+        let (no_more, empty) = piecewise_body();
+        drop(no_more);
+        let mut hello = idle.send(Request::get("/").body(empty).unwrap()).await;
+        read_as_much_as(&mut hello, "Hello, world!").await;
+
+        let (mut busy, busy_ended) = Client::connect(addr, http2).await;
+        let (pieces, body) = piecewise_body();
+        pieces.unbounded_send(frame("hello, ")).unwrap();
+        let mut echo = busy.send(Request::post("/echo").body(body).unwrap()).await;
+        // Echoed: the server's handler is running, the request is in flight.
+        read_as_much_as(&mut echo, "hello, ").await;
+
+        let sent = Command::new("kill")
+            .args(["-INT", &server.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        // The idle connection is closed by the server while the echo is unfinished
+        // (before the fix it stayed open until the 5 s grace ran out).
+        idle_ended.await.unwrap();
+        pieces
+            .unbounded_send(frame("world"))
+            .expect("the request in flight was cut off");
+        drop(pieces);
+        let rest = echo.collect().await;
+        let rest = rest.expect("the request in flight was cut off").to_bytes();
+        assert_eq!(rest, "world", "the request in flight is answered in full");
+        // Answered, the busy connection is closed too: no new request may start.
+        busy_ended.await.unwrap();
+        drop((idle, busy));
+    });
+    let rest: Vec<String> = said.map(Result::unwrap).collect();
+    let status = server.0.wait().unwrap();
+    let rest = rest.join("\n");
+    assert!(status.success(), "{status:?}\n{rest}");
+    assert!(
+        rest.contains("ctrl-c: stopped accepting; 2 live connections")
+            && rest.contains("drained 2 of 2 live connections; 0 cut off at the deadline"),
+        "{rest}"
+    );
+}
+
+#[test]
+fn ctrl_c_closes_idle_http1_connections_at_once_on_glassbox() {
+    ctrl_c_closes_idle_connections_and_drains_requests_in_flight("glassbox http1");
+}
+
+#[test]
+fn ctrl_c_closes_idle_http2_connections_at_once_on_glassbox() {
+    ctrl_c_closes_idle_connections_and_drains_requests_in_flight("glassbox http2");
+}
+
+#[test]
+fn ctrl_c_closes_idle_http1_connections_at_once_on_tokio() {
+    ctrl_c_closes_idle_connections_and_drains_requests_in_flight("tokio http1");
+}
+
+#[test]
+fn ctrl_c_closes_idle_http2_connections_at_once_on_tokio() {
+    ctrl_c_closes_idle_connections_and_drains_requests_in_flight("tokio http2");
 }

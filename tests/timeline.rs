@@ -265,3 +265,225 @@ fn a_process_that_dies_mid_run_leaves_a_timeline_that_parses_as_it_is() {
     // without a park: most of them must be on disk, though the last few are lost.
     assert!(polls > 1_000, "only {polls} poll slices reached the file");
 }
+
+// === one whole file per runtime ===
+
+/// `path` numbered as a later runtime's timeline is: `t.json` → `t.2.json`.
+fn numbered(path: &std::path::Path, n: u32) -> PathBuf {
+    let stem = path.file_stem().unwrap().to_str().unwrap();
+    path.with_file_name(format!("{stem}.{n}.json"))
+}
+
+/// The poll slices of the tasks (not `block_on`'s) in the timeline at `path`, which
+/// must parse as it is; the file is removed.
+fn task_polls_in(path: &PathBuf) -> u64 {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    std::fs::remove_file(path).unwrap();
+    let trace: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("{} is not whole JSON: {error}", path.display()));
+    phase(events_of(&trace), "X")
+        .into_iter()
+        .filter(|slice| slice["cat"] == "poll" && slice["tid"].as_u64().unwrap() >= 2)
+        .count() as u64
+}
+
+/// A few tasks that each yield `yields` times.
+async fn yielders(tasks: usize, yields: usize) {
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            spawn(async move {
+                for _ in 0..yields {
+                    yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+}
+
+#[test]
+fn two_runtimes_alive_at_once_each_write_a_whole_timeline_of_their_own() {
+    let _hang = hang_guard::start();
+    let path = temp_path("timeline-two-alive");
+    let build = || Runtime::builder().trace_json(&path).build().unwrap();
+    // Both alive at once, taking turns, as `examples/http.rs --workers 2` runs them on
+    // two threads: each one's flushes land between the other's.
+    let (mut first, mut second) = (build(), build());
+    for _ in 0..3 {
+        first.block_on(yielders(3, 400));
+        second.block_on(yielders(2, 300));
+    }
+    let (first_polls, second_polls) = (first.metrics().polls, second.metrics().polls);
+    drop((first, second));
+    assert_eq!(task_polls_in(&path), first_polls);
+    assert_eq!(task_polls_in(&numbered(&path, 2)), second_polls);
+}
+
+/// Run by `a_later_runtime_never_writes_over_an_earlier_timeline_and_says_where_it_writes`
+/// with `GLASSBOX_TRACE_JSON` set: three runtimes on the one path, the first two alive
+/// at once, the third built after both were dropped. Prints each one's poll count.
+#[test]
+#[ignore = "run as a child process by the test below"]
+fn child_runs_three_runtimes_on_one_timeline_path() {
+    if std::env::var_os("GLASSBOX_TRACE_JSON").is_none() {
+        return;
+    }
+    let run = |rt: &mut Runtime| {
+        rt.block_on(yielders(2, 50));
+        rt.metrics().polls
+    };
+    let (mut first, mut second) = (Runtime::new().unwrap(), Runtime::new().unwrap());
+    let polls = [run(&mut first), run(&mut second)];
+    drop((first, second));
+    let third = run(&mut Runtime::new().unwrap());
+    println!("POLLS {} {} {third}", polls[0], polls[1]);
+}
+
+#[test]
+fn a_later_runtime_never_writes_over_an_earlier_timeline_and_says_where_it_writes() {
+    let _hang = hang_guard::start();
+    let path = temp_path("timeline-three-runtimes");
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_runs_three_runtimes_on_one_timeline_path",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GLASSBOX_TRACE_JSON", &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{stdout}\n{stderr}");
+    let polls: Vec<u64> = stdout
+        .lines()
+        .find_map(|line| line.split_once("POLLS ").map(|(_, polls)| polls))
+        .unwrap_or_else(|| panic!("the child said nothing: {stdout}"))
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let files = [path.clone(), numbered(&path, 2), numbered(&path, 3)];
+    // Each later runtime said where its timeline went, naming the setting.
+    for file in &files[1..] {
+        assert!(
+            stderr.contains(&format!("goes to {file:?}"))
+                && stderr.contains(&format!("GLASSBOX_TRACE_JSON={path:?}")),
+            "stderr does not say {file:?} is written instead:\n{stderr}"
+        );
+    }
+    // Each timeline is whole and holds its own runtime's polls, the first included.
+    let found: Vec<u64> = files.iter().map(task_polls_in).collect();
+    assert_eq!(found, polls);
+}
+
+/// Run by the full-disk tests below in a child process: files may grow to
+/// `GLASSBOX_TIMELINE_FSIZE` bytes (`RLIMIT_FSIZE`), and a write past that fails with
+/// `EFBIG` rather than kill the process (`SIGXFSZ` ignored), as a full disk fails
+/// with `ENOSPC`. The program writes far more events than 100 kB.
+#[test]
+#[ignore = "run as a child process by the tests below"]
+fn child_writes_a_timeline_past_its_file_size_limit() {
+    let (Some(path), Ok(size)) = (
+        std::env::var_os("GLASSBOX_TIMELINE_CHILD"),
+        std::env::var("GLASSBOX_TIMELINE_FSIZE"),
+    ) else {
+        return;
+    };
+    let size = size.parse().unwrap();
+    let limit = libc::rlimit {
+        rlim_cur: size,
+        rlim_max: size,
+    };
+    // SAFETY: `limit` is a valid rlimit for the duration of the call.
+    let status = unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &limit) };
+    assert_eq!(status, 0, "setrlimit: {}", std::io::Error::last_os_error());
+    // SAFETY: ignoring a signal installs no handler: no code runs when it arrives.
+    let previous = unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    assert_ne!(previous, libc::SIG_ERR);
+    let mut rt = match Runtime::builder().trace_json(path).build() {
+        Ok(rt) => rt,
+        Err(error) => return println!("REFUSED {:?}: {error}", error.kind()),
+    };
+    rt.block_on(yielders(4, 2_000));
+    // The run went on to its end (4 × 2,001 polls): the timeline stopped, not the
+    // program.
+    println!("RAN {} POLLS", rt.metrics().polls);
+}
+
+/// Runs `child_writes_a_timeline_past_its_file_size_limit` with files limited to
+/// `size` bytes; returns its stdout and stderr.
+fn run_with_file_size_limit(path: &PathBuf, size: u64) -> (String, String) {
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_writes_a_timeline_past_its_file_size_limit",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GLASSBOX_TIMELINE_CHILD", path)
+        .env("GLASSBOX_TIMELINE_FSIZE", size.to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&child.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&child.stderr).into_owned();
+    assert!(
+        child.status.success(),
+        "{:?}\n{stdout}\n{stderr}",
+        child.status
+    );
+    (stdout, stderr)
+}
+
+#[test]
+fn a_full_disk_leaves_the_timeline_whole_and_says_why_on_stderr() {
+    let _hang = hang_guard::start();
+    let path = temp_path("timeline-full-disk");
+    let (stdout, stderr) = run_with_file_size_limit(&path, 100_000);
+    assert!(
+        stdout.contains("RAN 8004 POLLS"),
+        "the program should run to its end:\n{stdout}\n{stderr}"
+    );
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size <= 100_000, "{size} bytes");
+    // Cut back to the last whole flush, closed: it parses as it is, and holds the
+    // polls of the flushes that fitted (at least one of 64 KiB).
+    let polls = task_polls_in(&path);
+    assert!((100..8_004).contains(&polls), "{polls} poll slices");
+    // Said once: which file, and why.
+    let said = format!("glassbox: the timeline {path:?} stopped: File too large");
+    assert_eq!(stderr.matches(&said).count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_disk_too_full_for_the_timelines_header_refuses_the_runtime_naming_the_setting() {
+    let _hang = hang_guard::start();
+    let path = temp_path("timeline-no-room");
+    // Room for 10 bytes: not even the header fits.
+    let (stdout, stderr) = run_with_file_size_limit(&path, 10);
+    let refused = format!("REFUSED FileTooLarge: Builder::trace_json({path:?}): the timeline");
+    assert!(stdout.contains(&refused), "{stdout}\n{stderr}");
+    // Nothing half-written is left behind.
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_timeline_path_that_cannot_be_created_fails_build_naming_the_setting_and_the_path() {
+    let _hang = hang_guard::start();
+    let path = std::env::temp_dir().join("glassbox-no-such-dir/timeline.json");
+    let error = Runtime::builder().trace_json(&path).build().unwrap_err();
+    // The OS's kind is kept, for a program that matches on it.
+    assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("Builder::trace_json({path:?}): cannot create")),
+        "{message}"
+    );
+    assert!(message.contains("No such file or directory"), "{message}");
+}

@@ -19,6 +19,12 @@
 //! A malformed request never reaches these routes: hyper answers 400 itself and closes
 //! the connection.
 //!
+//! On Ctrl-C each runtime stops accepting and tells its connections to finish
+//! (`graceful.rs`); each connection hands that word to hyper's `graceful_shutdown`
+//! (`with_graceful_stop`), which closes an idle keep-alive connection at once and
+//! lets one with a request in flight answer it first. The server exits as soon as
+//! the last request is answered, not at the end of the grace period.
+//!
 //! Shared by path with `tests/http.rs`, which runs this very server.
 
 // Each user takes what it needs of this file.
@@ -26,7 +32,8 @@
 
 use std::convert::Infallible;
 use std::fmt::Display;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::time::Duration;
 
 use glassbox::hyper::{GlassboxExecutor, GlassboxIo, GlassboxTimer};
@@ -37,6 +44,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 #[path = "accept_errors.rs"]
 mod accept_errors;
@@ -128,19 +136,53 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
 
 // === glassbox ===
 
+/// Drives a hyper `connection` to its end. Once `stop` completes, it is asked to
+/// finish (`graceful_shutdown`, hyper's, the same for HTTP/1 and HTTP/2): HTTP/1 closes
+/// an idle keep-alive connection at once, and one with a request in flight after the
+/// response; HTTP/2 sends GOAWAY and closes once its open streams are done.
+pub async fn with_graceful_stop<C: Future>(
+    connection: C,
+    stop: impl Future<Output = ()>,
+    graceful_shutdown: impl FnOnce(Pin<&mut C>),
+) -> C::Output {
+    let mut connection = pin!(connection);
+    let mut stop = pin!(stop);
+    // `Some` until the word is heard: after that only the connection is polled.
+    let mut graceful_shutdown = Some(graceful_shutdown);
+    poll_fn(|cx| {
+        if graceful_shutdown.is_some() && stop.as_mut().poll(cx).is_ready() {
+            let shut_down = graceful_shutdown.take().expect("checked just above");
+            shut_down(connection.as_mut());
+        }
+        connection.as_mut().poll(cx)
+    })
+    .await
+}
+
+// === glassbox ===
+
+/// Serves on `listener` until Ctrl-C, then stops accepting and drains the live
+/// connections (`graceful.rs`).
+pub async fn serve_until_ctrl_c(listener: TcpListener, options: Options) -> std::io::Result<()> {
+    let live = Live::default();
+    let accept_loop = glassbox::spawn(serve(listener, options, live.clone()));
+    graceful::on_ctrl_c(accept_loop, &live).await
+}
+
 /// Accepts connections for ever (until aborted: `graceful.rs`), each served in its
-/// own task and counted in `live`. The accept loop backs off on resource errors
-/// (`accept_errors.rs`).
+/// own task, counted in `live` and finishing when `live` says stop. The accept loop
+/// backs off on resource errors (`accept_errors.rs`).
 pub async fn serve(listener: TcpListener, options: Options, live: Live) {
     let mut errors = AcceptErrors::default();
     loop {
         let (stream, _peer) = accept_next(&listener, &mut errors).await;
-        glassbox::spawn(live.track(serve_connection(stream, options)));
+        glassbox::spawn(live.track(serve_connection(stream, options, live.stopped())));
     }
 }
 
-/// Serves one connection until the client goes (or a protocol error ends it).
-pub async fn serve_connection(stream: TcpStream, options: Options) {
+/// Serves one connection until the client goes (or a protocol error ends it), or
+/// until `stop` completes and it has finished gracefully (`with_graceful_stop`).
+pub async fn serve_connection(stream: TcpStream, options: Options, stop: impl Future<Output = ()>) {
     // Responses are small: send each at once rather than wait for more (Nagle).
     let _ = stream.set_nodelay(true);
     let io = GlassboxIo::new(stream);
@@ -152,15 +194,93 @@ pub async fn serve_connection(stream: TcpStream, options: Options) {
     // A connection's end (the client went, a malformed request) is the client's
     // business, not the server's: nothing to report.
     let _ = if options.http2 {
-        http2::Builder::new(GlassboxExecutor::new())
+        let connection = http2::Builder::new(GlassboxExecutor::new())
             .timer(GlassboxTimer::new())
-            .serve_connection(io, service)
-            .await
+            .serve_connection(io, service);
+        with_graceful_stop(connection, stop, |c| c.graceful_shutdown()).await
     } else {
-        http1::Builder::new()
+        let connection = http1::Builder::new()
             .timer(GlassboxTimer::new())
             .header_read_timeout(options.header_read_timeout)
-            .serve_connection(io, service)
-            .await
+            .serve_connection(io, service);
+        with_graceful_stop(connection, stop, |c| c.graceful_shutdown()).await
+    };
+}
+
+// === tokio ===
+
+/// The tokio twin of `serve_until_ctrl_c`: accepts until Ctrl-C, then tells the live
+/// connections to finish and gives them the same grace, printing the same lines.
+///
+/// The stop word is a `watch` channel (its tasks may run on any worker thread). Each
+/// connection task holds a receiver for its whole life, so the sender's count of
+/// receivers is the count of live connections, and `closed()` waits for the last.
+pub async fn serve_tokio_until_ctrl_c(
+    listener: tokio::net::TcpListener,
+    options: Options,
+) -> std::io::Result<()> {
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let accept_forever = async {
+        let mut errors = AcceptErrors::default();
+        loop {
+            match listener.accept().await {
+                Ok((stream, _peer)) => {
+                    errors.accepted();
+                    let mut stopped = stop.subscribe();
+                    tokio::spawn(async move {
+                        let stop = async {
+                            // An error means the sender is gone: stop as well.
+                            let _ = stopped.wait_for(|&stop| stop).await;
+                        };
+                        serve_tokio_connection(stream, options, stop).await
+                    });
+                }
+                Err(error) => {
+                    if let Some(pause) = errors.on_error(&error) {
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+            }
+        }
+    };
+    tokio::select! {
+        // First, so that Ctrl-C is listened for before the first connection is.
+        biased;
+        heard = tokio::signal::ctrl_c() => heard?,
+        _ = accept_forever => {} // (it never ends)
+    }
+    drop(listener);
+    let at_stop = stop.receiver_count();
+    graceful::say_stopped(at_stop);
+    stop.send_replace(true);
+    let _ = tokio::time::timeout(graceful::GRACE, stop.closed()).await;
+    graceful::say_drained(at_stop, stop.receiver_count());
+    Ok(())
+}
+
+/// The tokio twin of `serve_connection`.
+pub async fn serve_tokio_connection(
+    stream: tokio::net::TcpStream,
+    options: Options,
+    stop: impl Future<Output = ()>,
+) {
+    let _ = stream.set_nodelay(true);
+    let io = TokioIo::new(stream);
+    let service = service_fn(|request| {
+        handle(request, tokio::time::sleep, |duration| async move {
+            tokio::task::spawn_blocking(move || std::thread::sleep(duration)).await
+        })
+    });
+    let _ = if options.http2 {
+        let connection = http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .serve_connection(io, service);
+        with_graceful_stop(connection, stop, |c| c.graceful_shutdown()).await
+    } else {
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(options.header_read_timeout)
+            .serve_connection(io, service);
+        with_graceful_stop(connection, stop, |c| c.graceful_shutdown()).await
     };
 }

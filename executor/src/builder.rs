@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::coop::DEFAULT_COOP_BUDGET;
 use crate::runtime::Runtime;
 use crate::stall::{LiveStall, StallReport};
+use crate::timeline::{AskedBy, TimelineRequest};
 use crate::watchdog::LiveStallCallback;
 
 /// Task polls between two looks at timers and I/O. tokio's current_thread runtime
@@ -41,8 +42,9 @@ pub(crate) struct Config {
     pub(crate) on_stall: Option<StallCallback>,
     pub(crate) on_live_stall: Option<LiveStallCallback>,
     pub(crate) trace: bool,
-    /// Where to write the timeline for Perfetto (`timeline.rs`), if anywhere.
-    pub(crate) trace_json: Option<PathBuf>,
+    /// Where to write the timeline for Perfetto (`timeline.rs`), if anywhere, and which
+    /// setting asked. Boxed only because the loop hands it on with `as_deref`.
+    pub(crate) trace_json: Option<Box<TimelineRequest>>,
     pub(crate) coop_budget: Option<u32>,
     pub(crate) max_blocking_threads: Option<usize>,
     pub(crate) shutdown_timeout: Option<Duration>,
@@ -175,7 +177,13 @@ impl Builder {
     /// or `chrome://tracing` to draw: a track per task with a slice per poll, the
     /// loop's own track, and an arrow from each wake to the poll it caused
     /// (`timeline.rs`). Default: off, or the path in `GLASSBOX_TRACE_JSON` if that is
-    /// set and not empty. The file is complete once the runtime is dropped.
+    /// set and not empty. The file is whole JSON at every moment, and has every event
+    /// once the runtime is dropped.
+    ///
+    /// One file per runtime: the first runtime of the process to ask for `path` writes
+    /// `path`; a later one (alive at the same time or not) writes `path` numbered
+    /// before its extension, `trace.2.json`, `trace.3.json`, … and says so on stderr,
+    /// so that no timeline of this process is written over.
     ///
     /// tokio equivalent: none built in; `tracing-chrome` over tokio's `tracing` spans.
     pub fn trace_json(mut self, path: impl Into<PathBuf>) -> Builder {
@@ -215,7 +223,8 @@ impl Builder {
     ///
     /// # Errors
     /// If the OS refuses the poller (`epoll_create`, the eventfd), or the timeline's
-    /// file cannot be created, or if
+    /// file cannot be created (the error keeps the OS's kind, and names the setting
+    /// and the path), or if
     /// `GLASSBOX_STALL_MS` / `GLASSBOX_TRACE` hold something that is not a number /
     /// not `0` or `1`.
     pub fn build(self) -> io::Result<Runtime> {
@@ -227,11 +236,13 @@ impl Builder {
             Some(explicit) => explicit,
             None => trace_from_env()?,
         };
-        let trace_json = self.trace_json.or_else(|| {
-            std::env::var_os("GLASSBOX_TRACE_JSON")
+        let trace_json = match self.trace_json {
+            Some(path) => Some((path, AskedBy::Builder)),
+            None => std::env::var_os("GLASSBOX_TRACE_JSON")
                 .filter(|path| !path.is_empty())
-                .map(PathBuf::from)
-        });
+                .map(|path| (PathBuf::from(path), AskedBy::Environment)),
+        }
+        .map(|(path, asked_by)| Box::new(TimelineRequest { path, asked_by }));
         let config = Config {
             paused_clock: self.paused_clock,
             event_interval: self.event_interval,

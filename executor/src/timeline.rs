@@ -32,34 +32,24 @@
 //! - Every flow end has its start: a wake starts a flow only from inside a slice,
 //!   and only the poll it caused ends it. A wake that happens outside any slice (a
 //!   task's destructor at shutdown) draws no arrow.
-//! - The file on disk is always whole JSON, closed: it opens with `{"traceEvents":[`,
-//!   then one event per line, each after the first starting with `,`. Events collect
-//!   in memory; each flush writes them *and* the closing `]}` in one `write`, then
-//!   steps back over the `]}`, so the next flush writes its events over it. A flush
-//!   comes before the loop may sleep in phase 3 (a hung program's timeline is on
-//!   disk), whenever 64 KiB have collected, and at `Runtime`'s drop, which leaves the
-//!   `]}` in place. A process killed mid-run leaves a file that opens as it is,
-//!   holding every event up to its last flush. (A pipe cannot step back: written to
-//!   one, the events go out at each flush and the closing once, at the drop.)
-//! - Why not leave the file open-ended: Perfetto will not open that. Its JSON importer
-//!   (google/perfetto, `src/trace_processor/importers/json/json_trace_tokenizer.cc`)
-//!   reads the events one `{…}` at a time and keeps every complete one, but at the end
-//!   of the file it fails with "JSON trace file is incomplete" unless it reached the
-//!   end of the outer object. Only a bare array (`[{…},{…}`) may stop anywhere, in its
-//!   recent versions; this file is in the object form, `{"traceEvents":[…]}`.
+//! - The file on disk is always whole JSON, closed, even when the process dies
+//!   mid-run or the disk fills up; and no runtime writes over another's timeline.
+//!   `file.rs` says how (which file, when it is flushed, what a failed write leaves).
 //! - Times are wall-clock µs since the runtime started, to the ns, so a paused clock's
 //!   run is drawn as it really ran (its jumps take no time).
+
+mod file;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io;
 use std::panic::Location;
-use std::path::Path;
 use std::time::Instant;
 
 use crate::task::TaskId;
+use file::Writer;
+pub(crate) use file::{AskedBy, TimelineRequest};
 
 /// The loop's track.
 const LOOP_TRACK: u64 = 0;
@@ -87,22 +77,6 @@ pub(crate) struct TimelineFile {
     next_flow_id: Cell<u64>,
 }
 
-/// The file and the events not yet written to it.
-#[derive(Debug)]
-struct Writer {
-    file: File,
-    unwritten: Vec<u8>,
-    /// False for a pipe or a terminal (`GLASSBOX_TRACE_JSON=/dev/stdout`), which cannot
-    /// step back over a closing: there the closing is written once, at the drop.
-    seekable: bool,
-}
-
-/// What closes the file: written after the events at every flush.
-const CLOSING: &[u8] = b"\n]}\n";
-
-/// Events collected before a flush even if the loop never sleeps.
-const FLUSH_AT_BYTES: usize = 64 * 1024;
-
 #[derive(Debug, Clone, Copy)]
 enum Side {
     Task(TaskId),
@@ -119,13 +93,14 @@ struct LoopPhase {
 // === impl Timeline ===
 
 impl Timeline {
-    /// Opens `path` (truncating it) and writes the header, or stays off for `None`.
-    pub(crate) fn open(path: Option<&Path>) -> io::Result<Timeline> {
-        let Some(path) = path else {
+    /// Creates the file `request` leads to (`file.rs`: which file) and writes the
+    /// header, or stays off for `None`. An error names the setting and the file.
+    pub(crate) fn open(request: Option<&TimelineRequest>) -> io::Result<Timeline> {
+        let Some(request) = request else {
             return Ok(Timeline(None));
         };
         let file = TimelineFile {
-            out: RefCell::new(Some(Writer::create(path)?)),
+            out: RefCell::new(Some(Writer::create(request)?)),
             start: Instant::now(),
             waker_side: Cell::new(None),
             poll: Cell::new(None),
@@ -140,6 +115,13 @@ impl Timeline {
         );
         file.name_track(LOOP_TRACK, "event loop");
         file.name_track(track_of(TaskId(0)), "block_on");
+        // On disk at once: a file that cannot take even its header is refused here,
+        // and a later failed write has a whole flush to cut back to.
+        if let Some(writer) = file.out.borrow_mut().as_mut() {
+            writer
+                .write_out(true)
+                .map_err(|error| io::Error::new(error.kind(), format!("{request}: {error}")))?;
+        }
         Ok(Timeline(Some(file)))
     }
 
@@ -149,18 +131,6 @@ impl Timeline {
         if let Some(file) = &self.0 {
             event(file);
         }
-    }
-}
-
-impl Writer {
-    fn create(path: &Path) -> io::Result<Writer> {
-        let mut file = File::create(path)?;
-        let seekable = file.stream_position().is_ok();
-        Ok(Writer {
-            file,
-            unwritten: Vec::with_capacity(FLUSH_AT_BYTES),
-            seekable,
-        })
     }
 }
 
@@ -322,52 +292,26 @@ impl TimelineFile {
 
     /// One event on its own line; every line but the first starts with the comma.
     fn write_line(&self, first: bool, event: &str) {
-        let mut out = self.out.borrow_mut();
-        let Some(writer) = out.as_mut() else {
-            return;
+        let full = match self.out.borrow_mut().as_mut() {
+            Some(writer) => writer.push_event(first, event),
+            None => return,
         };
-        let unwritten = &mut writer.unwritten;
-        unwritten.extend_from_slice(if first { b"{\"traceEvents\":[\n" } else { b"," });
-        unwritten.extend_from_slice(event.as_bytes());
-        unwritten.push(b'\n');
-        let full = unwritten.len() >= FLUSH_AT_BYTES;
-        drop(out);
         if full {
             self.flush();
         }
     }
 
-    /// Writes the collected events and the closing in one `write` (a file is never
-    /// left with events and no closing), then, if more may follow, steps back to
-    /// where the closing begins.
+    /// Writes what has collected (`file.rs`). A failed write stops the timeline, not
+    /// the run: said once on stderr, and nothing more is written.
     fn write_out(&self, more_may_follow: bool) {
         let mut out = self.out.borrow_mut();
         let Some(writer) = out.as_mut() else {
             return;
         };
-        let closes = writer.seekable || !more_may_follow;
-        if writer.unwritten.is_empty() && (writer.seekable || more_may_follow) {
-            return; // Nothing new, and the file is closed already (or cannot be yet).
-        }
-        if closes {
-            writer.unwritten.extend_from_slice(CLOSING);
-        }
-        let mut written = writer.file.write_all(&writer.unwritten);
-        if closes && more_may_follow {
-            let back = -(CLOSING.len() as i64);
-            written = written.and_then(|()| writer.file.seek(SeekFrom::Current(back)).map(drop));
-        }
-        writer.unwritten.clear();
-        if let Err(error) = written {
+        if let Err(error) = writer.write_out(more_may_follow) {
             *out = None;
-            self.fail(&error);
+            eprintln!("glassbox: {error}");
         }
-    }
-
-    /// A write failed (a full disk): say so once; the timeline stops, the run goes on.
-    #[cold]
-    fn fail(&self, error: &io::Error) {
-        eprintln!("glassbox: the timeline (GLASSBOX_TRACE_JSON) stopped: {error}");
     }
 
     fn now_ns(&self) -> u64 {
