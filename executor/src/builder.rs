@@ -43,8 +43,8 @@ pub(crate) struct Config {
     pub(crate) on_live_stall: Option<LiveStallCallback>,
     pub(crate) trace: bool,
     /// Where to write the timeline for Perfetto (`timeline.rs`), if anywhere, and which
-    /// setting asked. Boxed only because the loop hands it on with `as_deref`.
-    pub(crate) trace_json: Option<Box<TimelineRequest>>,
+    /// setting asked.
+    pub(crate) trace_json: Option<TimelineRequest>,
     pub(crate) coop_budget: Option<u32>,
     pub(crate) max_blocking_threads: Option<usize>,
     pub(crate) shutdown_timeout: Option<Duration>,
@@ -242,7 +242,7 @@ impl Builder {
                 .filter(|path| !path.is_empty())
                 .map(|path| (PathBuf::from(path), AskedBy::Environment)),
         }
-        .map(|(path, asked_by)| Box::new(TimelineRequest { path, asked_by }));
+        .map(|(path, asked_by)| TimelineRequest { path, asked_by });
         let config = Config {
             paused_clock: self.paused_clock,
             event_interval: self.event_interval,

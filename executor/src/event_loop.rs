@@ -184,7 +184,7 @@ impl Core {
             counters: Counters::default(),
             stalls: RefCell::new(Vec::new()),
             tracer: Tracer::new(config.trace),
-            timeline: Timeline::open(config.trace_json.as_deref())?,
+            timeline: Timeline::open(config.trace_json.as_ref())?,
             recorder: TurnRecorder::default(),
             watchdog: match config.stall_threshold {
                 Some(threshold) => Some(Watchdog::start(threshold, config.on_live_stall.clone())?),

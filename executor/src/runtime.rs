@@ -8,8 +8,11 @@
 //!   sleeps in the reactor.
 //! - Dropping the runtime cancels every task with the runtime current, so their
 //!   destructors can still cancel timers and deregister sockets; tasks spawned by
-//!   those destructors are dropped too. That holds at thread exit as well (a runtime
-//!   kept in a `thread_local!`), where the runtime can no longer be made current.
+//!   those destructors are dropped too, for up to 100 rounds, after which `spawn`
+//!   panics inside the destructor that calls it (a destructor that spawns its like
+//!   would otherwise keep the drop going for ever). That holds at thread exit as well
+//!   (a runtime kept in a `thread_local!`), where the runtime can no longer be made
+//!   current.
 
 use std::fmt;
 use std::future::Future;
@@ -157,7 +160,9 @@ impl fmt::Debug for Runtime {
 /// equivalent: `asyncio.create_task`.
 ///
 /// # Panics
-/// Outside a runtime (not within `block_on` or a task it runs).
+/// Outside a runtime (not within `block_on` or a task it runs), and inside a task's
+/// destructor while the runtime drops its tasks, once 100 rounds of destructors have
+/// each spawned again (the future is then leaked, neither run nor dropped).
 ///
 /// ```
 /// let out = executor::block_on(async {
