@@ -5,18 +5,28 @@
 //! - another task shuts the shared socket down: the waiters are woken and get the
 //!   OS's answer (end of stream for a read, `BrokenPipe` for a write);
 //! - the socket's runtime is dropped: its parked tasks are dropped with it (see
-//!   `net_fd_leak.rs`), and a socket that outlived it fails at once when used.
+//!   `net_fd_leak.rs`), and a socket that outlived it fails at once when used, and
+//!   a loop that retries it still gives the loop back;
+//! - a poll that keeps no state (futures-io's `poll_read`, hyper's) parks in the
+//!   socket itself and borrows it only while it polls: another task can take the
+//!   socket out of their shared cell and drop it or call `into_std`. The parked task is
+//!   woken, polls again, and finds the socket gone.
 
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
 
 mod net_support;
 
+use std::cell::RefCell;
+use std::future::poll_fn;
 use std::io::ErrorKind;
 use std::net::Shutdown;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
+use executor::net::{TcpStream, UnixStream};
 use executor::{Runtime, spawn, yield_now};
 use net_support::{connected_pair, within};
 
@@ -87,4 +97,113 @@ fn a_socket_used_after_its_runtime_was_dropped_fails_instead_of_hanging() {
 fn binding_outside_a_runtime_panics_with_advice() {
     let _hang = hang_guard::start();
     let _ = executor::net::TcpListener::bind("127.0.0.1:0".parse().unwrap());
+}
+
+#[test]
+fn a_loop_retrying_a_socket_off_its_runtime_still_gives_the_loop_back() {
+    let _hang = hang_guard::start();
+    let mut first = Runtime::new().unwrap();
+    let (_client, server) = first.block_on(connected_pair());
+    drop(first);
+
+    let mut second = Runtime::new().unwrap();
+    second.block_on(async {
+        // Each read fails at once; a loop that retries it never awaits anything
+        // pending. Charged to the coop budget like a success, it is cut off every 128.
+        for _ in 0..1000 {
+            assert!(server.read(&mut [0; 8]).await.is_err());
+        }
+    });
+    let forced = second.metrics().forced_yields;
+    assert!(
+        forced >= 7,
+        "1,000 failures, 128 a poll: {forced} forced yields"
+    );
+}
+
+/// A shared cell a reader polls through and another task empties.
+type Shared<S> = Rc<RefCell<Option<S>>>;
+
+/// Polls `read` on the stream in `cell` until it is ready, borrowing the cell only
+/// for each poll; `Err(NotConnected)` once the cell is empty.
+async fn read_through_cell<S>(
+    cell: Shared<S>,
+    mut read: impl FnMut(&mut S, &mut std::task::Context<'_>) -> Poll<std::io::Result<usize>>,
+) -> std::io::Result<usize> {
+    poll_fn(|cx| match cell.borrow_mut().as_mut() {
+        Some(stream) => read(stream, cx),
+        None => Poll::Ready(Err(ErrorKind::NotConnected.into())),
+    })
+    .await
+}
+
+#[test]
+fn a_futures_io_read_parked_on_a_stream_another_task_takes_into_std_is_woken() {
+    use futures::AsyncRead;
+
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (_client, server) = connected_pair().await;
+        let cell: Shared<TcpStream> = Rc::new(RefCell::new(Some(server)));
+        let reader = spawn(read_through_cell(cell.clone(), |stream, cx| {
+            Pin::new(stream).poll_read(cx, &mut [0; 8])
+        }));
+        yield_now().await; // the reader parks: nothing was sent
+        let taken = cell.borrow_mut().take().unwrap();
+        let _std = taken.into_std().unwrap();
+        let read = within(Duration::from_secs(10), "the parked reader", reader).await;
+        let error = read.unwrap().unwrap_err();
+        assert_eq!(
+            error.kind(),
+            ErrorKind::NotConnected,
+            "it saw the cell empty"
+        );
+    });
+}
+
+#[test]
+fn a_hyper_read_parked_on_a_unix_stream_another_task_takes_into_std_is_woken() {
+    use executor::hyper::GlassboxIo;
+    use hyper::rt::{Read, ReadBuf};
+
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (_peer, ours) = UnixStream::pair().unwrap();
+        let cell: Shared<GlassboxIo<UnixStream>> =
+            Rc::new(RefCell::new(Some(GlassboxIo::new(ours))));
+        let reader = spawn(read_through_cell(cell.clone(), |io, cx| {
+            let mut backing = [0; 8];
+            let mut buf = ReadBuf::new(&mut backing);
+            let polled = Pin::new(io).poll_read(cx, buf.unfilled());
+            polled.map_ok(|()| buf.filled().len())
+        }));
+        yield_now().await; // the reader parks in hyper's poll_read
+        let taken = cell.borrow_mut().take().unwrap();
+        let _std = taken.into_inner().into_std().unwrap();
+        let read = within(Duration::from_secs(10), "the parked hyper reader", reader).await;
+        let error = read.unwrap().unwrap_err();
+        assert_eq!(
+            error.kind(),
+            ErrorKind::NotConnected,
+            "it saw the cell empty"
+        );
+    });
+}
+
+#[test]
+fn a_stream_dropped_by_another_task_wakes_the_read_parked_on_it() {
+    use futures::AsyncRead;
+
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (_client, server) = connected_pair().await;
+        let cell: Shared<TcpStream> = Rc::new(RefCell::new(Some(server)));
+        let reader = spawn(read_through_cell(cell.clone(), |stream, cx| {
+            Pin::new(stream).poll_read(cx, &mut [0; 8])
+        }));
+        yield_now().await;
+        drop(cell.borrow_mut().take());
+        let read = within(Duration::from_secs(10), "the parked reader", reader).await;
+        assert_eq!(read.unwrap().unwrap_err().kind(), ErrorKind::NotConnected);
+    });
 }

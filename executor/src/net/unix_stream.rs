@@ -21,9 +21,8 @@ use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use mio::Interest;
-
 use super::registration::Registration;
+use super::stream::stream_interest;
 
 /// A connected Unix-domain stream socket.
 ///
@@ -112,9 +111,8 @@ impl UnixStream {
 
     #[track_caller]
     fn register(socket: mio::net::UnixStream, what: &'static str) -> io::Result<UnixStream> {
-        let interest = Interest::READABLE | Interest::WRITABLE;
         Ok(UnixStream {
-            io: Registration::new(socket, interest, what)?,
+            io: Registration::new(socket, stream_interest(), what)?,
         })
     }
 
