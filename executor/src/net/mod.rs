@@ -96,7 +96,7 @@ mod unix_listener;
 mod unix_stream;
 
 #[cfg(unix)]
-pub use async_fd::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+pub use async_fd::{AsyncFd, AsyncFdReadyGuard, Ready, TryIoError};
 /// Which directions an [`AsyncFd`] is registered for: mio's own type, re-exported,
 /// since the reactor is mio (`Interest::READABLE | Interest::WRITABLE`, as tokio's
 /// `Interest` is written).
