@@ -75,10 +75,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::task::Poll;
 
-use mio::event::Source;
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
+use mio::Interest;
 
+use super::fd_source::FdSource;
 use super::registration::Registration;
 use crate::reactor::Direction;
 
@@ -156,10 +155,6 @@ pub struct Ready {
 /// tokio equivalent: `tokio::io::unix::TryIoError`.
 #[derive(Debug)]
 pub struct TryIoError(());
-
-/// `T` as a mio `Source`: registered by its raw fd.
-#[derive(Debug)]
-struct FdSource<T>(T);
 
 // === impl AsyncFd ===
 
@@ -516,32 +511,6 @@ impl Ready {
     /// Ready for nothing (a guard after `clear_ready`).
     pub fn is_empty(self) -> bool {
         !self.readable && !self.writable
-    }
-}
-
-// === impl FdSource ===
-
-impl<T: AsRawFd> Source for FdSource<T> {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).register(registry, token, interest)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).reregister(registry, token, interest)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).deregister(registry)
     }
 }
 

@@ -23,6 +23,7 @@ use std::path::Path;
 
 use super::registration::Registration;
 use super::stream::stream_interest;
+use super::unix_address::socket_address;
 
 /// A connected Unix-domain stream socket.
 ///
@@ -50,16 +51,19 @@ pub struct UnixStream {
 // === impl UnixStream ===
 
 impl UnixStream {
-    /// Connects to the socket listening at `path`.
+    /// Connects to the socket listening at `path` (on Linux, an abstract name if it
+    /// starts with a NUL byte: `"\0name"`).
     ///
     /// # Errors
     /// What the OS says: `NotFound` when no file is there, `ConnectionRefused` when
-    /// nothing listens on it, `WouldBlock` when its backlog is full.
+    /// nothing listens on it, `WouldBlock` when its backlog is full; `InvalidInput` for
+    /// a NUL byte anywhere but first, saying where.
     ///
     /// # Panics
     /// Outside a runtime.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let socket = mio::net::UnixStream::connect(path)?;
+        let address = socket_address(path.as_ref())?;
+        let socket = mio::net::UnixStream::connect_addr(&address)?;
         let stream = UnixStream::register(socket, "UnixStream::connect")?;
         stream.io.connected().await?;
         Ok(stream)
