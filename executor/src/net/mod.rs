@@ -2,9 +2,9 @@
 //!
 //! | type | what it is | file |
 //! |---|---|---|
-//! | [`TcpListener`], [`TcpStream`] | TCP; [`TcpStream::into_split`] gives [`OwnedReadHalf`] and [`OwnedWriteHalf`] | `tcp_listener.rs`, `tcp_stream.rs`, `tcp_split.rs` |
+//! | [`TcpListener`], [`TcpStream`] | TCP; [`TcpStream::into_split`] gives [`OwnedReadHalf`] and [`OwnedWriteHalf`] | `tcp_listener.rs`, `tcp_stream.rs`, `split.rs` |
 //! | [`UdpSocket`] | UDP datagrams | `udp.rs` |
-//! | [`UnixListener`], [`UnixStream`], [`UnixDatagram`] | Unix-domain sockets, addressed by path (or, on Linux, by an abstract name: `"\0name"`) | `unix_listener.rs`, `unix_stream.rs`, `unix_datagram.rs`, `unix_address.rs` |
+//! | [`UnixListener`], [`UnixStream`], [`UnixDatagram`] | Unix-domain sockets, addressed by path; [`UnixStream::into_split`] gives `OwnedReadHalf<UnixStream>` and `OwnedWriteHalf<UnixStream>` (or, on Linux, by an abstract name: `"\0name"`) | `unix_listener.rs`, `unix_stream.rs`, `unix_datagram.rs`, `unix_address.rs`, `split.rs` |
 //! | [`AsyncFd`] | any non-blocking fd (a pipe, an eventfd, …): you make the syscalls | `async_fd.rs` |
 //!
 //! Behind them: `registration.rs` (a source's place in the reactor, and the `Io`
@@ -87,9 +87,9 @@ mod fd_source;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 pub(crate) mod registration;
+mod split;
 mod stream;
 mod tcp_listener;
-mod tcp_split;
 mod tcp_stream;
 mod udp;
 #[cfg(unix)]
@@ -107,8 +107,8 @@ pub use async_fd::{AsyncFd, AsyncFdReadyGuard, Ready, TryIoError};
 /// since the reactor is mio (`Interest::READABLE | Interest::WRITABLE`, as tokio's
 /// `Interest` is written).
 pub use mio::Interest;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp_listener::TcpListener;
-pub use tcp_split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;
 #[cfg(unix)]

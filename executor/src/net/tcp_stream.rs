@@ -3,7 +3,7 @@
 //!
 //! The bytes move in `stream.rs`, shared with `UnixStream`; this file makes and
 //! converts the socket and answers what is TCP's own (addresses, `TCP_NODELAY`, TTL,
-//! `peek`). `tcp_split.rs` cuts it into owned halves.
+//! `peek`). `split.rs` cuts it into owned halves.
 //!
 //! # Ground rules
 //! - A stream is registered for reading and writing at once (and for urgent data on

@@ -3,7 +3,9 @@
 //! an IP address and port.
 //!
 //! Everything but making the socket is shared with `TcpStream` (`stream.rs`): the
-//! same reads and writes, the same short-transfer rule, the same cancel safety.
+//! same reads and writes, the same cancel safety, and the same owned halves
+//! (`split.rs`). One difference: a short read never proves a Unix stream drained
+//! (`stream.rs` says why).
 //!
 //! # Ground rules
 //! - Registered for reading and writing at once, never re-registered, as `TcpStream`.
