@@ -181,6 +181,29 @@ fn send_urgent(socket: &impl std::os::fd::AsRawFd, byte: u8) {
     );
 }
 
+/// The peer sends "hello", an urgent "!" and "world"; once the loop has taken the
+/// events in, `read` must return "hello" (the kernel stops at the urgent mark: a short
+/// read) and then "world", which a short read taken for "drained" would leave parked.
+async fn the_bytes_behind_an_urgent_mark_are_read(
+    peer: &mut (impl Write + std::os::fd::AsRawFd),
+    read: impl AsyncFn(&mut [u8]) -> std::io::Result<usize>,
+) {
+    peer.write_all(b"hello").unwrap();
+    send_urgent(peer, b'!');
+    peer.write_all(b"world").unwrap();
+    let_the_reactor_turn().await;
+
+    let mut buf = [0; 64];
+    let first = read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..first], b"hello", "stopped at the mark: a short read");
+    let rest = within(LIMIT, "the read after the urgent mark", read(&mut buf)).await;
+    assert_eq!(
+        &buf[..rest.unwrap()],
+        b"world",
+        "the urgent byte is out of band"
+    );
+}
+
 #[test]
 fn a_read_cut_short_at_the_urgent_mark_does_not_hide_the_bytes_behind_it() {
     let _hang = hang_guard::start();
@@ -191,27 +214,8 @@ fn a_read_cut_short_at_the_urgent_mark_does_not_hide_the_bytes_behind_it() {
             .unwrap();
         let (mut peer, _) = listener.accept().unwrap();
         peer.set_nodelay(true).unwrap();
-        // "hello", an urgent "!", "world": Linux's recv stops at the urgent mark, with
-        // "world" still queued behind it.
-        peer.write_all(b"hello").unwrap();
-        send_urgent(&peer, b'!');
-        peer.write_all(b"world").unwrap();
-        let_the_reactor_turn().await;
-
-        let mut buf = [0; 64];
-        let first = stream.read(&mut buf).await.unwrap();
-        assert_eq!(&buf[..first], b"hello", "stopped at the mark: a short read");
-        let rest = within(
-            LIMIT,
-            "the read after the urgent mark",
-            stream.read(&mut buf),
-        )
-        .await;
-        assert_eq!(
-            &buf[..rest.unwrap()],
-            b"world",
-            "the urgent byte is out of band"
-        );
+        let read = async |buf: &mut [u8]| stream.read(buf).await;
+        the_bytes_behind_an_urgent_mark_are_read(&mut peer, read).await;
     });
 }
 
@@ -221,20 +225,8 @@ fn a_unix_stream_read_cut_short_at_its_oob_mark_does_not_hide_the_bytes_behind_i
     executor::block_on(async {
         let (ours, mut peer) = std::os::unix::net::UnixStream::pair().unwrap();
         let stream = executor::net::UnixStream::from_std(ours).unwrap();
-        peer.write_all(b"hello").unwrap();
-        send_urgent(&peer, b'!');
-        peer.write_all(b"world").unwrap();
-        let_the_reactor_turn().await;
-
-        let mut buf = [0; 64];
-        let first = stream.read(&mut buf).await.unwrap();
-        assert_eq!(&buf[..first], b"hello", "stopped at the mark: a short read");
-        let rest = within(LIMIT, "the read after the OOB mark", stream.read(&mut buf)).await;
-        assert_eq!(
-            &buf[..rest.unwrap()],
-            b"world",
-            "the OOB byte is out of band"
-        );
+        let read = async |buf: &mut [u8]| stream.read(buf).await;
+        the_bytes_behind_an_urgent_mark_are_read(&mut peer, read).await;
     });
 }
 

@@ -124,40 +124,57 @@ fn a_loop_retrying_a_socket_off_its_runtime_still_gives_the_loop_back() {
 /// A shared cell a reader polls through and another task empties.
 type Shared<S> = Rc<RefCell<Option<S>>>;
 
-/// Polls `read` on the stream in `cell` until it is ready, borrowing the cell only
-/// for each poll; `Err(NotConnected)` once the cell is empty.
-async fn read_through_cell<S>(
-    cell: Shared<S>,
-    mut read: impl FnMut(&mut S, &mut std::task::Context<'_>) -> Poll<std::io::Result<usize>>,
-) -> std::io::Result<usize> {
-    poll_fn(|cx| match cell.borrow_mut().as_mut() {
+/// Spawns a task that polls `read` on `stream` through a shared cell, borrowing the
+/// cell only for each poll (`Err(NotConnected)` once it is empty); lets it park
+/// (nothing was sent); takes the stream out and hands it to `dispose` (`into_std`, a
+/// drop); then checks that the parked reader was woken and saw the cell empty.
+async fn parked_reader_sees_its_stream_taken<S: 'static>(
+    stream: S,
+    mut read: impl FnMut(&mut S, &mut std::task::Context<'_>) -> Poll<std::io::Result<usize>> + 'static,
+    dispose: impl FnOnce(S),
+) {
+    let cell: Shared<S> = Rc::new(RefCell::new(Some(stream)));
+    let reading = cell.clone();
+    let reader = spawn(poll_fn(move |cx| match reading.borrow_mut().as_mut() {
         Some(stream) => read(stream, cx),
         None => Poll::Ready(Err(ErrorKind::NotConnected.into())),
-    })
-    .await
+    }));
+    yield_now().await; // the reader parks
+    let taken = cell.borrow_mut().take().unwrap();
+    dispose(taken);
+    let read = within(Duration::from_secs(10), "the parked reader", reader).await;
+    let error = read.unwrap().unwrap_err();
+    assert_eq!(
+        error.kind(),
+        ErrorKind::NotConnected,
+        "it saw the cell empty"
+    );
+}
+
+/// futures-io's `poll_read` on a TCP stream.
+fn futures_io_read(
+    stream: &mut TcpStream,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<std::io::Result<usize>> {
+    futures::AsyncRead::poll_read(Pin::new(stream), cx, &mut [0; 8])
 }
 
 #[test]
 fn a_futures_io_read_parked_on_a_stream_another_task_takes_into_std_is_woken() {
-    use futures::AsyncRead;
-
     let _hang = hang_guard::start();
     executor::block_on(async {
         let (_client, server) = connected_pair().await;
-        let cell: Shared<TcpStream> = Rc::new(RefCell::new(Some(server)));
-        let reader = spawn(read_through_cell(cell.clone(), |stream, cx| {
-            Pin::new(stream).poll_read(cx, &mut [0; 8])
-        }));
-        yield_now().await; // the reader parks: nothing was sent
-        let taken = cell.borrow_mut().take().unwrap();
-        let _std = taken.into_std().unwrap();
-        let read = within(Duration::from_secs(10), "the parked reader", reader).await;
-        let error = read.unwrap().unwrap_err();
-        assert_eq!(
-            error.kind(),
-            ErrorKind::NotConnected,
-            "it saw the cell empty"
-        );
+        let into_std = |stream: TcpStream| drop(stream.into_std().unwrap());
+        parked_reader_sees_its_stream_taken(server, futures_io_read, into_std).await;
+    });
+}
+
+#[test]
+fn a_stream_dropped_by_another_task_wakes_the_read_parked_on_it() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (_client, server) = connected_pair().await;
+        parked_reader_sees_its_stream_taken(server, futures_io_read, drop).await;
     });
 }
 
@@ -169,41 +186,13 @@ fn a_hyper_read_parked_on_a_unix_stream_another_task_takes_into_std_is_woken() {
     let _hang = hang_guard::start();
     executor::block_on(async {
         let (_peer, ours) = UnixStream::pair().unwrap();
-        let cell: Shared<GlassboxIo<UnixStream>> =
-            Rc::new(RefCell::new(Some(GlassboxIo::new(ours))));
-        let reader = spawn(read_through_cell(cell.clone(), |io, cx| {
+        let hyper_read = |io: &mut GlassboxIo<UnixStream>, cx: &mut std::task::Context<'_>| {
             let mut backing = [0; 8];
             let mut buf = ReadBuf::new(&mut backing);
             let polled = Pin::new(io).poll_read(cx, buf.unfilled());
             polled.map_ok(|()| buf.filled().len())
-        }));
-        yield_now().await; // the reader parks in hyper's poll_read
-        let taken = cell.borrow_mut().take().unwrap();
-        let _std = taken.into_inner().into_std().unwrap();
-        let read = within(Duration::from_secs(10), "the parked hyper reader", reader).await;
-        let error = read.unwrap().unwrap_err();
-        assert_eq!(
-            error.kind(),
-            ErrorKind::NotConnected,
-            "it saw the cell empty"
-        );
-    });
-}
-
-#[test]
-fn a_stream_dropped_by_another_task_wakes_the_read_parked_on_it() {
-    use futures::AsyncRead;
-
-    let _hang = hang_guard::start();
-    executor::block_on(async {
-        let (_client, server) = connected_pair().await;
-        let cell: Shared<TcpStream> = Rc::new(RefCell::new(Some(server)));
-        let reader = spawn(read_through_cell(cell.clone(), |stream, cx| {
-            Pin::new(stream).poll_read(cx, &mut [0; 8])
-        }));
-        yield_now().await;
-        drop(cell.borrow_mut().take());
-        let read = within(Duration::from_secs(10), "the parked reader", reader).await;
-        assert_eq!(read.unwrap().unwrap_err().kind(), ErrorKind::NotConnected);
+        };
+        let into_std = |io: GlassboxIo<UnixStream>| drop(io.into_inner().into_std().unwrap());
+        parked_reader_sees_its_stream_taken(GlassboxIo::new(ours), hyper_read, into_std).await;
     });
 }
