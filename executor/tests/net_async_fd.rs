@@ -390,7 +390,6 @@ fn clear_ready_after_an_await_keeps_the_edge_of_a_byte_that_arrived_meanwhile() 
         writer.write_all(b"b").unwrap();
         let_the_reactor_turn().await;
         guard.clear_ready(); // as the docs ask after a WouldBlock, but late
-        drop(guard);
 
         let mut guard = within(
             LIMIT,
@@ -417,7 +416,6 @@ fn ready_for_both_directions_reports_which_the_kernel_reported() {
         let guard = within(LIMIT, "ready", fd.ready(both)).await.unwrap();
         assert!(guard.ready().is_writable(), "room to write");
         assert!(!guard.ready().is_readable(), "nothing sent yet");
-        drop(guard);
 
         peer.write_all(b"hi").unwrap();
         let mut guard = within(LIMIT, "readable", fd.ready(Interest::READABLE))

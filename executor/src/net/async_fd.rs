@@ -120,8 +120,8 @@ pub struct AsyncFd<T: AsRawFd> {
 }
 
 /// Proof that an [`AsyncFd`] was ready, from [`readable`](AsyncFd::readable),
-/// [`writable`](AsyncFd::writable) or [`ready`](AsyncFd::ready); [`ready`]
-/// (AsyncFdReadyGuard::ready) says for what. Make the syscall through
+/// [`writable`](AsyncFd::writable) or [`ready`](AsyncFd::ready); the guard's own
+/// [`ready`](AsyncFdReadyGuard::ready) says for what. Make the syscall through
 /// [`try_io`](AsyncFdReadyGuard::try_io), or call
 /// [`clear_ready`](AsyncFdReadyGuard::clear_ready) after one said `WouldBlock`.
 ///
