@@ -54,6 +54,10 @@
 //!    empty by the event that takes its waker, and removed when the operation
 //!    completes or is dropped. Parking and cancelling are O(1), and the list never
 //!    holds more entries than there are live operations.
+//! 6. Deregistering a source wakes every waiter still parked on it. Only a poll that
+//!    keeps no state (`poll_shared`: futures-io, hyper) can be parked there as its
+//!    source goes (`into_std`, or a drop, by another task holding the same cell);
+//!    woken, it polls again and finds the source gone.
 //!
 //! Break rule 3 by parking on a hunch ("I read less than I asked for, so the socket
 //! must be empty") while forgetting a hang-up, and the task hangs: the peer's FIN came
@@ -61,9 +65,9 @@
 //! short on purpose and the task hangs too: a peer's urgent byte left "world" queued
 //! behind "hello" and the next read parked (issue 28; tokio hangs the same way), and a
 //! `writev` of 2,000 slices that std cut to 1,024 made the next small write park on a
-//! nearly empty socket. Break it the other way, never
-//! clearing, and a waiting task spins on `WouldBlock`; skip the short-transfer rule
-//! and every request a server answers costs a `read` that only says `WouldBlock`.
+//! nearly empty socket. Break it the other way, never clearing, and a waiting task
+//! spins on `WouldBlock`; skip the short-transfer rule and every request a server
+//! answers costs a `read` that only says `WouldBlock`.
 //!
 //! Break rule 5 by leaving a dropped operation's waker behind until the next event,
 //! and an idle socket that many tasks read with a timeout keeps one dead waker (and
@@ -71,6 +75,10 @@
 //! first version did: 100,000 timed-out `recv`s on one idle socket held 30 MB, and
 //! each new wait scanned the list for its own waker, so the run took seconds where
 //! tokio took a tenth of one (issue 21).
+//!
+//! Break rule 6 by dropping the slot's wakers unwoken, and that task is parked for
+//! ever: hyper's reader on a socket another task took out with `into_std` was never
+//! polled again (issue 28). tokio wakes every waiter of a registration that goes.
 //!
 //! There is no race between step 3's syscall and the clear when both happen in one
 //! poll: events are taken in only by `turn` (run_once phase 3), and tasks are polled
@@ -80,12 +88,6 @@
 //! it (its `tick`), the guard remembers the tick it was made at, and its clear is
 //! skipped if the tick moved (as tokio's guard does): clearing then would erase the
 //! edge of a byte that arrived during the await, and the next wait would hang.
-//!
-//! 6. Deregistering a source wakes every waiter still parked on it. Only a poll that
-//!    keeps no state (`poll_shared`: futures-io, hyper) can be parked there as its
-//!    source goes (`into_std`, or a drop, by another task holding the same cell);
-//!    woken, it polls again and finds the source gone. Dropping the wakers unwoken
-//!    leaves that task parked for ever.
 //!
 //! An error or hang-up event sets *both* directions ready, so whichever operation is
 //! waiting retries and its own syscall returns the error (or EOF). That is how an ICMP
