@@ -31,7 +31,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use glassbox::net::{TcpListener, TcpStream, UdpSocket};
+use glassbox::net::{
+    AsyncFd, Interest, TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
+};
 use glassbox::time::{self, Timer};
 use glassbox::{
     AcquireError, Backoff, BlockingPool, GetNowaitError, Queue, Runtime, Semaphore,
@@ -1283,6 +1285,46 @@ fn sockets_given_empty_buffers_and_impossible_requests() {
                     let mut second = Runtime::new().unwrap();
                     let error = second.block_on(listener.accept()).unwrap_err();
                     error.to_string()
+                },
+            ),
+            error(
+                "UnixListener::bind, UnixStream::connect, UnixDatagram::send_to of a path \
+                 with a NUL inside (\"/tmp/a\\0b\")",
+                "has a NUL byte at byte 6",
+                || {
+                    glassbox::block_on(async {
+                        let path = "/tmp/a\0b";
+                        let bind = UnixListener::bind(path).unwrap_err();
+                        let connect = UnixStream::connect(path).await.unwrap_err();
+                        let unbound = UnixDatagram::unbound().unwrap();
+                        let send_to = unbound.send_to(b"x", path).await.unwrap_err();
+                        for error in [&bind, &connect, &send_to] {
+                            assert_eq!(error.kind(), ErrorKind::InvalidInput);
+                            assert!(!error.to_string().contains('\0'), "NUL shown escaped");
+                        }
+                        send_to.to_string()
+                    })
+                },
+            ),
+            works(
+                "AsyncFd::async_io whose syscall always says Interrupted, in a 20 ms timeout: \
+                 the timeout fires",
+                || {
+                    // Found by issue 34: the retries never gave the loop its thread back.
+                    within(Duration::from_secs(60), "async_io(Interrupted)", || {
+                        glassbox::block_on(async {
+                            let (reader, mut writer) =
+                                std::os::unix::net::UnixStream::pair().unwrap();
+                            std::io::Write::write_all(&mut writer, b"x").unwrap();
+                            reader.set_nonblocking(true).unwrap();
+                            let fd = AsyncFd::with_interest(reader, Interest::READABLE).unwrap();
+                            let interrupted = fd
+                                .async_io(Interest::READABLE, |_| -> std::io::Result<()> {
+                                    Err(ErrorKind::Interrupted.into())
+                                });
+                            assert!(timeout(ms(20), interrupted).await.is_err());
+                        })
+                    })
                 },
             ),
         ],

@@ -25,17 +25,28 @@
 //! that, and it is the part that is easy to get wrong:
 //!
 //! 1. Readiness is remembered per source, per direction (read, write), in the source's
-//!    slot. A new source starts as ready both ways: its first operation just tries.
+//!    slot. A new socket starts as ready both ways: its first operation just tries (a
+//!    freshly accepted stream usually has its request waiting). An `AsyncFd` starts
+//!    drained both ways instead (`FirstTry::AfterFirstEvent`): registering an fd makes
+//!    epoll look at it at once and report what is already ready, so nothing is missed
+//!    by waiting for that first report, and an empty pipe or an unsignalled eventfd is
+//!    not called readable on a guess.
 //! 2. An operation tries its syscall while its direction is remembered as ready, and
 //!    keeps it ready after a success: there may be more data, or more room.
 //! 3. A `WouldBlock` proves the source drained: the operation clears the remembered
 //!    readiness and parks its waker, and the OS now owes us an edge. A stream's short
-//!    transfer proves it too, one syscall sooner: a read that returns some bytes but
-//!    fewer than asked emptied the receive buffer (and a short write filled the send
-//!    buffer), so any byte that comes later brings a new edge. Except at the end: a
+//!    transfer proves it too, one syscall sooner, where the kernel says so: a TCP read
+//!    that returns some bytes but fewer than asked emptied the receive buffer, and a
+//!    write shorter than its (at most `IOV_MAX`) slices filled the send buffer, so any
+//!    byte or any room that comes later brings a new edge. Except at the end: a
 //!    hang-up's or an error's edge may have come with the last bytes, and no other will
 //!    follow. So the reactor remembers "closed" apart from "ready", and only a
-//!    `WouldBlock` forgets it.
+//!    `WouldBlock` forgets it. And except where a read stops short with bytes still
+//!    queued: TCP stops at the urgent mark (`MSG_OOB`), so once an event has reported
+//!    urgent data (`EPOLLPRI`), a short read on that source proves nothing for the
+//!    rest of its life; a Unix stream stops after a message that carried fds or came
+//!    from another writer, and at its own `MSG_OOB` mark, so its reads never take the
+//!    shortcut (`stream.rs`).
 //! 4. An event sets the readiness it reports and wakes every waiter of that direction;
 //!    each polls again and goes back to step 2.
 //! 5. Each waiting operation owns one entry in its direction's waiter list (a slab):
@@ -43,12 +54,20 @@
 //!    empty by the event that takes its waker, and removed when the operation
 //!    completes or is dropped. Parking and cancelling are O(1), and the list never
 //!    holds more entries than there are live operations.
+//! 6. Deregistering a source wakes every waiter still parked on it. Only a poll that
+//!    keeps no state (`poll_shared`: futures-io, hyper) can be parked there as its
+//!    source goes (`into_std`, or a drop, by another task holding the same cell);
+//!    woken, it polls again and finds the source gone.
 //!
 //! Break rule 3 by parking on a hunch ("I read less than I asked for, so the socket
 //! must be empty") while forgetting a hang-up, and the task hangs: the peer's FIN came
-//! with its last bytes, and no edge will follow. Break it the other way, never
-//! clearing, and a waiting task spins on `WouldBlock`; skip the short-transfer rule
-//! and every request a server answers costs a `read` that only says `WouldBlock`.
+//! with its last bytes, and no edge will follow. Take the hunch where the kernel stops
+//! short on purpose and the task hangs too: a peer's urgent byte left "world" queued
+//! behind "hello" and the next read parked (issue 28; tokio hangs the same way), and a
+//! `writev` of 2,000 slices that std cut to 1,024 made the next small write park on a
+//! nearly empty socket. Break it the other way, never clearing, and a waiting task
+//! spins on `WouldBlock`; skip the short-transfer rule and every request a server
+//! answers costs a `read` that only says `WouldBlock`.
 //!
 //! Break rule 5 by leaving a dropped operation's waker behind until the next event,
 //! and an idle socket that many tasks read with a timeout keeps one dead waker (and
@@ -57,10 +76,18 @@
 //! each new wait scanned the list for its own waker, so the run took seconds where
 //! tokio took a tenth of one (issue 21).
 //!
-//! There is no race between step 3's syscall and the clear: events are taken in only
-//! by `turn` (run_once phase 3), and tasks are polled only in phase 1, on the same
-//! thread. A multi-threaded reactor (tokio's) must tag readiness with a tick to notice
-//! an event that lands in between; this one need not.
+//! Break rule 6 by dropping the slot's wakers unwoken, and that task is parked for
+//! ever: hyper's reader on a socket another task took out with `into_std` was never
+//! polled again (issue 28). tokio wakes every waiter of a registration that goes.
+//!
+//! There is no race between step 3's syscall and the clear when both happen in one
+//! poll: events are taken in only by `turn` (run_once phase 3), and tasks are polled
+//! only in phase 1, on the same thread. But an `AsyncFd` guard lives across awaits,
+//! and its owner may clear readiness long after the syscall that said `WouldBlock`,
+//! when an event has come in meanwhile. So each side counts the events that raised
+//! it (its `tick`), the guard remembers the tick it was made at, and its clear is
+//! skipped if the tick moved (as tokio's guard does): clearing then would erase the
+//! edge of a byte that arrived during the await, and the next wait would hang.
 //!
 //! An error or hang-up event sets *both* directions ready, so whichever operation is
 //! waiting retries and its own syscall returns the error (or EOF). That is how an ICMP
@@ -123,12 +150,26 @@ pub(crate) enum Direction {
     Write,
 }
 
+/// What a new source remembers before any event (rule 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FirstTry {
+    /// Ready both ways: its first operation makes the syscall at once (sockets).
+    Now,
+    /// Drained both ways: its first wait parks until epoll's report of what the fd is
+    /// ready for at registration (`AsyncFd`).
+    AfterFirstEvent,
+}
+
 /// The reactor's memory of one registered source.
 struct Slot {
     /// The token this slot was registered under; an event with another token is stale.
     token: Token,
     read: Side,
     write: Side,
+    /// An event reported urgent data (`EPOLLPRI`): a read may have stopped at the
+    /// urgent mark with bytes behind it, so a short read no longer proves the socket
+    /// drained (rule 3). Never lowered: which read passed the mark is not known.
+    urgent_seen: bool,
 }
 
 /// One direction of a source: what is known of it, and who waits on it.
@@ -138,6 +179,20 @@ struct Side {
     /// One entry per waiting operation, keyed by its `Waiter` (rule 5). An event takes
     /// the wakers and leaves the entries (`None`) to their operations.
     waiters: Slab<Option<Waker>>,
+    /// How many events have raised this side (wrapping): an `AsyncFd` guard clears
+    /// readiness only if none came since it was made.
+    tick: u32,
+}
+
+/// One side as an `AsyncFd` guard sees it when it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SideState {
+    /// Worth trying (an event said so, or the peer hung up, or the fd failed).
+    pub(crate) ready: bool,
+    /// The peer hung up or the fd failed.
+    pub(crate) closed: bool,
+    /// The side's `tick` now.
+    pub(crate) tick: u32,
 }
 
 /// What the reactor knows of one direction, from least to most (an event only raises it).
@@ -197,6 +252,7 @@ impl Reactor {
         &self,
         source: &mut impl Source,
         interest: Interest,
+        first_try: FirstTry,
     ) -> io::Result<Token> {
         let mut slots = self.slots.borrow_mut();
         let entry = slots.vacant_entry();
@@ -213,23 +269,42 @@ impl Reactor {
             .borrow()
             .registry()
             .register(source, token, interest)?;
+        let known = match first_try {
+            FirstTry::Now => Known::Ready,
+            FirstTry::AfterFirstEvent => Known::Drained,
+        };
         entry.insert(Slot {
             token,
-            read: Side::new(),
-            write: Side::new(),
+            read: Side::new(known),
+            write: Side::new(known),
+            urgent_seen: false,
         });
         Ok(token)
     }
 
-    /// Removes `source` from the poller and frees its slot (the key may be reused at
-    /// once; the token may not). The caller closes the fd by dropping the source.
+    /// Removes `source` from the poller, frees its slot (the key may be reused at
+    /// once; the token may not) and wakes whoever was still parked on it (rule 6).
+    /// The caller closes the fd by dropping the source.
     pub(crate) fn deregister(&self, token: Token, source: &mut impl Source) {
         // An error here (the fd is already closed, say) leaves nothing to undo: the
         // close that follows removes the fd from the poller anyway.
         let _ = self.poll.borrow().registry().deregister(source);
-        let slot = self.slots.borrow_mut().try_remove(token.0 & KEY_MASK);
-        // Dropped outside the borrow: the wakers in it may be foreign.
-        drop(slot);
+        let slot = {
+            let mut slots = self.slots.borrow_mut();
+            let key = token.0 & KEY_MASK;
+            let owned = slots.get(key).is_some_and(|slot| slot.token == token);
+            owned.then(|| slots.remove(key))
+        };
+        let Some(slot) = slot else {
+            return;
+        };
+        // Woken outside the borrow: the wakers may be foreign, and a woken task's
+        // waker may register a source of its own.
+        let mut to_wake = Vec::new();
+        for mut side in [slot.read, slot.write] {
+            side.take_wakers(&mut to_wake);
+        }
+        wake_all(&mut to_wake);
     }
 
     /// Ready if `direction` is remembered as ready; otherwise parks the task's waker in
@@ -290,11 +365,42 @@ impl Reactor {
     }
 
     /// Forgets that `direction` was ready unless it is closed: a stream's read or write
-    /// just moved some bytes but fewer than asked (rule 3).
+    /// just moved some bytes but fewer than asked (rule 3). A read does not, once urgent
+    /// data has been reported on the source: it may have stopped at the urgent mark.
     pub(crate) fn clear_ready_after_short_transfer(&self, token: Token, direction: Direction) {
         let mut slots = self.slots.borrow_mut();
-        let side = slot_of(&mut slots, token).side(direction);
+        let slot = slot_of(&mut slots, token);
+        if direction == Direction::Read && slot.urgent_seen {
+            return;
+        }
+        let side = slot.side(direction);
         if side.known == Known::Ready {
+            side.known = Known::Drained;
+        }
+    }
+
+    /// What `direction` is known as now, with its tick, for an `AsyncFd` guard.
+    pub(crate) fn side_state(&self, token: Token, direction: Direction) -> SideState {
+        let mut slots = self.slots.borrow_mut();
+        let side = slot_of(&mut slots, token).side(direction);
+        SideState {
+            ready: side.known != Known::Drained,
+            closed: side.known == Known::Closed,
+            tick: side.tick,
+        }
+    }
+
+    /// Forgets that `direction` was ready, as `clear_ready`, unless an event has raised
+    /// it since its tick was `tick`: that event's edge is not to be erased.
+    pub(crate) fn clear_ready_unless_raised_since(
+        &self,
+        token: Token,
+        direction: Direction,
+        tick: u32,
+    ) {
+        let mut slots = self.slots.borrow_mut();
+        let side = slot_of(&mut slots, token).side(direction);
+        if side.tick == tick {
             side.known = Known::Drained;
         }
     }
@@ -306,7 +412,11 @@ impl Reactor {
             Direction::Read => (Known::Ready, Known::Drained),
             Direction::Write => (Known::Drained, Known::Ready),
         };
-        let readiness = Readiness { read, write };
+        let readiness = Readiness {
+            read,
+            write,
+            urgent: false,
+        };
         let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
         self.dispatch(token, readiness, &mut to_wake);
         wake_all(&mut to_wake);
@@ -371,6 +481,7 @@ impl Reactor {
         else {
             return false;
         };
+        slot.urgent_seen |= readiness.urgent;
         slot.read.raise(readiness.read, to_wake);
         slot.write.raise(readiness.write, to_wake);
         true
@@ -391,11 +502,12 @@ impl Slot {
 // === impl Side ===
 
 impl Side {
-    /// A new source's side: ready, so that its first operation just tries (rule 1).
-    fn new() -> Side {
+    /// A new source's side, ready or drained as its `FirstTry` says (rule 1).
+    fn new(known: Known) -> Side {
         Side {
-            known: Known::Ready,
+            known,
             waiters: Slab::new(),
+            tick: 0,
         }
     }
 
@@ -407,6 +519,12 @@ impl Side {
             return;
         }
         self.known = self.known.max(seen);
+        self.tick = self.tick.wrapping_add(1);
+        self.take_wakers(to_wake);
+    }
+
+    /// Moves every parked waker into `to_wake`, leaving the entries empty.
+    fn take_wakers(&mut self, to_wake: &mut Vec<Waker>) {
         to_wake.extend(
             self.waiters
                 .iter_mut()
@@ -443,6 +561,8 @@ fn wake_all(wakers: &mut Vec<Waker>) {
 struct Readiness {
     read: Known,
     write: Known,
+    /// Urgent data is pending (`EPOLLPRI`, for the sources registered for it).
+    urgent: bool,
 }
 
 impl Readiness {
@@ -462,6 +582,7 @@ impl Readiness {
         Readiness {
             read: side(event.is_readable(), event.is_read_closed()),
             write: side(event.is_writable(), event.is_write_closed()),
+            urgent: event.is_priority(),
         }
     }
 }

@@ -24,6 +24,13 @@
 //!   and asyncio's `add_signal_handler`. Dropping a listener removes only its action.
 //! - The handler side is signal-hook-registry's, which saves `errno` around the
 //!   actions and frees an action only once no handler is running it.
+//! - `recv` reports an arrival only when its pipe held a byte. Polled where its
+//!   runtime is not running (the runtime was dropped, or this is another runtime's
+//!   `block_on`), no reactor would wake it, so it returns `None` at once: a
+//!   `while let Some(()) = hangups.recv().await` loop ends instead of hanging or
+//!   reloading on arrivals that never happened. (tokio's stays pending on another
+//!   runtime, whose driver may run on another thread; a glassbox `Signal` cannot
+//!   leave its thread, so pending would be a hang no one ends.)
 
 use std::io;
 
@@ -144,9 +151,34 @@ pub mod unix {
 
     impl Signal {
         /// Waits for the next arrival (or arrivals: several since the last call count
-        /// as one). Always `Some(())`: the stream never ends while it is alive (tokio's
-        /// returns `None` only once its runtime shuts down). A read of the pipe that
-        /// fails for another reason than "empty" counts as an arrival. Cancel-safe.
+        /// as one) and returns `Some(())`. Cancel-safe.
+        ///
+        /// `None` means this listener cannot hear arrivals where it is polled: its
+        /// runtime was dropped, or another runtime is running (its reactor watches
+        /// the listener's pipe, and no other would wake this call). Arrivals are kept:
+        /// polled on its own runtime again, it reports them. `None` also comes back if
+        /// reading its own pipe fails, which the OS has no reason to do. Never an
+        /// arrival that did not happen (tokio's returns `None` once its runtime shut
+        /// down, and stays pending on another runtime).
+        ///
+        /// ```
+        /// use executor::Runtime;
+        /// use executor::signal::unix::{SignalKind, signal};
+        ///
+        /// let mut first = Runtime::new().unwrap();
+        /// let mut hangups = first.block_on(async { signal(SignalKind::hangup()) }).unwrap();
+        /// drop(first);
+        /// let mut second = Runtime::new().unwrap();
+        /// // A "reload on SIGHUP" loop ends: no SIGHUP came, and none can be heard now.
+        /// let reloads = second.block_on(async {
+        ///     let mut reloads = 0;
+        ///     while let Some(()) = hangups.recv().await {
+        ///         reloads += 1;
+        ///     }
+        ///     reloads
+        /// });
+        /// assert_eq!(reloads, 0);
+        /// ```
         pub async fn recv(&mut self) -> Option<()> {
             let drained = self.arrivals.io(Direction::Read, |mut pipe| {
                 let mut bytes = [0; 64];
@@ -160,7 +192,8 @@ pub mod unix {
                     Err(error) => Err(error),
                 }
             });
-            drained.await.ok().or(Some(()))
+            // An error is "not on its runtime" (or a pipe that failed): no arrival.
+            drained.await.ok()
         }
 
         /// The signal this listens for.

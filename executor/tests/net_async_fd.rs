@@ -1,6 +1,9 @@
 //! `AsyncFd`: any non-blocking fd on the reactor. A pipe's reader parks until the
-//! writer writes and is woken once per edge; readiness is remembered until a
-//! `WouldBlock` clears it; an eventfd signalled from another thread wakes the loop;
+//! writer writes and is woken once per edge; a new `AsyncFd` is ready for nothing
+//! until the kernel says so; readiness is remembered until a `WouldBlock` clears it,
+//! and a guard's late `clear_ready` keeps an edge that came while it was held;
+//! `ready` reports which directions are ready; `async_io` never keeps the loop from
+//! its timers, whatever its closure says; an eventfd signalled from another thread wakes the loop;
 //! fds the reactor cannot or should not take are refused with an error that says why.
 
 #[path = "../../tests/hang_guard/mod.rs"]
@@ -17,7 +20,8 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use executor::net::{AsyncFd, Interest, UnixStream};
+use executor::net::{AsyncFd, Interest, Ready, UnixStream};
+use executor::time::{self, Timer};
 use executor::{spawn, yield_now};
 use net_support::{TempDir, poll_once, set_nonblocking, within};
 
@@ -64,7 +68,8 @@ fn a_pipe_reader_waits_for_the_writer_and_wakes_once_per_edge() {
             }
         }));
         yield_now().await;
-        // The first poll tried, heard WouldBlock, and parked.
+        // The first poll parked: a new AsyncFd waits for the kernel's first report, and
+        // an empty pipe has nothing to report.
         assert_eq!(polls.get(), 1);
         for byte in 0..5u8 {
             writer.write_all(&[byte]).unwrap();
@@ -313,5 +318,161 @@ fn into_inner_hands_back_the_same_fd_off_the_reactor() {
         let mut buf = [0; 4];
         let read = reader.async_io(Interest::READABLE, |mut pipe| pipe.read(&mut buf));
         assert_eq!(read.await.unwrap(), 1);
+    });
+}
+
+/// Parks the loop long enough for it to take in the events already queued.
+async fn let_the_reactor_turn() {
+    Timer::new(time::now() + Duration::from_millis(10)).await;
+}
+
+/// A new non-blocking eventfd, never signalled.
+fn eventfd() -> File {
+    // SAFETY: eventfd takes no pointers; it returns a new fd, or -1 (checked).
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    assert!(fd >= 0, "eventfd: {}", std::io::Error::last_os_error());
+    // SAFETY: `fd` was just returned by eventfd: open, and owned by nothing else.
+    unsafe { File::from_raw_fd(fd) }
+}
+
+#[test]
+fn a_new_async_fd_is_ready_for_nothing_until_the_kernel_says_so() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (empty_pipe, _writer) = pipe();
+        let eventfd = AsyncFd::with_interest(eventfd(), Interest::READABLE).unwrap();
+        for turn in ["before", "after"] {
+            let pipe_read = poll_once(pin!(empty_pipe.readable())).await;
+            assert!(
+                pipe_read.is_pending(),
+                "an empty pipe is not readable ({turn} a turn)"
+            );
+            let signalled = poll_once(pin!(eventfd.readable())).await;
+            assert!(
+                signalled.is_pending(),
+                "an unsignalled eventfd is not readable ({turn} a turn)"
+            );
+            let_the_reactor_turn().await;
+        }
+
+        // What is ready at registration is reported by the kernel, so nothing is lost
+        // by waiting for it: a pipe with data in it, the write end of an empty pipe.
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        writer.write_all(b"x").unwrap();
+        set_nonblocking(&reader);
+        set_nonblocking(&writer);
+        let reader = AsyncFd::with_interest(reader, Interest::READABLE).unwrap();
+        let writer = AsyncFd::with_interest(writer, Interest::WRITABLE).unwrap();
+        within(LIMIT, "the pipe with data", reader.readable())
+            .await
+            .unwrap();
+        within(LIMIT, "the pipe with room", writer.writable())
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn clear_ready_after_an_await_keeps_the_edge_of_a_byte_that_arrived_meanwhile() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (reader, mut writer) = pipe();
+        writer.write_all(b"a").unwrap();
+        let mut buf = [0; 8];
+        let mut guard = within(LIMIT, "the first byte", reader.readable())
+            .await
+            .unwrap();
+        assert_eq!(guard.get_inner().read(&mut buf).unwrap(), 1);
+        let drained = guard.get_inner().read(&mut buf).unwrap_err();
+        assert_eq!(drained.kind(), ErrorKind::WouldBlock);
+        // Before clearing, the task awaits something else, and a byte arrives: the
+        // loop takes its edge in meanwhile.
+        writer.write_all(b"b").unwrap();
+        let_the_reactor_turn().await;
+        guard.clear_ready(); // as the docs ask after a WouldBlock, but late
+
+        let mut guard = within(
+            LIMIT,
+            "the byte that came during the await",
+            reader.readable(),
+        )
+        .await
+        .unwrap();
+        let read = guard.try_io(|fd| fd.get_ref().read(&mut buf));
+        assert_eq!(read.unwrap().unwrap(), 1);
+        assert_eq!(buf[0], b'b');
+    });
+}
+
+#[test]
+fn ready_for_both_directions_reports_which_the_kernel_reported() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (ours, mut peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let fd = AsyncFd::new(ours).unwrap();
+        let both = Interest::READABLE | Interest::WRITABLE;
+
+        let guard = within(LIMIT, "ready", fd.ready(both)).await.unwrap();
+        assert!(guard.ready().is_writable(), "room to write");
+        assert!(!guard.ready().is_readable(), "nothing sent yet");
+
+        peer.write_all(b"hi").unwrap();
+        let mut guard = within(LIMIT, "readable", fd.ready(Interest::READABLE))
+            .await
+            .unwrap();
+        assert_eq!(guard.ready(), Ready::READABLE, "only what was asked for");
+        let mut buf = [0; 8];
+        let read = guard.try_io(|fd| fd.get_ref().read(&mut buf));
+        assert_eq!(read.unwrap().unwrap(), 2);
+        let drained = guard.try_io(|fd| fd.get_ref().read(&mut buf));
+        assert!(drained.is_err(), "WouldBlock: read readiness cleared");
+        assert!(guard.ready().is_empty());
+
+        drop(peer);
+        let guard = within(LIMIT, "the hang-up", fd.ready(Interest::READABLE))
+            .await
+            .unwrap();
+        assert!(guard.ready().is_read_closed(), "{:?}", guard.ready());
+    });
+}
+
+#[test]
+fn an_async_io_whose_syscall_always_says_interrupted_still_lets_a_timer_fire() {
+    use futures::future::{Either, select};
+
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (reader, mut writer) = pipe();
+        writer.write_all(b"x").unwrap(); // ready: the closure runs
+        let started = std::time::Instant::now();
+        let spinning = reader.async_io(Interest::READABLE, |_| -> std::io::Result<()> {
+            if started.elapsed() > LIMIT {
+                // The loop never got its thread back: end the test by name.
+                return Err(std::io::Error::other("the timer never fired"));
+            }
+            Err(ErrorKind::Interrupted.into())
+        });
+        let timer = Timer::new(time::now() + Duration::from_millis(20));
+        match select(pin!(spinning), timer).await {
+            Either::Right(((), _)) => {} // the timeout fired: the loop ran its timers
+            Either::Left((result, _)) => panic!("async_io returned {result:?}"),
+        }
+    });
+}
+
+#[test]
+fn ready_with_an_interest_that_holds_no_direction_is_an_error() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (reader, _writer) = pipe();
+        let error = reader.ready(Interest::PRIORITY).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        assert!(
+            error
+                .to_string()
+                .contains("READABLE, Interest::WRITABLE or both"),
+            "{error}"
+        );
     });
 }

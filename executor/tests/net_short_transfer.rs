@@ -1,7 +1,9 @@
 //! A stream read that returns fewer bytes than asked has emptied the socket, so the
 //! reactor forgets its readiness without the `read` that would only say `WouldBlock`
-//! (its rule 3). These tests pin that down, and the two ways it could go wrong: a
-//! hang-up that came with the last bytes, and a read that filled its buffer.
+//! (its rule 3). These tests pin that down, and the ways it could go wrong: a hang-up
+//! that came with the last bytes, a read that filled its buffer, a read the kernel
+//! cut short at an urgent (`MSG_OOB`) mark with bytes behind it, and a `writev` of more
+//! slices than the kernel takes in one call.
 
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
@@ -156,5 +158,106 @@ fn a_streams_debug_names_its_reactor_token_and_its_socket() {
         assert!(shown.contains("token"), "{shown}");
         let port = client.local_addr().unwrap().port().to_string();
         assert!(shown.contains(&port), "{shown}");
+    });
+}
+
+/// Sends `byte` as urgent data (`MSG_OOB`) on `socket`, a std TCP or Unix stream.
+fn send_urgent(socket: &impl std::os::fd::AsRawFd, byte: u8) {
+    // SAFETY: `socket` keeps the fd open for the call; the pointer and length
+    // describe `byte`, a live local, and send(2) only reads them.
+    let sent = unsafe {
+        libc::send(
+            socket.as_raw_fd(),
+            (&raw const byte).cast(),
+            1,
+            libc::MSG_OOB,
+        )
+    };
+    assert_eq!(
+        sent,
+        1,
+        "send(MSG_OOB): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// The peer sends "hello", an urgent "!" and "world"; once the loop has taken the
+/// events in, `read` must return "hello" (the kernel stops at the urgent mark: a short
+/// read) and then "world", which a short read taken for "drained" would leave parked.
+async fn the_bytes_behind_an_urgent_mark_are_read(
+    peer: &mut (impl Write + std::os::fd::AsRawFd),
+    read: impl AsyncFn(&mut [u8]) -> std::io::Result<usize>,
+) {
+    peer.write_all(b"hello").unwrap();
+    send_urgent(peer, b'!');
+    peer.write_all(b"world").unwrap();
+    let_the_reactor_turn().await;
+
+    let mut buf = [0; 64];
+    let first = read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..first], b"hello", "stopped at the mark: a short read");
+    let rest = within(LIMIT, "the read after the urgent mark", read(&mut buf)).await;
+    assert_eq!(
+        &buf[..rest.unwrap()],
+        b"world",
+        "the urgent byte is out of band"
+    );
+}
+
+#[test]
+fn a_read_cut_short_at_the_urgent_mark_does_not_hide_the_bytes_behind_it() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let listener = std::net::TcpListener::bind(localhost()).unwrap();
+        let stream = executor::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        peer.set_nodelay(true).unwrap();
+        let read = async |buf: &mut [u8]| stream.read(buf).await;
+        the_bytes_behind_an_urgent_mark_are_read(&mut peer, read).await;
+    });
+}
+
+#[test]
+fn a_unix_stream_read_cut_short_at_its_oob_mark_does_not_hide_the_bytes_behind_it() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (ours, mut peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let stream = executor::net::UnixStream::from_std(ours).unwrap();
+        let read = async |buf: &mut [u8]| stream.read(buf).await;
+        the_bytes_behind_an_urgent_mark_are_read(&mut peer, read).await;
+    });
+}
+
+#[test]
+fn a_vectored_write_of_more_slices_than_the_kernel_takes_does_not_park_the_next_write() {
+    use executor::hyper::GlassboxIo;
+    use hyper::rt::Write as _;
+
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (writer, _reader) = executor::net::UnixStream::pair().unwrap();
+        // The registration's first events are taken in: none is left to wake a write
+        // that parks on a hunch below.
+        let_the_reactor_turn().await;
+        let mut io = GlassboxIo::new(writer);
+        // 2,000 one-byte slices: the kernel takes the first 1,024 of them in one call.
+        let bytes = [7u8; 2000];
+        let slices: Vec<_> = bytes.chunks(1).map(std::io::IoSlice::new).collect();
+        let written =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut io).poll_write_vectored(cx, &slices))
+                .await
+                .unwrap();
+        assert_eq!(written, 1024, "all the slices the kernel took, in full");
+        // The socket holds 1 KiB of its buffer's hundreds: the next write has room.
+        let writer = io.into_inner();
+        let next = within(
+            LIMIT,
+            "a small write after the long writev",
+            writer.write(b"next"),
+        )
+        .await;
+        assert_eq!(next.unwrap(), 4);
     });
 }

@@ -1,6 +1,6 @@
-//! `TcpStream::into_split`: a read half and a write half owned by two tasks at once;
-//! dropping the write half ends the peer's stream (unless forgotten); `reunite` puts
-//! a stream back together, and only from its own halves.
+//! `TcpStream::into_split` and `UnixStream::into_split`: a read half and a write half
+//! owned by two tasks at once; dropping the write half ends the peer's stream (unless
+//! forgotten); `reunite` puts a stream back together, and only from its own halves.
 
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
@@ -11,7 +11,7 @@ use std::net::Shutdown;
 use std::pin::pin;
 use std::time::Duration;
 
-use executor::net::TcpStream;
+use executor::net::{TcpStream, UnixStream};
 use executor::spawn;
 use net_support::{connected_pair, poll_once, within};
 
@@ -103,5 +103,46 @@ fn reunite_gives_the_stream_back_and_refuses_halves_of_another() {
         one_peer.write_all(&got).await.unwrap();
         one.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"whole");
+    });
+}
+
+#[test]
+fn a_unix_streams_halves_work_in_two_tasks_and_the_write_half_ends_the_peers_stream() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let (reader, writer) = ours.into_split();
+        let (other_reader, other_writer) = UnixStream::pair().unwrap().0.into_split();
+        let reader = match reader.reunite(other_writer) {
+            Err(error) => {
+                assert!(error.to_string().contains("not from the same stream"));
+                error.0
+            }
+            Ok(_) => panic!("halves of two streams were reunited"),
+        };
+        drop(other_reader);
+
+        let sending = spawn(async move {
+            writer.write_all(b"from the write half").await.unwrap();
+            // The half is dropped here: our writing side shuts down.
+        });
+        let mut got = Vec::new();
+        let mut buf = [0; 64];
+        loop {
+            match within(LIMIT, "the peer's read", theirs.read(&mut buf))
+                .await
+                .unwrap()
+            {
+                0 => break, // end of stream: the write half was dropped
+                read => got.extend_from_slice(&buf[..read]),
+            }
+        }
+        assert_eq!(got, b"from the write half");
+        sending.await.unwrap();
+
+        theirs.write_all(b"back").await.unwrap();
+        reader.read_exact(&mut buf[..4]).await.unwrap();
+        assert_eq!(&buf[..4], b"back");
+        assert!(reader.peer_addr().unwrap().is_unnamed());
     });
 }

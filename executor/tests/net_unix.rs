@@ -1,6 +1,7 @@
 //! Unix-domain sockets: `UnixStream` (`pair`, `connect`), `UnixListener` and
-//! `UnixDatagram` move bytes intact, under load and with many clients, and a path
-//! left behind by an earlier bind is reported by name.
+//! `UnixDatagram` move bytes intact, under load and with many clients, a path left
+//! behind by an earlier bind is reported by name, Linux abstract names (`"\0name"`)
+//! work for every call that takes a path, and a NUL anywhere else is refused.
 
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
@@ -200,5 +201,82 @@ fn shutdown_wakes_a_read_parked_on_the_same_stream() {
         executor::yield_now().await; // the read parks
         a.shutdown(Shutdown::Read).unwrap();
         assert_eq!(within(LIMIT, "the parked read", reading).await.unwrap(), 0);
+    });
+}
+
+/// An abstract name no other test or process uses: a NUL, then a unique label.
+fn abstract_name(label: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("\0glassbox-{label}-{}-{n}", std::process::id())
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_listener_bound_to_an_abstract_name_accepts_a_stream_connected_to_it() {
+    use std::os::linux::net::SocketAddrExt;
+
+    let _hang = hang_guard::start();
+    let name = abstract_name("listener");
+    executor::block_on(async {
+        let listener = UnixListener::bind(&name).unwrap();
+        let local = listener.local_addr().unwrap();
+        assert_eq!(local.as_abstract_name(), Some(&name.as_bytes()[1..]));
+        let client = UnixStream::connect(&name).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        client.write_all(b"abstract").await.unwrap();
+        let mut got = [0; 8];
+        server.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"abstract");
+    });
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_datagram_socket_binds_connects_and_sends_to_abstract_names() {
+    let _hang = hang_guard::start();
+    let (a_name, b_name) = (abstract_name("datagram-a"), abstract_name("datagram-b"));
+    executor::block_on(async {
+        let a = UnixDatagram::bind(&a_name).unwrap();
+        let b = UnixDatagram::bind(&b_name).unwrap();
+        assert_eq!(a.send_to(b"to b", &b_name).await.unwrap(), 4);
+        let mut buf = [0; 16];
+        let (len, from) = b.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..len], b"to b");
+        assert!(from.as_pathname().is_none(), "no file behind it");
+
+        let sender = UnixDatagram::unbound().unwrap();
+        sender.connect(&a_name).unwrap();
+        sender.send(b"to a").await.unwrap();
+        assert_eq!(a.recv(&mut buf).await.unwrap(), 4);
+        assert_eq!(&buf[..4], b"to a");
+    });
+}
+
+#[test]
+fn a_path_with_a_nul_byte_inside_is_refused_saying_where() {
+    let _hang = hang_guard::start();
+    executor::block_on(async {
+        let path = "/tmp/glassbox\0oops.sock";
+        let errors = [
+            UnixListener::bind(path).unwrap_err(),
+            UnixStream::connect(path).await.unwrap_err(),
+            UnixDatagram::bind(path).unwrap_err(),
+            UnixDatagram::unbound().unwrap().connect(path).unwrap_err(),
+            UnixDatagram::unbound()
+                .unwrap()
+                .send_to(b"x", path)
+                .await
+                .unwrap_err(),
+        ];
+        for error in errors {
+            assert_eq!(error.kind(), ErrorKind::InvalidInput);
+            let message = error.to_string();
+            assert!(message.contains("NUL byte at byte 13"), "{message}");
+            assert!(
+                !message.contains('\0'),
+                "the NUL is shown escaped: {message:?}"
+            );
+        }
     });
 }

@@ -1,7 +1,8 @@
 //! Signals on the reactor: an arrival wakes `recv`, arrivals between two `recv`s count
 //! as one, every listener (on any runtime) hears each arrival, forbidden signals are
 //! refused, and `ctrl_c` lets a process that gets SIGINT shut down gracefully instead
-//! of dying (checked in a child process: the test binary run again).
+//! of dying (checked in a child process: the test binary run again). A listener polled
+//! where its runtime is not running reports no arrival that did not happen.
 
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
@@ -14,6 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use executor::Runtime;
 use executor::signal::unix::{SignalKind, signal};
 use net_support::{poll_once, within};
 
@@ -168,4 +170,49 @@ fn a_signal_that_interrupts_the_loops_sleep_in_epoll_wait_is_not_an_error() {
         assert!(executor::time::now() - start >= Duration::from_millis(200));
     });
     interrupter.join().unwrap();
+}
+
+// SIGWINCH is raised by no other test in this binary: an arrival below is one of
+// this file's own, or an invented one.
+
+#[test]
+fn a_listener_polled_on_another_runtime_reports_no_arrival_and_keeps_the_real_ones() {
+    let _hang = hang_guard::start();
+    let mut first = Runtime::new().unwrap();
+    let mut winch = first
+        .block_on(async { signal(SignalKind::from_raw(libc::SIGWINCH)) })
+        .unwrap();
+    let mut second = Runtime::new().unwrap();
+    let polled = second.block_on(async { poll_once(pin!(winch.recv())).await });
+    assert_eq!(polled, std::task::Poll::Ready(None), "no signal was sent");
+
+    raise(libc::SIGWINCH);
+    let polled = second.block_on(async { poll_once(pin!(winch.recv())).await });
+    assert_eq!(polled, std::task::Poll::Ready(None), "not heard here");
+    let heard =
+        first.block_on(async { within(LIMIT, "recv on its own runtime", winch.recv()).await });
+    assert_eq!(heard, Some(()), "the arrival was kept for its own runtime");
+}
+
+#[test]
+fn a_reload_loop_on_a_listener_whose_runtime_was_dropped_ends_without_reloading() {
+    let _hang = hang_guard::start();
+    let mut first = Runtime::new().unwrap();
+    let mut winch = first
+        .block_on(async { signal(SignalKind::from_raw(libc::SIGWINCH)) })
+        .unwrap();
+    drop(first);
+    let mut second = Runtime::new().unwrap();
+    let reloads = second.block_on(async {
+        let mut reloads = 0;
+        // Capped, so that the invented arrivals this test guards against end it.
+        while let Some(()) = winch.recv().await {
+            reloads += 1;
+            if reloads == 1000 {
+                break;
+            }
+        }
+        reloads
+    });
+    assert_eq!(reloads, 0, "no SIGWINCH was sent");
 }

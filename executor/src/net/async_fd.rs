@@ -30,6 +30,21 @@
 //! Dropping a guard leaves readiness as it is, so the next `readable()` returns at
 //! once: right after a read that may have left more behind.
 //!
+//! A guard may live across awaits, and a byte may arrive during one: the loop takes
+//! its edge in, and the fd is readable again. A `clear_ready` made after that would
+//! erase the new edge, and the next wait would hang with the byte in the pipe. So a
+//! guard remembers how many events its direction had seen when it was made (the
+//! reactor's tick) and clears only if no event came since, as tokio's does.
+//!
+//! # A new `AsyncFd` is not assumed ready
+//!
+//! Registering an fd makes epoll look at it and report at once what it is ready for,
+//! so a new `AsyncFd` waits for that report instead of guessing: an empty pipe, an
+//! eventfd never signalled and an armed timerfd are not "readable" until the kernel
+//! says so (as with tokio). The sockets start the other way, ready both ways, because
+//! their own syscalls clear a wrong guess at the cost of one `WouldBlock`; here the
+//! guess would be handed to your code as a guard.
+//!
 //! # Ground rules
 //! - The fd must be non-blocking. With a blocking fd, a read after a spurious or
 //!   stale readiness would block the loop's one thread, and every task with it; so
@@ -39,22 +54,30 @@
 //!   refuses regular files and directories (`EPERM`: they are always ready, so there
 //!   is nothing to wait for; read them with `spawn_blocking`), and an fd that is
 //!   already registered (`EEXIST`: another `AsyncFd`, or a glassbox socket, owns it).
-//! - `readable()` and `writable()` consume nothing: each is an `Io` whose operation is
-//!   empty, so it is cancel-safe and resolves as soon as the direction is remembered
-//!   ready. Asking for a direction the fd was not registered for is an error, not a
-//!   wait that no event would end.
+//! - `readable()`, `writable()` and `ready()` consume nothing: each waits on `Io`s
+//!   whose operation is empty, so it is cancel-safe and resolves as soon as a direction
+//!   is remembered ready. Asking for a direction the fd was not registered for is an
+//!   error, not a wait that no event would end.
+//! - A guard's `clear_ready` clears a direction only if no event raised it since the
+//!   guard was made; `try_io` clears on the `WouldBlock` it just heard, which is never
+//!   stale.
+//! - `async_io` retries `Interrupted` at once a few times, then gives the loop back for
+//!   a turn before it tries again (`registration.rs`): it never returns `Interrupted`,
+//!   and it never keeps the thread from its timers.
 //! - `AsyncFd` owns `T`: dropping it deregisters the fd, then drops `T` (which closes
 //!   it, if `T` owns it). `into_inner` deregisters and hands `T` back. Do not close or
 //!   replace the fd through `get_mut` while it is registered.
 
 use std::fmt;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
+use std::task::Poll;
 
-use mio::event::Source;
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
+use mio::Interest;
 
+use super::fd_source::FdSource;
 use super::registration::Registration;
 use crate::reactor::Direction;
 
@@ -63,7 +86,9 @@ use crate::reactor::Direction;
 ///
 /// Readiness is edge-triggered and remembered: once the fd is ready, every wait
 /// returns at once until a syscall says `WouldBlock` and readiness is cleared
-/// ([`try_io`](AsyncFdReadyGuard::try_io) does both). The fd must be non-blocking.
+/// ([`try_io`](AsyncFdReadyGuard::try_io) does both). A new `AsyncFd` is ready for
+/// nothing until the kernel's first report, which registering it asks for. The fd
+/// must be non-blocking.
 ///
 /// tokio equivalent: `tokio::io::unix::AsyncFd`. asyncio equivalent:
 /// `loop.add_reader(fd, callback)` / `add_writer`.
@@ -94,16 +119,34 @@ pub struct AsyncFd<T: AsRawFd> {
     interest: Interest,
 }
 
-/// Proof that an [`AsyncFd`] was ready in one direction, from
-/// [`readable`](AsyncFd::readable) or [`writable`](AsyncFd::writable). Make the
-/// syscall through [`try_io`](AsyncFdReadyGuard::try_io), or call
+/// Proof that an [`AsyncFd`] was ready, from [`readable`](AsyncFd::readable),
+/// [`writable`](AsyncFd::writable) or [`ready`](AsyncFd::ready); the guard's own
+/// [`ready`](AsyncFdReadyGuard::ready) says for what. Make the syscall through
+/// [`try_io`](AsyncFdReadyGuard::try_io), or call
 /// [`clear_ready`](AsyncFdReadyGuard::clear_ready) after one said `WouldBlock`.
 ///
 /// tokio equivalent: `tokio::io::unix::AsyncFdReadyGuard`.
 #[derive(Debug)]
 pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
     async_fd: &'a AsyncFd<T>,
-    direction: Direction,
+    ready: Ready,
+    /// The reactor's tick of the read side when the guard was made, if the guard
+    /// proves it ready: `clear_ready` leaves it alone if it moved since.
+    read_tick: Option<u32>,
+    /// The same for the write side.
+    write_tick: Option<u32>,
+}
+
+/// What an [`AsyncFdReadyGuard`] found the fd ready for: readable, writable, or
+/// closed (the peer hung up, or the fd failed: the next syscall says which).
+///
+/// tokio equivalent: `tokio::io::Ready`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ready {
+    readable: bool,
+    writable: bool,
+    read_closed: bool,
+    write_closed: bool,
 }
 
 /// [`AsyncFdReadyGuard::try_io`]'s "the fd was not ready after all": readiness has been
@@ -112,10 +155,6 @@ pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
 /// tokio equivalent: `tokio::io::unix::TryIoError`.
 #[derive(Debug)]
 pub struct TryIoError(());
-
-/// `T` as a mio `Source`: registered by its raw fd.
-#[derive(Debug)]
-struct FdSource<T>(T);
 
 // === impl AsyncFd ===
 
@@ -145,7 +184,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     #[track_caller]
     pub fn with_interest(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
         let fd = inner.as_raw_fd();
-        let io = Registration::new(FdSource(inner), interest, "AsyncFd::new")
+        let source = FdSource(inner);
+        let io = Registration::awaiting_first_event(source, interest, "AsyncFd::new")
             .map_err(|error| refused(fd, error))?;
         if !is_nonblocking(fd)? {
             let message = format!(
@@ -165,7 +205,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// `InvalidInput` if the fd was registered without `Interest::READABLE`; an error
     /// if the runtime it was registered with is not running.
     pub async fn readable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        self.ready(Direction::Read).await
+        self.ready(Interest::READABLE).await
     }
 
     /// Waits until the fd is writable (or remembered so), then returns a guard to
@@ -175,13 +215,75 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// `InvalidInput` if the fd was registered without `Interest::WRITABLE`; an error
     /// if the runtime it was registered with is not running.
     pub async fn writable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        self.ready(Direction::Write).await
+        self.ready(Interest::WRITABLE).await
+    }
+
+    /// Waits until the fd is ready for any of `interest` (`READABLE`, `WRITABLE` or
+    /// both), then returns a guard whose [`ready`](AsyncFdReadyGuard::ready) says
+    /// which. Cancel-safe.
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use executor::net::{AsyncFd, Interest};
+    ///
+    /// executor::block_on(async {
+    ///     let (ours, _peer) = UnixStream::pair().unwrap();
+    ///     ours.set_nonblocking(true).unwrap();
+    ///     let fd = AsyncFd::new(ours).unwrap();
+    ///     let guard = fd.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
+    ///     // Nothing was sent: the kernel reports room to write, nothing to read.
+    ///     assert!(guard.ready().is_writable());
+    ///     assert!(!guard.ready().is_readable());
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// `InvalidInput` if `interest` holds a direction the fd was not registered for,
+    /// or neither direction; an error if the runtime it was registered with is not
+    /// running.
+    pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
+        let (read, write) = (interest.is_readable(), interest.is_writable());
+        if !read && !write {
+            return Err(invalid_interest(format!(
+                "AsyncFd::ready waits for Interest::READABLE, Interest::WRITABLE or both, \
+                 not {interest:?}"
+            )));
+        }
+        // Operations with nothing to do: each completes as soon as the reactor
+        // remembers its direction as ready, and parks the task in its own waiter
+        // entry until then.
+        let wait = |wanted: bool, direction| -> io::Result<_> {
+            if !wanted {
+                return Ok(None);
+            }
+            self.check_interest(direction)?;
+            Ok(Some(self.io.io(direction, |_| Ok(()))))
+        };
+        let mut waits = [wait(read, Direction::Read)?, wait(write, Direction::Write)?];
+        poll_fn(|cx| {
+            for wait in waits.iter_mut().flatten() {
+                if let Poll::Ready(result) = Pin::new(wait).poll(cx) {
+                    return Poll::Ready(result);
+                }
+            }
+            // Pending: each wait parked the waker in its direction's list; an event
+            // for either wakes the task (Reactor::turn, run_once phase 3).
+            Poll::Pending
+        })
+        .await?;
+        Ok(self.guard(read, write))
     }
 
     /// Waits for `interest` (`READABLE` or `WRITABLE`, one of them) and runs `op`,
     /// again after each `WouldBlock`, until it returns anything else: the loop of
     /// `readable` and `try_io`, written once. glassbox's own sockets are this call
     /// with the syscall filled in.
+    ///
+    /// An `op` that says `Interrupted` (EINTR) is tried again, at once up to 3 times in
+    /// one poll; then the task gives the loop back (its timers and I/O run) and tries
+    /// again on its next poll. So `Interrupted` never comes back from here, and an `op`
+    /// that says it for ever still lets a `timeout` around this call fire. (tokio's
+    /// returns the first `Interrupted` to the caller instead.)
     ///
     /// # Errors
     /// What `op` returns; `InvalidInput` for an interest that is not exactly one
@@ -222,15 +324,25 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.io.into_source().0
     }
 
-    async fn ready(&self, direction: Direction) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        self.check_interest(direction)?;
-        // An operation with nothing to do: it completes as soon as the reactor
-        // remembers `direction` as ready, and parks the task until then.
-        self.io.io(direction, |_| Ok(())).await?;
-        Ok(AsyncFdReadyGuard {
+    /// A guard for the directions asked for that the reactor remembers as ready now,
+    /// with their ticks.
+    fn guard(&self, read: bool, write: bool) -> AsyncFdReadyGuard<'_, T> {
+        let seen = |asked: bool, direction| {
+            let state = asked.then(|| self.io.side_state(direction));
+            state.filter(|state| state.ready)
+        };
+        let (read, write) = (seen(read, Direction::Read), seen(write, Direction::Write));
+        AsyncFdReadyGuard {
             async_fd: self,
-            direction,
-        })
+            ready: Ready {
+                readable: read.is_some(),
+                writable: write.is_some(),
+                read_closed: read.is_some_and(|state| state.closed),
+                write_closed: write.is_some_and(|state| state.closed),
+            },
+            read_tick: read.map(|state| state.tick),
+            write_tick: write.map(|state| state.tick),
+        }
     }
 
     /// Refuses to wait on a direction no event will ever be reported for.
@@ -268,18 +380,49 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
 // === impl AsyncFdReadyGuard ===
 
 impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
-    /// Forgets this direction's readiness: the next `readable()` (or `writable()`)
-    /// waits for a new edge. Call it only after a syscall said `WouldBlock`: the
-    /// reactor is edge-triggered, so cleared while data is still there, the wait
-    /// hangs (no new edge comes for old data); never cleared, it spins (every wait
-    /// returns at once).
-    pub fn clear_ready(&mut self) {
-        self.async_fd.io.clear_ready(self.direction);
+    /// What the fd was found ready for when this guard was made.
+    pub fn ready(&self) -> Ready {
+        self.ready
     }
 
-    /// Runs `op`, the one non-blocking syscall. If it says `WouldBlock`, readiness is
-    /// cleared and `Err(TryIoError)` comes back: wait again. Anything else, success or
-    /// error, comes back as `Ok(result)`, and readiness is kept.
+    /// Forgets the readiness this guard proved: the next `readable()` (or
+    /// `writable()`) waits for a new edge. Call it only after a syscall said
+    /// `WouldBlock`: the reactor is edge-triggered, so cleared while data is still
+    /// there, the wait hangs (no new edge comes for old data); never cleared, it spins
+    /// (every wait returns at once).
+    ///
+    /// A direction that an event raised again since the guard was made (data came
+    /// while you awaited something else) is left ready: that event's edge is not
+    /// erased.
+    pub fn clear_ready(&mut self) {
+        self.clear_ready_matching(Ready::READABLE.or(Ready::WRITABLE));
+    }
+
+    /// [`clear_ready`](AsyncFdReadyGuard::clear_ready) for the directions in `ready`
+    /// only: `Ready::READABLE` after a read said `WouldBlock` on a guard from
+    /// [`AsyncFd::ready`] that proved both directions.
+    pub fn clear_ready_matching(&mut self, ready: Ready) {
+        let io = &self.async_fd.io;
+        if ready.readable
+            && let Some(tick) = self.read_tick.take()
+        {
+            io.clear_ready_unless_raised_since(Direction::Read, tick);
+            self.ready.readable = false;
+        }
+        if ready.writable
+            && let Some(tick) = self.write_tick.take()
+        {
+            io.clear_ready_unless_raised_since(Direction::Write, tick);
+            self.ready.writable = false;
+        }
+    }
+
+    /// Runs `op`, the one non-blocking syscall. If it says `WouldBlock`, the readiness
+    /// this guard proved is cleared and `Err(TryIoError)` comes back: wait again.
+    /// Anything else, success or error, comes back as `Ok(result)`, and readiness is
+    /// kept. On a guard that proved both directions, a `WouldBlock` clears both (as
+    /// tokio's does): use one direction's guard, or `clear_ready_matching`, when the
+    /// syscall only speaks for one.
     ///
     /// # Errors
     /// [`TryIoError`] when `op` returned `WouldBlock`.
@@ -289,7 +432,15 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     ) -> Result<io::Result<R>, TryIoError> {
         match op(self.async_fd) {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_ready();
+                // Heard just now, so never stale: cleared whatever the ticks say.
+                let io = &self.async_fd.io;
+                if self.read_tick.take().is_some() {
+                    io.clear_ready(Direction::Read);
+                }
+                if self.write_tick.take().is_some() {
+                    io.clear_ready(Direction::Write);
+                }
+                self.ready = Ready::default();
                 Err(TryIoError(()))
             }
             result => Ok(result),
@@ -307,29 +458,59 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     }
 }
 
-// === impl FdSource ===
+// === impl Ready ===
 
-impl<T: AsRawFd> Source for FdSource<T> {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).register(registry, token, interest)
+impl Ready {
+    /// Readable.
+    pub const READABLE: Ready = Ready {
+        readable: true,
+        writable: false,
+        read_closed: false,
+        write_closed: false,
+    };
+
+    /// Writable.
+    pub const WRITABLE: Ready = Ready {
+        readable: false,
+        writable: true,
+        read_closed: false,
+        write_closed: false,
+    };
+
+    /// Both sets at once.
+    #[must_use]
+    pub const fn or(self, other: Ready) -> Ready {
+        Ready {
+            readable: self.readable || other.readable,
+            writable: self.writable || other.writable,
+            read_closed: self.read_closed || other.read_closed,
+            write_closed: self.write_closed || other.write_closed,
+        }
     }
 
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).reregister(registry, token, interest)
+    /// Worth a read: data, end of stream or an error waits.
+    pub fn is_readable(self) -> bool {
+        self.readable
     }
 
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).deregister(registry)
+    /// Worth a write: room, or an error waits.
+    pub fn is_writable(self) -> bool {
+        self.writable
+    }
+
+    /// The peer hung up its sending side, or the fd failed.
+    pub fn is_read_closed(self) -> bool {
+        self.read_closed
+    }
+
+    /// The peer hung up its receiving side, or the fd failed.
+    pub fn is_write_closed(self) -> bool {
+        self.write_closed
+    }
+
+    /// Ready for nothing (a guard after `clear_ready`).
+    pub fn is_empty(self) -> bool {
+        !self.readable && !self.writable
     }
 }
 

@@ -2,14 +2,16 @@
 //!
 //! | type | what it is | file |
 //! |---|---|---|
-//! | [`TcpListener`], [`TcpStream`] | TCP; [`TcpStream::into_split`] gives [`OwnedReadHalf`] and [`OwnedWriteHalf`] | `tcp_listener.rs`, `tcp_stream.rs`, `tcp_split.rs` |
+//! | [`TcpListener`], [`TcpStream`] | TCP; [`TcpStream::into_split`] gives [`OwnedReadHalf`] and [`OwnedWriteHalf`] | `tcp_listener.rs`, `tcp_stream.rs`, `split.rs` |
 //! | [`UdpSocket`] | UDP datagrams | `udp.rs` |
-//! | [`UnixListener`], [`UnixStream`], [`UnixDatagram`] | Unix-domain sockets, addressed by path | `unix_listener.rs`, `unix_stream.rs`, `unix_datagram.rs` |
+//! | [`UnixListener`], [`UnixStream`], [`UnixDatagram`] | Unix-domain sockets, addressed by path; [`UnixStream::into_split`] gives `OwnedReadHalf<UnixStream>` and `OwnedWriteHalf<UnixStream>` (or, on Linux, by an abstract name: `"\0name"`) | `unix_listener.rs`, `unix_stream.rs`, `unix_datagram.rs`, `unix_address.rs`, `split.rs` |
 //! | [`AsyncFd`] | any non-blocking fd (a pipe, an eventfd, …): you make the syscalls | `async_fd.rs` |
 //!
 //! Behind them: `registration.rs` (a source's place in the reactor, and the `Io`
 //! future every operation is), `stream.rs` (reads and writes, written once for TCP and
-//! Unix streams), `conversions.rs` (`AsRawFd`, `AsFd`). Every type converts from and
+//! Unix streams), `split.rs` (a stream's owned halves, for both kinds),
+//! `unix_address.rs` (a path or an abstract name as a socket address), `fd_source.rs`
+//! (any fd as a mio source), `conversions.rs` (`AsRawFd`, `AsFd`). Every type converts from and
 //! into its std counterpart (`from_std`, `into_std`), keeping the same fd.
 //!
 //! Each socket is a non-blocking mio socket registered with the reactor of the runtime
@@ -80,14 +82,18 @@
 mod async_fd;
 #[cfg(unix)]
 mod conversions;
+#[cfg(unix)]
+mod fd_source;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 pub(crate) mod registration;
+mod split;
 mod stream;
 mod tcp_listener;
-mod tcp_split;
 mod tcp_stream;
 mod udp;
+#[cfg(unix)]
+mod unix_address;
 #[cfg(unix)]
 mod unix_datagram;
 #[cfg(unix)]
@@ -96,13 +102,13 @@ mod unix_listener;
 mod unix_stream;
 
 #[cfg(unix)]
-pub use async_fd::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+pub use async_fd::{AsyncFd, AsyncFdReadyGuard, Ready, TryIoError};
 /// Which directions an [`AsyncFd`] is registered for: mio's own type, re-exported,
 /// since the reactor is mio (`Interest::READABLE | Interest::WRITABLE`, as tokio's
 /// `Interest` is written).
 pub use mio::Interest;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp_listener::TcpListener;
-pub use tcp_split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;
 #[cfg(unix)]

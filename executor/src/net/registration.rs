@@ -9,6 +9,7 @@
 //!           ▼                                            of the source's slot
 //!       op(&source), the non-blocking syscall
 //!           ├─ WouldBlock  ─► Reactor::clear_ready, go round (and so park)
+//!           ├─ Interrupted ─► go round; the 4th in one poll: back to the loop
 //!           └─ anything else (data, EOF, an error) ─► remove the entry, Ready(result)
 //! Io dropped while parked ─► Reactor::remove_waiter: nothing is left behind
 //! ```
@@ -28,6 +29,14 @@
 //! - A source is only polled on the runtime that registered it. Anywhere else (its
 //!   runtime was dropped, or this is another runtime's `block_on`) no reactor would
 //!   ever wake it, so the operation fails at once instead of hanging.
+//! - Every `Ready` spends one unit of the task's coop budget, that failure included:
+//!   a loop that retries a failing operation still gives the loop back (coop.rs).
+//! - `Interrupted` (EINTR: a signal cut the syscall short, nothing happened) is tried
+//!   again, at most `INTERRUPTED_RETRIES` times in one poll. After that the task goes
+//!   back to the loop (woken after its timers and I/O, as a spent budget does) with its
+//!   readiness kept, and tries again on its next poll: a storm of signals, or an
+//!   `AsyncFd::async_io` closure that always says `Interrupted`, cannot keep the thread
+//!   from its timers, so a `timeout` around it still fires.
 
 use std::fmt;
 use std::future::Future;
@@ -43,8 +52,11 @@ use mio::{Interest, Token};
 use crate::context;
 use crate::coop;
 use crate::event_loop::Core;
-use crate::reactor::{Direction, ShowToken, Waiter};
+use crate::reactor::{Direction, FirstTry, ShowToken, SideState, Waiter};
 use crate::trace::trace;
+
+/// How many `Interrupted` in a row one poll retries before it gives the loop back.
+const INTERRUPTED_RETRIES: u32 = 3;
 
 /// An I/O source and its place in the reactor of the runtime that registered it.
 pub(crate) struct Registration<S: Source> {
@@ -78,12 +90,37 @@ impl<S: Source> Registration<S> {
     /// Outside a runtime.
     #[track_caller]
     pub(crate) fn new(
-        mut source: S,
+        source: S,
         interest: Interest,
         what: &'static str,
     ) -> io::Result<Registration<S>> {
+        Registration::register(source, interest, what, FirstTry::Now)
+    }
+
+    /// As [`new`](Registration::new), but the source is not assumed ready: its first
+    /// wait parks until epoll reports what the fd is ready for (for `AsyncFd`).
+    ///
+    /// # Panics
+    /// Outside a runtime.
+    #[cfg(unix)]
+    #[track_caller]
+    pub(crate) fn awaiting_first_event(
+        source: S,
+        interest: Interest,
+        what: &'static str,
+    ) -> io::Result<Registration<S>> {
+        Registration::register(source, interest, what, FirstTry::AfterFirstEvent)
+    }
+
+    #[track_caller]
+    fn register(
+        mut source: S,
+        interest: Interest,
+        what: &'static str,
+        first_try: FirstTry,
+    ) -> io::Result<Registration<S>> {
         let core = context::expect_current(what);
-        let token = core.reactor.register(&mut source, interest)?;
+        let token = core.reactor.register(&mut source, interest, first_try)?;
         trace!(core, "io     register token={} ({what})", ShowToken(token));
         Ok(Registration {
             source: Some(source),
@@ -160,18 +197,16 @@ impl<S: Source> Registration<S> {
         waiter: &mut Waiter,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        if !context::with_runtime(self.core.id, |_| {}) {
-            return Poll::Ready(Err(io::Error::other(
-                "glassbox: this socket belongs to a runtime that is not running on this \
-                 thread (it was dropped, or this is another runtime); no reactor would \
-                 ever wake this operation",
-            )));
-        }
         let reactor = &self.core.reactor;
         // An operation that completes spends one unit of the task's coop budget, and
         // so does an error: an accept loop failing with EMFILE at once, again and
-        // again, still gives the loop back every 128 tries (coop.rs).
+        // again, still gives the loop back every 128 tries (coop.rs). The error of a
+        // socket polled off its runtime too: a loop retrying it would spin for ever.
         coop::poll_budgeted(cx, |cx| {
+            if !context::with_runtime(self.core.id, |_| {}) {
+                return Poll::Ready(Err(not_on_its_runtime()));
+            }
+            let mut interrupted = 0;
             loop {
                 if reactor
                     .poll_ready(self.token, direction, waiter, cx)
@@ -192,8 +227,17 @@ impl<S: Source> Registration<S> {
                         // Drained: the OS now owes us an edge. Going round parks the task.
                         reactor.clear_ready(self.token, direction);
                     }
-                    // A signal cut the syscall short; nothing happened, try again.
-                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                    // A signal cut the syscall short; nothing happened, try again, a few
+                    // times: then give the loop back, readiness kept.
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {
+                        interrupted += 1;
+                        if interrupted > INTERRUPTED_RETRIES {
+                            // Pending: `Core::defer` wakes the task after the loop's
+                            // timers and I/O, and its next poll tries again.
+                            self.core.defer(cx.waker());
+                            return Poll::Pending;
+                        }
+                    }
                     result => {
                         reactor.remove_waiter(self.token, direction, waiter);
                         return Poll::Ready(result);
@@ -203,25 +247,14 @@ impl<S: Source> Registration<S> {
         })
     }
 
-    /// Passes a stream read's or write's `result` through, first noting a short
-    /// transfer (some bytes, fewer than the `asked`): the socket is drained in
-    /// `direction`, and the next try parks at once instead of paying a syscall to hear
-    /// `WouldBlock` (the reactor's rule 3). Not for datagrams: a datagram shorter than
-    /// the buffer says nothing about the next one.
-    pub(crate) fn stream_transfer(
-        &self,
-        direction: Direction,
-        asked: usize,
-        result: io::Result<usize>,
-    ) -> io::Result<usize> {
-        if let Ok(moved) = result
-            && 0 < moved
-            && moved < asked
-        {
-            let reactor = &self.core.reactor;
-            reactor.clear_ready_after_short_transfer(self.token, direction);
-        }
-        result
+    /// Notes a stream's short transfer in `direction` (some bytes, fewer than asked,
+    /// where the kernel's short transfer proves the socket drained: `stream.rs` says
+    /// when): the next try parks at once instead of paying a syscall to hear
+    /// `WouldBlock` (the reactor's rule 3). The reactor keeps a closed side, and a read
+    /// side that has seen urgent data, as they are.
+    pub(crate) fn clear_ready_after_short_transfer(&self, direction: Direction) {
+        let reactor = &self.core.reactor;
+        reactor.clear_ready_after_short_transfer(self.token, direction);
     }
 
     /// Wakes the tasks waiting in the directions `how` shut down, so they retry and
@@ -243,6 +276,20 @@ impl<S: Source> Registration<S> {
         self.core.reactor.clear_ready(self.token, direction);
     }
 
+    /// What the reactor knows of `direction` now, for an `AsyncFd` guard.
+    #[cfg(unix)]
+    pub(crate) fn side_state(&self, direction: Direction) -> SideState {
+        self.core.reactor.side_state(self.token, direction)
+    }
+
+    /// Clears `direction` unless an event raised it after `tick`: for an `AsyncFd`
+    /// guard's `clear_ready`, which may come long after its syscall.
+    #[cfg(unix)]
+    pub(crate) fn clear_ready_unless_raised_since(&self, direction: Direction, tick: u32) {
+        let reactor = &self.core.reactor;
+        reactor.clear_ready_unless_raised_since(self.token, direction, tick);
+    }
+
     /// Takes `source` out of the poller and frees this registration's slot.
     fn deregister(&self, source: &mut S) {
         trace!(
@@ -252,6 +299,15 @@ impl<S: Source> Registration<S> {
         );
         self.core.reactor.deregister(self.token, source);
     }
+}
+
+/// The error of an operation polled where its reactor is not running.
+fn not_on_its_runtime() -> io::Error {
+    io::Error::other(
+        "glassbox: this socket belongs to a runtime that is not running on this thread \
+         (it was dropped, or this is another runtime); no reactor would ever wake this \
+         operation",
+    )
 }
 
 impl<S: Source> Drop for Registration<S> {

@@ -9,10 +9,21 @@
 //! here.
 //!
 //! # Ground rules
-//! - Every read and write goes through `Registration::stream_transfer`: a transfer
-//!   shorter than asked proves the socket drained in its direction, and clears the
+//! - Every read and write goes through `Registration::transferred`: a transfer shorter
+//!   than asked, where that proves the socket drained in its direction, clears the
 //!   remembered readiness (the reactor's rule 3), so the next try parks at once
-//!   instead of spending a syscall to hear `WouldBlock`.
+//!   instead of spending a syscall to hear `WouldBlock`. Where it proves nothing, the
+//!   next try makes the syscall and waits for `WouldBlock`:
+//!   - a read that stopped at TCP's urgent mark, bytes still queued behind it: the
+//!     socket is registered for `EPOLLPRI`, and once urgent data has been reported, the
+//!     reactor stops believing short reads on it (Linux; elsewhere TCP reads never take
+//!     the shortcut);
+//!   - any Unix stream read: the kernel also stops one after a message that carried
+//!     fds (`SCM_RIGHTS`), between two writers' messages (`SO_PASSCRED`) and at a
+//!     `MSG_OOB` mark, and no event says which;
+//!   - a `writev` of more slices than the kernel takes in one call (`IOV_MAX`): it is
+//!     cut to the first `MAX_WRITE_SLICES` before the call, so "fewer than asked" is
+//!     measured against the slices the kernel really saw.
 //! - A peek is not a transfer: it leaves the bytes where they are, so a short peek
 //!   proves nothing drained and clears nothing. Were it to clear, the next `read`
 //!   would park on bytes already there, and no edge would come to wake it.
@@ -28,14 +39,37 @@ use std::net::Shutdown;
 #[cfg(any(feature = "futures-io", feature = "hyper"))]
 use std::task::{Context, Poll};
 
+use mio::Interest;
 use mio::event::Source;
 
 use super::registration::Registration;
 use crate::reactor::Direction;
 
+/// The most slices one vectored write hands to `writev(2)`: what std passes on at
+/// most (`UIO_MAXIOV` on Linux and Android, `IOV_MAX` on Apple's systems and the
+/// BSDs, where both are 1,024), and POSIX's least `IOV_MAX` elsewhere. The rest go in
+/// the next call.
+#[cfg(feature = "hyper")]
+const MAX_WRITE_SLICES: usize = if cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+)) {
+    1024
+} else {
+    16
+};
+
 /// The calls a stream socket answers besides reading and writing, which mio gives
 /// each socket type as inherent methods of the same names.
 pub(crate) trait StreamSocket: Source {
+    /// Whether a read that returns fewer bytes than asked proves the receive buffer
+    /// empty, unless urgent data was reported (see the ground rules).
+    const SHORT_READ_DRAINS: bool;
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
     fn take_error(&self) -> io::Result<Option<io::Error>>;
     /// Whether the socket has a peer: `NotConnected` while a connect is in flight.
@@ -43,6 +77,8 @@ pub(crate) trait StreamSocket: Source {
 }
 
 impl StreamSocket for mio::net::TcpStream {
+    /// Only where the reactor hears of urgent data (`EPOLLPRI`, `stream_interest`).
+    const SHORT_READ_DRAINS: bool = cfg!(any(target_os = "linux", target_os = "android"));
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         mio::net::TcpStream::shutdown(self, how)
     }
@@ -56,6 +92,7 @@ impl StreamSocket for mio::net::TcpStream {
 
 #[cfg(unix)]
 impl StreamSocket for mio::net::UnixStream {
+    const SHORT_READ_DRAINS: bool = false;
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         mio::net::UnixStream::shutdown(self, how)
     }
@@ -67,6 +104,16 @@ impl StreamSocket for mio::net::UnixStream {
     }
 }
 
+/// What a stream socket is registered for: both directions, and urgent data where
+/// the poller reports it, so that a short read at the urgent mark is not taken for a
+/// drained socket (the ground rules).
+pub(crate) fn stream_interest() -> Interest {
+    let both = Interest::READABLE | Interest::WRITABLE;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let both = both | Interest::PRIORITY;
+    both
+}
+
 // === impl Registration (streams) ===
 
 impl<S> Registration<S>
@@ -74,6 +121,26 @@ where
     S: StreamSocket,
     for<'a> &'a S: Read + Write,
 {
+    /// Passes a read's or write's `result` through, first noting a short transfer
+    /// (some bytes, fewer than `asked`) where it proves the socket drained in
+    /// `direction` (the ground rules). Not for datagrams, nor peeks.
+    fn transferred(
+        &self,
+        direction: Direction,
+        asked: usize,
+        result: io::Result<usize>,
+    ) -> io::Result<usize> {
+        let proves_drained = direction == Direction::Write || S::SHORT_READ_DRAINS;
+        if proves_drained
+            && let Ok(moved) = result
+            && 0 < moved
+            && moved < asked
+        {
+            self.clear_ready_after_short_transfer(direction);
+        }
+        result
+    }
+
     /// Waits for a non-blocking connect to finish, then asks the socket how it went
     /// (`SO_ERROR`, then whether it has a peer): a write-readiness event alone proves
     /// nothing.
@@ -103,7 +170,7 @@ where
         let asked = buf.len();
         let read = self.io(Direction::Read, |mut socket| {
             let result = socket.read(buf);
-            self.stream_transfer(Direction::Read, asked, result)
+            self.transferred(Direction::Read, asked, result)
         });
         read.await
     }
@@ -112,7 +179,7 @@ where
     pub(crate) async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         let write = self.io(Direction::Write, |mut socket| {
             let result = socket.write(buf);
-            self.stream_transfer(Direction::Write, buf.len(), result)
+            self.transferred(Direction::Write, buf.len(), result)
         });
         write.await
     }
@@ -172,7 +239,7 @@ where
         }
         self.poll_shared(cx, Direction::Read, |socket| {
             let result = read(socket);
-            self.stream_transfer(Direction::Read, asked, result)
+            self.transferred(Direction::Read, asked, result)
         })
     }
 
@@ -182,7 +249,7 @@ where
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_shared(cx, Direction::Write, |mut socket| {
             let result = socket.write(buf);
-            self.stream_transfer(Direction::Write, buf.len(), result)
+            self.transferred(Direction::Write, buf.len(), result)
         })
     }
 
@@ -195,10 +262,13 @@ where
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        // Past the kernel's limit the call would take only the first slices, and a
+        // full write of those would look short against the whole.
+        let bufs = &bufs[..bufs.len().min(MAX_WRITE_SLICES)];
         let asked = bufs.iter().map(|buf| buf.len()).sum();
         self.poll_shared(cx, Direction::Write, |mut socket| {
             let result = socket.write_vectored(bufs);
-            self.stream_transfer(Direction::Write, asked, result)
+            self.transferred(Direction::Write, asked, result)
         })
     }
 }

@@ -3,11 +3,12 @@
 //!
 //! The bytes move in `stream.rs`, shared with `UnixStream`; this file makes and
 //! converts the socket and answers what is TCP's own (addresses, `TCP_NODELAY`, TTL,
-//! `peek`). `tcp_split.rs` cuts it into owned halves.
+//! `peek`). `split.rs` cuts it into owned halves.
 //!
 //! # Ground rules
-//! - A stream is registered for reading and writing at once, and never re-registered:
-//!   the read and write halves wait independently, on separate waiter lists.
+//! - A stream is registered for reading and writing at once (and for urgent data on
+//!   Linux: `stream.rs` says why), and never re-registered: the read and write halves
+//!   wait independently, on separate waiter lists.
 //! - `connect` waits for the first write-readiness, then asks the socket how the
 //!   connection went (`SO_ERROR`, then the peer address): an event alone proves nothing.
 //! - `shutdown` wakes this stream's own waiters, so a task parked in `read` or `write`
@@ -19,9 +20,8 @@ use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 
-use mio::Interest;
-
 use super::registration::Registration;
+use super::stream::stream_interest;
 use crate::reactor::Direction;
 
 /// A TCP connection.
@@ -105,9 +105,8 @@ impl TcpStream {
 
     #[track_caller]
     fn register(socket: mio::net::TcpStream, what: &'static str) -> io::Result<TcpStream> {
-        let interest = Interest::READABLE | Interest::WRITABLE;
         Ok(TcpStream {
-            io: Registration::new(socket, interest, what)?,
+            io: Registration::new(socket, stream_interest(), what)?,
         })
     }
 
@@ -130,7 +129,7 @@ impl TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        // Not a `stream_transfer`: the bytes stay, so a short peek drained nothing.
+        // Not `transferred`: the bytes stay, so a short peek drained nothing.
         let peek = self.io.io(Direction::Read, |socket| socket.peek(buf));
         peek.await
     }

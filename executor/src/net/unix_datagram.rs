@@ -8,7 +8,11 @@
 //! - Datagram calls are not stream transfers: one shorter than the buffer says nothing
 //!   about the next, so they never clear readiness early (the reactor's rule 3).
 //! - `bind` leaves a socket file behind, as `UnixListener::bind` does, and a second
-//!   bind at that path fails with `AddrInUse` naming it.
+//!   bind at that path fails with `AddrInUse` naming it. A path that starts with NUL
+//!   is a Linux abstract name, for `bind`, `connect` and `send_to` alike
+//!   (`unix_address.rs`).
+//! - The socket is std's, registered by its fd (`FdSource`): mio's has no calls that
+//!   take an abstract address.
 //! - `from_std` makes the socket non-blocking; `into_std` deregisters it first and
 //!   hands back the same fd, still non-blocking.
 
@@ -20,9 +24,13 @@ use std::path::Path;
 
 use mio::Interest;
 
+use super::fd_source::FdSource;
 use super::registration::Registration;
-use super::unix_listener::bind_error;
+use super::unix_address::{bind_error, socket_address};
 use crate::reactor::Direction;
+
+/// std's socket, registered by its fd.
+type Socket = FdSource<std::os::unix::net::UnixDatagram>;
 
 /// A Unix-domain datagram socket.
 ///
@@ -41,23 +49,27 @@ use crate::reactor::Direction;
 /// });
 /// ```
 pub struct UnixDatagram {
-    io: Registration<mio::net::UnixDatagram>,
+    io: Registration<Socket>,
 }
 
 // === impl UnixDatagram ===
 
 impl UnixDatagram {
-    /// Creates a socket file at `path` and binds to it.
+    /// Creates a socket file at `path` and binds to it (on Linux, binds to an abstract
+    /// name if `path` starts with a NUL byte: `"\0name"`).
     ///
     /// # Errors
-    /// What the OS says; `AddrInUse`, naming the path, when a file is already there.
+    /// What the OS says; `AddrInUse`, naming the path, when a file is already there;
+    /// `InvalidInput` for a NUL byte anywhere but first, saying where.
     ///
     /// # Panics
     /// Outside a runtime.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         let path = path.as_ref();
-        let socket = mio::net::UnixDatagram::bind(path).map_err(|error| bind_error(path, error))?;
+        let address = socket_address(path)?;
+        let socket = std::os::unix::net::UnixDatagram::bind_addr(&address)
+            .map_err(|error| bind_error(path, error))?;
         UnixDatagram::register(socket, "UnixDatagram::bind")
     }
 
@@ -71,7 +83,7 @@ impl UnixDatagram {
     /// Outside a runtime.
     #[track_caller]
     pub fn unbound() -> io::Result<UnixDatagram> {
-        let socket = mio::net::UnixDatagram::unbound()?;
+        let socket = std::os::unix::net::UnixDatagram::unbound()?;
         UnixDatagram::register(socket, "UnixDatagram::unbound")
     }
 
@@ -84,7 +96,7 @@ impl UnixDatagram {
     /// Outside a runtime.
     #[track_caller]
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
-        let (a, b) = mio::net::UnixDatagram::pair()?;
+        let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
         let a = UnixDatagram::register(a, "UnixDatagram::pair")?;
         let b = UnixDatagram::register(b, "UnixDatagram::pair")?;
         Ok((a, b))
@@ -100,8 +112,6 @@ impl UnixDatagram {
     /// Outside a runtime.
     #[track_caller]
     pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
-        socket.set_nonblocking(true)?;
-        let socket = mio::net::UnixDatagram::from_std(socket);
         UnixDatagram::register(socket, "UnixDatagram::from_std")
     }
 
@@ -111,15 +121,25 @@ impl UnixDatagram {
     /// # Errors
     /// None today: the `Result` is tokio's signature, kept so code moves across as is.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
-        Ok(self.io.into_source().into())
+        Ok(self.io.into_source().0)
     }
 
+    /// Makes `socket` non-blocking, which the reactor needs, and registers it.
     #[track_caller]
-    fn register(socket: mio::net::UnixDatagram, what: &'static str) -> io::Result<UnixDatagram> {
+    fn register(
+        socket: std::os::unix::net::UnixDatagram,
+        what: &'static str,
+    ) -> io::Result<UnixDatagram> {
+        socket.set_nonblocking(true)?;
         let interest = Interest::READABLE | Interest::WRITABLE;
         Ok(UnixDatagram {
-            io: Registration::new(socket, interest, what)?,
+            io: Registration::new(FdSource(socket), interest, what)?,
         })
+    }
+
+    /// std's socket, for the calls that never block.
+    fn socket(&self) -> &std::os::unix::net::UnixDatagram {
+        &self.io.source().0
     }
 
     /// Sets the default destination for [`send`](UnixDatagram::send) and accepts
@@ -127,9 +147,10 @@ impl UnixDatagram {
     /// never waits.
     ///
     /// # Errors
-    /// What the OS says (`NotFound`, `ConnectionRefused`).
+    /// What the OS says (`NotFound`, `ConnectionRefused`); `InvalidInput` for a NUL
+    /// byte anywhere but first in `path`, saying where.
     pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
-        self.io.source().connect(path)
+        self.socket().connect_addr(&socket_address(path.as_ref())?)
     }
 
     /// Sends one datagram to the connected address; returns its length. Cancel-safe.
@@ -138,7 +159,7 @@ impl UnixDatagram {
     /// What the OS says (`NotConnected`, `ConnectionRefused` once the peer is gone).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.io
-            .io(Direction::Write, |socket| socket.send(buf))
+            .io(Direction::Write, |socket| socket.0.send(buf))
             .await
     }
 
@@ -147,18 +168,22 @@ impl UnixDatagram {
     /// # Errors
     /// What the OS says.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.io(Direction::Read, |socket| socket.recv(buf)).await
+        let recv = self.io.io(Direction::Read, |socket| socket.0.recv(buf));
+        recv.await
     }
 
     /// Sends one datagram to the socket bound at `path`; returns its length.
     /// Cancel-safe.
     ///
     /// # Errors
-    /// What the OS says (`NotFound`, `ConnectionRefused` when nothing is bound there).
+    /// What the OS says (`NotFound`, `ConnectionRefused` when nothing is bound there);
+    /// `InvalidInput` for a NUL byte anywhere but first in `path`, saying where.
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        let path = path.as_ref();
+        let address = socket_address(path.as_ref())?;
         self.io
-            .io(Direction::Write, |socket| socket.send_to(buf, path))
+            .io(Direction::Write, |socket| {
+                socket.0.send_to_addr(buf, &address)
+            })
             .await
     }
 
@@ -169,7 +194,7 @@ impl UnixDatagram {
     /// What the OS says.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io
-            .io(Direction::Read, |socket| socket.recv_from(buf))
+            .io(Direction::Read, |socket| socket.0.recv_from(buf))
             .await
     }
 
@@ -179,7 +204,7 @@ impl UnixDatagram {
     /// # Errors
     /// What the OS says.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.source().shutdown(how)?;
+        self.socket().shutdown(how)?;
         self.io.wake_after_shutdown(how);
         Ok(())
     }
@@ -189,7 +214,7 @@ impl UnixDatagram {
     /// # Errors
     /// What the OS says.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.source().local_addr()
+        self.socket().local_addr()
     }
 
     /// The address this socket is connected to.
@@ -197,11 +222,11 @@ impl UnixDatagram {
     /// # Errors
     /// What the OS says (`NotConnected`).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.source().peer_addr()
+        self.socket().peer_addr()
     }
 
     /// The registration, for `AsRawFd`.
-    pub(crate) fn registration(&self) -> &Registration<mio::net::UnixDatagram> {
+    pub(crate) fn registration(&self) -> &Registration<Socket> {
         &self.io
     }
 }

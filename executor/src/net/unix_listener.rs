@@ -20,6 +20,7 @@ use std::path::Path;
 use mio::Interest;
 
 use super::registration::Registration;
+use super::unix_address::{bind_error, socket_address};
 use super::unix_stream::UnixStream;
 use crate::reactor::Direction;
 
@@ -53,19 +54,22 @@ pub struct UnixListener {
 
 impl UnixListener {
     /// Creates a socket file at `path` and listens on it. Binding never blocks, so
-    /// this is not async.
+    /// this is not async. On Linux, a `path` that starts with a NUL byte (`"\0name"`)
+    /// is an abstract name instead: no file is made.
     ///
     /// # Errors
     /// What the OS says; `AddrInUse`, naming the path, when a file is already there
-    /// (a socket left behind by an earlier run, typically).
+    /// (a socket left behind by an earlier run, typically); `InvalidInput` for a NUL
+    /// byte anywhere but first, saying where.
     ///
     /// # Panics
     /// Outside a runtime.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let path = path.as_ref();
+        let address = socket_address(path)?;
         let listener =
-            mio::net::UnixListener::bind(path).map_err(|error| bind_error(path, error))?;
+            mio::net::UnixListener::bind_addr(&address).map_err(|error| bind_error(path, error))?;
         let io = Registration::new(listener, Interest::READABLE, "UnixListener::bind")?;
         Ok(UnixListener { io })
     }
@@ -118,22 +122,6 @@ impl UnixListener {
     pub(crate) fn registration(&self) -> &Registration<mio::net::UnixListener> {
         &self.io
     }
-}
-
-/// Names `path` in a bind's error, and says what `AddrInUse` almost always means for
-/// a Unix socket: a file left behind, not a live listener.
-pub(super) fn bind_error(path: &Path, error: io::Error) -> io::Error {
-    let why = if error.kind() == io::ErrorKind::AddrInUse {
-        "the path already exists: a socket file left behind by an earlier run? \
-         Nothing removes it on close; remove it before binding"
-    } else {
-        "the OS refused"
-    };
-    let message = format!(
-        "glassbox: cannot bind a Unix socket at {}: {why} ({error})",
-        path.display()
-    );
-    io::Error::new(error.kind(), message)
 }
 
 impl fmt::Debug for UnixListener {

@@ -3,7 +3,9 @@
 //! an IP address and port.
 //!
 //! Everything but making the socket is shared with `TcpStream` (`stream.rs`): the
-//! same reads and writes, the same short-transfer rule, the same cancel safety.
+//! same reads and writes, the same cancel safety, and the same owned halves
+//! (`split.rs`). One difference: a short read never proves a Unix stream drained
+//! (`stream.rs` says why).
 //!
 //! # Ground rules
 //! - Registered for reading and writing at once, never re-registered, as `TcpStream`.
@@ -21,9 +23,9 @@ use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use mio::Interest;
-
 use super::registration::Registration;
+use super::stream::stream_interest;
+use super::unix_address::socket_address;
 
 /// A connected Unix-domain stream socket.
 ///
@@ -51,16 +53,19 @@ pub struct UnixStream {
 // === impl UnixStream ===
 
 impl UnixStream {
-    /// Connects to the socket listening at `path`.
+    /// Connects to the socket listening at `path` (on Linux, an abstract name if it
+    /// starts with a NUL byte: `"\0name"`).
     ///
     /// # Errors
     /// What the OS says: `NotFound` when no file is there, `ConnectionRefused` when
-    /// nothing listens on it, `WouldBlock` when its backlog is full.
+    /// nothing listens on it, `WouldBlock` when its backlog is full; `InvalidInput` for
+    /// a NUL byte anywhere but first, saying where.
     ///
     /// # Panics
     /// Outside a runtime.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let socket = mio::net::UnixStream::connect(path)?;
+        let address = socket_address(path.as_ref())?;
+        let socket = mio::net::UnixStream::connect_addr(&address)?;
         let stream = UnixStream::register(socket, "UnixStream::connect")?;
         stream.io.connected().await?;
         Ok(stream)
@@ -112,9 +117,8 @@ impl UnixStream {
 
     #[track_caller]
     fn register(socket: mio::net::UnixStream, what: &'static str) -> io::Result<UnixStream> {
-        let interest = Interest::READABLE | Interest::WRITABLE;
         Ok(UnixStream {
-            io: Registration::new(socket, interest, what)?,
+            io: Registration::new(socket, stream_interest(), what)?,
         })
     }
 

@@ -22,7 +22,9 @@ fn udp_source() -> mio::net::UdpSocket {
 fn one_source() -> (Reactor, mio::Waker, mio::net::UdpSocket, Token) {
     let (reactor, waker) = Reactor::new().unwrap();
     let mut source = udp_source();
-    let token = reactor.register(&mut source, Interest::READABLE).unwrap();
+    let token = reactor
+        .register(&mut source, Interest::READABLE, FirstTry::Now)
+        .unwrap();
     (reactor, waker, source, token)
 }
 
@@ -58,20 +60,33 @@ fn readers(reactor: &Reactor, token: Token) -> usize {
 const READABLE: Readiness = Readiness {
     read: Known::Ready,
     write: Known::Drained,
+    urgent: false,
 };
+
+/// What epoll reports for a TCP socket that received urgent data (`EPOLLIN|EPOLLPRI`).
+const READABLE_URGENT: Readiness = Readiness {
+    read: Known::Ready,
+    write: Known::Drained,
+    urgent: true,
+};
+
+/// Whether `token`'s read side is remembered as worth trying.
+fn readable(reactor: &Reactor, token: Token) -> bool {
+    reactor.side_state(token, Direction::Read).ready
+}
 
 #[test]
 fn a_stale_event_for_a_reused_key_does_not_wake_the_new_owner() {
     let (reactor, _waker) = Reactor::new().unwrap();
     let mut old_source = udp_source();
     let old = reactor
-        .register(&mut old_source, Interest::READABLE)
+        .register(&mut old_source, Interest::READABLE, FirstTry::Now)
         .unwrap();
     reactor.deregister(old, &mut old_source);
 
     let mut new_source = udp_source();
     let new = reactor
-        .register(&mut new_source, Interest::READABLE)
+        .register(&mut new_source, Interest::READABLE, FirstTry::Now)
         .unwrap();
     assert_eq!(new.0 & KEY_MASK, old.0 & KEY_MASK, "the slab key is reused");
     assert_ne!(new, old, "but the token is not");
@@ -135,6 +150,77 @@ fn a_write_event_leaves_readers_parked() {
     let (reader, _waiter) = park_reader(&reactor, token);
     reactor.wake(token, Direction::Write);
     assert_eq!(reader.0.load(Ordering::SeqCst), 0);
+    reactor.deregister(token, &mut source);
+}
+
+#[test]
+fn deregistering_a_source_wakes_every_waiter_still_parked_on_it() {
+    let (reactor, _waker, mut source, token) = one_source();
+    let (reader, _reader_waiter) = park_reader(&reactor, token);
+    let writer = Arc::new(Counter::default());
+    let mut writer_waiter = Waiter::default();
+    reactor.clear_ready(token, Direction::Write);
+    let waker = Waker::from(writer.clone());
+    let parked = reactor.poll_ready(
+        token,
+        Direction::Write,
+        &mut writer_waiter,
+        &mut Context::from_waker(&waker),
+    );
+    assert!(parked.is_pending());
+    reactor.deregister(token, &mut source);
+    assert_eq!(reader.0.load(Ordering::SeqCst), 1, "the reader hears it");
+    assert_eq!(writer.0.load(Ordering::SeqCst), 1, "the writer hears it");
+}
+
+#[test]
+fn a_short_read_clears_readiness_until_urgent_data_is_reported_then_never() {
+    let (reactor, _waker, mut source, token) = one_source();
+    reactor.clear_ready_after_short_transfer(token, Direction::Read);
+    assert!(!readable(&reactor, token), "a short read proved it drained");
+
+    let mut to_wake = Vec::new();
+    reactor.dispatch(token, READABLE_URGENT, &mut to_wake);
+    reactor.clear_ready_after_short_transfer(token, Direction::Read);
+    assert!(
+        readable(&reactor, token),
+        "it may have stopped at the urgent mark"
+    );
+    reactor.dispatch(token, READABLE, &mut to_wake);
+    reactor.clear_ready_after_short_transfer(token, Direction::Read);
+    assert!(
+        readable(&reactor, token),
+        "for the rest of the source's life"
+    );
+    reactor.clear_ready(token, Direction::Read);
+    assert!(!readable(&reactor, token), "a WouldBlock still clears");
+    reactor.deregister(token, &mut source);
+}
+
+#[test]
+fn a_clear_made_with_an_old_tick_keeps_the_readiness_an_event_brought_since() {
+    let (reactor, _waker, mut source, token) = one_source();
+    let before = reactor.side_state(token, Direction::Read).tick;
+    let mut to_wake = Vec::new();
+    reactor.dispatch(token, READABLE, &mut to_wake);
+    reactor.clear_ready_unless_raised_since(token, Direction::Read, before);
+    assert!(readable(&reactor, token), "the new event's edge is kept");
+    let now = reactor.side_state(token, Direction::Read).tick;
+    reactor.clear_ready_unless_raised_since(token, Direction::Read, now);
+    assert!(!readable(&reactor, token), "no event since: cleared");
+    reactor.deregister(token, &mut source);
+}
+
+#[test]
+fn a_source_registered_to_wait_for_its_first_event_starts_drained_both_ways() {
+    let (reactor, _waker) = Reactor::new().unwrap();
+    let mut source = udp_source();
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    let token = reactor
+        .register(&mut source, interest, FirstTry::AfterFirstEvent)
+        .unwrap();
+    assert!(!reactor.side_state(token, Direction::Read).ready);
+    assert!(!reactor.side_state(token, Direction::Write).ready);
     reactor.deregister(token, &mut source);
 }
 
