@@ -44,6 +44,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
+mod contain;
 mod join_all;
 mod queue;
 mod retry;
