@@ -471,7 +471,8 @@ mod tests {
         let late = list.push_back("f", &Waker::from(named("f", &log)));
         let left: Vec<_> = list.drain().map(|waiter| *waiter.state()).collect();
         assert_eq!(left, ["b", "d", "f"]);
-        assert!(list.is_empty() && list.len() == 0);
+        assert!(list.is_empty());
+        assert_eq!(list.len(), 0);
         assert!(!list.remove(&late), "drained waiters are out of line too");
     }
 
