@@ -91,7 +91,11 @@ impl<'a> Acquire<'a> {
             state.waiters.recycle(waiter);
             request
         };
-        drop_contained(waker);
+        if let Some(waker) = waker {
+            // Only a request dropped while in line still holds one: the served one's
+            // was taken to wake it.
+            drop_contained(waker);
+        }
         request.assigned
     }
 
