@@ -214,6 +214,35 @@ fn dropping_a_pool_runs_its_queued_jobs_and_waits_for_them() {
 }
 
 #[test]
+fn shutdown_timeout_with_time_enough_runs_the_queued_jobs_too() {
+    let _hang = hang_guard::start();
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
+    let running = pool.spawn({
+        let (started, release) = (started.clone(), release.clone());
+        move || {
+            started.open();
+            release.wait();
+        }
+    });
+    let queued = pool.spawn(|| "ran");
+    started.wait();
+    let opener = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        release.open();
+    });
+    assert!(
+        pool.shutdown_timeout(Duration::from_secs(20)),
+        "both jobs ran within the timeout"
+    );
+    opener.join().unwrap();
+    executor::block_on(async {
+        running.await.unwrap();
+        assert_eq!(queued.await.unwrap(), "ran");
+    });
+}
+
+#[test]
 fn shutdown_timeout_cancels_the_jobs_no_thread_started_when_it_expires() {
     let _hang = hang_guard::start();
     let pool = BlockingPool::builder().max_threads(1).build();
