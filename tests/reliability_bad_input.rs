@@ -769,8 +769,51 @@ fn semaphore_counts_at_their_limits() {
                     })
                 },
             ),
+            works(
+                "a waiter's waker panics with a bomb (a payload whose drop panics): the waiter \
+                 served behind it is still woken, with its permit",
+                || {
+                    let sem = Semaphore::new(0);
+                    let (counting, waker) = reliability_support::CountingWaker::new();
+                    let bombing = std::task::Waker::from(Arc::new(BombingWaker));
+                    let mut first = Box::pin(sem.acquire());
+                    let mut second = Box::pin(sem.acquire());
+                    assert!(poll_with(&mut first, &bombing).is_pending());
+                    assert!(poll_with(&mut second, &waker).is_pending());
+                    sem.add_permits(2); // no panic escapes
+                    assert_eq!(counting.wakes(), 1, "{sem:?}");
+                    assert!(matches!(poll_with(&mut second, &waker), Poll::Ready(Ok(_))));
+                },
+            ),
         ],
     );
+}
+
+/// A panic payload whose destructor panics with another one (a "panic bomb").
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        std::panic::panic_any(Bomb);
+    }
+}
+
+/// A value whose destructor panics with a [`Bomb`].
+struct Grenade;
+
+impl Drop for Grenade {
+    fn drop(&mut self) {
+        std::panic::panic_any(Bomb);
+    }
+}
+
+/// A waker whose `wake` panics with a [`Bomb`].
+struct BombingWaker;
+
+impl std::task::Wake for BombingWaker {
+    fn wake(self: Arc<Self>) {
+        std::panic::panic_any(Bomb);
+    }
 }
 
 // === Queue ===
@@ -993,6 +1036,49 @@ fn blocking_pool_settings_at_their_limits() {
                 "max_threads must be at least 1",
                 || {
                     let _ = BlockingPool::builder().max_threads(0);
+                },
+            ),
+            panics(
+                "BlockingPool::builder().thread_name(\"bad\\0name\").build()",
+                "BlockingPoolBuilder::thread_name must not contain a NUL byte",
+                || {
+                    let _ = BlockingPool::builder().thread_name("bad\0name").build();
+                },
+            ),
+            works(
+                "max_threads(1), detached jobs that panic with a bomb and return a grenade: \
+                 the one thread lives on and runs the next job",
+                || {
+                    let pool = BlockingPool::builder().max_threads(1).build();
+                    drop(pool.spawn(|| std::panic::panic_any(Bomb)));
+                    drop(pool.spawn(|| Grenade));
+                    let next =
+                        glassbox::block_on(timeout(Duration::from_secs(20), pool.spawn(|| 7)));
+                    assert_eq!(next.expect("the next job ran").unwrap(), 7);
+                    assert!(pool.shutdown_timeout(Duration::from_secs(20)));
+                },
+            ),
+            works(
+                "a queued job whose closure holds a grenade, cancelled by shutdown_timeout: \
+                 no panic escapes, its handle says cancelled",
+                || {
+                    let pool = BlockingPool::builder().max_threads(1).build();
+                    let started = Arc::new(AtomicUsize::new(0));
+                    let running = pool.spawn({
+                        let started = started.clone();
+                        move || {
+                            started.store(1, Ordering::SeqCst);
+                            std::thread::sleep(ms(50));
+                        }
+                    });
+                    let grenade = Grenade;
+                    let queued = pool.spawn(move || drop(grenade));
+                    while started.load(Ordering::SeqCst) == 0 {
+                        std::thread::yield_now();
+                    }
+                    assert!(!pool.shutdown_timeout(Duration::ZERO));
+                    assert!(glassbox::block_on(queued).unwrap_err().is_cancelled());
+                    assert!(glassbox::block_on(running).is_ok());
                 },
             ),
             works("max_threads(1): jobs run one at a time", || {

@@ -3,8 +3,8 @@
 //!
 //! This is the seam through which `patterns` gives each runtime its own blocking pool,
 //! as tokio does: `spawn_blocking` inside a runtime asks for that runtime's pool, and
-//! dropping the runtime shuts the pool down (queued jobs cancelled, running ones
-//! waited for, up to `Builder::shutdown_timeout`).
+//! dropping the runtime shuts the pool down (every job already handed to it runs,
+//! queued ones included, and is waited for, up to `Builder::shutdown_timeout`).
 //!
 //! ```text
 //! runtime_resource::<T>(init) ─► the current runtime's T, made by init(RuntimeInfo) once

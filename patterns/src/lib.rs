@@ -19,7 +19,9 @@
 //! `wait_list.rs` holds the first-in, first-out line of parked futures that
 //! `Semaphore` and `Queue` share: a future that cannot proceed parks its waker there,
 //! and whoever makes progress possible (a released permit, a put, a get) wakes the
-//! front of the line.
+//! front of the line. `contain.rs` stops a panic in user code that a pattern runs on
+//! someone else's behalf (a waker, a blocking job's unwanted result), payload and all,
+//! so that the pattern still finishes what it was doing.
 //!
 //! Everything here runs on the runtime's one thread: the types are shared with `Rc`
 //! (a [`Queue`] is itself a cheap handle) and need not be `Send`.
@@ -44,6 +46,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
+mod contain;
 mod join_all;
 mod queue;
 mod retry;

@@ -158,7 +158,7 @@ fn a_panicking_job_returns_its_payload_and_the_pool_keeps_working() {
 }
 
 #[test]
-fn dropping_a_pool_cancels_queued_jobs_and_waits_for_running_ones() {
+fn dropping_a_pool_runs_its_queued_jobs_and_waits_for_them() {
     let _hang = hang_guard::start();
     let pool = BlockingPool::builder().max_threads(1).build();
     let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
@@ -176,10 +176,11 @@ fn dropping_a_pool_cancels_queued_jobs_and_waits_for_running_ones() {
         }
     });
     let queued: Vec<_> = (0..2)
-        .map(|_| {
+        .map(|i| {
             let ran = queued_ran.clone();
             pool.spawn(move || {
                 ran.fetch_add(1, Ordering::SeqCst);
+                i
             })
         })
         .collect();
@@ -192,24 +193,99 @@ fn dropping_a_pool_cancels_queued_jobs_and_waits_for_running_ones() {
             release.open();
         }
     });
-    drop(pool); // returns only once the running job is done
+    drop(pool); // returns only once every job handed over has run
     assert!(
         running_finished.load(Ordering::SeqCst),
-        "drop waited for it"
+        "drop waited for the running job"
+    );
+    assert_eq!(
+        queued_ran.load(Ordering::SeqCst),
+        2,
+        "and for the queued ones, which ran after it"
     );
     opener.join().unwrap();
 
     executor::block_on(async {
         assert_eq!(running.await.unwrap(), "finished");
+        for (i, handle) in queued.into_iter().enumerate() {
+            assert_eq!(handle.await.unwrap(), i);
+        }
+    });
+}
+
+#[test]
+fn shutdown_timeout_with_time_enough_runs_the_queued_jobs_too() {
+    let _hang = hang_guard::start();
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
+    let running = pool.spawn({
+        let (started, release) = (started.clone(), release.clone());
+        move || {
+            started.open();
+            release.wait();
+        }
+    });
+    let queued = pool.spawn(|| "ran");
+    started.wait();
+    let opener = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        release.open();
+    });
+    assert!(
+        pool.shutdown_timeout(Duration::from_secs(20)),
+        "both jobs ran within the timeout"
+    );
+    opener.join().unwrap();
+    executor::block_on(async {
+        running.await.unwrap();
+        assert_eq!(queued.await.unwrap(), "ran");
+    });
+}
+
+#[test]
+fn shutdown_timeout_cancels_the_jobs_no_thread_started_when_it_expires() {
+    let _hang = hang_guard::start();
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
+    let _open_anyway = OpenOnDrop(release.clone());
+    let queued_ran = Arc::new(AtomicUsize::new(0));
+    let running = pool.spawn({
+        let (started, release) = (started.clone(), release.clone());
+        move || {
+            started.open();
+            release.wait();
+            "finished"
+        }
+    });
+    let queued: Vec<_> = (0..2)
+        .map(|_| {
+            let ran = queued_ran.clone();
+            pool.spawn(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    started.wait();
+    assert!(
+        !pool.shutdown_timeout(Duration::from_millis(20)),
+        "the one thread was held at the gate"
+    );
+    release.open();
+    executor::block_on(async {
         for handle in queued {
             let error = handle.await.unwrap_err();
             assert!(error.is_cancelled() && !error.is_panic(), "{error:?}");
         }
+        assert_eq!(
+            running.await.unwrap(),
+            "finished",
+            "the running job delivers"
+        );
     });
     assert_eq!(
         queued_ran.load(Ordering::SeqCst),
         0,
-        "queued jobs never ran"
+        "cancelled jobs never ran"
     );
 }
 
@@ -308,12 +384,10 @@ fn blocking_error_names_what_happened() {
     });
     let queued = pool.spawn(|| ());
     started.wait();
-    let releaser = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(10));
-        release.open();
-    });
-    drop(pool);
-    releaser.join().unwrap();
+    // The one thread is held at the gate: the shutdown times out, and cancels the
+    // queued job.
+    assert!(!pool.shutdown_timeout(Duration::ZERO));
+    release.open();
     executor::block_on(async {
         running.await.unwrap();
         let error = queued.await.unwrap_err();
@@ -485,4 +559,127 @@ fn a_handle_dropped_after_a_poll_leaves_no_waker_for_the_job_to_wake() {
         "the job ended"
     );
     assert_eq!(wakes.count(), 0);
+}
+
+// === panic bombs: payloads and values whose destructors panic ===
+
+/// A panic payload whose destructor panics with another one: dropped outside a
+/// `catch_unwind`, it unwinds again.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        std::panic::panic_any(Bomb);
+    }
+}
+
+/// A value whose destructor panics with a [`Bomb`].
+struct Grenade;
+
+impl Drop for Grenade {
+    fn drop(&mut self) {
+        std::panic::panic_any(Bomb);
+    }
+}
+
+/// A waker whose `wake` panics with a [`Bomb`].
+struct BombingWaker;
+
+impl std::task::Wake for BombingWaker {
+    fn wake(self: Arc<Self>) {
+        std::panic::panic_any(Bomb);
+    }
+}
+
+/// The result of `job` on `pool`, or `None` if it took more than 20 s (a pool whose
+/// only thread died never runs it).
+fn within_20s<T: Send + 'static>(pool: &BlockingPool, job: fn() -> T) -> Option<T> {
+    executor::block_on(async {
+        let handle = pool.spawn(job);
+        patterns::timeout(Duration::from_secs(20), handle)
+            .await
+            .ok()
+            .map(|result| result.expect("the job neither panicked nor was cancelled"))
+    })
+}
+
+#[test]
+fn a_detached_job_whose_panic_or_result_is_a_bomb_leaves_its_thread_working() {
+    let _hang = hang_guard::start();
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let release = Arc::new(Gate::default());
+    let _open_anyway = OpenOnDrop(release.clone());
+    // Handles dropped before the jobs finish: the pool thread drops what they leave.
+    drop(pool.spawn({
+        let release = release.clone();
+        move || {
+            release.wait();
+            std::panic::panic_any(Bomb)
+        }
+    }));
+    drop(pool.spawn(|| Grenade));
+    release.open();
+    assert_eq!(
+        within_20s(&pool, || 7),
+        Some(7),
+        "the pool's one thread still runs jobs: {pool:?}"
+    );
+    assert!(
+        pool.shutdown_timeout(Duration::from_secs(20)),
+        "and retires"
+    );
+}
+
+#[test]
+fn a_waker_that_panics_with_a_bomb_does_not_kill_the_pool_thread() {
+    let _hang = hang_guard::start();
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let release = Arc::new(Gate::default());
+    let _open_anyway = OpenOnDrop(release.clone());
+    let mut handle = pool.spawn({
+        let release = release.clone();
+        move || release.wait()
+    });
+    let waker = std::task::Waker::from(Arc::new(BombingWaker));
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(std::pin::Pin::new(&mut handle).poll(&mut cx).is_pending());
+    release.open(); // the job returns and wakes the bombing waker
+    assert_eq!(within_20s(&pool, || 7), Some(7), "{pool:?}");
+    assert!(
+        handle.is_finished(),
+        "the result was stored before the wake"
+    );
+}
+
+#[test]
+fn a_cancelled_job_whose_closure_holds_a_bomb_still_tells_its_handle() {
+    let _hang = hang_guard::start();
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let (started, release) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
+    let _open_anyway = OpenOnDrop(release.clone());
+    let running = pool.spawn({
+        let (started, release) = (started.clone(), release.clone());
+        move || {
+            started.open();
+            release.wait();
+        }
+    });
+    let grenade = Grenade;
+    let queued = pool.spawn(move || drop(grenade));
+    started.wait();
+    // Cancels the queued job, dropping its closure and the grenade in it: no panic
+    // escapes the shutdown.
+    assert!(!pool.shutdown_timeout(Duration::ZERO));
+    release.open();
+    executor::block_on(async {
+        assert!(queued.await.unwrap_err().is_cancelled());
+        running.await.unwrap();
+    });
+}
+
+#[test]
+#[should_panic(expected = "BlockingPoolBuilder::thread_name must not contain a NUL byte")]
+fn a_thread_name_with_a_nul_byte_is_refused_at_build_naming_the_call() {
+    let _hang = hang_guard::start();
+    let _ = BlockingPool::builder().thread_name("bad\0name").build();
 }

@@ -192,6 +192,98 @@ fn a_dropped_acquire_that_was_granted_but_never_polled_returns_every_permit() {
     assert_eq!(sem.available_permits(), 2);
 }
 
+/// A panic payload whose destructor panics with another one: dropping it outside a
+/// `catch_unwind` unwinds again.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        std::panic::panic_any(Bomb);
+    }
+}
+
+/// A waker whose `wake` (and whose drop) panics with a [`Bomb`].
+struct BombingWaker {
+    on_drop: bool,
+}
+
+impl std::task::Wake for BombingWaker {
+    fn wake(self: Arc<Self>) {
+        std::panic::panic_any(Bomb);
+    }
+}
+
+impl Drop for BombingWaker {
+    fn drop(&mut self) {
+        if self.on_drop {
+            std::panic::panic_any(Bomb);
+        }
+    }
+}
+
+/// Runs `f`, and leaks whatever it panics with: the payload may be a [`Bomb`].
+fn leaking_any_panic(f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        std::mem::forget(payload);
+    }
+}
+
+#[test]
+fn a_waiter_served_behind_a_waker_that_panics_with_a_bomb_is_still_woken() {
+    let _hang = hang_guard::start();
+    let sem = Semaphore::new(0);
+    let bombing = Waker::from(Arc::new(BombingWaker { on_drop: false }));
+    let counting = Arc::new(CountingWaker::default());
+    let waker = Waker::from(counting.clone());
+    let mut first = Box::pin(sem.acquire());
+    let mut second = Box::pin(sem.acquire());
+    assert!(
+        first
+            .as_mut()
+            .poll(&mut Context::from_waker(&bombing))
+            .is_pending()
+    );
+    assert!(
+        second
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    // Serves both: the first wake panics, its payload's drop panics again.
+    leaking_any_panic(|| sem.add_permits(2));
+    assert_eq!(counting.count(), 1, "the second waiter was woken: {sem:?}");
+    let mut cx = Context::from_waker(&waker);
+    let Poll::Ready(Ok(permit)) = second.as_mut().poll(&mut cx) else {
+        panic!("the second waiter was given its permit: {sem:?}");
+    };
+    drop(permit);
+    drop(first);
+    assert_eq!(sem.available_permits(), 2, "nothing lost: {sem:?}");
+}
+
+#[test]
+fn a_waiter_whose_waker_drop_panics_with_a_bomb_still_gives_its_permits_back() {
+    let _hang = hang_guard::start();
+    let sem = Semaphore::new(1);
+    let held = sem.try_acquire().unwrap();
+    let bombing = Waker::from(Arc::new(BombingWaker { on_drop: true }));
+    let mut waiting = Box::pin(sem.acquire_many(2));
+    assert!(
+        waiting
+            .as_mut()
+            .poll(&mut Context::from_waker(&bombing))
+            .is_pending()
+    );
+    drop(bombing); // the waiter now holds the only clone
+    drop(held); // assigned to the waiter, which still wants one more
+    leaking_any_panic(|| drop(waiting)); // drops the waker it stored
+    assert_eq!(
+        sem.available_permits(),
+        1,
+        "the assigned permit came back: {sem:?}"
+    );
+}
+
 #[test]
 fn a_request_after_a_cancelled_one_carries_none_of_its_state() {
     // The wait list reuses a finished waiter's node: the second request below lines

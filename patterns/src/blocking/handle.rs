@@ -14,10 +14,16 @@
 //!
 //! # Ground rules
 //! - A job completes its slot exactly once: with its result when it runs, or with
-//!   `Cancelled` when it is dropped without running (its pool shut down first).
-//!   Dropping *is* cancelling, so no path can lose a job without telling its handle.
+//!   `Cancelled` when it is dropped without running (its pool's shutdown timed out
+//!   first). Dropping *is* cancelling, so no path can lose a job without telling its
+//!   handle.
 //! - No user code runs while a slot's lock is held: the waker is woken, and a result
 //!   nobody will read is dropped, after the lock is released.
+//! - All that user code is contained (`contain.rs`): a panicking wake, a result or
+//!   panic payload whose destructor panics (even with a payload that panics in turn),
+//!   a cancelled closure whose captures panic when dropped. None of it may unwind
+//!   into the pool thread, which the pool would go on counting, nor stop a cancelled
+//!   job's handle from being told.
 //! - The clock hold is released after the wake. The loop reads the hold count before
 //!   it drains remote wakes, so it never sees "no job in flight" without also seeing
 //!   the wake that the job sent (see `executor::time::ClockHold`).
@@ -28,6 +34,8 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
+
+use crate::contain::{drop_contained, run_contained};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -39,7 +47,8 @@ use executor::time::ClockHold;
 /// A job as the pool sees it: whatever its closure and result types.
 pub(crate) trait Job: Send {
     /// Runs the job, calls `before_waking` once the closure has returned, then hands
-    /// the result to the handle and wakes its task.
+    /// the result to the handle and wakes its task. Never unwinds: every piece of
+    /// user code in it is contained.
     ///
     /// `before_waking` lets the pool thread mark itself idle *before* the task learns
     /// the result: a task that submits its next job as soon as it is woken then finds
@@ -95,11 +104,13 @@ where
 
 impl<F, T> Drop for Work<F, T> {
     fn drop(&mut self) {
-        // Still holding the closure: the job never ran (its pool shut down first).
+        // Still holding the closure: the job never ran (its pool's shutdown timed out
+        // first, or had begun when it was submitted).
         if let Some(f) = self.f.take() {
-            // The closure's captures are user values; a panic in their destructor must
-            // not stop the handle from learning that its job was cancelled.
-            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
+            // The closure's captures are user values; a panic in their destructor
+            // (and in its payload's) must not stop the handle from learning that its
+            // job was cancelled, nor unwind into the pool's shutdown.
+            drop_contained(f);
             self.slot.complete(Err(BlockingError::cancelled()));
         }
     }
@@ -132,18 +143,19 @@ impl<T> Slot<T> {
         let mut state = self.lock();
         let waker = match &mut *state {
             State::Waiting(waker) => waker.take(),
-            // The handle is gone (detached): drop the result here, outside the lock.
-            // (`Done` cannot be seen: a job completes once.)
+            // The handle is gone (detached): drop the result here, outside the lock
+            // and contained: it is a user value, or a panic payload, and its
+            // destructor may panic. (`Done` cannot be seen: a job completes once.)
             State::Taken | State::Done(_) => {
                 drop(state);
-                drop(result);
+                drop_contained(result);
                 return;
             }
         };
         *state = State::Done(result);
         drop(state);
         if let Some(waker) = waker {
-            waker.wake();
+            run_contained(|| waker.wake());
         }
     }
 }
@@ -196,11 +208,14 @@ impl<T> BlockingHandle<T> {
                 Poll::Ready(result)
             }
             State::Waiting(old) => {
-                let waker = match old {
-                    Some(old) if old.will_wake(cx.waker()) => old,
-                    _ => cx.waker().clone(),
+                let (waker, replaced) = match old {
+                    Some(old) if old.will_wake(cx.waker()) => (old, None),
+                    old => (cx.waker().clone(), old),
                 };
                 *state = State::Waiting(Some(waker));
+                drop(state);
+                // A waker's drop is foreign code: outside the lock, contained.
+                drop_contained(replaced);
                 // Pending: the pool thread wakes this waker in Slot::complete, after
                 // the job returns (or when the pool cancels it).
                 Poll::Pending
@@ -215,9 +230,11 @@ impl<T> BlockingHandle<T> {
 impl<T> Drop for BlockingHandle<T> {
     fn drop(&mut self) {
         // Detach: the job will find `Taken` and drop its result itself. A result
-        // already here (or a waker) is dropped outside the lock.
+        // already here (or a waker) is dropped outside the lock, contained, as the
+        // pool thread would have dropped it (and as tokio drops an output nobody
+        // took).
         let old = std::mem::replace(&mut *self.slot.lock(), State::Taken);
-        drop(old);
+        drop_contained(old);
     }
 }
 
@@ -259,7 +276,8 @@ impl BlockingError {
         }
     }
 
-    /// True if the job never ran: its pool shut down while it was still queued.
+    /// True if the job never ran: its pool's shutdown timed out while it was still
+    /// queued (or had begun when the job was submitted, from another job).
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }

@@ -22,19 +22,30 @@
 //! | `handle.rs` | [`BlockingHandle`], [`BlockingError`]: the result's way back |
 //!
 //! # Ground rules
-//! - A job runs to completion once started; nothing can interrupt a thread. What can
-//!   be cancelled is a job still in the queue, and only by shutting its pool down.
+//! - A job handed to a pool runs to completion; nothing can interrupt a thread. What
+//!   can be cancelled is a job still in the queue, and only by a shutdown whose
+//!   timeout expires before a thread takes it (or a job submitted, from a pool job,
+//!   after its pool's shutdown began).
 //! - Dropping a [`BlockingHandle`] detaches its job: it runs anyway.
 //! - While a job is in flight, a paused clock does not jump (as tokio): the job works
 //!   in real time, and virtual time must not race past it. The job takes an
 //!   `executor::time::ClockHold` when it is submitted and releases it after waking its
 //!   task. A job submitted outside any runtime holds no clock: there is none to hold.
+//!   Nor does a job submitted from another job (a pool thread is outside the runtime).
 //! - Each runtime has its own pool, made on its first `spawn_blocking` and kept as
 //!   one of the runtime's resources (`executor::runtime_resource`), with threads named
 //!   `rt{id}-blocking-{n}`. Dropping the runtime drops its tasks (and so their
-//!   handles), then the pool: jobs not yet started are cancelled, running ones are
-//!   waited for (up to `Builder::shutdown_timeout`), and no thread is left behind. As
-//!   tokio; asyncio's `loop.close()` shuts its default executor down likewise.
+//!   handles, which detaches their jobs), then the pool: every job already handed to
+//!   it runs, queued ones included, and the drop waits for them, and for the threads
+//!   to exit, so no thread is left behind. As tokio: a "save the state, then return
+//!   from main" job is not lost. `Builder::shutdown_timeout` bounds the wait (as
+//!   tokio's `Runtime::shutdown_timeout`): jobs no thread has started when it expires
+//!   are cancelled, running ones finish detached. asyncio's `loop.close()` shuts its
+//!   default executor down likewise (`shutdown(wait=True)`).
+//! - A `spawn_blocking` inside a job of a runtime's pool goes to that same pool (its
+//!   threads know their pool, `pool.rs`'s `WORKER_OF`), so the runtime's drop waits
+//!   for it too; once that drop has begun, such a job is cancelled at once (as tokio
+//!   refuses it), never lost and never waited for in vain.
 //! - Outside any runtime, `spawn_blocking` uses one global pool, made on first use,
 //!   which lives as long as the process.
 
@@ -62,13 +73,14 @@ pub const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
 pub const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// Runs the blocking function `f` on the current runtime's pool (outside any runtime:
-/// the global pool) and returns a future of its result. The job starts at once,
-/// whether or not the handle is awaited.
+/// the global pool; inside a job of a runtime's pool: that pool) and returns a future
+/// of its result. The job starts at once, whether or not the handle is awaited.
 ///
 /// Each pool is created on first use with [`DEFAULT_BLOCKING_KEEP_ALIVE`] and at most
 /// [`DEFAULT_MAX_BLOCKING_THREADS`] threads (a runtime's:
 /// `Builder::max_blocking_threads`); build a [`BlockingPool`] for other limits. A
-/// runtime's pool shuts down when the runtime is dropped: see the module doc.
+/// runtime's pool shuts down when the runtime is dropped, after running every job
+/// handed to it: see the module doc.
 ///
 /// Called inside a runtime whose clock is paused, the job holds that clock: virtual
 /// time does not jump while the job works in real time (as tokio). Called outside any
@@ -100,9 +112,15 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match executor::runtime_resource(RuntimePool::new) {
-        Some(runtime_pool) => runtime_pool.pool.spawn(f),
-        None => {
+    if let Some(runtime_pool) = executor::runtime_resource(RuntimePool::new) {
+        return runtime_pool.pool.spawn(f);
+    }
+    // No runtime here. A thread of a runtime's pool (a job spawning a job) hands the
+    // job to that pool, inside the runtime's shutdown; any other thread to the
+    // global pool.
+    match pool::spawn_on_this_threads_runtime_pool(f) {
+        Ok(handle) => handle,
+        Err(f) => {
             static GLOBAL: OnceLock<BlockingPool> = OnceLock::new();
             GLOBAL
                 .get_or_init(|| BlockingPool::builder().build())
@@ -119,7 +137,9 @@ struct RuntimePool {
 
 impl RuntimePool {
     fn new(runtime: RuntimeInfo) -> RuntimePool {
-        let mut builder = BlockingPool::builder().thread_name(format!("rt{}-blocking", runtime.id));
+        let mut builder = BlockingPool::builder()
+            .thread_name(format!("rt{}-blocking", runtime.id))
+            .of_a_runtime();
         if let Some(max) = runtime.max_blocking_threads {
             builder = builder.max_threads(max);
         }

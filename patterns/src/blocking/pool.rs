@@ -10,7 +10,8 @@
 //!                                                            one : idle += 1
 //!                                                  Timeout  ─► nothing sent meanwhile?
 //!                                                            idle -= 1, retire
-//!                                                  Disconnected (shut down) ─► retire
+//!                                                  Disconnected (shut down, and the
+//!                                                    queue empty) ─► retire
 //!                                              }
 //! ```
 //!
@@ -24,17 +25,24 @@
 //!   start, and no more than `max_threads` threads ever exist.
 //! - A thread that times out retires only if, under the lock, the channel is empty;
 //!   otherwise a job was sent to it just as it gave up, and it runs that job.
-//! - Shutting down (drop, `shutdown_timeout`) takes the sender away, which
-//!   disconnects the channel once the queued jobs are drained. Drained jobs are
-//!   dropped, which cancels them (see `handle.rs`); running jobs finish.
+//! - **A job handed to the pool runs** (as tokio: its workers empty the queue before
+//!   they look at the shutdown flag). Shutting down (drop, `shutdown_timeout`) takes
+//!   the sender away; the channel reports `Disconnected` only once it is empty, so
+//!   the threads first run every queued job, each promised a thread by the
+//!   invariant, and then retire. Shutting down waits for that. Only a timeout cuts it
+//!   short: when it expires, the jobs still queued are taken out and dropped, which
+//!   cancels them (see `handle.rs`); the running ones finish, detached.
+//! - A job submitted after the shutdown began (by a running job: `spawn_blocking` on
+//!   a runtime pool's thread comes back to that pool, see `mod.rs`) is dropped at
+//!   once, so its handle says it was cancelled (tokio refuses it likewise).
 //! - No user code runs under the lock: jobs run, and cancelled jobs are dropped,
-//!   outside it.
+//!   outside it. A pool thread never unwinds: a job's panic, the drop of its result or
+//!   panic payload, and its task's wake are all contained (`contain.rs`), so a
+//!   thread the pool counts is a thread that is alive.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -42,11 +50,13 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::handle::{BlockingHandle, Job, new_job};
 use super::{DEFAULT_BLOCKING_KEEP_ALIVE, DEFAULT_MAX_BLOCKING_THREADS};
+use crate::contain::{drop_contained, run_contained};
 
 thread_local! {
-    /// The id of the pool this thread works for (0: none), so a pool dropped from one
-    /// of its own jobs does not wait for itself.
-    static WORKER_OF: Cell<u64> = const { Cell::new(0) };
+    /// The pool this thread works for (none on other threads): so a pool shut down
+    /// from one of its own jobs does not wait for itself, and `spawn_blocking` in a
+    /// job of a runtime's pool goes to that pool.
+    static WORKER_OF: RefCell<Weak<Shared>> = const { RefCell::new(Weak::new()) };
 }
 
 /// A pool of threads for blocking work: threads start when jobs arrive (up to a
@@ -55,10 +65,11 @@ thread_local! {
 /// [`spawn_blocking`](crate::spawn_blocking) uses a global one; build your own to
 /// bound a kind of work separately (a pool of 4 for a database driver, say).
 ///
-/// **Dropping the pool** cancels the jobs that no thread has started (their handles
-/// return a cancelled [`BlockingError`](crate::BlockingError)) and waits for the
-/// running ones to finish; [`shutdown_timeout`](Self::shutdown_timeout) stops waiting
-/// after a while. Dropping a runtime does not touch a pool: its tasks are dropped, so
+/// **Dropping the pool** waits until every job handed to it has run: the running ones
+/// and the queued ones (as tokio's blocking pool). [`shutdown_timeout`](Self::shutdown_timeout)
+/// stops waiting after a while; the jobs no thread has started by then are cancelled
+/// (their handles return a cancelled [`BlockingError`](crate::BlockingError)).
+/// Dropping a runtime does not touch a pool you built: its tasks are dropped, so
 /// their handles are, and their jobs run on, detached.
 ///
 /// tokio equivalent: the runtime's blocking pool (`Builder::max_blocking_threads`,
@@ -91,16 +102,18 @@ pub struct BlockingPoolBuilder {
     max_threads: usize,
     keep_alive: Duration,
     thread_name: String,
+    of_a_runtime: bool,
 }
 
 /// What the pool and its threads share.
 struct Shared {
-    /// Distinguishes pools, for `WORKER_OF`.
-    id: u64,
     max_threads: usize,
     keep_alive: Duration,
     thread_name: String,
-    /// The job queue. Every thread receives from it; shutdown drains it.
+    /// A runtime's pool: `spawn_blocking` in one of its jobs comes back to it.
+    of_a_runtime: bool,
+    /// The job queue. Every thread receives from it; a shutdown that times out
+    /// drains it.
     jobs: Receiver<Box<dyn Job>>,
     state: Mutex<State>,
     /// Signalled when a thread retires; shutdown waits on it.
@@ -147,22 +160,40 @@ impl BlockingPoolBuilder {
     }
 
     /// Names the threads `{prefix}-0`, `{prefix}-1`, … (shown by debuggers and in
-    /// panic messages). Default `glassbox-blocking`.
+    /// panic messages). Default `glassbox-blocking`. The OS takes no NUL byte in a
+    /// thread's name: [`build`](Self::build) refuses a prefix with one.
     pub fn thread_name(mut self, prefix: impl Into<String>) -> BlockingPoolBuilder {
         self.thread_name = prefix.into();
         self
     }
 
+    /// Marks the pool as a runtime's (see `mod.rs`).
+    pub(super) fn of_a_runtime(mut self) -> BlockingPoolBuilder {
+        self.of_a_runtime = true;
+        self
+    }
+
     /// Creates the pool. No thread starts until the first job arrives.
+    ///
+    /// # Panics
+    /// If the [`thread_name`](Self::thread_name) prefix contains a NUL byte: no
+    /// thread could be started with it. (Found here, not at the first `spawn`, deep
+    /// inside `std::thread`.)
+    #[track_caller]
     pub fn build(self) -> BlockingPool {
-        static NEXT_POOL_ID: AtomicU64 = AtomicU64::new(1);
+        assert!(
+            !self.thread_name.contains('\0'),
+            "glassbox: BlockingPoolBuilder::thread_name must not contain a NUL byte \
+             (got {:?}): the OS cannot name a thread with one",
+            self.thread_name
+        );
         let (sender, jobs) = crossbeam_channel::unbounded();
         BlockingPool {
             shared: Arc::new(Shared {
-                id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
                 max_threads: self.max_threads,
                 keep_alive: self.keep_alive,
                 thread_name: self.thread_name,
+                of_a_runtime: self.of_a_runtime,
                 jobs,
                 state: Mutex::new(State {
                     sender: Some(sender),
@@ -186,6 +217,7 @@ impl BlockingPool {
             max_threads: DEFAULT_MAX_BLOCKING_THREADS,
             keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
             thread_name: "glassbox-blocking".to_owned(),
+            of_a_runtime: false,
         }
     }
 
@@ -205,15 +237,7 @@ impl BlockingPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (job, handle) = new_job(f, executor::time::hold_clock());
-        self.shared.submit(job);
-        if executor::trace::enabled() {
-            let (id, threads) = (handle.id, self.thread_count());
-            executor::trace::emit(format_args!(
-                "block  submit job={id} (pool threads: {threads})"
-            ));
-        }
-        handle
+        self.shared.spawn(f)
     }
 
     /// Threads alive now, busy or idle. Idle threads exit after the keep-alive.
@@ -221,16 +245,19 @@ impl BlockingPool {
         self.shared.lock().threads
     }
 
-    /// Shuts the pool down: cancels the jobs no thread has started, then waits at
-    /// most `timeout` for the running ones. Returns `true` if they all finished in
-    /// time; the others run on, detached, and their threads exit when they finish.
+    /// Shuts the pool down: waits at most `timeout` for every job handed to it, queued
+    /// or running, to run. Returns `true` if they all finished in time. Otherwise the
+    /// jobs no thread had started are cancelled, and the running ones run on,
+    /// detached; their threads exit when they finish.
+    ///
+    /// tokio equivalent: `Runtime::shutdown_timeout`.
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
         self.shut_down(Some(timeout))
         // `self` drops here; the pool is already shut down, so that waits no more.
     }
 
-    /// Shuts the pool down in place, waiting at most `timeout` (`None`: until the
-    /// running jobs end); for a runtime's pool, whose owner sets the timeout.
+    /// Shuts the pool down in place, waiting at most `timeout` (`None`: until every
+    /// job handed to it has run); for a runtime's pool, whose owner sets the timeout.
     pub(super) fn shut_down(&self, timeout: Option<Duration>) -> bool {
         self.shared.shutdown(timeout)
     }
@@ -258,10 +285,40 @@ impl fmt::Debug for BlockingPool {
 
 // === impl Shared ===
 
+/// Hands `f` to the runtime pool this thread works for, if it is a thread of a
+/// runtime's pool (a job calling `spawn_blocking`); gives `f` back otherwise.
+pub(super) fn spawn_on_this_threads_runtime_pool<F, T>(f: F) -> Result<BlockingHandle<T>, F>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match WORKER_OF.with_borrow(Weak::upgrade) {
+        Some(pool) if pool.of_a_runtime => Ok(pool.spawn(f)),
+        _ => Err(f),
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // No user code runs under this lock, so it cannot be poisoned mid-update.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `f` as a job, and returns its handle.
+    fn spawn<F, T>(self: &Arc<Self>, f: F) -> BlockingHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (job, handle) = new_job(f, executor::time::hold_clock());
+        self.submit(job);
+        if executor::trace::enabled() {
+            let (id, threads) = (handle.id, self.lock().threads);
+            executor::trace::emit(format_args!(
+                "block  submit job={id} (pool threads: {threads})"
+            ));
+        }
+        handle
     }
 
     /// Queues `job`, first promising it a thread: an idle one, a new one, or the next
@@ -269,8 +326,8 @@ impl Shared {
     fn submit(self: &Arc<Self>, job: Box<dyn Job>) {
         let mut state = self.lock();
         if state.sender.is_none() {
-            // Unreachable while a `&BlockingPool` exists (shutting down consumes the
-            // pool), but a job must never vanish silently: dropping it cancels it.
+            // Shut down already: only a job of this pool submits now (see the ground
+            // rules). A job must never vanish silently: dropping it cancels it.
             drop(state);
             drop(job);
             return;
@@ -310,9 +367,9 @@ impl Shared {
     }
 
     /// A pool thread's life: take jobs until none comes for `keep_alive`, or the pool
-    /// shuts down.
+    /// shuts down and its queue is empty.
     fn work(self: Arc<Self>) {
-        WORKER_OF.with(|pool| pool.set(self.id));
+        WORKER_OF.with_borrow_mut(|pool| *pool = Arc::downgrade(&self));
         loop {
             let job = match self.jobs.recv_timeout(self.keep_alive) {
                 Ok(job) => job,
@@ -326,13 +383,11 @@ impl Shared {
                     return;
                 }
             };
-            // A panic in the job's closure is its result (see `Job::run`). What can
-            // still panic is user code that runs after it: the destructor of a result
-            // nobody awaits, or the waker of the task that awaits it. That must not
-            // end this thread: the pool counts it as alive (and, by now, idle), so a
-            // dead one would leave jobs queued for ever and make shutdown wait for
-            // ever. The panic hook has already reported the panic.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run(&|| self.back_from_job())));
+            // `Job::run` contains everything user code does in it (the closure, the
+            // drop of a result nobody wants, the wake); this is the last net. A
+            // thread that unwound out of here would still be counted, idle, by a
+            // pool whose next job then waits for it for ever.
+            run_contained(|| job.run(&|| self.back_from_job()));
         }
     }
 
@@ -347,15 +402,17 @@ impl Shared {
     }
 
     /// The keep-alive passed with nothing received. Retires the thread, unless a job
-    /// was sent just before the lock was taken: then returns that job to run.
+    /// was sent just before the lock was taken: then returns that job to run (shut
+    /// down or not: a job handed over runs).
     fn retire_if_still_idle(&self) -> Option<Box<dyn Job>> {
         let mut state = self.lock();
+        if let Ok(job) = self.jobs.try_recv() {
+            return Some(job);
+        }
         if state.sender.is_some() {
-            if let Ok(job) = self.jobs.try_recv() {
-                return Some(job);
-            }
             // The channel is empty, so by the invariant every waiting thread,
-            // this one included, is counted in `idle`.
+            // this one included, is counted in `idle`. (Once shut down, nothing
+            // reads the counts but the thread count.)
             state.idle -= 1;
         }
         self.retire(&mut state);
@@ -367,25 +424,22 @@ impl Shared {
         self.thread_retired.notify_all();
     }
 
-    /// Cancels the queued jobs and waits (at most `timeout`) for the running ones.
-    /// Returns `true` if none is left running. A second call returns at once.
+    /// Stops taking jobs and waits (at most `timeout`) until every job handed over
+    /// has run and the threads have retired; past the timeout, cancels the jobs
+    /// still queued. Returns `true` if nothing was left running. A second call returns
+    /// at once.
     fn shutdown(&self, timeout: Option<Duration>) -> bool {
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let mut state = self.lock();
-        let Some(sender) = state.sender.take() else {
-            return true;
-        };
         // Once the queue is empty, the dropped sender wakes every waiting thread
-        // with `Disconnected`, and each retires.
-        drop(sender);
-        let cancelled: Vec<Box<dyn Job>> = self.jobs.try_iter().collect();
-        drop(state);
-        // Each dropped job wakes its handle with a cancelled error: outside the lock.
-        drop(cancelled);
+        // with `Disconnected`, and each retires. Until then they run what is queued.
+        if state.sender.take().is_none() {
+            return true;
+        }
 
-        // A pool dropped from one of its own jobs must not wait for that job.
-        let this_thread = usize::from(WORKER_OF.with(Cell::get) == self.id);
-        let mut state = self.lock();
+        // A pool shut down from one of its own jobs must not wait for that job.
+        let on_own_thread = WORKER_OF.with_borrow(|pool| std::ptr::eq(pool.as_ptr(), self));
+        let this_thread = usize::from(on_own_thread);
         while state.threads > this_thread {
             state = match deadline {
                 None => self
@@ -395,6 +449,8 @@ impl Shared {
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
+                        drop(state);
+                        self.cancel_queued();
                         return false;
                     }
                     self.thread_retired
@@ -405,5 +461,15 @@ impl Shared {
             };
         }
         true
+    }
+
+    /// Takes the jobs no thread has started out of the queue and drops them, which
+    /// tells each handle it was cancelled. A thread receiving at the same moment gets
+    /// a job or not: each job is run or cancelled, never both, never neither.
+    fn cancel_queued(&self) {
+        for job in self.jobs.try_iter() {
+            // `Work::drop` contains the closure's drop; this is the last net.
+            drop_contained(job);
+        }
     }
 }

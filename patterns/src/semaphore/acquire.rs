@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use executor::coop;
 
 use super::{AcquireError, Permit, Request, Semaphore, State};
+use crate::contain::drop_contained;
 use crate::wait_list::Waiter;
 
 /// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
@@ -76,16 +77,25 @@ impl<'a> Acquire<'a> {
             return 0;
         };
         // A waker still stored (dropped while in line) is foreign code even to drop:
-        // take it out here, and let it go only after the borrow below ends.
-        let _waker = waiter.take_waker();
-        let mut state = self.semaphore.state.borrow_mut();
-        let request = *waiter.state();
-        if request.assigned < request.wanted {
-            // Not served, so maybe still in line. (A served request is out of it
-            // already: the ground rule that spares this scan of the line.)
-            state.waiters.remove(&waiter);
+        // take it out here, and let it go only after the borrow below ends, contained,
+        // so that a panic there cannot keep the caller from giving the permits back.
+        let waker = waiter.take_waker();
+        let request = {
+            let mut state = self.semaphore.state.borrow_mut();
+            let request = *waiter.state();
+            if request.assigned < request.wanted {
+                // Not served, so maybe still in line. (A served request is out of it
+                // already.)
+                state.waiters.remove(&waiter);
+            }
+            state.waiters.recycle(waiter);
+            request
+        };
+        if let Some(waker) = waker {
+            // Only a request dropped while in line still holds one: the served one's
+            // was taken to wake it.
+            drop_contained(waker);
         }
-        state.waiters.recycle(waiter);
         request.assigned
     }
 
