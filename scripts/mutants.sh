@@ -9,6 +9,7 @@
 #   scripts/mutants.sh                 every mutant of the files below (about 3 hours on 2 cores)
 #   scripts/mutants.sh --shard 0/8     one eighth of them (run 0/8 … 7/8, any order)
 #   scripts/mutants.sh --list          only list the mutants
+#   scripts/mutants.sh --in-diff F     only the mutants on lines a diff (F) changed
 #   MUTANTS_TARGET=90 scripts/mutants.sh   the caught share to reach, in % (default 90)
 #   MUTANTS_JOBS=1 scripts/mutants.sh      mutants tested at once (default 2: both cores)
 #   MUTANTS_CRATE=patterns scripts/mutants.sh   only that crate's files, tested by its own
@@ -36,6 +37,11 @@ files=(
     'executor/src/task/**' executor/src/timer/mod.rs 'executor/src/timer/wheel/**'
     executor/src/timer/wheel.rs executor/src/reactor.rs executor/src/reactor/snapshot.rs
     executor/src/net/registration.rs executor/src/join.rs executor/src/coop.rs
+    executor/src/net/stream.rs executor/src/net/async_fd.rs executor/src/net/split.rs
+    executor/src/net/unix_address.rs executor/src/signal.rs executor/src/clock.rs
+    executor/src/resources.rs executor/src/park_timer.rs executor/src/watchdog.rs
+    executor/src/turn.rs executor/src/timeline.rs executor/src/timeline/file.rs
+    patterns/src/contain.rs
     patterns/src/wait_list.rs patterns/src/semaphore.rs 'patterns/src/semaphore/**'
     patterns/src/queue.rs 'patterns/src/queue/**' patterns/src/timeout.rs
     patterns/src/retry.rs 'patterns/src/retry/**' 'patterns/src/blocking/**'

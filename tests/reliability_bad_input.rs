@@ -15,6 +15,7 @@
 //! each value is tried in a child process: this same test binary, re-run with the
 //! variable set and only `child_builds_a_runtime_from_its_environment` selected.
 
+mod bombs;
 mod hang_guard;
 
 mod reliability_support;
@@ -31,6 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use bombs::{Bomb, BombingWaker, Grenade};
 use glassbox::net::{
     AsyncFd, Interest, TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
 };
@@ -787,33 +789,6 @@ fn semaphore_counts_at_their_limits() {
             ),
         ],
     );
-}
-
-/// A panic payload whose destructor panics with another one (a "panic bomb").
-struct Bomb;
-
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        std::panic::panic_any(Bomb);
-    }
-}
-
-/// A value whose destructor panics with a [`Bomb`].
-struct Grenade;
-
-impl Drop for Grenade {
-    fn drop(&mut self) {
-        std::panic::panic_any(Bomb);
-    }
-}
-
-/// A waker whose `wake` panics with a [`Bomb`].
-struct BombingWaker;
-
-impl std::task::Wake for BombingWaker {
-    fn wake(self: Arc<Self>) {
-        std::panic::panic_any(Bomb);
-    }
 }
 
 // === Queue ===

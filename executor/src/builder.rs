@@ -209,9 +209,9 @@ impl Builder {
         self
     }
 
-    /// How long dropping the runtime waits for its blocking jobs that are still
-    /// running (jobs not yet started are cancelled either way). Default: until they
-    /// end. Those still running after `timeout` are left to finish, detached.
+    /// How long dropping the runtime waits for the blocking jobs handed to its pool,
+    /// queued or running, to run. Default: until they end. Past `timeout`, jobs no
+    /// thread has started are cancelled, and running ones are left to finish, detached.
     ///
     /// tokio equivalent: `Runtime::shutdown_timeout`.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Builder {

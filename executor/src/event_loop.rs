@@ -23,12 +23,13 @@
 //! - Everything here lives on one thread; `RefCell`s are borrowed only for the length
 //!   of a slab or queue operation and never across user code (a poll, a `Drop`, a
 //!   `wake` of a foreign waker), so user code may spawn, wake and register freely.
-//! - A live task's key is in the ready queue at most once (its `scheduled` flag).
-//!   A task that finishes while queued (it woke itself in its last poll, or was
-//!   aborted then) leaves its key behind as a *stale key*, skipped when popped: the
-//!   first pop of that key after the finish is the stale one, since a new task given
-//!   the same slab slot queues its key behind it. Taking it out at once would scan
-//!   the queue, once per such task: quadratic.
+//! - A task is polled once per time it is scheduled: a popped key counts only if the
+//!   task under it has `scheduled` set, which the pop clears. A live task's key is
+//!   queued at most once; a task that finishes while queued (it woke itself in its
+//!   last poll, or was aborted then) leaves a *stale key* behind, skipped when popped
+//!   (no task there, or one not scheduled). Taking it out at once would scan the
+//!   queue, once per such task: quadratic. If a new task takes that slab slot first,
+//!   it runs at the stale key's place in line, once; its own key is then stale.
 //! - Phase 1 is bounded: an always-ready task cannot keep phases 2–4 from running for
 //!   more than `event_interval` polls. That is the fairness guarantee. Phase 4 is
 //!   bounded too: it takes in only the wakes that were queued when it began, and
@@ -36,7 +37,7 @@
 //! - The thread sleeps only in phase 3, and only when no task is ready.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
@@ -56,7 +57,7 @@ use crate::park_timer::Park;
 use crate::reactor::Reactor;
 use crate::resources::Resources;
 use crate::stall::Stall;
-use crate::task::{Header, TaskId, TaskRef, new_task};
+use crate::task::{Header, TaskId, TaskRef, check_task_id, new_task};
 use crate::timeline::{Timeline, TimelineFile};
 use crate::timer::{Fired, Wheel};
 use crate::trace::Tracer;
@@ -74,8 +75,6 @@ pub(crate) struct Core {
     /// Keys of tasks to poll, in wake order. (`u32`: half the memory of `usize`
     /// for a queue that grows with the number of ready tasks.)
     pub(crate) ready: RefCell<VecDeque<u32>>,
-    /// Keys in `ready` whose task finished while queued; each is skipped once.
-    pub(crate) stale_keys: RefCell<HashSet<u32>>,
     /// The `block_on` future was woken and should be polled.
     pub(crate) main_woken: Cell<bool>,
     /// The waker lent to the `block_on` future.
@@ -166,7 +165,6 @@ impl Core {
             id,
             tasks: RefCell::new(Slab::new()),
             ready: RefCell::new(VecDeque::new()),
-            stale_keys: RefCell::new(HashSet::new()),
             main_woken: Cell::new(false),
             main_waker: MainWaker::new_waker(&remote),
             next_task_id: Cell::new(1),
@@ -216,6 +214,7 @@ impl Core {
             );
         }
         let id = TaskId(self.next_task_id.get());
+        check_task_id(id);
         self.next_task_id.set(id.0 + 1);
         let mut tasks = self.tasks.borrow_mut();
         let slot = tasks.vacant_entry();
@@ -284,7 +283,7 @@ impl Core {
     /// wakes wait that phase 3 or 4 has not delivered yet.
     fn has_ready_work(&self) -> bool {
         self.main_woken.get()
-            || self.ready_len() != 0
+            || !self.ready.borrow().is_empty()
             || !self.deferred.borrow().is_empty()
             || !self.remote_wakes.is_empty()
     }
@@ -298,37 +297,39 @@ impl Core {
     }
 
     /// Polls one task (or the `block_on` future) with a fresh coop budget, published
-    /// to the watchdog while it runs.
+    /// to the watchdog while it runs. A task's poll never unwinds (its cell catches a
+    /// panic); the `block_on` future's may, and `block_on` then ends the poll itself
+    /// with [`poll_ended`](Core::poll_ended).
     pub(crate) fn poll_one<R>(
         &self,
         task_id: TaskId,
         spawned_at: &'static Location<'static>,
         poll: impl FnOnce() -> R,
     ) -> R {
-        /// Ends the poll however it ends: a `block_on` future's panic unwinds through
-        /// here, and a poll left open would read as running for ever (to the watchdog,
-        /// a stall that is not happening).
-        struct PollEnds<'a>(&'a Core);
-        impl Drop for PollEnds<'_> {
-            fn drop(&mut self) {
-                self.0.polling.set(TaskId(0));
-                if let Some(watchdog) = &self.0.watchdog {
-                    watchdog.poll_ended();
-                }
-            }
-        }
         self.polling.set(task_id);
         if let Some(watchdog) = &self.watchdog {
             watchdog.poll_started(task_id, spawned_at);
         }
-        let _ends = PollEnds(self);
-        coop::poll_with_budget(self.config.coop_budget, poll)
+        let polled = coop::poll_with_budget(self.config.coop_budget, poll);
+        self.poll_ended();
+        polled
+    }
+
+    /// The poll in progress is over: nothing is being polled, and the watchdog is
+    /// told. A poll left open would read as running for ever (to the watchdog, a
+    /// stall that is not happening).
+    pub(crate) fn poll_ended(&self) {
+        self.polling.set(TaskId(0));
+        if let Some(watchdog) = &self.watchdog {
+            watchdog.poll_ended();
+        }
     }
 
     /// One turn of the loop. See the module doc for the phases.
     pub(crate) fn run_once(&self, waiting: Waiting) {
         // 1. Run the ready batch. Bounded, so timers and I/O get their turn.
-        self.timeline.write(|t| t.ready_queue(self.ready_len()));
+        self.timeline
+            .write(|t| t.ready_queue(self.ready.borrow().len()));
         self.run_ready_batch();
 
         // 2. Fire due timers: their tasks join the ready queue for the next batch.
@@ -382,13 +383,13 @@ impl Core {
             let Some(key) = self.ready.borrow_mut().pop_front() else {
                 break;
             };
-            if self.is_stale(key) {
-                continue;
-            }
             let Some(task) = self.tasks.borrow().get(key as usize).cloned() else {
                 continue;
             };
             let header = task.header();
+            if !header.is_scheduled() {
+                continue; // a stale key (see the ground rules)
+            }
             let (task_id, spawned_at) = (header.id(), header.spawned_at);
             header.set_scheduled(false);
             Header::count(&header.polls);
@@ -404,11 +405,7 @@ impl Core {
                 Counters::bump(&self.counters.tasks_finished);
                 let finished = self.tasks.borrow_mut().remove(key as usize);
                 // It may have woken itself during that last poll (or been aborted
-                // then): its key is queued again. Mark it stale, or the key's next
-                // owner would be polled once for this entry and once for its own.
-                if header.is_scheduled() {
-                    self.stale_keys.borrow_mut().insert(key);
-                }
+                // then): its key is queued again, and stays as a stale key.
                 // Released outside the borrow, for symmetry with `drop_all_tasks`
                 // (the output, if any, is owned by the JoinHandle by now).
                 drop(finished);
@@ -422,18 +419,6 @@ impl Core {
             self.note_poll(took, task_id, spawned_at, false);
             poll_started = poll_ended;
         }
-    }
-
-    /// True (once) for a key popped from the ready queue whose task finished while it
-    /// was queued; see the ground rules.
-    fn is_stale(&self, key: u32) -> bool {
-        let mut stale = self.stale_keys.borrow_mut();
-        !stale.is_empty() && stale.remove(&key)
-    }
-
-    /// How many tasks the ready queue holds, stale keys left out.
-    pub(crate) fn ready_len(&self) -> usize {
-        self.ready.borrow().len() - self.stale_keys.borrow().len()
     }
 
     /// Phase 2: advances the wheel to now and wakes every due timer.
@@ -532,7 +517,6 @@ impl Core {
             }
             let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
             self.ready.borrow_mut().clear();
-            self.stale_keys.borrow_mut().clear();
             if tasks.is_empty() {
                 break;
             }

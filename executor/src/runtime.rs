@@ -91,7 +91,11 @@ impl Runtime {
             if core.main_woken.replace(false) {
                 let started = Instant::now();
                 core.observe_poll_begins(TaskId(0));
+                // A panic in the future unwinds out of `block_on`: the guard ends its
+                // poll then, so the runtime, caught and reused, is not left mid-poll.
+                let ends_on_unwind = EndsPollOnUnwind(core);
                 let polled = core.poll_one(TaskId(0), called_at, || future.as_mut().poll(&mut cx));
+                std::mem::forget(ends_on_unwind);
                 // Timed like a task's poll: blocking here stalls every task too.
                 let took = started.elapsed();
                 core.observe_poll_ends(TaskId(0), called_at, polled.is_ready(), took);
@@ -124,6 +128,15 @@ impl Runtime {
     }
 }
 
+/// Ends the `block_on` future's poll if it unwinds (forgotten when it returns).
+struct EndsPollOnUnwind<'a>(&'a Core);
+
+impl Drop for EndsPollOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.poll_ended();
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         // `None` at thread exit, once the thread's runtime slot is destroyed: the
@@ -131,7 +144,7 @@ impl Drop for Runtime {
         let _current = context::enter_for_drop(&self.core);
         self.core.drop_all_tasks();
         // After the tasks, whose destructors may still use them: the blocking pool
-        // cancels its queued jobs and waits for the running ones here.
+        // runs the jobs already handed to it and waits for them here.
         self.core.resources.drop_all();
         if let Some(watchdog) = &self.core.watchdog {
             watchdog.stop();

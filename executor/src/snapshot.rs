@@ -55,6 +55,7 @@
 //!   (naming an owner only reads the waker's pointers): it can be taken from inside a
 //!   task.
 
+use std::collections::HashSet;
 use std::panic::Location;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
@@ -248,13 +249,14 @@ pub(crate) fn take(core: &Core) -> Snapshot {
     let ready = {
         let tasks = core.tasks.borrow();
         let queue = core.ready.borrow();
-        // A stale key (its task finished while queued) comes before any new entry for
-        // the same key: skip the first one of each (event_loop.rs's ground rules).
-        let mut stale = core.stale_keys.borrow().clone();
+        // A stale key (event_loop.rs's ground rules) names no task, or one not
+        // scheduled, or a new task given its slot, queued twice until it runs.
+        let mut seen = HashSet::new();
         queue
             .iter()
-            .filter(|&key| !stale.remove(key))
-            .filter_map(|&key| tasks.get(key as usize).map(|task| task.header().id()))
+            .filter_map(|&key| tasks.get(key as usize).map(|task| task.header()))
+            .filter(|header| header.is_scheduled() && seen.insert(header.id()))
+            .map(|header| header.id())
             .collect()
     };
     let mut timers: Vec<PendingTimer> = core

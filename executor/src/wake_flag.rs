@@ -54,14 +54,15 @@ impl WakeFlag {
 
     /// A lowered flag carrying `value`.
     ///
-    /// # Panics
-    /// If `value` needs the top bit, which is the flag's.
+    /// `value` must leave the top bit clear: it is the flag's.
+    #[inline]
     pub(crate) fn carrying(value: u32) -> WakeFlag {
-        assert!(value < RAISED, "a wake flag carries 31 bits");
+        debug_assert!(value < RAISED, "a wake flag carries 31 bits");
         WakeFlag(AtomicU32::new(value))
     }
 
     /// The value the flag was made with.
+    #[inline]
     pub(crate) fn carried(&self) -> u32 {
         // Relaxed: the value bits never change after the flag is made, and whoever
         // reaches the flag on another thread was handed it after that.
@@ -70,6 +71,7 @@ impl WakeFlag {
 
     /// Raises the flag. Returns `true` if it was down: the caller is the first since
     /// the loop last looked, and must act (send, notify).
+    #[inline]
     pub(crate) fn raise(&self) -> bool {
         // AcqRel: Release publishes the caller's work to the `lower` that reads this
         // value; Acquire orders it after the previous `lower`.
@@ -83,6 +85,7 @@ impl WakeFlag {
     }
 
     /// Lowers the flag: the loop is about to look at the work. Later raises act again.
+    #[inline]
     pub(crate) fn lower(&self) {
         // A read-modify-write, not a store: see the ground rules.
         self.0.fetch_and(!RAISED, Ordering::AcqRel);

@@ -3,6 +3,8 @@
 //! Jobs here wait on gates the test opens, so every check is about order and
 //! counts, never about how long something took.
 
+#[path = "../../tests/bombs/mod.rs"]
+mod bombs;
 #[path = "counting_waker/mod.rs"]
 mod counting_waker;
 #[path = "../../tests/hang_guard/mod.rs"]
@@ -15,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use bombs::{Bomb, BombingWaker, Grenade};
 use counting_waker::CountingWaker;
 use patterns::{BlockingPool, spawn_blocking};
 use pool_support::{Gate, OpenOnDrop, eventually, names_of_two_jobs_that_meet, results_of};
@@ -562,34 +565,6 @@ fn a_handle_dropped_after_a_poll_leaves_no_waker_for_the_job_to_wake() {
 }
 
 // === panic bombs: payloads and values whose destructors panic ===
-
-/// A panic payload whose destructor panics with another one: dropped outside a
-/// `catch_unwind`, it unwinds again.
-struct Bomb;
-
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        std::panic::panic_any(Bomb);
-    }
-}
-
-/// A value whose destructor panics with a [`Bomb`].
-struct Grenade;
-
-impl Drop for Grenade {
-    fn drop(&mut self) {
-        std::panic::panic_any(Bomb);
-    }
-}
-
-/// A waker whose `wake` panics with a [`Bomb`].
-struct BombingWaker;
-
-impl std::task::Wake for BombingWaker {
-    fn wake(self: Arc<Self>) {
-        std::panic::panic_any(Bomb);
-    }
-}
 
 /// The result of `job` on `pool`, or `None` if it took more than 20 s (a pool whose
 /// only thread died never runs it).

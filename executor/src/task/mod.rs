@@ -145,9 +145,16 @@ const ABORTED: u64 = 1 << 62;
 const STAGE_SHIFT: u32 = ID_BITS;
 const STAGE_MASK: u64 = 0b111 << STAGE_SHIFT;
 
+/// Panics if `id` is past what a task's header holds: `Core::spawn` calls it once per
+/// spawn, before the task is made.
+pub(crate) fn check_task_id(id: TaskId) {
+    assert!(id.0 <= ID_MASK, "glassbox: task ids ran out (2^59 spawns)");
+}
+
 impl IdAndState {
+    #[inline]
     fn new(id: TaskId, scheduled: bool, stage: Stage) -> IdAndState {
-        assert!(id.0 <= ID_MASK, "glassbox: task ids ran out (2^59 spawns)");
+        debug_assert!(id.0 <= ID_MASK, "checked by `check_task_id`");
         let scheduled = if scheduled { SCHEDULED } else { 0 };
         IdAndState(AtomicU64::new(
             id.0 | scheduled | (stage as u64) << STAGE_SHIFT,
