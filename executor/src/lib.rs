@@ -24,7 +24,7 @@
 //! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
 //! | `park_timer.rs` | the precise park: a timerfd armed for the next timer (Linux) |
 //! | `resources.rs` | what other crates keep per runtime (`patterns`' blocking pool), dropped with it |
-//! | `net/` | sockets on the reactor: [`net::TcpListener`], [`net::TcpStream`] (and its [`into_split`](net::TcpStream::into_split) halves), [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`]; [`net::AsyncFd`] for any other fd; `from_std`/`into_std`, `AsRawFd`/`AsFd` on each |
+//! | `net/` | sockets on the reactor: [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`] (both streams with [`into_split`](net::TcpStream::into_split) halves), [`net::UnixDatagram`]; [`net::AsyncFd`] for any other fd; `from_std`/`into_std`, `AsRawFd`/`AsFd` on each |
 //! | `hyper/` | feature `hyper`: hyper 1.x's I/O, executor and timer traits for glassbox |
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
