@@ -48,7 +48,8 @@ pub use error::{AcquireError, TryAcquireError};
 /// A count of permits with a first-in, first-out line of tasks waiting for them.
 ///
 /// asyncio equivalent: `asyncio.Semaphore` (whose `async with sem:` is
-/// `let _permit = sem.acquire().await?;` here).
+/// `let _permit = sem.acquire().await?;` here: the permit needs a name, never `_`,
+/// see [`Permit`]).
 /// tokio equivalent: `tokio::sync::Semaphore`.
 ///
 /// Share it between tasks with `Rc<Semaphore>`: everything runs on one thread.
@@ -114,6 +115,26 @@ struct Request {
 /// drop(permit);
 /// assert_eq!(sem.available_permits(), 2);
 /// ```
+///
+/// # Hold it in a named binding: `let _permit`, never `let _`
+///
+/// `let _ = sem.acquire().await;` limits nothing. `_` is not a name: it binds
+/// nothing, so the permit is dropped, and given back, at the end of that statement,
+/// before the work it was meant to guard has begun; and `let _` silences the
+/// `#[must_use]` warning. `examples/rate_limit.rs` written that way let all 100 of
+/// its requests through at once. A name (`_permit` will do) keeps the permit to the
+/// end of the block, where `async with` would leave:
+///
+/// ```
+/// let sem = patterns::Semaphore::new(1);
+/// executor::block_on(async {
+///     let _ = sem.acquire().await; // the trap: given back at once
+///     assert_eq!(sem.available_permits(), 1);
+///
+///     let _permit = sem.acquire().await; // held until the end of the block
+///     assert_eq!(sem.available_permits(), 0);
+/// });
+/// ```
 #[must_use = "the permits are released as soon as the Permit is dropped"]
 pub struct Permit<'a> {
     semaphore: &'a Semaphore,
@@ -172,6 +193,10 @@ impl Semaphore {
     ///
     /// asyncio equivalent: `await sem.acquire()` (or `async with sem:`).
     /// tokio equivalent: `tokio::sync::Semaphore::acquire`.
+    ///
+    /// Bind the [`Permit`] to a name for as long as the guarded work runs:
+    /// `let _permit = sem.acquire().await?;`. With `let _ = ...` the permit is given
+    /// back at the end of that statement, and the semaphore limits nothing.
     ///
     /// ```
     /// let sem = patterns::Semaphore::new(1);
