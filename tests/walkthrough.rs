@@ -1,5 +1,7 @@
-//! docs/WALKTHROUGH.md must not drift from the code: every `path/file.rs: function`
-//! it cites must still be a function defined in that file.
+//! The guides must not drift from the code: every `path/file.rs: function` that
+//! docs/WALKTHROUGH.md or docs/FROM_ASYNCIO.md cites must still be a function defined
+//! in that file, and every source file either names (`executor/src/reactor.rs`) must
+//! still exist.
 
 mod hang_guard;
 
@@ -22,6 +24,23 @@ fn citations(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Every backticked span that is a path into the repository's code
+/// (`executor/src/reactor.rs`, `examples/timeouts.rs`): one word, under a top-level
+/// folder of the workspace, naming a Rust file.
+fn cited_files(text: &str) -> Vec<String> {
+    const ROOTS: [&str; 5] = ["executor/", "patterns/", "examples/", "tests/", "src/"];
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|span| span.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|span| {
+            !span.contains(' ')
+                && span.ends_with(".rs")
+                && ROOTS.iter().any(|root| span.starts_with(root))
+        })
+        .collect()
+}
+
 /// True if `source` defines a function called `name`.
 fn defines_function(source: &str, name: &str) -> bool {
     let needle = format!("fn {name}");
@@ -31,29 +50,46 @@ fn defines_function(source: &str, name: &str) -> bool {
     })
 }
 
+/// What `guide` (a path under the workspace root) cites that the code no longer has:
+/// functions missing from their files, and files missing altogether. Asserts the
+/// guide cites at least `at_least` functions, so a broken parser cannot pass it.
+fn stale_citations(guide: &str, at_least: usize) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join(guide)).expect(guide);
+    let cited = citations(&text);
+    assert!(
+        cited.len() >= at_least,
+        "{guide} cites only {} functions",
+        cited.len()
+    );
+    let missing_functions = cited.iter().filter_map(|(path, name)| {
+        let source = std::fs::read_to_string(root.join(path)).unwrap_or_default();
+        (!defines_function(&source, name)).then(|| format!("{path}: {name}"))
+    });
+    let missing_files = cited_files(&text)
+        .into_iter()
+        .filter(|path| !root.join(path).is_file())
+        .map(|path| format!("{path} (no such file)"));
+    missing_functions.chain(missing_files).collect()
+}
+
 #[test]
 fn every_function_the_walkthrough_cites_exists_in_the_file_it_names() {
     let _hang = hang_guard::start();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text =
-        std::fs::read_to_string(root.join("docs/WALKTHROUGH.md")).expect("docs/WALKTHROUGH.md");
-    let cited = citations(&text);
+    let stale = stale_citations("docs/WALKTHROUGH.md", 20);
     assert!(
-        cited.len() >= 20,
-        "the walkthrough cites only {} functions",
-        cited.len()
+        stale.is_empty(),
+        "cited in docs/WALKTHROUGH.md but not found: {stale:#?}"
     );
-    let missing: Vec<String> = cited
-        .iter()
-        .filter(|(path, name)| {
-            let source = std::fs::read_to_string(root.join(path)).unwrap_or_default();
-            !defines_function(&source, name)
-        })
-        .map(|(path, name)| format!("{path}: {name}"))
-        .collect();
+}
+
+#[test]
+fn every_function_and_file_from_asyncio_cites_exists() {
+    let _hang = hang_guard::start();
+    let stale = stale_citations("docs/FROM_ASYNCIO.md", 30);
     assert!(
-        missing.is_empty(),
-        "cited in docs/WALKTHROUGH.md but not found: {missing:#?}"
+        stale.is_empty(),
+        "cited in docs/FROM_ASYNCIO.md but not found: {stale:#?}"
     );
 }
 
@@ -77,4 +113,11 @@ fn the_citation_parser_finds_citations_and_rejects_prose() {
         "run_once"
     ));
     assert!(!defines_function("fn run_once_more() {}", "run_once"));
+    assert_eq!(
+        cited_files(
+            "`executor/src/reactor.rs`, `examples/timeouts.rs`, `Core::ready`, \
+             `a b.rs`, `docs/WALKTHROUGH.md`, `executor/src/reactor.rs: turn`"
+        ),
+        ["executor/src/reactor.rs", "examples/timeouts.rs"]
+    );
 }
