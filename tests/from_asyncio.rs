@@ -124,11 +124,9 @@ fn a_stop_message_lets_the_task_await_its_own_cleanup_before_it_returns() {
             let inbox = inbox.clone();
             async move {
                 let mut done = 0;
-                loop {
-                    match inbox.get().await.unwrap() {
-                        Command::Work(n) => done += n,
-                        Command::Stop => break,
-                    }
+                // Work until the message that is not work: `Stop`.
+                while let Command::Work(n) = inbox.get().await.unwrap() {
+                    done += n;
                 }
                 sleep(Duration::from_millis(10)).await; // the cleanup that awaits
                 (done, time::now())
