@@ -213,7 +213,9 @@ mod tests {
         // Where a jump to a far timer can take a paused clock (advance stops at half).
         clock.jump_to_tick(u64::MAX - 2_000_000);
         let in_three_seconds = clock.now() + Duration::from_secs(3);
-        assert_eq!(clock.deadline_tick(in_three_seconds), LAST_TICK);
+        // The literal, not the constant: a test that compares with the constant moves
+        // with it.
+        assert_eq!(clock.deadline_tick(in_three_seconds), u64::MAX - 1);
         let beyond = clock.now() + NEVER_AHEAD;
         assert_eq!(clock.deadline_tick(beyond), u64::MAX, "never");
     }
@@ -228,6 +230,23 @@ mod tests {
             clock.deadline_tick(start + just_nearer),
             u64::MAX / 2 - 1,
             "an exact tick"
+        );
+    }
+
+    #[test]
+    fn the_paused_clock_advances_to_just_short_of_half_its_count_and_no_further() {
+        let half = Duration::from_micros(u64::MAX / 2);
+        let clock = Clock::new(true);
+        clock.advance(half - TICK);
+        assert_eq!(clock.now_tick(), u64::MAX / 2 - 1);
+        let further = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            clock.advance(TICK);
+        }));
+        assert!(further.is_err(), "half the count itself is refused");
+        assert_eq!(
+            clock.now_tick(),
+            u64::MAX / 2 - 1,
+            "and the clock did not move"
         );
     }
 

@@ -78,3 +78,14 @@ fn a_reference_count_past_four_billion_is_counted_not_aborted() {
     });
     runtime.block_on(task).unwrap();
 }
+
+#[test]
+#[should_panic(expected = "task ids ran out")]
+fn a_task_id_past_59_bits_is_refused() {
+    super::check_task_id(super::TaskId(1 << 59));
+}
+
+#[test]
+fn the_last_task_id_that_fits_is_accepted() {
+    super::check_task_id(super::TaskId((1 << 59) - 1));
+}
