@@ -454,6 +454,16 @@ mod tests {
     }
 
     #[test]
+    fn a_lines_debug_view_counts_its_waiters_not_its_holes() {
+        let log = Arc::default();
+        let waker = Waker::from(named("w", &log));
+        let mut list = WaitList::new();
+        let waiters: Vec<_> = (0..3).map(|i| list.push_back(i, &waker)).collect();
+        assert!(list.remove(&waiters[1]), "a hole in the middle");
+        assert_eq!(format!("{list:?}"), "WaitList { waiting: 2 }");
+    }
+
+    #[test]
     fn waiters_removed_from_anywhere_leave_the_rest_in_arrival_order() {
         let log = Arc::default();
         let mut list = WaitList::new();
