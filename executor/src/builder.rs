@@ -16,8 +16,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::coop::DEFAULT_COOP_BUDGET;
+use crate::event_loop::LoopSettings;
+use crate::observe::ObserverSettings;
+use crate::resources::RuntimeInfo;
 use crate::runtime::Runtime;
-use crate::stall::{LiveStall, StallReport};
+use crate::stall::{LiveStall, StallCallback, StallReport, StallSettings};
 use crate::timeline::{AskedBy, TimelineRequest};
 use crate::watchdog::LiveStallCallback;
 
@@ -31,23 +34,27 @@ pub const DEFAULT_EVENT_INTERVAL: u32 = 61;
 pub const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(100);
 
 /// A user's stall callback.
-pub(crate) type StallCallback = Rc<dyn Fn(&StallReport)>;
-
-/// The settings a runtime runs with.
+/// The settings a runtime runs with, by who uses them.
 #[derive(Clone)]
 pub(crate) struct Config {
-    pub(crate) paused_clock: bool,
-    pub(crate) event_interval: u32,
-    pub(crate) stall_threshold: Option<Duration>,
-    pub(crate) on_stall: Option<StallCallback>,
-    pub(crate) on_live_stall: Option<LiveStallCallback>,
-    pub(crate) trace: bool,
-    /// Where to write the timeline for Perfetto (`timeline.rs`), if anywhere, and which
-    /// setting asked.
-    pub(crate) trace_json: Option<TimelineRequest>,
-    pub(crate) coop_budget: Option<u32>,
+    /// The loop's own (`event_loop.rs`).
+    pub(crate) run: LoopSettings,
+    /// What to watch (`observe.rs`).
+    pub(crate) observe: ObserverSettings,
+    /// For the resources other crates keep (the blocking pool).
     pub(crate) max_blocking_threads: Option<usize>,
     pub(crate) shutdown_timeout: Option<Duration>,
+}
+
+impl Config {
+    /// What the resources of runtime `id` are told about it.
+    pub(crate) fn resources_for(&self, id: u64) -> RuntimeInfo {
+        RuntimeInfo {
+            id,
+            max_blocking_threads: self.max_blocking_threads,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
 }
 
 /// Configures and builds a [`Runtime`].
@@ -244,14 +251,20 @@ impl Builder {
         }
         .map(|(path, asked_by)| TimelineRequest { path, asked_by });
         let config = Config {
-            paused_clock: self.paused_clock,
-            event_interval: self.event_interval,
-            stall_threshold,
-            on_stall: self.on_stall,
-            on_live_stall: self.on_live_stall,
-            trace,
-            trace_json,
-            coop_budget: self.coop_budget,
+            run: LoopSettings {
+                paused_clock: self.paused_clock,
+                event_interval: self.event_interval,
+                coop_budget: self.coop_budget,
+            },
+            observe: ObserverSettings {
+                trace,
+                trace_json,
+                stalls: StallSettings {
+                    threshold: stall_threshold,
+                    on_stall: self.on_stall,
+                },
+                on_live_stall: self.on_live_stall,
+            },
             max_blocking_threads: self.max_blocking_threads,
             shutdown_timeout: self.shutdown_timeout,
         };

@@ -129,16 +129,6 @@ impl Clock {
     }
 }
 
-/// Shows a count of ticks as milliseconds to the µs, as the trace prints them:
-/// `deadline=10.216ms`.
-pub(crate) struct ShowTicks(pub(crate) u64);
-
-impl std::fmt::Display for ShowTicks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{:03}ms", self.0 / 1000, self.0 % 1000)
-    }
-}
-
 /// Whole ticks in `duration` (rounded down).
 fn ticks_floor(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)

@@ -16,8 +16,9 @@
 //!
 //! `block_on` turns it for as long as its future is pending; `Runtime::turn` and
 //! `Runtime::run_until_stalled` turn it by hand, recording each turn (`turn.rs`).
-//! Each event (a spawn, a wake, a poll, a timer, a park) is told to the trace, the
-//! timeline and that recorder by one `observe_*` call (`observe.rs`).
+//! Each thing that happens (a spawn, a wake, a poll, a timer, a park) is told as one
+//! `Event` to `emit` (`event.rs`), which hands it to whoever watches (`observe.rs`);
+//! the loop names no observer.
 //!
 //! # Ground rules
 //! - Everything here lives on one thread; `RefCell`s are borrowed only for the length
@@ -40,6 +41,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::Location;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Poll, Waker};
@@ -48,22 +50,16 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use slab::Slab;
 
-use crate::builder::Config;
 use crate::clock::{Clock, TICK};
 use crate::coop;
+use crate::event::{Event, Park, WakePath};
 use crate::join::JoinHandle;
-use crate::metrics::Counters;
-use crate::park_timer::Park;
+use crate::observe::Observers;
 use crate::reactor::Reactor;
 use crate::resources::Resources;
-use crate::stall::Stall;
-use crate::task::{Header, TaskId, TaskRef, check_task_id, new_task};
-use crate::timeline::{Timeline, TimelineFile};
+use crate::task::{TaskId, TaskRef, check_task_id, new_task};
 use crate::timer::{Fired, Wheel};
-use crate::trace::Tracer;
-use crate::turn::TurnRecorder;
 use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
-use crate::watchdog::Watchdog;
 
 /// The runtime's state, shared (`Rc`) by the `Runtime`, the thread's current-runtime
 /// slot, and the `Timer`s and I/O sources registered with it.
@@ -100,35 +96,18 @@ pub(crate) struct Core {
     pub(crate) resources: Resources,
     remote: Arc<Remote>,
     remote_wakes: Receiver<WakeTarget>,
-    pub(crate) counters: Counters,
-    /// Polls that stalled since the last report (made after phase 2).
-    pub(crate) stalls: RefCell<Vec<Stall>>,
-    pub(crate) config: Config,
-    pub(crate) tracer: Tracer,
-    /// The run as Chrome trace-event JSON for Perfetto, when asked for (`timeline.rs`).
-    pub(crate) timeline: Timeline,
-    /// Writes down what a turn does while someone steps the loop (`turn.rs`).
-    pub(crate) recorder: TurnRecorder,
-    /// Watches polls from another thread while a stall threshold is set.
-    pub(crate) watchdog: Option<Watchdog>,
+    pub(crate) settings: LoopSettings,
+    /// Whoever watches: every `Event` goes to them (`observe.rs`).
+    pub(crate) observers: Rc<Observers>,
 }
 
-/// How a wake reached the loop, as the trace shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WakePath {
-    /// On the loop's thread, with the runtime current.
-    Local,
-    /// Through the channel, from another thread or from outside the loop.
-    Remote,
-}
-
-impl WakePath {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            WakePath::Local => "local",
-            WakePath::Remote => "remote",
-        }
-    }
+/// The settings the loop itself runs with (`Builder`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoopSettings {
+    pub(crate) paused_clock: bool,
+    /// Phase 1's bound: polls per turn.
+    pub(crate) event_interval: u32,
+    pub(crate) coop_budget: Option<u32>,
 }
 
 /// Whether a turn may sleep in phase 3 and jump a paused clock in phase 5.
@@ -158,38 +137,46 @@ impl Drop for Core {
 }
 
 impl Core {
-    pub(crate) fn new(id: u64, config: Config) -> std::io::Result<Core> {
-        let (reactor, io_waker) = Reactor::new()?;
+    pub(crate) fn new(
+        id: u64,
+        settings: LoopSettings,
+        resources: Resources,
+        observers: Observers,
+    ) -> std::io::Result<Core> {
+        let observers = Rc::new(observers);
+        let (reactor, io_waker) = Reactor::new(Rc::clone(&observers))?;
         let (remote, remote_wakes) = Remote::new(id, io_waker);
+        let main_waker = MainWaker::new_waker(&remote);
+        observers.know_block_on_waker(&main_waker);
         Ok(Core {
             id,
             tasks: RefCell::new(Slab::new()),
             ready: RefCell::new(VecDeque::new()),
             main_woken: Cell::new(false),
-            main_waker: MainWaker::new_waker(&remote),
+            main_waker,
             next_task_id: Cell::new(1),
             refusing_spawns: Cell::new(false),
             timers: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
             deferred: RefCell::new(Vec::new()),
             polling: Cell::new(TaskId(0)),
-            clock: Clock::new(config.paused_clock),
+            clock: Clock::new(settings.paused_clock),
             clock_holds: Arc::new(AtomicUsize::new(0)),
             reactor,
-            resources: Resources::default(),
+            resources,
             remote,
             remote_wakes,
-            counters: Counters::default(),
-            stalls: RefCell::new(Vec::new()),
-            tracer: Tracer::new(config.trace),
-            timeline: Timeline::open(config.trace_json.as_ref())?,
-            recorder: TurnRecorder::default(),
-            watchdog: match config.stall_threshold {
-                Some(threshold) => Some(Watchdog::start(threshold, config.on_live_stall.clone())?),
-                None => None,
-            },
-            config,
+            settings,
+            observers,
         })
+    }
+
+    /// Tells whoever watches what just happened (`observe.rs`). Always inlined, as
+    /// `Observers::emit` is: at each call site the event's kind is known, and the
+    /// match on it folds to that one arm.
+    #[inline(always)]
+    pub(crate) fn emit(&self, event: Event<'_>) {
+        self.observers.emit(event);
     }
 
     /// Creates a task, queues it, and returns its handle.
@@ -227,15 +214,20 @@ impl Core {
         slot.insert(task);
         drop(tasks);
         self.ready.borrow_mut().push_back(key);
-        Counters::bump(&self.counters.tasks_spawned);
-        self.observe_spawn(id, spawned_at);
+        self.emit(Event::Spawned {
+            task: id,
+            at: spawned_at,
+        });
         JoinHandle::new(join)
     }
 
     /// The wake fast path: called by a task's waker on this thread while this runtime
     /// is current.
     pub(crate) fn wake_local(&self, target: WakeTarget) {
-        Counters::bump(&self.counters.local_wakes);
+        self.emit(Event::WakeArrived {
+            task: target.id,
+            path: WakePath::Local,
+        });
         self.schedule(target, WakePath::Local);
     }
 
@@ -245,8 +237,11 @@ impl Core {
             if path == WakePath::Remote {
                 self.remote.main_queued.lower();
             }
-            self.observe_wake(TaskId(0), path);
             self.main_woken.set(true);
+            self.emit(Event::Queued {
+                task: TaskId(0),
+                path,
+            });
             return;
         }
         let tasks = self.tasks.borrow();
@@ -259,12 +254,10 @@ impl Core {
         if header.id() != target.id {
             return;
         }
-        Header::count(&header.wakes);
-        if header.id() == self.polling.get() {
-            // Woken from inside its own poll: a `yield_now`, or a future that wakes
-            // itself and returns Pending (the snapshot's self-wake lint).
-            Header::count(&header.self_wakes);
-        }
+        self.emit(Event::WakeReachedTask {
+            counts: &header.counts,
+            self_wake: header.id() == self.polling.get(),
+        });
         if path == WakePath::Remote {
             // Taken in: the next wake from another thread sends a message again.
             // Lowered before the task is polled, so that poll sees what that wake's
@@ -276,7 +269,10 @@ impl Core {
         }
         header.set_scheduled(true);
         self.ready.borrow_mut().push_back(target.key);
-        self.observe_wake(target.id, path);
+        self.emit(Event::Queued {
+            task: target.id,
+            path,
+        });
     }
 
     /// True if phase 1 would have something to do, the `block_on` future was woken, or
@@ -291,51 +287,41 @@ impl Core {
     /// A leaf future of the task being polled found its coop budget spent: its waker
     /// is kept until phase 3 has polled the reactor (see `coop.rs`).
     pub(crate) fn defer(&self, waker: &Waker) {
-        Counters::bump(&self.counters.forced_yields);
-        self.observe_forced_yield();
+        self.emit(Event::ForcedYield {
+            task: self.polling.get(),
+        });
         self.deferred.borrow_mut().push(waker.clone());
     }
 
-    /// Polls one task (or the `block_on` future) with a fresh coop budget, published
-    /// to the watchdog while it runs. A task's poll never unwinds (its cell catches a
-    /// panic); the `block_on` future's may, and `block_on` then ends the poll itself
-    /// with [`poll_ended`](Core::poll_ended).
-    pub(crate) fn poll_one<R>(
-        &self,
-        task_id: TaskId,
-        spawned_at: &'static Location<'static>,
-        poll: impl FnOnce() -> R,
-    ) -> R {
+    /// Polls one task (or the `block_on` future) with a fresh coop budget. A task's
+    /// poll never unwinds (its cell catches a panic); the `block_on` future's may, and
+    /// `block_on` then ends the poll itself with [`poll_unwound`](Core::poll_unwound).
+    pub(crate) fn poll_one<R>(&self, task_id: TaskId, poll: impl FnOnce() -> R) -> R {
         self.polling.set(task_id);
-        if let Some(watchdog) = &self.watchdog {
-            watchdog.poll_started(task_id, spawned_at);
-        }
-        let polled = coop::poll_with_budget(self.config.coop_budget, poll);
-        self.poll_ended();
+        let polled = coop::poll_with_budget(self.settings.coop_budget, poll);
+        self.polling.set(TaskId(0));
         polled
     }
 
-    /// The poll in progress is over: nothing is being polled, and the watchdog is
-    /// told. A poll left open would read as running for ever (to the watchdog, a
-    /// stall that is not happening).
-    pub(crate) fn poll_ended(&self) {
+    /// The `block_on` future's poll unwound: nothing is being polled any more. A poll
+    /// left open would read as running for ever (to the watchdog, a stall that is not
+    /// happening).
+    pub(crate) fn poll_unwound(&self) {
         self.polling.set(TaskId(0));
-        if let Some(watchdog) = &self.watchdog {
-            watchdog.poll_ended();
-        }
+        self.emit(Event::PollUnwound);
     }
 
     /// One turn of the loop. See the module doc for the phases.
     pub(crate) fn run_once(&self, waiting: Waiting) {
         // 1. Run the ready batch. Bounded, so timers and I/O get their turn.
-        self.timeline
-            .write(|t| t.ready_queue(self.ready.borrow().len()));
+        self.emit(Event::TurnBegins {
+            ready: self.ready.borrow().len(),
+        });
         self.run_ready_batch();
 
         // 2. Fire due timers: their tasks join the ready queue for the next batch.
-        //    Then report any poll that stalled (this batch's, or block_on's).
-        let (timers_due, max_timer_lateness) = self.fire_due_timers();
-        self.report_stalls(timers_due, max_timer_lateness);
+        let (due, max_lateness) = self.fire_due_timers();
+        self.emit(Event::TimerPhaseOver { due, max_lateness });
 
         // 3. Poll the reactor, sleeping if there is nothing to do; wakes I/O waiters.
         //    The count of clock holds is read *before* the remote drain below: a
@@ -350,13 +336,12 @@ impl Core {
             }
             Waiting::WhileTasksLive | Waiting::Never => Park::No,
         };
-        Counters::bump(&self.counters.reactor_turns);
-        let parked_at = self.observe_park_begins(park);
-        let io_events = self.reactor.turn(park, self);
+        self.emit(Event::ParkBegins { park });
+        let io_events = self.reactor.turn(park);
         //    The tasks cut off by the budget rejoin the queue only now, after timers
         //    and I/O had their turn.
         self.wake_deferred();
-        self.observe_park_ends(park, next_timer, parked_at);
+        self.emit(Event::ParkEnds { park, next_timer });
 
         // 4. Drain remote wakes (other threads, or wakes from outside the loop).
         self.drain_remote_wakes();
@@ -370,7 +355,7 @@ impl Core {
             && waiting != Waiting::Never
         {
             self.clock.jump_to_tick(tick);
-            self.observe_clock_jump(tick);
+            self.emit(Event::ClockJumped { tick });
             self.fire_due_timers();
         }
     }
@@ -379,7 +364,7 @@ impl Core {
     fn run_ready_batch(&self) {
         // One clock read per poll: each poll's end is the next poll's start.
         let mut poll_started = Instant::now();
-        for _ in 0..self.config.event_interval {
+        for _ in 0..self.settings.event_interval {
             let Some(key) = self.ready.borrow_mut().pop_front() else {
                 break;
             };
@@ -392,17 +377,18 @@ impl Core {
             }
             let (task_id, spawned_at) = (header.id(), header.spawned_at);
             header.set_scheduled(false);
-            Header::count(&header.polls);
-            self.observe_poll_begins(task_id);
+            self.emit(Event::PollBegins {
+                task: task_id,
+                at: spawned_at,
+                counts: Some(&header.counts),
+            });
             let outcome = if header.is_aborted() {
                 task.cancel();
                 Poll::Ready(())
             } else {
-                self.poll_one(task_id, spawned_at, || task.poll())
+                self.poll_one(task_id, || task.poll())
             };
-            Counters::bump(&self.counters.polls);
             if outcome.is_ready() {
-                Counters::bump(&self.counters.tasks_finished);
                 let finished = self.tasks.borrow_mut().remove(key as usize);
                 // It may have woken itself during that last poll (or been aborted
                 // then): its key is queued again, and stays as a stale key.
@@ -414,9 +400,12 @@ impl Core {
             // Timed after a finished task is dropped: a slow destructor of its output
             // is this task's doing, not the next one's.
             let poll_ended = Instant::now();
-            let took = poll_ended - poll_started;
-            self.observe_poll_ends(task_id, spawned_at, outcome.is_ready(), took);
-            self.note_poll(took, task_id, spawned_at, false);
+            self.emit(Event::PollEnds {
+                task: task_id,
+                at: spawned_at,
+                ready: outcome.is_ready(),
+                took: poll_ended - poll_started,
+            });
             poll_started = poll_ended;
         }
     }
@@ -424,8 +413,7 @@ impl Core {
     /// Phase 2: advances the wheel to now and wakes every due timer.
     /// Returns how many fired and the worst lateness.
     pub(crate) fn fire_due_timers(&self) -> (usize, Duration) {
-        self.timeline
-            .write(|t| t.loop_phase_begins("timers", false));
+        self.emit(Event::TimersBegin);
         let now = self.clock.now_tick();
         let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
         self.timers.borrow_mut().advance(now, &mut fired);
@@ -434,18 +422,35 @@ impl Core {
         for timer in fired.drain(..) {
             let late = now.saturating_sub(timer.deadline);
             max_lateness = max_lateness.max(late);
-            Counters::bump(&self.counters.timers_fired);
-            self.observe_timer(&timer, late);
+            self.emit(Event::TimerFired {
+                deadline: timer.deadline,
+                level: timer.location.level,
+                slot: timer.location.slot,
+                late,
+            });
             if let Some(waker) = timer.waker {
                 wake_foreign(waker);
             }
         }
         *self.fired.borrow_mut() = fired;
-        self.timeline.write(TimelineFile::loop_phase_ends);
+        self.emit(Event::TimersEnd);
         (
             count,
             TICK * u32::try_from(max_lateness).unwrap_or(u32::MAX),
         )
+    }
+
+    /// For `block_on` returning straight after a stalled poll, when no turn follows
+    /// to report it: the report goes out now, with the timers due by now counted in
+    /// the wheel, not fired (firing them would change what the loop does next).
+    pub(crate) fn report_stalls_now(&self) {
+        if self.observers.stalls_noted() {
+            let (due, max_late) = self.timers.borrow().due_by(self.clock.now_tick());
+            self.emit(Event::TimerPhaseOver {
+                due,
+                max_lateness: TICK * u32::try_from(max_late).unwrap_or(u32::MAX),
+            });
+        }
     }
 
     /// How long phase 3 may sleep.
@@ -490,15 +495,16 @@ impl Core {
         // Lowered first: a wake sent after this line writes the eventfd again, so it
         // cannot be missed even if the drain below does not see it.
         self.remote.clear_notified();
-        self.timeline
-            .write(|t| t.loop_phase_begins("remote wakes", false));
+        self.emit(Event::RemoteWakesBegin);
         let waiting = self.remote_wakes.len();
         for target in self.remote_wakes.try_iter().take(waiting) {
-            Counters::bump(&self.counters.remote_wakes);
-            self.observe_remote_wake(target.id);
+            self.emit(Event::WakeArrived {
+                task: target.id,
+                path: WakePath::Remote,
+            });
             self.schedule(target, WakePath::Remote);
         }
-        self.timeline.write(TimelineFile::loop_phase_ends);
+        self.emit(Event::RemoteWakesEnd);
     }
 
     /// Drops every task, including tasks spawned by those tasks' destructors, for up

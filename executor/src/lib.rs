@@ -13,6 +13,7 @@
 //! | `builder.rs` | [`Builder`]: paused clock, event interval, coop budget, stall threshold, trace |
 //! | `coop.rs` | the cooperative budget: an always-ready task still gives the loop back ([`consume_budget`], [`unconstrained`]) |
 //! | `event_loop.rs` | `Core` and `run_once`, the one place tasks are polled |
+//! | `event.rs` | the one seam: every `Event` the loop, the reactor and the timers tell, and nothing of who listens |
 //! | `task/` | a task: one heap cell (header, joiner's waker, one slot for the future and then its output), its states, the `JoinHandle`'s view of it, its raw `Waker`; the crate's main `unsafe` (the rest: libc calls in `thread_cpu.rs` and `park_timer.rs`, one pointer read in `watchdog.rs`, one `fcntl` in `net/async_fd.rs`) |
 //! | `join.rs` | [`JoinHandle`], [`JoinError`] |
 //! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
@@ -28,6 +29,7 @@
 //! | `hyper/` | feature `hyper`: hyper 1.x's I/O, executor and timer traits for glassbox |
 //! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
+//! | `observe.rs` | `Observers`: each `Event` handed to the observers that are on (counters, trace, timeline, turn recorder, stalls, watchdog) |
 //! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
 //! | `snapshot.rs` | [`Runtime::snapshot`] and [`snapshot()`]: the loop's whole state at one moment, drawn as panes |
 //! | `turn.rs` | [`Runtime::turn`] and [`Runtime::run_until_stalled`]: step the loop by hand, see each [`Turn`] |
@@ -76,6 +78,7 @@ mod clock;
 mod contain;
 mod context;
 pub mod coop;
+mod event;
 mod event_loop;
 #[cfg(test)]
 #[path = "../../tests/hang_guard/mod.rs"]

@@ -1,155 +1,339 @@
-//! What the loop tells whoever watches it. Each event of `event_loop.rs` is one call
-//! here, which hands it to the three observers:
+//! Who listens to the loop. The loop, the reactor and the timers tell every [`Event`]
+//! to one place, [`Observers::emit`], which hands it to each observer that is on:
 //!
 //! ```text
-//!                      ┌─► trace!     a line on stderr        (trace.rs,    GLASSBOX_TRACE=1)
-//! loop ─► observe_* ───┼─► timeline   Chrome trace-event JSON (timeline.rs, GLASSBOX_TRACE_JSON)
-//!                      └─► recorder   the `Turn` being stepped (turn.rs,    Runtime::turn)
+//!                         ┌─► counters     Runtime::metrics, each task's counts  (metrics.rs)
+//!                         ├─► trace        a line on stderr              (trace.rs, GLASSBOX_TRACE=1)
+//! emit(Event::…) ─► Observers ┼─► timeline  Chrome trace-event JSON  (timeline.rs, GLASSBOX_TRACE_JSON)
+//!                         ├─► recorder     the `Turn` being stepped      (turn.rs, Runtime::turn)
+//!                         ├─► stalls       polls over the threshold      (stall.rs)
+//!                         └─► watchdog     a poll still running, seen from another thread (watchdog.rs)
 //! ```
+//!
+//! Adding an observer is a file and a line in `emit`; the loop does not change.
 //!
 //! # Ground rules
 //! - Watching costs nothing when nobody watches: each observer tests one `bool` (or
-//!   `Option`) before it formats, writes or records anything, and an event that needs
-//!   a clock reading takes it only for an observer that is on.
-//! - Observing never changes what the loop does, only what is written down.
+//!   `Option`) before it formats, writes or records anything, and `emit` is always
+//!   inlined, so at each call site the match on the event's kind folds away. No `dyn`.
+//! - Observing never changes what the loop does, only what is written down. (The one
+//!   exception is a user's `on_stall` callback, which is user code.)
+//! - An observer reads only what the event carries and its own state; it never
+//!   reaches back into the loop.
 
 use std::fmt;
+use std::io;
 use std::panic::Location;
 use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use mio::Token;
-
-use crate::clock::ShowTicks;
-use crate::event_loop::{Core, WakePath};
-use crate::park_timer::Park;
-use crate::reactor::ShowToken;
-use crate::snapshot::owner_of;
-use crate::task::TaskId;
-use crate::timeline::TimelineFile;
-use crate::timer::Fired;
-use crate::trace::trace;
-use crate::turn::IoEvent;
+use crate::event::{Event, Park, WakePath};
+use crate::metrics::Counters;
+use crate::stall::{StallSettings, StallWatch};
+use crate::task::{self, TaskCounts, TaskId};
+use crate::timeline::{Timeline, TimelineFile, TimelineRequest};
+use crate::trace::{ShowTicks, Tracer, trace};
+use crate::turn::{IoEvent, Owner, TurnRecorder};
+use crate::watchdog::{LiveStallCallback, Watchdog};
 
 /// The `block_on` future's place among task ids, in the trace and the timeline.
 const BLOCK_ON: TaskId = TaskId(0);
 
-impl Core {
-    /// A task was created at `spawned_at`.
-    #[inline]
-    pub(crate) fn observe_spawn(&self, task: TaskId, spawned_at: &'static Location<'static>) {
-        trace!(self, "spawn  task={task} at {spawned_at}");
-        self.timeline.write(|t| t.spawned(task, spawned_at));
+/// What the user asked to watch (`Builder`).
+#[derive(Clone)]
+pub(crate) struct ObserverSettings {
+    pub(crate) trace: bool,
+    /// Where to write the timeline for Perfetto, if anywhere, and which setting asked.
+    pub(crate) trace_json: Option<TimelineRequest>,
+    pub(crate) stalls: StallSettings,
+    pub(crate) on_live_stall: Option<LiveStallCallback>,
+}
+
+/// Every observer of one runtime. Shared (`Rc`) by the loop, its reactor and its
+/// timers, which emit; read by `Runtime::metrics`, the snapshot and stepping.
+pub(crate) struct Observers {
+    /// The runtime watched: a task's waker names a task only within it.
+    runtime_id: u64,
+    /// The address of the `block_on` future's waker, to tell it apart in a `Turn`.
+    block_on_waker: std::cell::Cell<*const ()>,
+    pub(crate) counters: Counters,
+    pub(crate) tracer: Tracer,
+    pub(crate) timeline: Timeline,
+    pub(crate) recorder: TurnRecorder,
+    stalls: StallWatch,
+    /// Watches polls from another thread while a stall threshold is set.
+    watchdog: Option<Watchdog>,
+}
+
+impl Observers {
+    pub(crate) fn new(runtime_id: u64, settings: ObserverSettings) -> io::Result<Observers> {
+        Ok(Observers {
+            runtime_id,
+            block_on_waker: std::cell::Cell::new(std::ptr::null()),
+            counters: Counters::default(),
+            tracer: Tracer::new(settings.trace),
+            timeline: Timeline::open(settings.trace_json.as_ref())?,
+            recorder: TurnRecorder::default(),
+            watchdog: match settings.stalls.threshold {
+                Some(threshold) => Some(Watchdog::start(threshold, settings.on_live_stall)?),
+                None => None,
+            },
+            stalls: StallWatch::new(settings.stalls),
+        })
     }
 
-    /// A task (or, as `TaskId(0)`, the `block_on` future) joined the ready queue.
-    #[inline]
-    pub(crate) fn observe_wake(&self, task: TaskId, path: WakePath) {
-        trace!(self, "wake   {} ({})", Subject(task), path.name());
-        self.timeline.write(|t| t.woke(task));
+    /// Observers that are all off, for unit tests of the parts that emit.
+    #[cfg(test)]
+    pub(crate) fn quiet() -> Observers {
+        let settings = ObserverSettings {
+            trace: false,
+            trace_json: None,
+            stalls: StallSettings {
+                threshold: None,
+                on_stall: None,
+            },
+            on_live_stall: None,
+        };
+        Observers::new(0, settings).expect("no file, no thread: nothing can fail")
     }
 
-    /// Phase 1 (or `block_on`) is about to poll `task`.
-    #[inline]
-    pub(crate) fn observe_poll_begins(&self, task: TaskId) {
-        self.timeline.write(|t| t.poll_begins(task));
+    /// Tells the observers which waker is the `block_on` future's.
+    pub(crate) fn know_block_on_waker(&self, waker: &Waker) {
+        self.block_on_waker.set(waker.data());
     }
 
-    /// The poll `observe_poll_begins` announced returned after `took`.
-    #[inline]
-    pub(crate) fn observe_poll_ends(
-        &self,
-        task: TaskId,
-        spawned_at: &'static Location<'static>,
-        ready: bool,
-        took: Duration,
-    ) {
-        trace!(self, "poll   {} -> {}", Subject(task), Outcome(task, ready));
-        // The `block_on` future is never polled while a `Turn` is recorded.
-        self.recorder.polled(task, spawned_at, ready, took);
-        self.timeline.write(|t| t.poll_ends(ready));
-    }
-
-    /// Phase 2 (or 5) fired `timer`, `late` ticks after its deadline.
-    #[inline]
-    pub(crate) fn observe_timer(&self, timer: &Fired, late: u64) {
-        trace!(
-            self,
-            "timer  fire deadline={} level={} slot={} late={}",
-            ShowTicks(timer.deadline),
-            timer.location.level,
-            timer.location.slot,
-            ShowTicks(late)
-        );
-        self.recorder.fired(timer, late);
-    }
-
-    /// Phase 3 is about to wait as `park` allows. Returns the time now if a `Turn` is
-    /// being recorded (it shows how long the park took), else `None`: no clock read.
-    #[inline]
-    pub(crate) fn observe_park_begins(&self, park: Park) -> Option<Instant> {
-        trace!(self, "park   {park}");
-        self.timeline.write(|t| t.park_begins(park != Park::No));
-        self.recorder.stopwatch()
-    }
-
-    /// Phase 3's wait (with `next_timer` pending) and its wakes are over.
-    #[inline]
-    pub(crate) fn observe_park_ends(
-        &self,
-        park: Park,
-        next_timer: Option<u64>,
-        parked_at: Option<Instant>,
-    ) {
-        self.recorder.parked(park, next_timer, parked_at);
-        self.timeline.write(TimelineFile::loop_phase_ends);
-    }
-
-    /// Phase 3 took in an I/O event for the source registered under `token`, which
-    /// released the parked wakers `woken` (about to be woken).
-    #[inline]
-    pub(crate) fn observe_io(&self, token: Token, readable: bool, writable: bool, woken: &[Waker]) {
-        trace!(
-            self,
-            "io     token={} readable={readable} writable={writable}",
-            ShowToken(token)
-        );
-        self.recorder.record(|turn| {
-            turn.io.push(IoEvent {
-                token: ShowToken(token).to_string(),
-                readable,
-                writable,
-                woken: woken.iter().map(|waker| owner_of(self, waker)).collect(),
-            });
-        });
-    }
-
-    /// The task being polled spent its coop budget: it yields (`coop.rs`).
-    #[inline]
-    pub(crate) fn observe_forced_yield(&self) {
-        let task = self.polling.get();
-        trace!(self, "coop   task={task} budget spent: yield");
-        self.recorder.forced_yield(task);
-        self.timeline.write(|t| t.instant(task, "forced yield"));
-    }
-
-    /// Phase 4 took in a wake for `task` from another thread.
-    #[inline]
-    pub(crate) fn observe_remote_wake(&self, task: TaskId) {
-        if task != BLOCK_ON {
-            self.recorder.remote_wake(task);
+    /// Whose `waker` is, as far as this runtime can tell.
+    pub(crate) fn owner_of(&self, waker: &Waker) -> Owner {
+        if let Some(header) = task::header_of(waker) {
+            // A task's waker, but a task id means something only within its runtime.
+            return if header.remote.runtime_id == self.runtime_id {
+                Owner::Task(header.id())
+            } else {
+                Owner::Foreign
+            };
+        }
+        // The `block_on` waker wraps an `Arc` that the loop keeps, so while the loop
+        // lives no other waker's data is at that address. (The vtables are not
+        // compared: std builds one per place it makes such a waker, so two clones may
+        // carry different copies.)
+        if waker.data() == self.block_on_waker.get() {
+            Owner::BlockOn
+        } else {
+            Owner::Foreign
         }
     }
 
-    /// Phase 5 moved the paused clock to `tick`.
+    /// True if a poll over the stall threshold waits to be reported.
+    pub(crate) fn stalls_noted(&self) -> bool {
+        self.stalls.any_noted()
+    }
+
+    /// Hands `event` to every observer that is on. Always inlined: each call site
+    /// names one kind of event, so the match folds to that arm.
+    #[inline(always)]
+    pub(crate) fn emit(&self, event: Event<'_>) {
+        let tracer = &self.tracer;
+        match event {
+            Event::Spawned { task, at } => {
+                Counters::bump(&self.counters.tasks_spawned);
+                trace!(tracer, "spawn  task={task} at {at}");
+                self.timeline.write(|t| t.spawned(task, at));
+            }
+            Event::WakeArrived { task, path } => match path {
+                WakePath::Local => Counters::bump(&self.counters.local_wakes),
+                WakePath::Remote => {
+                    Counters::bump(&self.counters.remote_wakes);
+                    if task != BLOCK_ON {
+                        self.recorder.remote_wake(task);
+                    }
+                }
+            },
+            Event::WakeReachedTask { counts, self_wake } => {
+                TaskCounts::count(&counts.wakes);
+                if self_wake {
+                    // A `yield_now`, or a future that wakes itself and returns
+                    // Pending (the snapshot's self-wake lint).
+                    TaskCounts::count(&counts.self_wakes);
+                }
+            }
+            Event::Queued { task, path } => {
+                trace!(tracer, "wake   {} ({})", Subject(task), path.name());
+                self.timeline.write(|t| t.woke(task));
+            }
+            Event::TurnBegins { ready } => self.timeline.write(|t| t.ready_queue(ready)),
+            Event::PollBegins { task, at, counts } => {
+                if let Some(counts) = counts {
+                    TaskCounts::count(&counts.polls);
+                }
+                self.timeline.write(|t| t.poll_begins(task));
+                if let Some(watchdog) = &self.watchdog {
+                    watchdog.poll_started(task, at);
+                }
+            }
+            Event::PollEnds {
+                task,
+                at,
+                ready,
+                took,
+            } => self.poll_ended(task, at, ready, took),
+            Event::PollUnwound => {
+                if let Some(watchdog) = &self.watchdog {
+                    watchdog.poll_ended();
+                }
+            }
+            Event::ForcedYield { task } => {
+                Counters::bump(&self.counters.forced_yields);
+                trace!(tracer, "coop   task={task} budget spent: yield");
+                self.recorder.forced_yield(task);
+                self.timeline.write(|t| t.instant(task, "forced yield"));
+            }
+            Event::TimersBegin => self
+                .timeline
+                .write(|t| t.loop_phase_begins("timers", false)),
+            Event::TimerFired {
+                deadline,
+                level,
+                slot,
+                late,
+            } => {
+                Counters::bump(&self.counters.timers_fired);
+                trace!(
+                    tracer,
+                    "timer  fire deadline={} level={level} slot={slot} late={}",
+                    ShowTicks(deadline),
+                    ShowTicks(late)
+                );
+                self.recorder.fired(deadline, level, slot, late);
+            }
+            Event::TimersEnd | Event::RemoteWakesEnd => {
+                self.timeline.write(TimelineFile::loop_phase_ends);
+            }
+            Event::TimerPhaseOver { due, max_lateness } => {
+                self.stalls.report(due, max_lateness, tracer);
+            }
+            Event::TimerArmed {
+                key,
+                deadline,
+                level,
+                slot,
+            } => trace!(
+                tracer,
+                "timer  insert TimerKey({key}) deadline={} level={level} slot={slot}",
+                ShowTicks(deadline)
+            ),
+            Event::TimerReset { key, deadline, due } => trace!(
+                tracer,
+                "timer  reset TimerKey({key}) deadline={}{}",
+                ShowTicks(deadline),
+                if due { " (due: woken)" } else { "" }
+            ),
+            Event::TimerCancelled { key, level, slot } => trace!(
+                tracer,
+                "timer  cancel TimerKey({key}) level={level} slot={slot}"
+            ),
+            Event::ParkBegins { park } => {
+                Counters::bump(&self.counters.reactor_turns);
+                trace!(tracer, "park   {park}");
+                self.timeline.write(|t| t.park_begins(park != Park::No));
+                self.recorder.park_begins();
+            }
+            Event::IoPhaseBegins => self
+                .timeline
+                .write(|t| t.loop_phase_begins("reactor", false)),
+            Event::IoReady {
+                token,
+                readable,
+                writable,
+                woken,
+            } => {
+                trace!(
+                    tracer,
+                    "io     token={token} readable={readable} writable={writable}"
+                );
+                self.recorder.record(|turn| {
+                    turn.io.push(IoEvent {
+                        token: token.to_string(),
+                        readable,
+                        writable,
+                        woken: woken.iter().map(|waker| self.owner_of(waker)).collect(),
+                    });
+                });
+            }
+            Event::IoStale { token } => trace!(tracer, "io     token={token} stale: dropped"),
+            Event::ParkEnds { park, next_timer } => {
+                self.recorder.parked(park, next_timer);
+                self.timeline.write(TimelineFile::loop_phase_ends);
+            }
+            Event::IoRegistered { token, what } => {
+                trace!(tracer, "io     register token={token} ({what})");
+            }
+            Event::IoWaits { token, reading } => {
+                let direction = if reading { "Read" } else { "Write" };
+                trace!(tracer, "io     wait   token={token} {direction}");
+            }
+            Event::IoDeregistered { token } => trace!(tracer, "io     deregister token={token}"),
+            Event::RemoteWakesBegin => self
+                .timeline
+                .write(|t| t.loop_phase_begins("remote wakes", false)),
+            Event::ClockJumped { tick } => {
+                trace!(
+                    tracer,
+                    "clock  jump to {} (paused, nothing else can run)",
+                    ShowTicks(tick)
+                );
+                self.recorder.jumped(tick);
+            }
+            Event::RuntimeDropped => {
+                if let Some(watchdog) = &self.watchdog {
+                    watchdog.stop();
+                }
+                // The timeline's closing `]}`, written now: a `Timer` or socket kept
+                // alive elsewhere may hold the loop's state past this point.
+                self.timeline.write(TimelineFile::close);
+            }
+        }
+    }
+
+    /// A poll (a task's, or the `block_on` future's) is over after `took`.
     #[inline]
-    pub(crate) fn observe_clock_jump(&self, tick: u64) {
+    fn poll_ended(
+        &self,
+        task: TaskId,
+        at: &'static Location<'static>,
+        ready: bool,
+        took: Duration,
+    ) {
+        if let Some(watchdog) = &self.watchdog {
+            watchdog.poll_ended();
+        }
+        let in_block_on = task == BLOCK_ON;
+        if !in_block_on {
+            Counters::bump(&self.counters.polls);
+            if ready {
+                Counters::bump(&self.counters.tasks_finished);
+            }
+        }
         trace!(
-            self,
-            "clock  jump to {} (paused, nothing else can run)",
-            ShowTicks(tick)
+            self.tracer,
+            "poll   {} -> {}",
+            Subject(task),
+            Outcome(task, ready)
         );
-        self.recorder.jumped(tick);
+        // The `block_on` future is never polled while a `Turn` is recorded.
+        self.recorder.polled(task, at, ready, took);
+        self.timeline.write(|t| t.poll_ends(ready));
+        if took > self.counters.longest_poll.get() {
+            self.counters.longest_poll.set(took);
+        }
+        self.stalls.note_poll(
+            took,
+            task,
+            at,
+            in_block_on,
+            &self.counters,
+            &self.timeline,
+            self.watchdog.as_ref(),
+        );
     }
 }
 

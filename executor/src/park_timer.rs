@@ -37,34 +37,11 @@ use std::time::{Duration, Instant};
 
 use mio::Token;
 
+use crate::event::Park;
+
 /// The token the timerfd is registered under: its key bits are one below the
 /// remote-wake token's, and the reactor never hands out either key.
 pub(crate) const PARK_TIMER_TOKEN: Token = Token(usize::MAX - 1);
-
-/// How long the reactor's `turn` may sleep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Park {
-    /// Not at all: work is ready, only look.
-    No,
-    /// Until an event or this instant, the next timer's.
-    Until(Instant),
-    /// Until an event: no timer is pending.
-    UntilEvent,
-}
-
-/// As the trace prints it: `park   until the timer due in 10.584197ms`.
-impl std::fmt::Display for Park {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Park::No => f.write_str("none (work is ready)"),
-            Park::Until(deadline) => {
-                let due_in = deadline.saturating_duration_since(Instant::now());
-                write!(f, "until the timer due in {due_in:?}")
-            }
-            Park::UntilEvent => f.write_str("until an event"),
-        }
-    }
-}
 
 // Miri (`scripts/miri.sh`, which checks the task cell's unsafe code) has no timerfd:
 // it runs the loop on the millisecond park, as other systems do.

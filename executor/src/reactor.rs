@@ -118,15 +118,16 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use mio::event::{Event, Source};
+use mio::event::Source;
 use mio::{Events, Interest, Token};
 use slab::Slab;
 
-use crate::event_loop::Core;
-use crate::park_timer::{PARK_TIMER_TOKEN, Park, ParkTimer};
-use crate::trace::trace;
+use crate::event::{Event, Park, TokenName};
+use crate::observe::Observers;
+use crate::park_timer::{PARK_TIMER_TOKEN, ParkTimer};
 use crate::waker::wake_foreign;
 
 /// The token of the `mio::Waker` that other threads use to wake the loop.
@@ -223,6 +224,8 @@ pub(crate) struct Reactor {
     next_generation: Cell<usize>,
     /// Reused by `turn`: wakers taken out of the slots, woken once the borrow ends.
     to_wake: RefCell<Vec<Waker>>,
+    /// Told of each I/O event and registration (`observe.rs`).
+    pub(crate) observers: Rc<Observers>,
 }
 
 // === impl Reactor ===
@@ -230,7 +233,7 @@ pub(crate) struct Reactor {
 impl Reactor {
     /// Creates the poller, its park timer and the `mio::Waker` that remote wakes
     /// write to.
-    pub(crate) fn new() -> io::Result<(Reactor, mio::Waker)> {
+    pub(crate) fn new(observers: Rc<Observers>) -> io::Result<(Reactor, mio::Waker)> {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), REMOTE_WAKE_TOKEN)?;
         let park_timer = ParkTimer::new()?;
@@ -242,6 +245,7 @@ impl Reactor {
             slots: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
             to_wake: RefCell::new(Vec::new()),
+            observers,
         };
         Ok((reactor, waker))
     }
@@ -426,7 +430,7 @@ impl Reactor {
     /// Waits for events as long as `park` allows and wakes the tasks waiting on them.
     /// Returns how many I/O events (not counting remote wakes or the park timer) came
     /// in.
-    pub(crate) fn turn(&self, park: Park, core: &Core) -> usize {
+    pub(crate) fn turn(&self, park: Park) -> usize {
         let timeout = self.park_timer.timeout_for(park);
         let mut events = self.events.borrow_mut();
         match self.poll.borrow_mut().poll(&mut events, timeout) {
@@ -435,8 +439,7 @@ impl Reactor {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => return 0,
             Err(error) => panic!("glassbox: the reactor's mio::Poll::poll failed: {error}"),
         }
-        core.timeline
-            .write(|t| t.loop_phase_begins("reactor", false));
+        self.observers.emit(Event::IoPhaseBegins);
         let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
         let mut io_events = 0;
         for event in events.iter() {
@@ -451,18 +454,15 @@ impl Reactor {
             let readiness = Readiness::of(event);
             let woken_from = to_wake.len();
             let live = self.dispatch(event.token(), readiness, &mut to_wake);
-            core.observe_io(
-                event.token(),
-                readiness.read != Known::Drained,
-                readiness.write != Known::Drained,
-                &to_wake[woken_from..],
-            );
+            let token = token_name(event.token());
+            self.observers.emit(Event::IoReady {
+                token,
+                readable: readiness.read != Known::Drained,
+                writable: readiness.write != Known::Drained,
+                woken: &to_wake[woken_from..],
+            });
             if !live {
-                trace!(
-                    core,
-                    "io     token={} stale: dropped",
-                    ShowToken(event.token())
-                );
+                self.observers.emit(Event::IoStale { token });
             }
         }
         drop(events);
@@ -568,7 +568,7 @@ struct Readiness {
 impl Readiness {
     /// An error counts as closed both ways: the waiting operation retries and its own
     /// syscall reports what happened.
-    fn of(event: &Event) -> Readiness {
+    fn of(event: &mio::event::Event) -> Readiness {
         let failed = event.is_error();
         let side = |ready: bool, closed: bool| {
             if closed || failed {
@@ -587,12 +587,11 @@ impl Readiness {
     }
 }
 
-/// Shows a token as `key.generation`, as in the trace: `io     token=3.17 ...`.
-pub(crate) struct ShowToken(pub(crate) Token);
-
-impl fmt::Display for ShowToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.0.0 & KEY_MASK, self.0.0 >> KEY_BITS)
+/// A token as people read it, `key.generation`: `io     token=3.17 ...` in the trace.
+pub(crate) fn token_name(token: Token) -> TokenName {
+    TokenName {
+        key: token.0 & KEY_MASK,
+        generation: token.0 >> KEY_BITS,
     }
 }
 

@@ -38,13 +38,20 @@ pub struct RuntimeInfo {
     pub shutdown_timeout: Option<Duration>,
 }
 
-/// A runtime's resources, oldest first.
-#[derive(Default)]
+/// A runtime's resources, oldest first, and what they are told of it.
 pub(crate) struct Resources {
+    info: RuntimeInfo,
     values: RefCell<Vec<(TypeId, Rc<dyn Any>)>>,
 }
 
 impl Resources {
+    pub(crate) fn new(info: RuntimeInfo) -> Resources {
+        Resources {
+            info,
+            values: RefCell::new(Vec::new()),
+        }
+    }
+
     fn get(&self, type_id: TypeId) -> Option<Rc<dyn Any>> {
         let values = self.values.borrow();
         let found = values.iter().find(|(id, _)| *id == type_id);
@@ -86,12 +93,7 @@ pub fn runtime_resource<T: 'static>(init: impl FnOnce(RuntimeInfo) -> T) -> Opti
     let value = match core.resources.get(type_id) {
         Some(value) => value,
         None => {
-            let info = RuntimeInfo {
-                id: core.id,
-                max_blocking_threads: core.config.max_blocking_threads,
-                shutdown_timeout: core.config.shutdown_timeout,
-            };
-            let value: Rc<dyn Any> = Rc::new(init(info));
+            let value: Rc<dyn Any> = Rc::new(init(core.resources.info));
             let entry = (type_id, Rc::clone(&value));
             core.resources.values.borrow_mut().push(entry);
             value

@@ -25,11 +25,13 @@ use std::time::Instant;
 
 use crate::builder::{Builder, Config};
 use crate::context;
+use crate::event::Event;
 use crate::event_loop::{Core, Waiting};
 use crate::join::JoinHandle;
 use crate::metrics::Metrics;
+use crate::observe::Observers;
+use crate::resources::Resources;
 use crate::task::TaskId;
-use crate::timeline::TimelineFile;
 
 /// A single-threaded async runtime: a task slab, a ready queue, a timer wheel and a
 /// mio reactor, all turned by one thread.
@@ -68,8 +70,10 @@ impl Runtime {
     }
 
     pub(crate) fn from_config(id: u64, config: Config) -> io::Result<Runtime> {
+        let resources = Resources::new(config.resources_for(id));
+        let observers = Observers::new(id, config.observe)?;
         Ok(Runtime {
-            core: Rc::new(Core::new(id, config)?),
+            core: Rc::new(Core::new(id, config.run, resources, observers)?),
         })
     }
 
@@ -90,16 +94,23 @@ impl Runtime {
         loop {
             if core.main_woken.replace(false) {
                 let started = Instant::now();
-                core.observe_poll_begins(TaskId(0));
+                core.emit(Event::PollBegins {
+                    task: TaskId(0),
+                    at: called_at,
+                    counts: None,
+                });
                 // A panic in the future unwinds out of `block_on`: the guard ends its
                 // poll then, so the runtime, caught and reused, is not left mid-poll.
                 let ends_on_unwind = EndsPollOnUnwind(core);
-                let polled = core.poll_one(TaskId(0), called_at, || future.as_mut().poll(&mut cx));
+                let polled = core.poll_one(TaskId(0), || future.as_mut().poll(&mut cx));
                 std::mem::forget(ends_on_unwind);
                 // Timed like a task's poll: blocking here stalls every task too.
-                let took = started.elapsed();
-                core.observe_poll_ends(TaskId(0), called_at, polled.is_ready(), took);
-                core.note_poll(took, TaskId(0), called_at, true);
+                core.emit(Event::PollEnds {
+                    task: TaskId(0),
+                    at: called_at,
+                    ready: polled.is_ready(),
+                    took: started.elapsed(),
+                });
                 if let Poll::Ready(output) = polled {
                     core.report_stalls_now();
                     return output;
@@ -124,7 +135,7 @@ impl Runtime {
 
     /// What the runtime has done so far.
     pub fn metrics(&self) -> Metrics {
-        self.core.counters.snapshot()
+        self.core.observers.counters.snapshot()
     }
 }
 
@@ -133,7 +144,7 @@ struct EndsPollOnUnwind<'a>(&'a Core);
 
 impl Drop for EndsPollOnUnwind<'_> {
     fn drop(&mut self) {
-        self.0.poll_ended();
+        self.0.poll_unwound();
     }
 }
 
@@ -146,12 +157,7 @@ impl Drop for Runtime {
         // After the tasks, whose destructors may still use them: the blocking pool
         // runs the jobs already handed to it and waits for them here.
         self.core.resources.drop_all();
-        if let Some(watchdog) = &self.core.watchdog {
-            watchdog.stop();
-        }
-        // The timeline's closing `]}`, written now: a `Timer` or socket kept alive
-        // elsewhere may hold the `Core` past this point.
-        self.core.timeline.write(TimelineFile::close);
+        self.core.emit(Event::RuntimeDropped);
     }
 }
 

@@ -58,19 +58,18 @@
 use std::collections::HashSet;
 use std::panic::Location;
 use std::sync::atomic::Ordering;
-use std::task::Waker;
 use std::time::Duration;
 
 use crate::context;
 use crate::event_loop::Core;
 use crate::runtime::Runtime;
-use crate::task::{self, Header, TaskId};
+use crate::task::{Header, TaskCounts, TaskId};
+pub use crate::turn::Owner;
 use crate::turn::since_start;
 
 mod display;
 mod lints;
 
-pub(crate) use display::Owners;
 pub use lints::Warning;
 
 /// The loop's state at one moment. `Display` draws it as panes.
@@ -150,20 +149,6 @@ pub enum Wait {
     Writable(String),
 }
 
-/// Whose waker the runtime holds in a timer or for a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Owner {
-    /// A task of this runtime.
-    Task(TaskId),
-    /// The future passed to `block_on`.
-    BlockOn,
-    /// Any other waker: one that some combinator or another executor made, or a task
-    /// of another runtime. Its insides are not this runtime's to read, so its owner
-    /// is not guessed.
-    Foreign,
-}
-
 /// One pending timer: where it sits in the wheel, when it is due, and whose it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -223,26 +208,6 @@ impl Runtime {
     }
 }
 
-/// Whose waker `waker` is, as far as this runtime can tell.
-pub(crate) fn owner_of(core: &Core, waker: &Waker) -> Owner {
-    if let Some(header) = task::header_of(waker) {
-        // A task's waker, but a task id means something only within its runtime.
-        return if header.remote.runtime_id == core.id {
-            Owner::Task(header.id())
-        } else {
-            Owner::Foreign
-        };
-    }
-    // The `block_on` waker wraps an `Arc` that `core` keeps, so while `core` lives no
-    // other waker's data is at that address. (The vtables are not compared: std builds
-    // one per place it makes such a waker, so two clones may carry different copies.)
-    if waker.data() == core.main_waker.data() {
-        Owner::BlockOn
-    } else {
-        Owner::Foreign
-    }
-}
-
 /// Copies the state out of `core`. Between polls `core.polling` is `TaskId(0)`, which
 /// no task has, so no task shows as running.
 pub(crate) fn take(core: &Core) -> Snapshot {
@@ -267,11 +232,13 @@ pub(crate) fn take(core: &Core) -> Snapshot {
             deadline: since_start(deadline),
             level: location.level,
             slot: location.slot,
-            owner: waker.map(|waker| owner_of(core, waker)),
+            owner: waker.map(|waker| core.observers.owner_of(waker)),
         })
         .collect();
     timers.sort_by_key(|timer| timer.deadline);
-    let io = core.reactor.registrations(|waker| owner_of(core, waker));
+    let io = core
+        .reactor
+        .registrations(|waker| core.observers.owner_of(waker));
     let mut wake_on_its_way = Vec::new();
     let mut tasks: Vec<TaskInfo> = core
         .tasks
@@ -288,7 +255,7 @@ pub(crate) fn take(core: &Core) -> Snapshot {
     tasks.sort_by_key(|task| task.id);
     let warnings = lints::check(&tasks, &wake_on_its_way);
     Snapshot {
-        turns: core.counters.reactor_turns.get(),
+        turns: core.observers.counters.reactor_turns.get(),
         now: since_start(core.clock.now_tick()),
         paused: core.clock.is_paused(),
         ready,
@@ -332,9 +299,9 @@ fn task_info(
         id: header.id(),
         spawned_at: header.spawned_at,
         state,
-        polls: Header::counted(&header.polls),
-        wakes: Header::counted(&header.wakes),
-        self_wakes: Header::counted(&header.self_wakes),
+        polls: TaskCounts::counted(&header.counts.polls),
+        wakes: TaskCounts::counted(&header.counts.wakes),
+        self_wakes: TaskCounts::counted(&header.counts.self_wakes),
         wakers: u32::try_from(header.wakers()).unwrap_or(u32::MAX),
         waits_on,
     }

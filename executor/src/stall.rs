@@ -1,7 +1,7 @@
 //! The stall report: what the loop tells you when one poll blocked it.
-//! (The loop's side of it lives here too, below: `Core::note_poll` times each poll
-//! against the threshold, and `Core::report_stalls` hands the reports out after
-//! phase 2, once the timers' lateness is known.)
+//! (The observer lives here too, below: [`StallWatch`] notes each poll over the
+//! threshold, and hands the reports out after phase 2, once the timers' lateness is
+//! known.)
 //!
 //! A single-threaded loop runs one task at a time. A task that calls a blocking
 //! function (`std::thread::sleep`, a synchronous read, a heavy computation) inside
@@ -28,14 +28,16 @@
 //! - One loop report per stalled poll: to stderr, or to the `on_stall` callback
 //!   instead. Live reports go to stderr, or to `on_live_stall`.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::panic::Location;
+use std::rc::Rc;
 use std::time::Duration;
 
-use crate::event_loop::Core;
 use crate::metrics::Counters;
 use crate::task::TaskId;
-use crate::trace::trace;
+use crate::timeline::Timeline;
+use crate::trace::{Tracer, trace};
 use crate::watchdog::Watchdog;
 
 /// One poll that blocked the loop for longer than the stall threshold.
@@ -207,10 +209,22 @@ impl fmt::Display for LiveStall {
     }
 }
 
-// === the loop's side: noting stalls and reporting them ===
+// === the observer: noting stalls and reporting them ===
+
+/// What the user asked of stall reports (`Builder`).
+#[derive(Clone)]
+pub(crate) struct StallSettings {
+    /// A poll longer than this is a stall; `None`: off.
+    pub(crate) threshold: Option<Duration>,
+    /// Where reports go; `None`: stderr.
+    pub(crate) on_stall: Option<StallCallback>,
+}
+
+/// The callback `Builder::on_stall` installs.
+pub(crate) type StallCallback = Rc<dyn Fn(&StallReport)>;
 
 /// A poll that exceeded the stall threshold, waiting for phase 2's timer figures.
-pub(crate) struct Stall {
+struct Stall {
     task_id: TaskId,
     spawned_at: &'static Location<'static>,
     blocked_for: Duration,
@@ -218,46 +232,76 @@ pub(crate) struct Stall {
     cause: StallCause,
 }
 
-impl Core {
-    /// Records how long one poll took (a task's, or the `block_on` future's): the
-    /// longest poll, and a stall to report if it was over the threshold.
+/// Notes each poll over the threshold, and reports the noted ones once the turn's
+/// timers have fired (`Event::TimerPhaseOver`).
+pub(crate) struct StallWatch {
+    settings: StallSettings,
+    /// Polls that stalled since the last report.
+    noted: RefCell<Vec<Stall>>,
+}
+
+impl StallWatch {
+    pub(crate) fn new(settings: StallSettings) -> StallWatch {
+        StallWatch {
+            settings,
+            noted: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// True if a stall waits to be reported.
+    pub(crate) fn any_noted(&self) -> bool {
+        !self.noted.borrow().is_empty()
+    }
+
+    /// Notes one poll that took `took` (a task's, or the `block_on` future's) if it
+    /// was over the threshold.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn note_poll(
         &self,
         took: Duration,
         task_id: TaskId,
         spawned_at: &'static Location<'static>,
         in_block_on: bool,
+        counters: &Counters,
+        timeline: &Timeline,
+        watchdog: Option<&Watchdog>,
     ) {
-        if took > self.counters.longest_poll.get() {
-            self.counters.longest_poll.set(took);
-        }
         if self
-            .config
-            .stall_threshold
+            .settings
+            .threshold
             .is_some_and(|threshold| took > threshold)
         {
-            self.note_stall(took, task_id, spawned_at, in_block_on);
+            self.note_stall(
+                took,
+                task_id,
+                spawned_at,
+                in_block_on,
+                counters,
+                timeline,
+                watchdog,
+            );
         }
     }
 
     /// The rare half of `note_poll`, kept out of line so that every poll's path stays
     /// short.
     #[cold]
+    #[allow(clippy::too_many_arguments)]
     fn note_stall(
         &self,
         took: Duration,
         task_id: TaskId,
         spawned_at: &'static Location<'static>,
         in_block_on: bool,
+        counters: &Counters,
+        timeline: &Timeline,
+        watchdog: Option<&Watchdog>,
     ) {
-        Counters::bump(&self.counters.stalls);
-        self.timeline.write(|t| t.instant(task_id, "stall"));
-        let cause = self
-            .watchdog
-            .as_ref()
-            .map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
-        self.stalls.borrow_mut().push(Stall {
+        Counters::bump(&counters.stalls);
+        timeline.write(|t| t.instant(task_id, "stall"));
+        let cause = watchdog.map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
+        self.noted.borrow_mut().push(Stall {
             task_id,
             spawned_at,
             blocked_for: took,
@@ -266,21 +310,11 @@ impl Core {
         });
     }
 
-    /// Reports the stalls noted so far right away, firing the timers that are due
-    /// first so the report can say how late they are. For `block_on` returning
-    /// straight after a stalled poll, when no turn follows to report it.
-    pub(crate) fn report_stalls_now(&self) {
-        if !self.stalls.borrow().is_empty() {
-            let (timers_due, max_timer_lateness) = self.fire_due_timers();
-            self.report_stalls(timers_due, max_timer_lateness);
-        }
-    }
-
     /// Reports every stall noted since the last call, with the figures of the timers
     /// that came due meanwhile.
-    pub(crate) fn report_stalls(&self, timers_due: usize, max_timer_lateness: Duration) {
+    pub(crate) fn report(&self, timers_due: usize, max_timer_lateness: Duration, tracer: &Tracer) {
         // Taken out first: the callback is user code, and may even stall again.
-        let stalls = std::mem::take(&mut *self.stalls.borrow_mut());
+        let stalls = std::mem::take(&mut *self.noted.borrow_mut());
         for stall in stalls {
             let report = StallReport {
                 task_id: stall.task_id,
@@ -292,10 +326,10 @@ impl Core {
                 cause: stall.cause,
             };
             trace!(
-                self,
+                tracer,
                 "stall  task={} blocked={:?}", report.task_id, report.blocked_for
             );
-            match &self.config.on_stall {
+            match &self.settings.on_stall {
                 Some(callback) => callback(&report),
                 None => eprintln!("{report}"),
             }

@@ -23,11 +23,11 @@ use std::time::Instant;
 
 use crate::context;
 
-/// `trace!(core, "format", args…)`: emit a trace line if `core`'s tracer is on.
+/// `trace!(tracer, "format", args…)`: emit a trace line if `tracer` is on.
 macro_rules! trace {
-    ($core:expr, $($arg:tt)*) => {
-        if $core.tracer.enabled() {
-            $core.tracer.emit(format_args!($($arg)*));
+    ($tracer:expr, $($arg:tt)*) => {
+        if $tracer.enabled() {
+            $tracer.emit(format_args!($($arg)*));
         }
     };
 }
@@ -37,7 +37,7 @@ pub(crate) use trace;
 /// True if the runtime current on this thread is tracing. Check it before building
 /// an expensive event.
 pub fn enabled() -> bool {
-    context::current().is_some_and(|core| core.tracer.enabled())
+    context::current().is_some_and(|core| core.observers.tracer.enabled())
 }
 
 /// Emits one trace line on the current runtime, if it is tracing; otherwise (or
@@ -53,7 +53,7 @@ pub fn enabled() -> bool {
 /// ```
 pub fn emit(event: fmt::Arguments<'_>) {
     if let Some(core) = context::current() {
-        trace!(core, "{event}");
+        trace!(core.observers.tracer, "{event}");
     }
 }
 
@@ -85,5 +85,14 @@ impl Tracer {
     pub(crate) fn emit(&self, event: fmt::Arguments<'_>) {
         let since_start = self.start.elapsed().as_secs_f64() * 1000.0;
         eprintln!("[{since_start:>11.3}ms] {event}");
+    }
+}
+
+/// A count of ticks (µs) as the trace prints it: `10.223ms`.
+pub(crate) struct ShowTicks(pub(crate) u64);
+
+impl fmt::Display for ShowTicks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:03}ms", self.0 / 1000, self.0 % 1000)
     }
 }

@@ -50,12 +50,10 @@ use std::panic::Location;
 use std::time::{Duration, Instant};
 
 use crate::context;
+use crate::event::Park;
 use crate::event_loop::Waiting;
-use crate::park_timer::Park;
 use crate::runtime::Runtime;
-use crate::snapshot::{Owner, Owners};
 use crate::task::TaskId;
-use crate::timer::Fired;
 
 /// What one turn of the loop did, phase by phase. Returned by
 /// [`Runtime::turn`](crate::Runtime::turn).
@@ -276,6 +274,43 @@ impl fmt::Display for Tasks<'_> {
     }
 }
 
+/// Whose waker the runtime holds in a timer or for a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Owner {
+    /// A task of this runtime.
+    Task(TaskId),
+    /// The future passed to `block_on`.
+    BlockOn,
+    /// Any other waker: one that some combinator or another executor made, or a task
+    /// of another runtime. Its insides are not this runtime's to read, so its owner
+    /// is not guessed.
+    Foreign,
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::Task(id) => write!(f, "task {id}"),
+            Owner::BlockOn => f.write_str("block_on"),
+            Owner::Foreign => f.write_str("a foreign waker"),
+        }
+    }
+}
+
+/// Owners as a list: `task 1, task 3` (also the `Turn`'s I/O lines).
+pub(crate) struct Owners<'a>(pub(crate) &'a [Owner]);
+
+impl fmt::Display for Owners<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, owner) in self.0.iter().enumerate() {
+            let separator = if i == 0 { "" } else { ", " };
+            write!(f, "{separator}{owner}")?;
+        }
+        Ok(())
+    }
+}
+
 // === Stepping: the `Runtime` methods ===
 
 impl Runtime {
@@ -331,8 +366,8 @@ impl Runtime {
         // There is no `block_on` future to poll: a wake left for it from an earlier
         // `block_on` (or a clock hold's nudge) must not count as ready work.
         core.main_woken.set(false);
-        let number = core.counters.reactor_turns.get() + 1;
-        let recording = core.recorder.start(number, core.clock.now_tick());
+        let number = core.observers.counters.reactor_turns.get() + 1;
+        let recording = core.observers.recorder.start(number, core.clock.now_tick());
         core.run_once(waiting);
         core.main_woken.set(false);
         recording.finish(core.clock.now_tick())
@@ -346,6 +381,8 @@ impl Runtime {
 pub(crate) struct TurnRecorder {
     recording: Cell<bool>,
     turn: RefCell<Turn>,
+    /// When phase 3 began to wait, while recording.
+    parked_at: Cell<Option<Instant>>,
 }
 
 impl TurnRecorder {
@@ -356,12 +393,6 @@ impl TurnRecorder {
         if self.recording.get() {
             write(&mut self.turn.borrow_mut());
         }
-    }
-
-    /// The time now if recording (to measure the park), else `None`: no clock read.
-    #[inline]
-    pub(crate) fn stopwatch(&self) -> Option<Instant> {
-        self.recording.get().then(Instant::now)
     }
 
     /// Phase 1: a task was polled.
@@ -384,25 +415,37 @@ impl TurnRecorder {
         });
     }
 
-    /// Phase 2 (or 5): a timer fired, `late` ticks after its deadline.
+    /// Phase 2 (or 5): a timer fired from `level`/`slot`, `late` ticks after its
+    /// `deadline` tick.
     #[inline]
-    pub(crate) fn fired(&self, timer: &Fired, late: u64) {
+    pub(crate) fn fired(&self, deadline: u64, level: usize, slot: usize, late: u64) {
         self.record(|turn| {
             turn.timers.push(FiredTimer {
-                deadline: since_start(timer.deadline),
-                level: timer.location.level,
-                slot: timer.location.slot,
+                deadline: since_start(deadline),
+                level,
+                slot,
                 late: since_start(late),
             });
         });
     }
 
-    /// Phase 3: the loop parked as `park` allowed, from `parked_at` (a `stopwatch`).
+    /// Phase 3 is about to wait: the stopwatch starts (no clock read unless recording).
     #[inline]
-    pub(crate) fn parked(&self, park: Park, next_timer: Option<u64>, parked_at: Option<Instant>) {
+    pub(crate) fn park_begins(&self) {
+        if self.recording.get() {
+            self.parked_at.set(Some(Instant::now()));
+        }
+    }
+
+    /// Phase 3: the loop parked as `park` allowed, since `park_begins`.
+    #[inline]
+    pub(crate) fn parked(&self, park: Park, next_timer: Option<u64>) {
         self.record(|turn| {
             turn.park = ParkLimit::of(park, next_timer);
-            turn.parked_for = parked_at.map_or(Duration::ZERO, |at| at.elapsed());
+            turn.parked_for = self
+                .parked_at
+                .take()
+                .map_or(Duration::ZERO, |at| at.elapsed());
         });
     }
 
@@ -487,6 +530,6 @@ mod tests {
         let unwound = catch_unwind(AssertUnwindSafe(|| rt.turn()));
         assert!(unwound.is_err(), "the stall report's callback panicked");
         // Still recording, every later `block_on` would write down each of its polls.
-        assert!(!rt.core.recorder.is_recording());
+        assert!(!rt.core.observers.recorder.is_recording());
     }
 }

@@ -51,9 +51,9 @@ use mio::{Interest, Token};
 
 use crate::context;
 use crate::coop;
+use crate::event::Event;
 use crate::event_loop::Core;
-use crate::reactor::{Direction, FirstTry, ShowToken, SideState, Waiter};
-use crate::trace::trace;
+use crate::reactor::{Direction, FirstTry, SideState, Waiter, token_name};
 
 /// How many `Interrupted` in a row one poll retries before it gives the loop back.
 const INTERRUPTED_RETRIES: u32 = 3;
@@ -121,7 +121,10 @@ impl<S: Source> Registration<S> {
     ) -> io::Result<Registration<S>> {
         let core = context::expect_current(what);
         let token = core.reactor.register(&mut source, interest, first_try)?;
-        trace!(core, "io     register token={} ({what})", ShowToken(token));
+        core.emit(Event::IoRegistered {
+            token: token_name(token),
+            what,
+        });
         Ok(Registration {
             source: Some(source),
             token,
@@ -212,11 +215,10 @@ impl<S: Source> Registration<S> {
                     .poll_ready(self.token, direction, waiter, cx)
                     .is_pending()
                 {
-                    trace!(
-                        self.core,
-                        "io     wait   token={} {direction:?}",
-                        ShowToken(self.token)
-                    );
+                    self.core.emit(Event::IoWaits {
+                        token: token_name(self.token),
+                        reading: direction == Direction::Read,
+                    });
                     // Pending: the waker is parked in this operation's waiter entry;
                     // the next readiness event for this token (run_once phase 3) wakes
                     // the task.
@@ -292,11 +294,9 @@ impl<S: Source> Registration<S> {
 
     /// Takes `source` out of the poller and frees this registration's slot.
     fn deregister(&self, source: &mut S) {
-        trace!(
-            self.core,
-            "io     deregister token={}",
-            ShowToken(self.token)
-        );
+        self.core.emit(Event::IoDeregistered {
+            token: token_name(self.token),
+        });
         self.core.reactor.deregister(self.token, source);
     }
 }
@@ -348,7 +348,7 @@ impl<S: Source, F> Drop for Io<'_, S, F> {
 impl<S: Source + fmt::Debug> fmt::Debug for Registration<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
-            .field("token", &format_args!("{}", ShowToken(self.token)))
+            .field("token", &format_args!("{}", token_name(self.token)))
             .field("source", self.source())
             .finish()
     }

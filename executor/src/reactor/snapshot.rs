@@ -10,7 +10,7 @@
 
 use std::task::Waker;
 
-use super::{Known, Reactor, ShowToken, Side, Slot};
+use super::{Known, Reactor, Side, Slot, token_name};
 use crate::snapshot::{IoRegistration, Owner};
 
 impl Reactor {
@@ -23,7 +23,7 @@ impl Reactor {
         };
         let slots = self.slots.borrow();
         let registration = |slot: &Slot| IoRegistration {
-            token: ShowToken(slot.token).to_string(),
+            token: token_name(slot.token).to_string(),
             readable: slot.read.known != Known::Drained,
             writable: slot.write.known != Known::Drained,
             readers: parked(&slot.read),

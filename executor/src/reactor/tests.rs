@@ -20,7 +20,7 @@ fn udp_source() -> mio::net::UdpSocket {
 
 /// A reactor with one UDP socket registered (its `mio::Waker` kept alive too).
 fn one_source() -> (Reactor, mio::Waker, mio::net::UdpSocket, Token) {
-    let (reactor, waker) = Reactor::new().unwrap();
+    let (reactor, waker) = Reactor::new(Rc::new(Observers::quiet())).unwrap();
     let mut source = udp_source();
     let token = reactor
         .register(&mut source, Interest::READABLE, FirstTry::Now)
@@ -77,7 +77,7 @@ fn readable(reactor: &Reactor, token: Token) -> bool {
 
 #[test]
 fn a_stale_event_for_a_reused_key_does_not_wake_the_new_owner() {
-    let (reactor, _waker) = Reactor::new().unwrap();
+    let (reactor, _waker) = Reactor::new(Rc::new(Observers::quiet())).unwrap();
     let mut old_source = udp_source();
     let old = reactor
         .register(&mut old_source, Interest::READABLE, FirstTry::Now)
@@ -213,7 +213,7 @@ fn a_clear_made_with_an_old_tick_keeps_the_readiness_an_event_brought_since() {
 
 #[test]
 fn a_source_registered_to_wait_for_its_first_event_starts_drained_both_ways() {
-    let (reactor, _waker) = Reactor::new().unwrap();
+    let (reactor, _waker) = Reactor::new(Rc::new(Observers::quiet())).unwrap();
     let mut source = udp_source();
     let interest = Interest::READABLE | Interest::WRITABLE;
     let token = reactor
@@ -226,7 +226,7 @@ fn a_source_registered_to_wait_for_its_first_event_starts_drained_both_ways() {
 
 #[test]
 fn tokens_show_as_key_dot_generation() {
-    assert_eq!(ShowToken(Token((5 << KEY_BITS) | 3)).to_string(), "3.5");
+    assert_eq!(token_name(Token((5 << KEY_BITS) | 3)).to_string(), "3.5");
 }
 
 #[test]

@@ -8,8 +8,8 @@
 
 use std::fmt;
 
-use super::{IoRegistration, Owner, Snapshot, TaskInfo, TaskState, Wait};
-use crate::turn::Millis;
+use super::{IoRegistration, Snapshot, TaskInfo, TaskState, Wait};
+use crate::turn::{Millis, Owners};
 
 /// The width the panes wrap at.
 const COLUMNS: usize = 100;
@@ -47,16 +47,6 @@ impl fmt::Display for Snapshot {
     }
 }
 
-impl fmt::Display for Owner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Owner::Task(id) => write!(f, "task {id}"),
-            Owner::BlockOn => f.write_str("block_on"),
-            Owner::Foreign => f.write_str("a foreign waker"),
-        }
-    }
-}
-
 impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -64,19 +54,6 @@ impl fmt::Display for Wait {
             Wait::Readable(token) => write!(f, "token {token} READABLE"),
             Wait::Writable(token) => write!(f, "token {token} WRITABLE"),
         }
-    }
-}
-
-/// Owners as a list: `task 1, task 3` (also the `Turn`'s I/O lines).
-pub(crate) struct Owners<'a>(pub(crate) &'a [Owner]);
-
-impl fmt::Display for Owners<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, owner) in self.0.iter().enumerate() {
-            let separator = if i == 0 { "" } else { ", " };
-            write!(f, "{separator}{owner}")?;
-        }
-        Ok(())
     }
 }
 

@@ -32,10 +32,10 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll, Waker};
 
-use super::{Header, IdAndState, JoinRef, Stage, TaskId, TaskRef, Vtable, raw_waker};
+use super::{Header, IdAndState, JoinRef, Stage, TaskCounts, TaskId, TaskRef, Vtable, raw_waker};
 use crate::contain::drop_contained;
 use crate::join::Failure;
 use crate::wake_flag::WakeFlag;
@@ -90,9 +90,7 @@ where
                 state: IdAndState::new(id, true, Stage::Running),
                 spawned_at,
                 remote_queued: WakeFlag::carrying(key),
-                polls: AtomicU32::new(0),
-                wakes: AtomicU32::new(0),
-                self_wakes: AtomicU32::new(0),
+                counts: TaskCounts::default(),
             },
             join_waker: Cell::new(None),
         },

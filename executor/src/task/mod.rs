@@ -116,12 +116,35 @@ pub(crate) struct Header {
     /// wakes from other threads queues one message (see `waker.rs`). It carries the
     /// task's key in the runtime's slab ([`Header::key`]).
     pub(crate) remote_queued: WakeFlag,
-    /// Times polled, wakes taken in (local or remote; stale ones not counted), and of
-    /// those the self-wakes (woken from inside its own poll), for `snapshot.rs`.
-    /// Runtime thread only, like the flags; they wrap after 4 billion.
+    /// What the observers count for this task (`observe/`), for `snapshot.rs`.
+    pub(crate) counts: TaskCounts,
+}
+
+/// A task's own counters: times polled, wakes taken in (local or remote; stale ones
+/// not counted), and of those the self-wakes (woken from inside its own poll).
+/// Counted by the observers, read by the snapshot. Runtime thread only, like the
+/// flags; they wrap after 4 billion.
+#[derive(Debug, Default)]
+pub(crate) struct TaskCounts {
     pub(crate) polls: AtomicU32,
     pub(crate) wakes: AtomicU32,
     pub(crate) self_wakes: AtomicU32,
+}
+
+impl TaskCounts {
+    /// Adds one to a counter: a load and a store, no read-modify-write.
+    #[inline]
+    pub(crate) fn count(counter: &AtomicU32) {
+        counter.store(
+            counter.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Reads a counter.
+    pub(crate) fn counted(counter: &AtomicU32) -> u32 {
+        counter.load(Ordering::Relaxed)
+    }
 }
 
 // The header is the fixed cost of every task (`idle_task_bytes` in benches/versus.rs);
@@ -206,20 +229,6 @@ impl Header {
 
     pub(crate) fn set_aborted(&self) {
         self.state.set(ABORTED, ABORTED);
-    }
-
-    /// Adds one to a runtime-thread counter: a load and a store, no read-modify-write.
-    #[inline]
-    pub(crate) fn count(counter: &AtomicU32) {
-        counter.store(
-            counter.load(Ordering::Relaxed).wrapping_add(1),
-            Ordering::Relaxed,
-        );
-    }
-
-    /// Reads a runtime-thread counter.
-    pub(crate) fn counted(counter: &AtomicU32) -> u32 {
-        counter.load(Ordering::Relaxed)
     }
 
     /// How many `Waker` clones of this task are alive: its references less the slab's

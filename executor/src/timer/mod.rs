@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 use crate::clock;
 use crate::context;
 use crate::coop;
+use crate::event::Event;
 use crate::event_loop::Core;
-use crate::trace::trace;
 use crate::waker::wake_foreign;
 
 /// A future that completes at (or, by up to one tick, after) a deadline.
@@ -195,13 +195,12 @@ pub(crate) fn arm(core: &Core, deadline: Instant, waker: &Waker) -> Option<Timer
             None
         }
         Some(location) => {
-            trace!(
-                core,
-                "timer  insert {key:?} deadline={} level={} slot={}",
-                clock::ShowTicks(tick),
-                location.level,
-                location.slot
-            );
+            core.emit(Event::TimerArmed {
+                key: key.index(),
+                deadline: tick,
+                level: location.level,
+                slot: location.slot,
+            });
             Some(key)
         }
     }
@@ -223,12 +222,11 @@ pub(crate) fn poll_armed(core: &Core, key: TimerKey, waker: &Waker) -> Poll<()> 
 pub(crate) fn rearm(core: &Core, key: TimerKey, deadline: Instant) {
     let tick = core.clock.deadline_tick(deadline);
     let due = core.timers.borrow_mut().reset(key, tick);
-    trace!(
-        core,
-        "timer  reset {key:?} deadline={}{}",
-        clock::ShowTicks(tick),
-        if due.is_some() { " (due: woken)" } else { "" }
-    );
+    core.emit(Event::TimerReset {
+        key: key.index(),
+        deadline: tick,
+        due: due.is_some(),
+    });
     // Woken outside the wheel's borrow: it is the waiting task's waker.
     if let Some(waker) = due {
         wake_foreign(waker);
@@ -239,10 +237,11 @@ pub(crate) fn rearm(core: &Core, key: TimerKey, deadline: Instant) {
 pub(crate) fn disarm(core: &Core, key: TimerKey) {
     let location = core.timers.borrow_mut().remove(key);
     if let Some(location) = location {
-        trace!(
-            core,
-            "timer  cancel {key:?} level={} slot={}", location.level, location.slot
-        );
+        core.emit(Event::TimerCancelled {
+            key: key.index(),
+            level: location.level,
+            slot: location.slot,
+        });
     }
 }
 

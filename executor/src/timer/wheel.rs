@@ -133,6 +133,13 @@ pub(crate) struct Wheel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TimerKey(usize);
 
+impl TimerKey {
+    /// The key as a number, for the trace.
+    pub(crate) fn index(self) -> usize {
+        self.0
+    }
+}
+
 /// What `advance` hands back for each timer that came due.
 #[derive(Debug)]
 pub(crate) struct Fired {
@@ -310,6 +317,16 @@ impl Wheel {
                     Some((entry.deadline, links.location(), entry.waker.as_ref()))
                 }
                 State::Fired => None,
+            })
+    }
+
+    /// How many pending timers are due by `now`, and how late the earliest of them is
+    /// (0 if none): what `advance(now)` would fire, without firing it.
+    pub(crate) fn due_by(&self, now: u64) -> (usize, u64) {
+        self.pending_timers()
+            .filter(|&(deadline, _, _)| deadline <= now)
+            .fold((0, 0), |(due, late), (deadline, _, _)| {
+                (due + 1, late.max(now - deadline))
             })
     }
 

@@ -1,0 +1,186 @@
+//! What the loop tells the world: one [`Event`] per thing that happens, handed to
+//! `Observers::emit` (`observe/`), which passes it to whoever listens.
+//!
+//! The loop, the reactor and the timer say only `emit(Event::…)`; they never name an
+//! observer. This file is the whole vocabulary: the events and the few words they
+//! carry ([`WakePath`], [`Park`], [`TokenName`]). It knows nothing of who listens.
+//!
+//! # Ground rules
+//! - An event is plain data, borrowed for the length of the call: ids, ticks,
+//!   durations, counts, a spawn site. Building one costs a few moves; formatting,
+//!   writing and recording happen in the observers, only for those that are on.
+//! - Emitting never changes what the loop does. An event is told after the loop has
+//!   done what it describes (a wake is told once the task is queued), except the
+//!   `…Begins` events, told just before.
+
+use std::fmt;
+use std::panic::Location;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use crate::task::{TaskCounts, TaskId};
+
+/// One thing that happened in the loop, or in a timer or I/O source it serves.
+/// `TaskId(0)` is the `block_on` future wherever a task is named.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Event<'a> {
+    /// A task was created at `at` and queued.
+    Spawned {
+        task: TaskId,
+        at: &'static Location<'static>,
+    },
+    /// A wake for `task` reached the loop by `path` (before it is known whether the
+    /// task is still there, or already queued).
+    WakeArrived { task: TaskId, path: WakePath },
+    /// A wake reached a live task; `counts` are its per-task counters. `self_wake`: it
+    /// came from inside the task's own poll.
+    WakeReachedTask {
+        counts: &'a TaskCounts,
+        self_wake: bool,
+    },
+    /// `task` joined the ready queue (or the `block_on` future was marked woken).
+    Queued { task: TaskId, path: WakePath },
+    /// A turn begins, with `ready` keys in the ready queue.
+    TurnBegins { ready: usize },
+    /// `task` is about to be polled (or, aborted, dropped); `counts` are its per-task
+    /// counters (`None` for the `block_on` future).
+    PollBegins {
+        task: TaskId,
+        at: &'static Location<'static>,
+        counts: Option<&'a TaskCounts>,
+    },
+    /// The poll `PollBegins` announced is over after `took` (a finished task's drop
+    /// included). `ready`: it returned `Ready`, so a task has finished.
+    PollEnds {
+        task: TaskId,
+        at: &'static Location<'static>,
+        ready: bool,
+        took: Duration,
+    },
+    /// The `block_on` future's poll unwound (it panicked): the poll is over.
+    PollUnwound,
+    /// The task being polled spent its coop budget: it yields.
+    ForcedYield { task: TaskId },
+    /// Phase 2 (or 5) begins to fire due timers.
+    TimersBegin,
+    /// A timer fired `late` ticks after its `deadline` tick, from `level`/`slot`.
+    TimerFired {
+        deadline: u64,
+        level: usize,
+        slot: usize,
+        late: u64,
+    },
+    /// The firing `TimersBegin` announced is over.
+    TimersEnd,
+    /// Phase 2 is over: `due` timers fired, the latest `max_lateness` late. (Stall
+    /// reports wait for these figures.)
+    TimerPhaseOver { due: usize, max_lateness: Duration },
+    /// A timer future registered in the wheel under `key`, due at `deadline` (ticks).
+    TimerArmed {
+        key: usize,
+        deadline: u64,
+        level: usize,
+        slot: usize,
+    },
+    /// A registered timer moved to `deadline`; `due`: it was due already, and woken.
+    TimerReset {
+        key: usize,
+        deadline: u64,
+        due: bool,
+    },
+    /// A registered timer was taken out of the wheel before it fired.
+    TimerCancelled {
+        key: usize,
+        level: usize,
+        slot: usize,
+    },
+    /// Phase 3 is about to wait as `park` allows.
+    ParkBegins { park: Park },
+    /// Phase 3's wait returned: the reactor takes in its events.
+    IoPhaseBegins,
+    /// An I/O event for `token` released the wakers `woken` (about to be woken).
+    IoReady {
+        token: TokenName,
+        readable: bool,
+        writable: bool,
+        woken: &'a [Waker],
+    },
+    /// An I/O event for a source already gone was dropped.
+    IoStale { token: TokenName },
+    /// Phase 3 (its wait, its I/O wakes and the coop-deferred wakes) is over;
+    /// `next_timer` was the tick it could wait for.
+    ParkEnds { park: Park, next_timer: Option<u64> },
+    /// A source registered with the reactor under `token`, by the call `what`.
+    IoRegistered {
+        token: TokenName,
+        what: &'static str,
+    },
+    /// An operation on `token` parked, waiting to read (`reading`) or write.
+    IoWaits { token: TokenName, reading: bool },
+    /// A source left the reactor.
+    IoDeregistered { token: TokenName },
+    /// Phase 4 begins to take in wakes sent from other threads.
+    RemoteWakesBegin,
+    /// Phase 4 is over.
+    RemoteWakesEnd,
+    /// Phase 5 moved the paused clock to `tick`.
+    ClockJumped { tick: u64 },
+    /// The runtime is dropped: its tasks and resources are gone.
+    RuntimeDropped,
+}
+
+/// How a wake reached the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WakePath {
+    /// On the loop's thread, with the runtime current.
+    Local,
+    /// Through the channel, from another thread or from outside the loop.
+    Remote,
+}
+
+impl WakePath {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            WakePath::Local => "local",
+            WakePath::Remote => "remote",
+        }
+    }
+}
+
+/// How long the reactor's `turn` may sleep, as the loop decides it in phase 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Park {
+    /// Not at all: work is ready, only look.
+    No,
+    /// Until an event or this instant, the next timer's.
+    Until(Instant),
+    /// Until an event: no timer is pending.
+    UntilEvent,
+}
+
+/// As the trace prints it: `park   until the timer due in 10.584197ms`.
+impl fmt::Display for Park {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Park::No => f.write_str("none (work is ready)"),
+            Park::Until(deadline) => {
+                let due_in = deadline.saturating_duration_since(Instant::now());
+                write!(f, "until the timer due in {due_in:?}")
+            }
+            Park::UntilEvent => f.write_str("until an event"),
+        }
+    }
+}
+
+/// A reactor token as people read it: its slab key and its generation, `key.gen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokenName {
+    pub(crate) key: usize,
+    pub(crate) generation: usize,
+}
+
+impl fmt::Display for TokenName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.key, self.generation)
+    }
+}
