@@ -39,8 +39,8 @@ files=(
     executor/src/net/registration.rs executor/src/join.rs executor/src/coop.rs
     executor/src/net/stream.rs executor/src/net/async_fd.rs executor/src/net/split.rs
     executor/src/net/unix_address.rs executor/src/signal.rs executor/src/clock.rs
-    executor/src/resources.rs executor/src/park_timer.rs executor/src/watchdog.rs
-    executor/src/turn.rs executor/src/timeline.rs executor/src/timeline/file.rs
+    executor/src/resources.rs executor/src/park_timer.rs executor/src/observe/watchdog.rs
+    executor/src/observe/turn.rs executor/src/observe/timeline.rs executor/src/observe/timeline/file.rs
     patterns/src/contain.rs
     patterns/src/wait_list.rs patterns/src/semaphore.rs 'patterns/src/semaphore/**'
     patterns/src/queue.rs 'patterns/src/queue/**' patterns/src/timeout.rs

@@ -1,4 +1,4 @@
-//! The timeline for Perfetto (`Builder::trace_json`, executor/src/timeline.rs): a
+//! The timeline for Perfetto (`Builder::trace_json`, executor/src/observe/timeline.rs): a
 //! small program's run, written as Chrome trace-event JSON, read back and checked
 //! against the rules Perfetto draws by.
 

@@ -18,11 +18,11 @@ use std::time::Duration;
 use crate::coop::DEFAULT_COOP_BUDGET;
 use crate::event_loop::LoopSettings;
 use crate::observe::ObserverSettings;
+use crate::observe::stall::{LiveStall, StallCallback, StallReport, StallSettings};
+use crate::observe::timeline::{AskedBy, TimelineRequest};
+use crate::observe::watchdog::LiveStallCallback;
 use crate::resources::RuntimeInfo;
 use crate::runtime::Runtime;
-use crate::stall::{LiveStall, StallCallback, StallReport, StallSettings};
-use crate::timeline::{AskedBy, TimelineRequest};
-use crate::watchdog::LiveStallCallback;
 
 /// Task polls between two looks at timers and I/O. tokio's current_thread runtime
 /// uses 61: large enough that the reactor's syscall is spread over many polls, small

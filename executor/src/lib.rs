@@ -86,7 +86,6 @@ mod hang_guard;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod join;
-mod metrics;
 mod observe;
 #[allow(unsafe_code)] // four libc calls: the timerfd and CLOCK_MONOTONIC (see the file)
 mod park_timer;
@@ -94,18 +93,12 @@ mod reactor;
 mod resources;
 mod runtime;
 mod snapshot;
-mod stall;
+mod stepping;
 #[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
 mod task;
-#[allow(unsafe_code)] // two libc calls: the loop thread's CPU clock (see the file)
-mod thread_cpu;
-mod timeline;
 mod timer;
-pub mod trace;
-mod turn;
 mod wake_flag;
 mod waker;
-mod watchdog;
 mod yield_now;
 
 // One `#[allow(unsafe_code)]` inside: `net/async_fd.rs`'s fcntl (is the fd non-blocking?).
@@ -124,13 +117,14 @@ mod sync {
 pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};
 pub use coop::{DEFAULT_COOP_BUDGET, consume_budget, unconstrained};
 pub use join::{JoinError, JoinHandle};
-pub use metrics::Metrics;
+pub use observe::metrics::Metrics;
+pub use observe::stall::{LiveStall, StallCause, StallReport};
+pub use observe::trace;
+pub use observe::turn::{FiredTimer, IoEvent, ParkLimit, PollRecord, Turn};
 pub use resources::{RuntimeInfo, runtime_resource};
 pub use runtime::{Runtime, block_on, spawn};
 pub use snapshot::{
     IoRegistration, Owner, PendingTimer, Snapshot, TaskInfo, TaskState, Wait, Warning, snapshot,
 };
-pub use stall::{LiveStall, StallCause, StallReport};
 pub use task::TaskId;
-pub use turn::{FiredTimer, IoEvent, ParkLimit, PollRecord, Turn};
 pub use yield_now::{YieldNow, yield_now};

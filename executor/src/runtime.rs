@@ -28,8 +28,8 @@ use crate::context;
 use crate::event::Event;
 use crate::event_loop::{Core, Waiting};
 use crate::join::JoinHandle;
-use crate::metrics::Metrics;
 use crate::observe::Observers;
+use crate::observe::metrics::Metrics;
 use crate::resources::Resources;
 use crate::task::TaskId;
 

@@ -62,10 +62,10 @@ use std::time::Duration;
 
 use crate::context;
 use crate::event_loop::Core;
+pub use crate::observe::turn::Owner;
+use crate::observe::turn::since_start;
 use crate::runtime::Runtime;
 use crate::task::{Header, TaskCounts, TaskId};
-pub use crate::turn::Owner;
-use crate::turn::since_start;
 
 mod display;
 mod lints;

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use super::{IoRegistration, Snapshot, TaskInfo, TaskState, Wait};
-use crate::turn::{Millis, Owners};
+use crate::observe::turn::{Millis, Owners};
 
 /// The width the panes wrap at.
 const COLUMNS: usize = 100;

@@ -34,11 +34,11 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::metrics::Counters;
+use crate::observe::metrics::Counters;
+use crate::observe::timeline::Timeline;
+use crate::observe::trace::{Tracer, trace};
+use crate::observe::watchdog::Watchdog;
 use crate::task::TaskId;
-use crate::timeline::Timeline;
-use crate::trace::{Tracer, trace};
-use crate::watchdog::Watchdog;
 
 /// One poll that blocked the loop for longer than the stall threshold.
 ///

@@ -27,14 +27,23 @@ use std::panic::Location;
 use std::task::Waker;
 use std::time::Duration;
 
+pub(crate) mod metrics;
+pub(crate) mod stall;
+#[allow(unsafe_code)] // two libc calls: the loop thread's CPU clock (see the file)
+mod thread_cpu;
+pub(crate) mod timeline;
+pub mod trace;
+pub(crate) mod turn;
+pub(crate) mod watchdog;
+
 use crate::event::{Event, Park, WakePath};
-use crate::metrics::Counters;
-use crate::stall::{StallSettings, StallWatch};
 use crate::task::{self, TaskCounts, TaskId};
-use crate::timeline::{Timeline, TimelineFile, TimelineRequest};
-use crate::trace::{ShowTicks, Tracer, trace};
-use crate::turn::{IoEvent, Owner, TurnRecorder};
-use crate::watchdog::{LiveStallCallback, Watchdog};
+use metrics::Counters;
+use stall::{StallSettings, StallWatch};
+use timeline::{Timeline, TimelineFile, TimelineRequest};
+use trace::{ShowTicks, Tracer, trace};
+use turn::{IoEvent, Owner, TurnRecorder};
+use watchdog::{LiveStallCallback, Watchdog};
 
 /// The `block_on` future's place among task ids, in the trace and the timeline.
 const BLOCK_ON: TaskId = TaskId(0);

@@ -54,9 +54,9 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::stall::{LiveStall, StallCause};
+use crate::observe::stall::{LiveStall, StallCause};
+use crate::observe::thread_cpu::ThreadCpuClock;
 use crate::task::TaskId;
-use crate::thread_cpu::ThreadCpuClock;
 
 /// The shortest pause between two looks at the beat, whatever the threshold.
 pub(crate) const LOOK_FLOOR: Duration = Duration::from_millis(1);
