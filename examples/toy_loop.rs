@@ -11,7 +11,7 @@
 //! - the ready queue, a `VecDeque` of task keys: asyncio's `loop._ready`, glassbox's
 //!   `Core::ready` (`executor/src/event_loop.rs`);
 //! - a `Waker` made with `std::task::Wake`: waking pushes the task's key on the
-//!   ready queue (`executor/src/waker.rs`);
+//!   ready queue (`executor/src/task/waker.rs`);
 //! - the timer list, deadlines sorted earliest first: asyncio's `loop._scheduled`
 //!   heap, glassbox's timer wheel (`executor/src/timer/wheel.rs`);
 //! - `Sleep`, a hand-written `Future` that puts its deadline and its task's waker in
@@ -51,8 +51,8 @@ pub const READ_NEXT: [&str; 9] = [
     "executor/src/runtime.rs       block_on, which turns the loop; spawn",
     "executor/src/event_loop.rs    Core::run_once: one turn, in five numbered phases",
     "executor/src/task/mod.rs      a task's states, and the functions that move it",
-    "executor/src/waker.rs         how a wake reaches the ready queue, from any thread",
-    "executor/src/join.rs          JoinHandle: a task's output, and abort",
+    "executor/src/task/waker.rs         how a wake reaches the ready queue, from any thread",
+    "executor/src/task/join.rs          JoinHandle: a task's output, and abort",
     "executor/src/timer/mod.rs     the Timer future: Sleep, with cancel and reset",
     "executor/src/timer/wheel.rs   the wheel: the timer list, O(1) insert and cancel",
     "executor/src/reactor.rs       where the loop waits, and where I/O comes from",

@@ -33,10 +33,10 @@ for tool in cargo-mutants cargo-nextest; do
 done
 
 files=(
-    executor/src/event_loop.rs executor/src/waker.rs executor/src/wake_flag.rs
+    executor/src/event_loop.rs executor/src/task/waker.rs executor/src/task/wake_flag.rs
     'executor/src/task/**' executor/src/timer/mod.rs 'executor/src/timer/wheel/**'
     executor/src/timer/wheel.rs executor/src/reactor.rs executor/src/reactor/snapshot.rs
-    executor/src/net/registration.rs executor/src/join.rs executor/src/coop.rs
+    executor/src/net/registration.rs executor/src/task/join.rs executor/src/coop.rs
     executor/src/net/stream.rs executor/src/net/async_fd.rs executor/src/net/split.rs
     executor/src/net/unix_address.rs executor/src/signal.rs executor/src/clock.rs
     executor/src/resources.rs executor/src/park_timer.rs executor/src/observe/watchdog.rs

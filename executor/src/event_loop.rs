@@ -53,13 +53,13 @@ use slab::Slab;
 use crate::clock::{Clock, TICK};
 use crate::coop;
 use crate::event::{Event, Park, WakePath};
-use crate::join::JoinHandle;
 use crate::observe::Observers;
 use crate::reactor::Reactor;
 use crate::resources::Resources;
+use crate::task::join::JoinHandle;
+use crate::task::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
 use crate::task::{TaskId, TaskRef, check_task_id, new_task};
 use crate::timer::{Fired, Wheel};
-use crate::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
 
 /// The runtime's state, shared (`Rc`) by the `Runtime`, the thread's current-runtime
 /// slot, and the `Timer`s and I/O sources registered with it.

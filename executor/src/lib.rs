@@ -85,7 +85,6 @@ mod event_loop;
 mod hang_guard;
 #[cfg(feature = "hyper")]
 pub mod hyper;
-mod join;
 mod observe;
 #[allow(unsafe_code)] // four libc calls: the timerfd and CLOCK_MONOTONIC (see the file)
 mod park_timer;
@@ -97,9 +96,6 @@ mod stepping;
 #[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
 mod task;
 mod timer;
-mod wake_flag;
-mod waker;
-mod yield_now;
 
 // One `#[allow(unsafe_code)]` inside: `net/async_fd.rs`'s fcntl (is the fd non-blocking?).
 pub mod net;
@@ -116,7 +112,6 @@ mod sync {
 
 pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};
 pub use coop::{DEFAULT_COOP_BUDGET, consume_budget, unconstrained};
-pub use join::{JoinError, JoinHandle};
 pub use observe::metrics::Metrics;
 pub use observe::stall::{LiveStall, StallCause, StallReport};
 pub use observe::trace;
@@ -127,4 +122,5 @@ pub use snapshot::{
     IoRegistration, Owner, PendingTimer, Snapshot, TaskInfo, TaskState, Wait, Warning, snapshot,
 };
 pub use task::TaskId;
-pub use yield_now::{YieldNow, yield_now};
+pub use task::join::{JoinError, JoinHandle};
+pub use task::yield_now::{YieldNow, yield_now};

@@ -128,7 +128,7 @@ use slab::Slab;
 use crate::event::{Event, Park, TokenName};
 use crate::observe::Observers;
 use crate::park_timer::{PARK_TIMER_TOKEN, ParkTimer};
-use crate::waker::wake_foreign;
+use crate::task::waker::wake_foreign;
 
 /// The token of the `mio::Waker` that other threads use to wake the loop.
 pub(crate) const REMOTE_WAKE_TOKEN: Token = Token(usize::MAX);

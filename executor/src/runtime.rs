@@ -27,11 +27,11 @@ use crate::builder::{Builder, Config};
 use crate::context;
 use crate::event::Event;
 use crate::event_loop::{Core, Waiting};
-use crate::join::JoinHandle;
 use crate::observe::Observers;
 use crate::observe::metrics::Metrics;
 use crate::resources::Resources;
 use crate::task::TaskId;
+use crate::task::join::JoinHandle;
 
 /// A single-threaded async runtime: a task slab, a ready queue, a timer wheel and a
 /// mio reactor, all turned by one thread.

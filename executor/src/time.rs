@@ -12,7 +12,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::context;
-use crate::yield_now::yield_now;
+use crate::task::yield_now::yield_now;
 
 pub use crate::timer::Timer;
 

@@ -1,6 +1,6 @@
 //! The remote wake path, checked by the loom model checker: no wake is ever lost.
 //!
-//! `executor/src/wake_flag.rs` is compiled into this test as it is, over loom's
+//! `executor/src/task/wake_flag.rs` is compiled into this test as it is, over loom's
 //! atomics (the `sync` module below stands in for the crate's). Loom then runs the
 //! model below under every interleaving of the two threads, and every outcome the
 //! C11 memory model allows for each load, not just the ones x86 shows.
@@ -38,7 +38,7 @@ mod sync {
 
 // The models exercise raise and lower; the snapshot's read of the flag is not theirs.
 #[allow(dead_code)]
-#[path = "../src/wake_flag.rs"]
+#[path = "../src/task/wake_flag.rs"]
 mod wake_flag;
 
 use loom::sync::Arc;

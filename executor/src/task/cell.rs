@@ -37,9 +37,9 @@ use std::task::{Context, Poll, Waker};
 
 use super::{Header, IdAndState, JoinRef, Stage, TaskCounts, TaskId, TaskRef, Vtable, raw_waker};
 use crate::contain::drop_contained;
-use crate::join::Failure;
-use crate::wake_flag::WakeFlag;
-use crate::waker::{Remote, wake_foreign};
+use crate::task::join::Failure;
+use crate::task::wake_flag::WakeFlag;
+use crate::task::waker::{Remote, wake_foreign};
 
 /// The part of a task that does not depend on its future, at the same offsets in
 /// every cell.

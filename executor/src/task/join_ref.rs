@@ -20,7 +20,7 @@ use std::task::Waker;
 
 use super::cell::TaskPrefix;
 use super::{Header, Stage, TaskRef};
-use crate::join::Failure;
+use crate::task::join::Failure;
 
 /// What a `JoinHandle` finds in the slot.
 pub(crate) enum Output<T> {

@@ -61,10 +61,20 @@
 //!   already waiting.
 
 mod cell;
+// The task's public handle and the wake paths hold no `unsafe`: the crate's rule
+// holds again inside this module's exception.
+#[deny(unsafe_code)]
+pub(crate) mod join;
 mod join_ref;
 mod raw_waker;
 #[cfg(test)]
 mod tests;
+#[deny(unsafe_code)]
+pub(crate) mod wake_flag;
+#[deny(unsafe_code)]
+pub(crate) mod waker;
+#[deny(unsafe_code)]
+pub(crate) mod yield_now;
 
 pub(crate) use cell::new_task;
 pub(crate) use join_ref::{JoinRef, Output};
@@ -78,8 +88,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::task::Poll;
 
-use crate::wake_flag::WakeFlag;
-use crate::waker::Remote;
+use crate::task::wake_flag::WakeFlag;
+use crate::task::waker::Remote;
 
 /// A task's unique id within its runtime, never reused. Shown in traces and stall
 /// reports; [`JoinHandle::id`](crate::JoinHandle::id) returns it.

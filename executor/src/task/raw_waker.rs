@@ -16,7 +16,7 @@ use std::ptr::NonNull;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::{Header, acquire_ref, release_ref};
-use crate::waker::wake_task;
+use crate::task::waker::wake_task;
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 

@@ -42,7 +42,7 @@ use crate::context;
 use crate::coop;
 use crate::event::Event;
 use crate::event_loop::Core;
-use crate::waker::wake_foreign;
+use crate::task::waker::wake_foreign;
 
 /// A future that completes at (or, by up to one tick, after) a deadline.
 ///

@@ -42,8 +42,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::contain::run_contained;
 use crate::context;
+use crate::task::wake_flag::WakeFlag;
 use crate::task::{Header, TaskId};
-use crate::wake_flag::WakeFlag;
 
 /// The slab key that names the future passed to `block_on`, which is not a task.
 pub(crate) const MAIN_KEY: u32 = u32::MAX;

@@ -14,8 +14,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::coop;
+use crate::task::waker::wake_task;
 use crate::task::{JoinRef, Output, TaskId};
-use crate::waker::wake_task;
 
 /// An owned permission to await a spawned task's output.
 ///
