@@ -21,8 +21,7 @@ use crate::observe::ObserverSettings;
 use crate::observe::stall::{LiveStall, StallCallback, StallReport, StallSettings};
 use crate::observe::timeline::{AskedBy, TimelineRequest};
 use crate::observe::watchdog::LiveStallCallback;
-use crate::resources::RuntimeInfo;
-use crate::runtime::Runtime;
+use crate::runtime::{Config, Runtime};
 
 /// Task polls between two looks at timers and I/O. tokio's current_thread runtime
 /// uses 61: large enough that the reactor's syscall is spread over many polls, small
@@ -34,29 +33,6 @@ pub const DEFAULT_EVENT_INTERVAL: u32 = 61;
 pub const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(100);
 
 /// A user's stall callback.
-/// The settings a runtime runs with, by who uses them.
-#[derive(Clone)]
-pub(crate) struct Config {
-    /// The loop's own (`event_loop.rs`).
-    pub(crate) run: LoopSettings,
-    /// What to watch (`observe.rs`).
-    pub(crate) observe: ObserverSettings,
-    /// For the resources other crates keep (the blocking pool).
-    pub(crate) max_blocking_threads: Option<usize>,
-    pub(crate) shutdown_timeout: Option<Duration>,
-}
-
-impl Config {
-    /// What the resources of runtime `id` are told about it.
-    pub(crate) fn resources_for(&self, id: u64) -> RuntimeInfo {
-        RuntimeInfo {
-            id,
-            max_blocking_threads: self.max_blocking_threads,
-            shutdown_timeout: self.shutdown_timeout,
-        }
-    }
-}
-
 /// Configures and builds a [`Runtime`].
 ///
 /// tokio equivalent: `tokio::runtime::Builder::new_current_thread()`. asyncio
@@ -88,6 +64,22 @@ pub struct Builder {
 }
 
 // === impl Builder ===
+
+impl Runtime {
+    /// A runtime with the default settings (real clock, stall reports on).
+    ///
+    /// # Errors
+    /// If the OS refuses the poller, or an environment variable is malformed
+    /// (see [`Builder::build`]).
+    pub fn new() -> io::Result<Runtime> {
+        Runtime::builder().build()
+    }
+
+    /// Starts configuring a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+}
 
 impl Builder {
     pub(crate) fn new() -> Builder {

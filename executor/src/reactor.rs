@@ -595,6 +595,6 @@ pub(crate) fn token_name(token: Token) -> TokenName {
     }
 }
 
-mod snapshot;
+mod sources;
 #[cfg(test)]
 mod tests;

@@ -21,15 +21,14 @@ use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::builder::{Builder, Config};
 use crate::context;
 use crate::event::Event;
-use crate::event_loop::{Core, Waiting};
-use crate::observe::Observers;
+use crate::event_loop::{Core, LoopSettings, Waiting};
 use crate::observe::metrics::Metrics;
-use crate::resources::Resources;
+use crate::observe::{ObserverSettings, Observers};
+use crate::resources::{Resources, RuntimeInfo};
 use crate::task::TaskId;
 use crate::task::join::JoinHandle;
 
@@ -52,23 +51,32 @@ pub struct Runtime {
     pub(crate) core: Rc<Core>,
 }
 
+/// The settings a runtime runs with, by who uses them.
+#[derive(Clone)]
+pub(crate) struct Config {
+    /// The loop's own (`event_loop.rs`).
+    pub(crate) run: LoopSettings,
+    /// What to watch (`observe.rs`).
+    pub(crate) observe: ObserverSettings,
+    /// For the resources other crates keep (the blocking pool).
+    pub(crate) max_blocking_threads: Option<usize>,
+    pub(crate) shutdown_timeout: Option<Duration>,
+}
+
+impl Config {
+    /// What the resources of runtime `id` are told about it.
+    pub(crate) fn resources_for(&self, id: u64) -> RuntimeInfo {
+        RuntimeInfo {
+            id,
+            max_blocking_threads: self.max_blocking_threads,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+}
+
 // === impl Runtime ===
 
 impl Runtime {
-    /// A runtime with the default settings (real clock, stall reports on).
-    ///
-    /// # Errors
-    /// If the OS refuses the poller, or an environment variable is malformed
-    /// (see [`Builder::build`]).
-    pub fn new() -> io::Result<Runtime> {
-        Runtime::builder().build()
-    }
-
-    /// Starts configuring a runtime.
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
     pub(crate) fn from_config(id: u64, config: Config) -> io::Result<Runtime> {
         let resources = Resources::new(config.resources_for(id));
         let observers = Observers::new(id, config.observe)?;

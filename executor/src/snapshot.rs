@@ -236,9 +236,18 @@ pub(crate) fn take(core: &Core) -> Snapshot {
         })
         .collect();
     timers.sort_by_key(|timer| timer.deadline);
-    let io = core
+    let io: Vec<IoRegistration> = core
         .reactor
-        .registrations(|waker| core.observers.owner_of(waker));
+        .sources(|waker| core.observers.owner_of(waker))
+        .into_iter()
+        .map(|source| IoRegistration {
+            token: source.token.to_string(),
+            readable: source.readable,
+            writable: source.writable,
+            readers: source.readers,
+            writers: source.writers,
+        })
+        .collect();
     let mut wake_on_its_way = Vec::new();
     let mut tasks: Vec<TaskInfo> = core
         .tasks
