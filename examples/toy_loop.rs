@@ -13,7 +13,7 @@
 //! - a `Waker` made with `std::task::Wake`: waking pushes the task's key on the
 //!   ready queue (`executor/src/task/waker.rs`);
 //! - the timer list, deadlines sorted earliest first: asyncio's `loop._scheduled`
-//!   heap, glassbox's timer wheel (`executor/src/timer/wheel.rs`);
+//!   heap, glassbox's timer wheel (`executor/src/time/wheel.rs`);
 //! - `Sleep`, a hand-written `Future` that puts its deadline and its task's waker in
 //!   the timer list: no thread per timer;
 //! - `run`, the loop: poll every ready task; with none ready, wait for the first
@@ -53,8 +53,8 @@ pub const READ_NEXT: [&str; 9] = [
     "executor/src/task/mod.rs      a task's states, and the functions that move it",
     "executor/src/task/waker.rs         how a wake reaches the ready queue, from any thread",
     "executor/src/task/join.rs          JoinHandle: a task's output, and abort",
-    "executor/src/timer/mod.rs     the Timer future: Sleep, with cancel and reset",
-    "executor/src/timer/wheel.rs   the wheel: the timer list, O(1) insert and cancel",
+    "executor/src/time/timer.rs     the Timer future: Sleep, with cancel and reset",
+    "executor/src/time/wheel.rs   the wheel: the timer list, O(1) insert and cancel",
     "executor/src/reactor.rs       where the loop waits, and where I/O comes from",
     "patterns/src/semaphore.rs     a pattern on top: a line of parked wakers",
 ];

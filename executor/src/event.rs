@@ -138,15 +138,6 @@ pub(crate) enum WakePath {
     Remote,
 }
 
-impl WakePath {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            WakePath::Local => "local",
-            WakePath::Remote => "remote",
-        }
-    }
-}
-
 /// How long the reactor's `turn` may sleep, as the loop decides it in phase 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Park {
@@ -156,20 +147,6 @@ pub(crate) enum Park {
     Until(Instant),
     /// Until an event: no timer is pending.
     UntilEvent,
-}
-
-/// As the trace prints it: `park   until the timer due in 10.584197ms`.
-impl fmt::Display for Park {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Park::No => f.write_str("none (work is ready)"),
-            Park::Until(deadline) => {
-                let due_in = deadline.saturating_duration_since(Instant::now());
-                write!(f, "until the timer due in {due_in:?}")
-            }
-            Park::UntilEvent => f.write_str("until an event"),
-        }
-    }
 }
 
 /// A reactor token as people read it: its slab key and its generation, `key.gen`.

@@ -50,7 +50,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use slab::Slab;
 
-use crate::clock::{Clock, TICK};
 use crate::coop;
 use crate::event::{Event, Park, WakePath};
 use crate::observe::Observers;
@@ -59,7 +58,9 @@ use crate::resources::Resources;
 use crate::task::join::JoinHandle;
 use crate::task::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
 use crate::task::{TaskId, TaskRef, check_task_id, new_task};
-use crate::timer::{Fired, Wheel};
+use crate::time::clock::{Clock, TICK};
+use crate::time::driver::TimeDriver;
+use crate::time::wheel::Fired;
 
 /// The runtime's state, shared (`Rc`) by the `Runtime`, the thread's current-runtime
 /// slot, and the `Timer`s and I/O sources registered with it.
@@ -79,7 +80,6 @@ pub(crate) struct Core {
     /// Set when dropping the tasks has gone on for [`DROP_ROUNDS`] rounds: from then
     /// on `spawn` panics (see `drop_all_tasks`).
     refusing_spawns: Cell<bool>,
-    pub(crate) timers: RefCell<Wheel>,
     /// Reused by phase 2 so firing timers allocates nothing.
     fired: RefCell<Vec<Fired>>,
     /// Tasks that spent their coop budget, woken after phase 3's reactor poll.
@@ -87,7 +87,8 @@ pub(crate) struct Core {
     /// The task being polled; `TaskId(0)` while the `block_on` future is, or nothing
     /// is. For the trace, and to tell a self-wake (woken from its own poll) apart.
     pub(crate) polling: Cell<TaskId>,
-    pub(crate) clock: Clock,
+    /// The clock and the timer wheel, shared with every timer registered here.
+    pub(crate) time: Rc<TimeDriver>,
     /// Blocking jobs in flight: a paused clock must not jump while work is running on
     /// another thread (see `time::hold_clock`).
     pub(crate) clock_holds: Arc<AtomicUsize>,
@@ -156,11 +157,14 @@ impl Core {
             main_waker,
             next_task_id: Cell::new(1),
             refusing_spawns: Cell::new(false),
-            timers: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
             deferred: RefCell::new(Vec::new()),
             polling: Cell::new(TaskId(0)),
-            clock: Clock::new(settings.paused_clock),
+            time: Rc::new(TimeDriver::new(
+                id,
+                Clock::new(settings.paused_clock),
+                Rc::clone(&observers),
+            )),
             clock_holds: Arc::new(AtomicUsize::new(0)),
             reactor,
             resources,
@@ -328,7 +332,7 @@ impl Core {
         //    blocking job sends its wake before it releases its hold.
         let has_work = self.has_ready_work();
         let clock_holds = self.clock_holds.load(Ordering::Acquire);
-        let next_timer = self.timers.borrow().next_expiration();
+        let next_timer = self.time.wheel.borrow().next_expiration();
         let park = match waiting {
             Waiting::Allowed => self.park(has_work, clock_holds, next_timer),
             Waiting::WhileTasksLive if !self.tasks.borrow().is_empty() => {
@@ -350,11 +354,11 @@ impl Core {
         //    thing that can happen is a timer, so jump straight to it.
         let idle = clock_holds == 0 && io_events == 0 && !self.has_ready_work();
         if let Some(tick) = next_timer
-            && self.clock.is_paused()
+            && self.time.clock.is_paused()
             && idle
             && waiting != Waiting::Never
         {
-            self.clock.jump_to_tick(tick);
+            self.time.clock.jump_to_tick(tick);
             self.emit(Event::ClockJumped { tick });
             self.fire_due_timers();
         }
@@ -414,9 +418,9 @@ impl Core {
     /// Returns how many fired and the worst lateness.
     pub(crate) fn fire_due_timers(&self) -> (usize, Duration) {
         self.emit(Event::TimersBegin);
-        let now = self.clock.now_tick();
+        let now = self.time.clock.now_tick();
         let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
-        self.timers.borrow_mut().advance(now, &mut fired);
+        self.time.wheel.borrow_mut().advance(now, &mut fired);
         let count = fired.len();
         let mut max_lateness = 0;
         for timer in fired.drain(..) {
@@ -440,25 +444,12 @@ impl Core {
         )
     }
 
-    /// For `block_on` returning straight after a stalled poll, when no turn follows
-    /// to report it: the report goes out now, with the timers due by now counted in
-    /// the wheel, not fired (firing them would change what the loop does next).
-    pub(crate) fn report_stalls_now(&self) {
-        if self.observers.stalls_noted() {
-            let (due, max_late) = self.timers.borrow().due_by(self.clock.now_tick());
-            self.emit(Event::TimerPhaseOver {
-                due,
-                max_lateness: TICK * u32::try_from(max_late).unwrap_or(u32::MAX),
-            });
-        }
-    }
-
     /// How long phase 3 may sleep.
     fn park(&self, has_work: bool, clock_holds: usize, next_timer: Option<u64>) -> Park {
         if has_work {
             return Park::No;
         }
-        if self.clock.is_paused() {
+        if self.time.clock.is_paused() {
             // Virtual time: only look at I/O (no sleep) if phase 5 might jump; with a
             // blocking job running, sleep until its wake arrives (or, for a job nobody
             // awaits, the nudge its last `time::ClockHold` sends when dropped).
@@ -469,7 +460,7 @@ impl Core {
             };
         }
         match next_timer {
-            Some(tick) => Park::Until(self.clock.instant_of(tick)),
+            Some(tick) => Park::Until(self.time.clock.instant_of(tick)),
             None => Park::UntilEvent,
         }
     }

@@ -73,13 +73,12 @@
 )]
 
 mod builder;
-// The integration tests' real-time bound, for the unit tests that run a runtime.
-mod clock;
 mod contain;
 mod context;
 pub mod coop;
 mod event;
 mod event_loop;
+// The integration tests' real-time bound, for the unit tests that run a runtime.
 #[cfg(test)]
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
@@ -95,7 +94,6 @@ mod snapshot;
 mod stepping;
 #[allow(unsafe_code)] // the one exception: see task/mod.rs, "Why this module uses unsafe"
 mod task;
-mod timer;
 
 // One `#[allow(unsafe_code)]` inside: `net/async_fd.rs`'s fcntl (is the fd non-blocking?).
 pub mod net;

@@ -120,7 +120,7 @@ impl Runtime {
                     took: started.elapsed(),
                 });
                 if let Poll::Ready(output) = polled {
-                    core.report_stalls_now();
+                    report_stalls_now(core);
                     return output;
                 }
                 // Pending: whatever the future awaits holds `main_waker` and sets
@@ -145,6 +145,29 @@ impl Runtime {
     pub fn metrics(&self) -> Metrics {
         self.core.observers.counters.snapshot()
     }
+}
+
+/// For `block_on` returning straight after a stalled poll, when no turn follows to
+/// report it: the report goes out now, with the timers due by now counted in the
+/// wheel, not fired (firing them would change what the loop does next).
+fn report_stalls_now(core: &Core) {
+    if !core.observers.stalls_noted() {
+        return;
+    }
+    let now = core.time.clock.now_tick();
+    let (due, max_late) = core
+        .time
+        .wheel
+        .borrow()
+        .pending_timers()
+        .filter(|&(deadline, _, _)| deadline <= now)
+        .fold((0, 0), |(due, late), (deadline, _, _)| {
+            (due + 1, late.max(now - deadline))
+        });
+    core.emit(Event::TimerPhaseOver {
+        due,
+        max_lateness: Duration::from_micros(max_late),
+    });
 }
 
 /// Ends the `block_on` future's poll if it unwinds (forgotten when it returns).
@@ -174,8 +197,8 @@ impl fmt::Debug for Runtime {
         f.debug_struct("Runtime")
             .field("id", &self.core.id)
             .field("tasks", &self.core.tasks.borrow().len())
-            .field("pending_timers", &self.core.timers.borrow().pending())
-            .field("paused_clock", &self.core.clock.is_paused())
+            .field("pending_timers", &self.core.time.wheel.borrow().pending())
+            .field("paused_clock", &self.core.time.clock.is_paused())
             .finish_non_exhaustive()
     }
 }

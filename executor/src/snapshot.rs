@@ -225,7 +225,8 @@ pub(crate) fn take(core: &Core) -> Snapshot {
             .collect()
     };
     let mut timers: Vec<PendingTimer> = core
-        .timers
+        .time
+        .wheel
         .borrow()
         .pending_timers()
         .map(|(deadline, location, waker)| PendingTimer {
@@ -265,8 +266,8 @@ pub(crate) fn take(core: &Core) -> Snapshot {
     let warnings = lints::check(&tasks, &wake_on_its_way);
     Snapshot {
         turns: core.observers.counters.reactor_turns.get(),
-        now: since_start(core.clock.now_tick()),
-        paused: core.clock.is_paused(),
+        now: since_start(core.time.clock.now_tick()),
+        paused: core.time.clock.is_paused(),
         ready,
         tasks,
         timers,

@@ -102,9 +102,12 @@ impl Runtime {
         // `block_on` (or a clock hold's nudge) must not count as ready work.
         core.main_woken.set(false);
         let number = core.observers.counters.reactor_turns.get() + 1;
-        let recording = core.observers.recorder.start(number, core.clock.now_tick());
+        let recording = core
+            .observers
+            .recorder
+            .start(number, core.time.clock.now_tick());
         core.run_once(waiting);
         core.main_woken.set(false);
-        recording.finish(core.clock.now_tick())
+        recording.finish(core.time.clock.now_tick())
     }
 }

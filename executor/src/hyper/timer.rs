@@ -16,7 +16,7 @@
 //! polled, the runtime's id and its key in the wheel, plain numbers. Each poll,
 //! reset or drop finds the runtime in the thread's current-runtime slot
 //! (`context.rs`) and works on the wheel there with the same four steps `Timer` uses
-//! (`timer/mod.rs`: `arm`, `poll_armed`, `rearm`, `disarm`). So it is `Send + Sync`
+//! (`time/driver.rs`: `arm`, `poll_armed`, `rearm`, `disarm`). So it is `Send + Sync`
 //! by construction, and the compiler checks it.
 //!
 //! # Ground rules
@@ -41,10 +41,10 @@ use std::time::{Duration, Instant};
 
 use hyper::rt::{Sleep, Timer};
 
-use crate::clock;
 use crate::context;
 use crate::coop;
-use crate::timer::{TimerKey, arm, disarm, poll_armed, rearm};
+use crate::time::clock;
+use crate::time::wheel::TimerKey;
 
 /// `hyper::rt::Timer` for glassbox: sleeps in the current runtime's timer wheel, on
 /// its clock (paused clocks included).
@@ -147,7 +147,7 @@ impl GlassboxSleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
         if let Some(Armed { runtime, key }) = self.armed {
-            let moved = context::with_runtime(runtime, |core| rearm(core, key, deadline));
+            let moved = context::with_runtime(runtime, |core| core.time.rearm(key, deadline));
             if !moved {
                 off_its_runtime("reset");
             }
@@ -158,7 +158,7 @@ impl GlassboxSleep {
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(Armed { runtime, key }) = self.armed else {
             let core = context::expect_current("polling a hyper sleep (GlassboxSleep)");
-            let Some(key) = arm(&core, self.deadline, cx.waker()) else {
+            let Some(key) = core.time.arm(self.deadline, cx.waker()) else {
                 return Poll::Ready(());
             };
             self.armed = Some(Armed {
@@ -169,7 +169,9 @@ impl GlassboxSleep {
             return Poll::Pending;
         };
         let mut fired = Poll::Pending;
-        if !context::with_runtime(runtime, |core| fired = poll_armed(core, key, cx.waker())) {
+        if !context::with_runtime(runtime, |core| {
+            fired = core.time.poll_armed(key, cx.waker())
+        }) {
             off_its_runtime("polled");
         }
         if fired.is_ready() {
@@ -198,7 +200,7 @@ impl Drop for GlassboxSleep {
     fn drop(&mut self) {
         if let Some(Armed { runtime, key }) = self.armed.take() {
             // Off its runtime's thread this does nothing: see the module's ground rules.
-            context::with_runtime(runtime, |core| disarm(core, key));
+            context::with_runtime(runtime, |core| core.time.disarm(key));
         }
     }
 }
@@ -223,7 +225,11 @@ mod tests {
 
     /// Pending timers in the current runtime's wheel.
     fn pending() -> usize {
-        context::expect_current("test").timers.borrow().pending()
+        context::expect_current("test")
+            .time
+            .wheel
+            .borrow()
+            .pending()
     }
 
     /// Polls `sleep` once; it must still be pending.

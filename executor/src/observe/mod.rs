@@ -41,7 +41,7 @@ use crate::task::{self, TaskCounts, TaskId};
 use metrics::Counters;
 use stall::{StallSettings, StallWatch};
 use timeline::{Timeline, TimelineFile, TimelineRequest};
-use trace::{ShowTicks, Tracer, trace};
+use trace::{ShowPark, ShowTicks, Tracer, trace};
 use turn::{IoEvent, Owner, TurnRecorder};
 use watchdog::{LiveStallCallback, Watchdog};
 
@@ -166,7 +166,11 @@ impl Observers {
                 }
             }
             Event::Queued { task, path } => {
-                trace!(tracer, "wake   {} ({})", Subject(task), path.name());
+                let path = match path {
+                    WakePath::Local => "local",
+                    WakePath::Remote => "remote",
+                };
+                trace!(tracer, "wake   {} ({path})", Subject(task));
                 self.timeline.write(|t| t.woke(task));
             }
             Event::TurnBegins { ready } => self.timeline.write(|t| t.ready_queue(ready)),
@@ -242,7 +246,7 @@ impl Observers {
             ),
             Event::ParkBegins { park } => {
                 Counters::bump(&self.counters.reactor_turns);
-                trace!(tracer, "park   {park}");
+                trace!(tracer, "park   {}", ShowPark(park));
                 self.timeline.write(|t| t.park_begins(park != Park::No));
                 self.recorder.park_begins();
             }

@@ -22,6 +22,7 @@ use std::fmt;
 use std::time::Instant;
 
 use crate::context;
+use crate::event::Park;
 
 /// `trace!(tracer, "format", args…)`: emit a trace line if `tracer` is on.
 macro_rules! trace {
@@ -94,5 +95,21 @@ pub(crate) struct ShowTicks(pub(crate) u64);
 impl fmt::Display for ShowTicks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{:03}ms", self.0 / 1000, self.0 % 1000)
+    }
+}
+
+/// A park as the trace prints it: `park   until the timer due in 10.584197ms`.
+pub(crate) struct ShowPark(pub(crate) Park);
+
+impl fmt::Display for ShowPark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Park::No => f.write_str("none (work is ready)"),
+            Park::Until(deadline) => {
+                let due_in = deadline.saturating_duration_since(Instant::now());
+                write!(f, "until the timer due in {due_in:?}")
+            }
+            Park::UntilEvent => f.write_str("until an event"),
+        }
     }
 }

@@ -26,23 +26,18 @@
 //!   from now, say; `clock.rs`) never fires: its entry sits at the wheel's `NEVER` tick, where the paused clock never
 //!   jumps, and waits only for a `reset`.
 
-mod wheel;
-
-pub(crate) use wheel::{Fired, TimerKey, Wheel};
-
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::clock;
+use super::clock;
+use super::driver::TimeDriver;
+use super::wheel::TimerKey;
 use crate::context;
 use crate::coop;
-use crate::event::Event;
-use crate::event_loop::Core;
-use crate::task::waker::wake_foreign;
 
 /// A future that completes at (or, by up to one tick, after) a deadline.
 ///
@@ -67,7 +62,7 @@ pub struct Timer {
 
 /// A live entry in a runtime's wheel, owned by one `Timer`.
 struct Registration {
-    core: Rc<Core>,
+    time: Rc<TimeDriver>,
     key: TimerKey,
 }
 
@@ -117,15 +112,15 @@ impl Timer {
     /// registers the new deadline.
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
-        if let Some(Registration { core, key }) = &self.registration {
-            rearm(core, *key, deadline);
+        if let Some(Registration { time, key }) = &self.registration {
+            time.rearm(*key, deadline);
         }
     }
 
     /// Removes the wheel entry, if any.
     fn cancel(&mut self) {
-        if let Some(Registration { core, key }) = self.registration.take() {
-            disarm(&core, key);
+        if let Some(Registration { time, key }) = self.registration.take() {
+            time.disarm(key);
         }
     }
 }
@@ -145,15 +140,16 @@ impl Timer {
         match &self.registration {
             None => {
                 let core = context::expect_current("polling a Timer (sleep, timeout)");
-                let Some(key) = arm(&core, self.deadline, cx.waker()) else {
+                let time = Rc::clone(&core.time);
+                let Some(key) = time.arm(self.deadline, cx.waker()) else {
                     return Poll::Ready(());
                 };
-                self.registration = Some(Registration { core, key });
+                self.registration = Some(Registration { time, key });
                 // Pending: run_once's timer phase wakes us when the tick comes.
                 Poll::Pending
             }
-            Some(Registration { core, key }) => {
-                if !context::with_runtime(core.id, |_| {}) {
+            Some(Registration { time, key }) => {
+                if !context::with_runtime(time.runtime_id, |_| {}) {
                     panic!(
                         "glassbox: a Timer (sleep, timeout) registered with one runtime was \
                          polled outside it, on another runtime or none; only its own \
@@ -161,7 +157,7 @@ impl Timer {
                          sleep or timeout on the runtime that awaits it"
                     );
                 }
-                let fired = poll_armed(core, *key, cx.waker());
+                let fired = time.poll_armed(*key, cx.waker());
                 if fired.is_ready() {
                     // Later polls take the first branch and see the deadline passed.
                     self.registration = None;
@@ -170,78 +166,6 @@ impl Timer {
                 fired
             }
         }
-    }
-}
-
-// === The wheel entry of a timer future ===
-// `Timer` above and hyper's sleep (`hyper/timer.rs`) both own one entry through these
-// four steps. The hyper sleep must be `Send`, so it cannot keep an `Rc<Core>`: it
-// finds its runtime on the thread when it needs it, and passes it in.
-
-/// Registers `deadline` in `core`'s wheel with `waker`. `None` if it is already due:
-/// nothing is left in the wheel then.
-pub(crate) fn arm(core: &Core, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
-    if core.clock.now() >= deadline {
-        return None;
-    }
-    let tick = core.clock.deadline_tick(deadline);
-    let key = core.timers.borrow_mut().insert(tick, waker.clone());
-    let location = core.timers.borrow().location(key);
-    match location {
-        // The wheel has already processed that tick (the deadline falls in the tick the
-        // loop is in): due at once.
-        None => {
-            core.timers.borrow_mut().remove(key);
-            None
-        }
-        Some(location) => {
-            core.emit(Event::TimerArmed {
-                key: key.index(),
-                deadline: tick,
-                level: location.level,
-                slot: location.slot,
-            });
-            Some(key)
-        }
-    }
-}
-
-/// `Ready` once the entry has fired, and then it is removed: the key is spent.
-/// Otherwise the entry keeps `waker`, the latest poller's.
-pub(crate) fn poll_armed(core: &Core, key: TimerKey, waker: &Waker) -> Poll<()> {
-    let mut timers = core.timers.borrow_mut();
-    if timers.is_fired(key) {
-        timers.remove(key);
-        return Poll::Ready(());
-    }
-    timers.set_waker(key, waker);
-    Poll::Pending
-}
-
-/// Moves the entry to `deadline` in place, waker and all; wakes it if already due.
-pub(crate) fn rearm(core: &Core, key: TimerKey, deadline: Instant) {
-    let tick = core.clock.deadline_tick(deadline);
-    let due = core.timers.borrow_mut().reset(key, tick);
-    core.emit(Event::TimerReset {
-        key: key.index(),
-        deadline: tick,
-        due: due.is_some(),
-    });
-    // Woken outside the wheel's borrow: it is the waiting task's waker.
-    if let Some(waker) = due {
-        wake_foreign(waker);
-    }
-}
-
-/// Removes the entry (cancel: O(1) unlink). The key is spent.
-pub(crate) fn disarm(core: &Core, key: TimerKey) {
-    let location = core.timers.borrow_mut().remove(key);
-    if let Some(location) = location {
-        core.emit(Event::TimerCancelled {
-            key: key.index(),
-            level: location.level,
-            slot: location.slot,
-        });
     }
 }
 

@@ -14,14 +14,19 @@ use std::time::{Duration, Instant};
 use crate::context;
 use crate::task::yield_now::yield_now;
 
-pub use crate::timer::Timer;
+pub(crate) mod clock;
+pub(crate) mod driver;
+mod timer;
+pub(crate) mod wheel;
+
+pub use timer::Timer;
 
 /// The current instant on the current runtime's clock (virtual if paused).
 ///
 /// tokio equivalent: `tokio::time::Instant::now()`. asyncio equivalent: `loop.time()`.
 pub fn now() -> Instant {
     match context::current() {
-        Some(core) => core.clock.now(),
+        Some(core) => core.time.clock.now(),
         None => Instant::now(),
     }
 }
@@ -47,7 +52,7 @@ pub fn now() -> Instant {
 /// ```
 pub async fn advance(by: Duration) {
     let core = context::expect_current("time::advance");
-    core.clock.advance(by);
+    core.time.clock.advance(by);
     core.fire_due_timers();
     drop(core);
     yield_now().await;
@@ -79,7 +84,7 @@ pub fn hold_clock() -> ClockHold {
         holds.fetch_add(1, Ordering::AcqRel);
     }
     let nudge = core
-        .filter(|core| core.clock.is_paused())
+        .filter(|core| core.time.clock.is_paused())
         .map(|core| core.main_waker.clone());
     ClockHold { holds, nudge }
 }

@@ -320,16 +320,6 @@ impl Wheel {
             })
     }
 
-    /// How many pending timers are due by `now`, and how late the earliest of them is
-    /// (0 if none): what `advance(now)` would fire, without firing it.
-    pub(crate) fn due_by(&self, now: u64) -> (usize, u64) {
-        self.pending_timers()
-            .filter(|&(deadline, _, _)| deadline <= now)
-            .fold((0, 0), |(due, late), (deadline, _, _)| {
-                (due + 1, late.max(now - deadline))
-            })
-    }
-
     /// How many timers are pending (inserted, not fired, not removed).
     pub(crate) fn pending(&self) -> usize {
         self.pending
