@@ -22,7 +22,7 @@
 //! cargo run --release --example echo -- flood 127.0.0.1:7000 200   # another shell
 //! ```
 //!
-//! Read it with `executor/src/reactor.rs` open. The comments marked REGISTER, PARK and
+//! Read it with `executor/src/io/reactor.rs` open. The comments marked REGISTER, PARK and
 //! WAKE follow one message through the reactor; with `GLASSBOX_TRACE=1` each of those
 //! steps prints a line (`io     register`, `io     wait`, `io     token=…`).
 

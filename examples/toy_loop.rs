@@ -23,7 +23,7 @@
 //! - No I/O and no other threads: only a timer can wake a waiting task here, so a
 //!   task left waiting with no timer pending is a bug, and `run` panics to say so.
 //!   (glassbox parks in `mio::Poll::poll`, which also returns for sockets and for
-//!   wakes from other threads: `executor/src/reactor.rs`.)
+//!   wakes from other threads: `executor/src/io/reactor.rs`.)
 //! - Step 1 polls until the ready queue is empty, so a task that always wakes itself
 //!   would keep the timers from ever firing. glassbox stops a batch after
 //!   `event_interval` polls.
@@ -55,7 +55,7 @@ pub const READ_NEXT: [&str; 9] = [
     "executor/src/task/join.rs          JoinHandle: a task's output, and abort",
     "executor/src/time/timer.rs     the Timer future: Sleep, with cancel and reset",
     "executor/src/time/wheel.rs   the wheel: the timer list, O(1) insert and cancel",
-    "executor/src/reactor.rs       where the loop waits, and where I/O comes from",
+    "executor/src/io/reactor.rs       where the loop waits, and where I/O comes from",
     "patterns/src/semaphore.rs     a pattern on top: a line of parked wakers",
 ];
 

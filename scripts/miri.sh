@@ -16,7 +16,7 @@
 #
 # Needs the nightly toolchain's miri and rust-src components (installed here when
 # missing). Under Miri the loop parks on mio's millisecond timeout (Miri has no
-# timerfd; executor/src/park_timer.rs), the stall watchdog is off (Miri has no
+# timerfd; executor/src/io/park_timer.rs), the stall watchdog is off (Miri has no
 # thread CPU clock: GLASSBOX_STALL_MS=0), and the hang guard allows 25 minutes.
 # Extra arguments go to the test binaries, after `--` (e.g. `--skip slow_name`).
 set -euo pipefail

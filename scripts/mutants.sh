@@ -35,11 +35,11 @@ done
 files=(
     executor/src/event_loop.rs executor/src/task/waker.rs executor/src/task/wake_flag.rs
     'executor/src/task/**' executor/src/time/timer.rs 'executor/src/time/wheel/**'
-    executor/src/time/wheel.rs executor/src/reactor.rs executor/src/reactor/sources.rs
+    executor/src/time/wheel.rs executor/src/io/reactor.rs executor/src/io/reactor/sources.rs
     executor/src/net/registration.rs executor/src/task/join.rs executor/src/coop.rs
     executor/src/net/stream.rs executor/src/net/async_fd.rs executor/src/net/split.rs
     executor/src/net/unix_address.rs executor/src/signal.rs executor/src/time/clock.rs
-    executor/src/resources.rs executor/src/park_timer.rs executor/src/observe/watchdog.rs
+    executor/src/resources.rs executor/src/io/park_timer.rs executor/src/observe/watchdog.rs
     executor/src/observe/turn.rs executor/src/observe/timeline.rs executor/src/observe/timeline/file.rs
     patterns/src/contain.rs
     patterns/src/wait_list.rs patterns/src/semaphore.rs 'patterns/src/semaphore/**'

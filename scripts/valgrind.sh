@@ -2,7 +2,7 @@
 # Runs the tests that exercise glassbox's unsafe code under valgrind memcheck: the
 # task cell and its raw waker (executor/src/task/), the pin projection in
 # patterns/src/timeout.rs, the stall watchdog's two (executor/src/observe/thread_cpu.rs, the
-# spawn site read back in watchdog.rs), the timerfd (executor/src/park_timer.rs), the
+# spawn site read back in watchdog.rs), the timerfd (executor/src/io/park_timer.rs), the
 # signal handler's registration (executor/src/signal.rs) and AsyncFd's fcntl
 # (executor/src/net/async_fd.rs) and the snapshot naming a waker's task
 # (executor/src/task/raw_waker.rs). Any memory error or definite leak fails the script.

@@ -1,5 +1,5 @@
 //! Timers to the microsecond: 1 µs ticks, and on Linux a park that a timerfd ends at
-//! the next timer's exact instant (executor/src/park_timer.rs). Exact checks run on the
+//! the next timer's exact instant (executor/src/io/park_timer.rs). Exact checks run on the
 //! paused clock; real-clock checks bound only what cannot flake: a sleep never ends
 //! before its deadline, and "soon" means a second where the alternative is ten.
 

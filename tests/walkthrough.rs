@@ -1,6 +1,6 @@
 //! The guides must not drift from the code: every `path/file.rs: function` that
 //! docs/WALKTHROUGH.md or docs/FROM_ASYNCIO.md cites must still be a function defined
-//! in that file, and every source file either names (`executor/src/reactor.rs`) must
+//! in that file, and every source file either names (`executor/src/io/reactor.rs`) must
 //! still exist.
 
 mod hang_guard;
@@ -25,7 +25,7 @@ fn citations(text: &str) -> Vec<(String, String)> {
 }
 
 /// Every backticked span that is a path into the repository's code
-/// (`executor/src/reactor.rs`, `examples/timeouts.rs`): one word, under a top-level
+/// (`executor/src/io/reactor.rs`, `examples/timeouts.rs`): one word, under a top-level
 /// folder of the workspace, naming a Rust file.
 fn cited_files(text: &str) -> Vec<String> {
     const ROOTS: [&str; 5] = ["executor/", "patterns/", "examples/", "tests/", "src/"];
@@ -97,7 +97,7 @@ fn every_function_and_file_from_asyncio_cites_exists() {
 fn the_citation_parser_finds_citations_and_rejects_prose() {
     let _hang = hang_guard::start();
     let text = "see `executor/src/event_loop.rs: run_once` and `a.rs: not an ident`, `plain`,\n\
-                and `executor/src/reactor.rs:\n   turn` (wrapped)";
+                and `executor/src/io/reactor.rs:\n   turn` (wrapped)";
     assert_eq!(
         citations(text),
         [
@@ -105,7 +105,7 @@ fn the_citation_parser_finds_citations_and_rejects_prose() {
                 "executor/src/event_loop.rs".to_string(),
                 "run_once".to_string()
             ),
-            ("executor/src/reactor.rs".to_string(), "turn".to_string()),
+            ("executor/src/io/reactor.rs".to_string(), "turn".to_string()),
         ]
     );
     assert!(defines_function(
@@ -115,9 +115,9 @@ fn the_citation_parser_finds_citations_and_rejects_prose() {
     assert!(!defines_function("fn run_once_more() {}", "run_once"));
     assert_eq!(
         cited_files(
-            "`executor/src/reactor.rs`, `examples/timeouts.rs`, `Core::ready`, \
-             `a b.rs`, `docs/WALKTHROUGH.md`, `executor/src/reactor.rs: turn`"
+            "`executor/src/io/reactor.rs`, `examples/timeouts.rs`, `Core::ready`, \
+             `a b.rs`, `docs/WALKTHROUGH.md`, `executor/src/io/reactor.rs: turn`"
         ),
-        ["executor/src/reactor.rs", "examples/timeouts.rs"]
+        ["executor/src/io/reactor.rs", "examples/timeouts.rs"]
     );
 }

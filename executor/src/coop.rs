@@ -117,12 +117,12 @@ pub fn poll_budgeted<T>(
     polled
 }
 
-/// The budget is spent: hand the task's waker to the loop, to be woken after the
-/// timers and the reactor. Out of line: every leaf poll inlines the check above, and
-/// this runs once per 128 of them.
+/// The budget is spent (or a leaf gives the loop back for another reason): hand the
+/// task's waker to the loop, to be woken after the timers and the reactor. Out of
+/// line: every leaf poll inlines the check above, and this runs once per 128 of them.
 #[cold]
 #[inline(never)]
-fn yield_to_the_loop(cx: &mut Context<'_>) {
+pub(crate) fn yield_to_the_loop(cx: &mut Context<'_>) {
     match context::current() {
         Some(core) => core.defer(cx.waker()),
         // Unreachable in practice (only the loop sets a budget); wake at once rather

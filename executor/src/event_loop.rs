@@ -52,8 +52,8 @@ use slab::Slab;
 
 use crate::coop;
 use crate::event::{Event, Park, WakePath};
+use crate::io::reactor::Reactor;
 use crate::observe::Observers;
-use crate::reactor::Reactor;
 use crate::resources::Resources;
 use crate::task::join::JoinHandle;
 use crate::task::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
@@ -92,7 +92,7 @@ pub(crate) struct Core {
     /// Blocking jobs in flight: a paused clock must not jump while work is running on
     /// another thread (see `time::hold_clock`).
     pub(crate) clock_holds: Arc<AtomicUsize>,
-    pub(crate) reactor: Reactor,
+    pub(crate) reactor: Rc<Reactor>,
     /// What other crates keep for this runtime (its blocking pool): `resources.rs`.
     pub(crate) resources: Resources,
     remote: Arc<Remote>,
@@ -146,6 +146,7 @@ impl Core {
     ) -> std::io::Result<Core> {
         let observers = Rc::new(observers);
         let (reactor, io_waker) = Reactor::new(Rc::clone(&observers))?;
+        let reactor = Rc::new(reactor);
         let (remote, remote_wakes) = Remote::new(id, io_waker);
         let main_waker = MainWaker::new_waker(&remote);
         observers.know_block_on_waker(&main_waker);

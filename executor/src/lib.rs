@@ -78,6 +78,7 @@ mod context;
 pub mod coop;
 mod event;
 mod event_loop;
+mod io;
 // The integration tests' real-time bound, for the unit tests that run a runtime.
 #[cfg(test)]
 #[path = "../../tests/hang_guard/mod.rs"]
@@ -85,9 +86,6 @@ mod hang_guard;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod observe;
-#[allow(unsafe_code)] // four libc calls: the timerfd and CLOCK_MONOTONIC (see the file)
-mod park_timer;
-mod reactor;
 mod resources;
 mod runtime;
 mod snapshot;

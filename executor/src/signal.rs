@@ -61,8 +61,8 @@ pub mod unix {
     use mio::unix::pipe;
     use signal_hook_registry::SigId;
 
+    use crate::io::reactor::Direction;
     use crate::net::registration::Registration;
-    use crate::reactor::Direction;
 
     /// Which signal to listen for.
     ///

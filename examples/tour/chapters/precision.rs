@@ -3,7 +3,7 @@
 //! A task sleeps 250 µs, 200 times in a row, and notes each time how much later
 //! than 250 µs after it began the sleep ended. glassbox's timers count microseconds:
 //! the wheel ticks every 1 µs, and on Linux the loop parks on a timerfd armed for
-//! the next timer's exact instant (`executor/src/park_timer.rs`), so the sleep ends
+//! the next timer's exact instant (`executor/src/io/park_timer.rs`), so the sleep ends
 //! a few microseconds late, however short it is. tokio's timer wheel counts whole
 //! milliseconds: it rounds a deadline up to the next 1 ms tick, so a 250 µs sleep
 //! ends about a millisecond after it began. asyncio's twin

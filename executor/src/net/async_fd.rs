@@ -79,7 +79,7 @@ use mio::Interest;
 
 use super::fd_source::FdSource;
 use super::registration::Registration;
-use crate::reactor::Direction;
+use crate::io::reactor::Direction;
 
 /// A file descriptor driven by the runtime's reactor: wait for it to turn readable or
 /// writable, then make the non-blocking syscall yourself.

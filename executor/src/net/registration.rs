@@ -52,8 +52,7 @@ use mio::{Interest, Token};
 use crate::context;
 use crate::coop;
 use crate::event::Event;
-use crate::event_loop::Core;
-use crate::reactor::{Direction, FirstTry, SideState, Waiter, token_name};
+use crate::io::reactor::{Direction, FirstTry, Reactor, SideState, Waiter, token_name};
 
 /// How many `Interrupted` in a row one poll retries before it gives the loop back.
 const INTERRUPTED_RETRIES: u32 = 3;
@@ -64,7 +63,10 @@ pub(crate) struct Registration<S: Source> {
     /// the registration, takes it out, so that `Drop` then finds nothing to deregister.
     source: Option<S>,
     token: Token,
-    core: Rc<Core>,
+    /// The reactor it is registered with, and that reactor's runtime: the only one
+    /// whose loop can wake its operations.
+    reactor: Rc<Reactor>,
+    runtime_id: u64,
     /// For `poll_shared`: one waiter per direction (read, write).
     #[cfg(any(feature = "futures-io", feature = "hyper"))]
     shared: [std::cell::Cell<Waiter>; 2],
@@ -120,15 +122,17 @@ impl<S: Source> Registration<S> {
         first_try: FirstTry,
     ) -> io::Result<Registration<S>> {
         let core = context::expect_current(what);
-        let token = core.reactor.register(&mut source, interest, first_try)?;
-        core.emit(Event::IoRegistered {
+        let reactor = Rc::clone(&core.reactor);
+        let token = reactor.register(&mut source, interest, first_try)?;
+        reactor.observers.emit(Event::IoRegistered {
             token: token_name(token),
             what,
         });
         Ok(Registration {
             source: Some(source),
             token,
-            core,
+            reactor,
+            runtime_id: core.id,
             #[cfg(any(feature = "futures-io", feature = "hyper"))]
             shared: Default::default(),
         })
@@ -200,13 +204,13 @@ impl<S: Source> Registration<S> {
         waiter: &mut Waiter,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        let reactor = &self.core.reactor;
+        let reactor = &self.reactor;
         // An operation that completes spends one unit of the task's coop budget, and
         // so does an error: an accept loop failing with EMFILE at once, again and
         // again, still gives the loop back every 128 tries (coop.rs). The error of a
         // socket polled off its runtime too: a loop retrying it would spin for ever.
         coop::poll_budgeted(cx, |cx| {
-            if !context::with_runtime(self.core.id, |_| {}) {
+            if !context::with_runtime(self.runtime_id, |_| {}) {
                 return Poll::Ready(Err(not_on_its_runtime()));
             }
             let mut interrupted = 0;
@@ -215,7 +219,7 @@ impl<S: Source> Registration<S> {
                     .poll_ready(self.token, direction, waiter, cx)
                     .is_pending()
                 {
-                    self.core.emit(Event::IoWaits {
+                    self.reactor.observers.emit(Event::IoWaits {
                         token: token_name(self.token),
                         reading: direction == Direction::Read,
                     });
@@ -234,9 +238,9 @@ impl<S: Source> Registration<S> {
                     Err(error) if error.kind() == io::ErrorKind::Interrupted => {
                         interrupted += 1;
                         if interrupted > INTERRUPTED_RETRIES {
-                            // Pending: `Core::defer` wakes the task after the loop's
-                            // timers and I/O, and its next poll tries again.
-                            self.core.defer(cx.waker());
+                            // Pending: the loop wakes the task after its timers and
+                            // I/O, and its next poll tries again.
+                            coop::yield_to_the_loop(cx);
                             return Poll::Pending;
                         }
                     }
@@ -255,7 +259,7 @@ impl<S: Source> Registration<S> {
     /// `WouldBlock` (the reactor's rule 3). The reactor keeps a closed side, and a read
     /// side that has seen urgent data, as they are.
     pub(crate) fn clear_ready_after_short_transfer(&self, direction: Direction) {
-        let reactor = &self.core.reactor;
+        let reactor = &self.reactor;
         reactor.clear_ready_after_short_transfer(self.token, direction);
     }
 
@@ -264,10 +268,10 @@ impl<S: Source> Registration<S> {
     /// itself, which not every poller announces.
     pub(crate) fn wake_after_shutdown(&self, how: Shutdown) {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
-            self.core.reactor.wake(self.token, Direction::Read);
+            self.reactor.wake(self.token, Direction::Read);
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
-            self.core.reactor.wake(self.token, Direction::Write);
+            self.reactor.wake(self.token, Direction::Write);
         }
     }
 
@@ -275,29 +279,29 @@ impl<S: Source> Registration<S> {
     /// 3): for `AsyncFd`, whose caller makes the syscalls and tells us what they said.
     #[cfg(unix)]
     pub(crate) fn clear_ready(&self, direction: Direction) {
-        self.core.reactor.clear_ready(self.token, direction);
+        self.reactor.clear_ready(self.token, direction);
     }
 
     /// What the reactor knows of `direction` now, for an `AsyncFd` guard.
     #[cfg(unix)]
     pub(crate) fn side_state(&self, direction: Direction) -> SideState {
-        self.core.reactor.side_state(self.token, direction)
+        self.reactor.side_state(self.token, direction)
     }
 
     /// Clears `direction` unless an event raised it after `tick`: for an `AsyncFd`
     /// guard's `clear_ready`, which may come long after its syscall.
     #[cfg(unix)]
     pub(crate) fn clear_ready_unless_raised_since(&self, direction: Direction, tick: u32) {
-        let reactor = &self.core.reactor;
+        let reactor = &self.reactor;
         reactor.clear_ready_unless_raised_since(self.token, direction, tick);
     }
 
     /// Takes `source` out of the poller and frees this registration's slot.
     fn deregister(&self, source: &mut S) {
-        self.core.emit(Event::IoDeregistered {
+        self.reactor.observers.emit(Event::IoDeregistered {
             token: token_name(self.token),
         });
-        self.core.reactor.deregister(self.token, source);
+        self.reactor.deregister(self.token, source);
     }
 }
 
@@ -340,7 +344,7 @@ impl<S: Source, F> Drop for Io<'_, S, F> {
         // Dropped while parked (a timeout won, say): take the entry out now rather
         // than leave a dead waker for the next event (the reactor's rule 5).
         let registration = self.registration;
-        let reactor = &registration.core.reactor;
+        let reactor = &registration.reactor;
         reactor.remove_waiter(registration.token, self.direction, &mut self.waiter);
     }
 }

@@ -43,7 +43,7 @@ use mio::Interest;
 use mio::event::Source;
 
 use super::registration::Registration;
-use crate::reactor::Direction;
+use crate::io::reactor::Direction;
 
 /// The most slices one vectored write hands to `writev(2)`: what std passes on at
 /// most (`UIO_MAXIOV` on Linux and Android, `IOV_MAX` on Apple's systems and the

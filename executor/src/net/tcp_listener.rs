@@ -17,7 +17,7 @@ use mio::Interest;
 
 use super::registration::Registration;
 use super::tcp_stream::TcpStream;
-use crate::reactor::Direction;
+use crate::io::reactor::Direction;
 
 /// A TCP socket listening for connections.
 ///

@@ -22,7 +22,7 @@ use std::net::{Shutdown, SocketAddr};
 
 use super::registration::Registration;
 use super::stream::stream_interest;
-use crate::reactor::Direction;
+use crate::io::reactor::Direction;
 
 /// A TCP connection.
 ///

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use mio::Interest;
 
 use super::registration::Registration;
-use crate::reactor::Direction;
+use crate::io::reactor::Direction;
 
 /// A UDP socket.
 ///

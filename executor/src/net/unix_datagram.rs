@@ -27,7 +27,7 @@ use mio::Interest;
 use super::fd_source::FdSource;
 use super::registration::Registration;
 use super::unix_address::{bind_error, socket_address};
-use crate::reactor::Direction;
+use crate::io::reactor::Direction;
 
 /// std's socket, registered by its fd.
 type Socket = FdSource<std::os::unix::net::UnixDatagram>;

@@ -22,7 +22,7 @@ use mio::Interest;
 use super::registration::Registration;
 use super::unix_address::{bind_error, socket_address};
 use super::unix_stream::UnixStream;
-use crate::reactor::Direction;
+use crate::io::reactor::Direction;
 
 /// A Unix-domain socket listening for connections.
 ///

@@ -126,8 +126,8 @@ use mio::{Events, Interest, Token};
 use slab::Slab;
 
 use crate::event::{Event, Park, TokenName};
+use crate::io::park_timer::{PARK_TIMER_TOKEN, ParkTimer};
 use crate::observe::Observers;
-use crate::park_timer::{PARK_TIMER_TOKEN, ParkTimer};
 use crate::task::waker::wake_foreign;
 
 /// The token of the `mio::Waker` that other threads use to wake the loop.
