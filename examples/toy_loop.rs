@@ -9,7 +9,7 @@
 //!
 //! The pieces, and where they are in asyncio and in glassbox:
 //! - the ready queue, a `VecDeque` of task keys: asyncio's `loop._ready`, glassbox's
-//!   `Core::ready` (`executor/src/event_loop.rs`);
+//!   `Core::ready` (`executor/src/event_loop/mod.rs`);
 //! - a `Waker` made with `std::task::Wake`: waking pushes the task's key on the
 //!   ready queue (`executor/src/task/waker.rs`);
 //! - the timer list, deadlines sorted earliest first: asyncio's `loop._scheduled`
@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 /// path, then what to look for in it.
 pub const READ_NEXT: [&str; 9] = [
     "executor/src/runtime.rs       block_on, which turns the loop; spawn",
-    "executor/src/event_loop.rs    Core::run_once: one turn, in five numbered phases",
+    "executor/src/event_loop/mod.rs    Core::run_once: one turn, in five numbered phases",
     "executor/src/task/mod.rs      a task's states, and the functions that move it",
     "executor/src/task/waker.rs         how a wake reaches the ready queue, from any thread",
     "executor/src/task/join.rs          JoinHandle: a task's output, and abort",

@@ -33,7 +33,7 @@ for tool in cargo-mutants cargo-nextest; do
 done
 
 files=(
-    executor/src/event_loop.rs executor/src/task/waker.rs executor/src/task/wake_flag.rs
+    executor/src/event_loop/mod.rs executor/src/task/waker.rs executor/src/task/wake_flag.rs
     'executor/src/task/**' executor/src/time/timer.rs 'executor/src/time/wheel/**'
     executor/src/time/wheel.rs executor/src/io/reactor.rs executor/src/io/reactor/sources.rs
     executor/src/net/registration.rs executor/src/task/join.rs executor/src/coop.rs

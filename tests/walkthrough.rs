@@ -96,13 +96,13 @@ fn every_function_and_file_from_asyncio_cites_exists() {
 #[test]
 fn the_citation_parser_finds_citations_and_rejects_prose() {
     let _hang = hang_guard::start();
-    let text = "see `executor/src/event_loop.rs: run_once` and `a.rs: not an ident`, `plain`,\n\
+    let text = "see `executor/src/event_loop/mod.rs: run_once` and `a.rs: not an ident`, `plain`,\n\
                 and `executor/src/io/reactor.rs:\n   turn` (wrapped)";
     assert_eq!(
         citations(text),
         [
             (
-                "executor/src/event_loop.rs".to_string(),
+                "executor/src/event_loop/mod.rs".to_string(),
                 "run_once".to_string()
             ),
             ("executor/src/io/reactor.rs".to_string(), "turn".to_string()),

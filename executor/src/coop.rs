@@ -63,7 +63,7 @@ use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::{Context, Poll};
 
-use crate::context;
+use crate::event_loop::context;
 
 /// How many leaf operations a task may complete in one poll: 128, as in tokio.
 pub const DEFAULT_COOP_BUDGET: u32 = 128;

@@ -74,7 +74,6 @@
 
 mod builder;
 mod contain;
-mod context;
 pub mod coop;
 mod event;
 mod event_loop;

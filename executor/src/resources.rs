@@ -23,7 +23,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::context;
+use crate::event_loop::context;
 
 /// What a runtime tells the resources it owns about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,8 +23,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::context;
 use crate::event::Event;
+use crate::event_loop::context;
 use crate::event_loop::{Core, LoopSettings, Waiting};
 use crate::observe::metrics::Metrics;
 use crate::observe::{ObserverSettings, Observers};

@@ -43,8 +43,8 @@
 //! - There is no `block_on` future while stepping: a wake left for one from an
 //!   earlier `block_on` does not count as ready work.
 
-use crate::context;
 use crate::event_loop::Waiting;
+use crate::event_loop::context;
 use crate::observe::turn::Turn;
 use crate::runtime::Runtime;
 

@@ -41,8 +41,8 @@ use std::time::{Duration, Instant};
 
 use hyper::rt::{Sleep, Timer};
 
-use crate::context;
 use crate::coop;
+use crate::event_loop::context;
 use crate::time::clock;
 use crate::time::wheel::TimerKey;
 

@@ -49,9 +49,9 @@ use std::task::{Context, Poll};
 use mio::event::Source;
 use mio::{Interest, Token};
 
-use crate::context;
 use crate::coop;
 use crate::event::Event;
+use crate::event_loop::context;
 use crate::io::reactor::{Direction, FirstTry, Reactor, SideState, Waiter, token_name};
 
 /// How many `Interrupted` in a row one poll retries before it gives the loop back.

@@ -21,8 +21,8 @@
 use std::fmt;
 use std::time::Instant;
 
-use crate::context;
 use crate::event::Park;
+use crate::event_loop::context;
 
 /// `trace!(tracer, "format", args…)`: emit a trace line if `tracer` is on.
 macro_rules! trace {

@@ -41,7 +41,7 @@ use std::task::{Wake, Waker};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::contain::run_contained;
-use crate::context;
+use crate::event_loop::context;
 use crate::task::wake_flag::WakeFlag;
 use crate::task::{Header, TaskId};
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::context;
+use crate::event_loop::context;
 use crate::task::yield_now::yield_now;
 
 pub(crate) mod clock;

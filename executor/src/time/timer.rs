@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 use super::clock;
 use super::driver::TimeDriver;
 use super::wheel::TimerKey;
-use crate::context;
 use crate::coop;
+use crate::event_loop::context;
 
 /// A future that completes at (or, by up to one tick, after) a deadline.
 ///

@@ -60,8 +60,8 @@ use std::panic::Location;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::context;
 use crate::event_loop::Core;
+use crate::event_loop::context;
 pub use crate::observe::turn::Owner;
 use crate::observe::turn::since_start;
 use crate::runtime::Runtime;

@@ -37,6 +37,8 @@
 //!   each task has at most one of those (`wake_flag.rs`).
 //! - The thread sleeps only in phase 3, and only when no task is ready.
 
+pub(crate) mod context;
+
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
