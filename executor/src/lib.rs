@@ -7,32 +7,92 @@
 //!
 //! ## The map
 //!
-//! | file | its one job |
+//! Rooms by concern. The reading path (what a learner reads to follow spawn → poll →
+//! wake → ready) is the loop, tasks, time and I/O; observers listen through one seam
+//! (`event.rs`) and live in `observe/`.
+//!
+//! | room / file | its one job |
 //! |---|---|
 //! | `runtime.rs` | [`Runtime`], [`block_on`], [`spawn`]: enter the loop, drop tasks on exit |
 //! | `builder.rs` | [`Builder`]: paused clock, event interval, coop budget, stall threshold, trace |
-//! | `coop.rs` | the cooperative budget: an always-ready task still gives the loop back ([`consume_budget`], [`unconstrained`]) |
-//! | `event_loop.rs` | `Core` and `run_once`, the one place tasks are polled |
-//! | `event.rs` | the one seam: every `Event` the loop, the reactor and the timers tell, and nothing of who listens |
-//! | `task/` | a task: one heap cell (header, joiner's waker, one slot for the future and then its output), its states, the `JoinHandle`'s view of it, its raw `Waker`; the crate's main `unsafe` (the rest: libc calls in `thread_cpu.rs` and `park_timer.rs`, one pointer read in `watchdog.rs`, one `fcntl` in `net/async_fd.rs`) |
-//! | `join.rs` | [`JoinHandle`], [`JoinError`] |
-//! | `waker.rs` | the local fast path and the remote channel behind every `Waker` |
-//! | `wake_flag.rs` | the flag that makes a flood of remote wakes cost one message per task and one syscall per turn |
-//! | `context.rs` | which runtime is current on this thread |
-//! | `timer/wheel.rs` | the hierarchical timer wheel (pure data structure, time as a parameter); `wheel/placement.rs` picks a level and slot, `wheel/list.rs` stores the entries |
-//! | `timer/mod.rs` | the [`time::Timer`] future that registers in the wheel |
-//! | `clock.rs` | real or paused time; ticks ⇄ `Instant` |
-//! | `reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
-//! | `park_timer.rs` | the precise park: a timerfd armed for the next timer (Linux) |
+//! | `stepping.rs` | [`Runtime::turn`] and [`Runtime::run_until_stalled`]: step the loop by hand, see each [`Turn`] |
 //! | `resources.rs` | what other crates keep per runtime (`patterns`' blocking pool), dropped with it |
-//! | `net/` | sockets on the reactor: [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`] (both streams with [`into_split`](net::TcpStream::into_split) halves), [`net::UnixDatagram`]; [`net::AsyncFd`] for any other fd; `from_std`/`into_std`, `AsRawFd`/`AsFd` on each |
-//! | `hyper/` | feature `hyper`: hyper 1.x's I/O, executor and timer traits for glassbox |
-//! | `watchdog.rs`, `thread_cpu.rs` | a thread that reports a poll still running past the stall threshold, spinning or blocked |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
-//! | `observe.rs` | `Observers`: each `Event` handed to the observers that are on (counters, trace, timeline, turn recorder, stalls, watchdog) |
-//! | `stall.rs`, `metrics.rs`, `trace.rs` | what the loop tells you about itself |
-//! | `snapshot.rs` | [`Runtime::snapshot`] and [`snapshot()`]: the loop's whole state at one moment, drawn as panes |
-//! | `turn.rs` | [`Runtime::turn`] and [`Runtime::run_until_stalled`]: step the loop by hand, see each [`Turn`] |
+//! | `coop.rs` | the cooperative budget: an always-ready task still gives the loop back ([`consume_budget`], [`unconstrained`]) |
+//! | `event.rs` | the one seam: every `Event` the loop, the reactor and the timers tell, and nothing of who listens |
+//! | **`event_loop/`** | **the loop** |
+//! | `event_loop/mod.rs` | `Core` and `run_once`, the one place tasks are polled, in five numbered phases |
+//! | `event_loop/context.rs` | which runtime is current on this thread: the one door up to the loop |
+//! | **`task/`** | **a task and how it is woken** (the crate's main `unsafe`) |
+//! | `task/mod.rs` | a task's header, states and reference count; `TaskRef`, the loop's handle |
+//! | `task/cell.rs` | the heap cell: header, joiner's waker, one slot for the future and then its output |
+//! | `task/raw_waker.rs` | the task's raw `Waker` vtable |
+//! | `task/join_ref.rs` | the `JoinHandle`'s view of a cell |
+//! | `task/join.rs` | [`JoinHandle`], [`JoinError`] |
+//! | `task/waker.rs` | the local fast path and the remote channel behind every `Waker`; the `block_on` future's waker |
+//! | `task/wake_flag.rs` | the flag that makes a flood of remote wakes cost one message per task and one syscall per turn |
+//! | `task/yield_now.rs` | [`yield_now`] |
+//! | `task/tests.rs` | the cell's unit tests |
+//! | **`time/`** | **time**: [`time::now`], [`time::advance`], [`time::hold_clock`] |
+//! | `time/mod.rs` | the public `time` module: `now`, `advance`, `ClockHold` |
+//! | `time/clock.rs` | real or paused time; ticks ⇄ `Instant` |
+//! | `time/timer.rs` | the [`time::Timer`] future that registers in the wheel |
+//! | `time/driver.rs` | a runtime's clock and wheel, shared by its timers: arm, poll, re-arm, cancel |
+//! | `time/wheel.rs` | the hierarchical timer wheel (pure data structure, time as a parameter) |
+//! | `time/wheel/placement.rs` | picks a timer's level and slot |
+//! | `time/wheel/list.rs` | stores the entries of one slot |
+//! | `time/wheel/tests/mod.rs` | the wheel's tests: helpers |
+//! | `time/wheel/tests/model.rs` | random operations against a sorted-list model |
+//! | `time/wheel/tests/placement.rs` | level and slot choices |
+//! | `time/wheel/tests/firing.rs` | what fires when, and in what order |
+//! | `time/wheel/tests/cancel_and_reset.rs` | cancelling and moving entries |
+//! | `time/wheel/tests/far.rs` | deadlines past the wheel's reach |
+//! | **`io/`** | **I/O** |
+//! | `io/mod.rs` | the room's doc: how the reactor and the park fit the loop |
+//! | `io/reactor.rs` | the `mio::Poll` the loop sleeps in; per-source readiness and waiters |
+//! | `io/reactor/sources.rs` | the reactor's sources as the snapshot shows them |
+//! | `io/reactor/tests.rs` | the reactor's unit tests |
+//! | `io/park_timer.rs` | the precise park: a timerfd armed for the next timer (Linux) |
+//! | **`net/`** | **sockets on the reactor** |
+//! | `net/mod.rs` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`], [`net::AsyncFd`] |
+//! | `net/registration.rs` | a source's place in its runtime's reactor, and the wait-then-retry of every operation |
+//! | `net/stream.rs` | what both stream types share: reads, writes, vectored writes, short transfers |
+//! | `net/split.rs` | `into_split`'s owned halves, for both stream types |
+//! | `net/tcp_listener.rs` | [`net::TcpListener`] |
+//! | `net/tcp_stream.rs` | [`net::TcpStream`] |
+//! | `net/udp.rs` | [`net::UdpSocket`] |
+//! | `net/unix_listener.rs` | [`net::UnixListener`] |
+//! | `net/unix_stream.rs` | [`net::UnixStream`] |
+//! | `net/unix_datagram.rs` | [`net::UnixDatagram`] |
+//! | `net/unix_address.rs` | Unix socket paths and Linux abstract names |
+//! | `net/async_fd.rs` | [`net::AsyncFd`]: readiness for any other fd |
+//! | `net/fd_source.rs` | a raw fd as a mio source |
+//! | `net/conversions.rs` | `from_std`/`into_std`, `AsRawFd`/`AsFd` on each type |
+//! | `net/futures_io.rs` | feature `futures-io`: `AsyncRead`/`AsyncWrite` for the streams |
+//! | **`observe/`** | **who listens**: each `Event` handed to the observers that are on |
+//! | `observe/mod.rs` | `Observers`: the fan-out |
+//! | `observe/metrics.rs` | [`Metrics`] and the counters behind it |
+//! | `observe/trace.rs` | [`trace`]: a line per event on stderr |
+//! | `observe/timeline.rs` | the run as Chrome trace-event JSON for Perfetto |
+//! | `observe/timeline/file.rs` | which file the timeline goes to, and writing it safely |
+//! | `observe/turn.rs` | the recorder behind [`Turn`] |
+//! | `observe/stall.rs` | [`StallReport`], [`LiveStall`]: a poll that blocked the loop |
+//! | `observe/watchdog.rs` | a thread that reports a poll still running past the stall threshold |
+//! | `observe/thread_cpu.rs` | the loop thread's CPU clock: spinning or blocked |
+//! | **`snapshot/`** | **the loop's whole state at one moment**, read on demand (the loop never imports it) |
+//! | `snapshot/mod.rs` | [`Runtime::snapshot`] and [`snapshot()`] |
+//! | `snapshot/display.rs` | a snapshot drawn as panes |
+//! | `snapshot/lints.rs` | the warnings a snapshot raises |
+//! | `signal.rs` | feature `signal`: `ctrl_c()` and `unix::signal(kind)` on the reactor |
+//! | **`hyper/`** | **feature `hyper`**: hyper 1.x's traits for glassbox |
+//! | `hyper/mod.rs` | what the adapter is, and its rules |
+//! | `hyper/io.rs` | hyper's I/O traits for the streams |
+//! | `hyper/executor.rs` | hyper's executor trait |
+//! | `hyper/timer.rs` | hyper's timer trait, on the wheel |
+//!
+//! `unsafe` lives in `task/` (the cell, `task/mod.rs`), and in four small places: libc
+//! calls in `observe/thread_cpu.rs` and `io/park_timer.rs`, one pointer read in
+//! `observe/watchdog.rs`, one `fcntl` in `net/async_fd.rs`.
 //!
 //! ## The loop, as data flows
 //!
