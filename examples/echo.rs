@@ -105,7 +105,7 @@ fn serve(addr: SocketAddr, live: &Live) -> std::io::Result<(SocketAddr, glassbox
             // Pending. The loop goes on with other tasks, or sleeps in epoll_wait.
             //
             // WAKE: a client's SYN completes the handshake in the kernel, which marks
-            // the listener readable. The next Reactor::turn (run_once phase 3) gets an
+            // the listener readable. The next Reactor::park (run_once phase 3) gets an
             // event with the listener's token, marks the slot readable and wakes the
             // waker: this task is back on the ready queue, and accept(2) succeeds.
             //

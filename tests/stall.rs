@@ -246,3 +246,27 @@ fn a_block_on_future_that_blocks_then_returns_at_once_is_still_reported() {
     assert!(reports.borrow()[0].in_block_on);
     assert_eq!(rt.metrics().stalls, 1);
 }
+
+#[test]
+fn the_report_made_as_block_on_returns_counts_the_due_timers_without_firing_them() {
+    let _hang = hang_guard::start();
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    rt.block_on(async {
+        // A task parks on a 1 ms timer; then the block_on future blocks past its
+        // deadline and returns at once, so no turn follows to fire it.
+        spawn(sleep(Duration::from_millis(1)));
+        glassbox::yield_now().await;
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(
+        reports[0].timers_due, 1,
+        "the task's timer came due meanwhile"
+    );
+    assert!(reports[0].max_timer_lateness >= Duration::from_millis(150));
+    // Reporting must not change what the loop does: the timer is still in the wheel,
+    // for the next turn to fire.
+    assert_eq!(rt.metrics().timers_fired, 0);
+    assert_eq!(rt.snapshot().timers.len(), 1);
+}

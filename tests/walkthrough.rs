@@ -338,7 +338,7 @@ fn the_citation_parser_finds_citations_and_rejects_prose() {
     assert_eq!(
         cited_files(
             "`executor/src/io/reactor.rs`, `examples/timeouts.rs`, `Core::ready`, \
-             `a b.rs`, `docs/WALKTHROUGH.md`, `executor/src/io/reactor.rs: turn`"
+             `a b.rs`, `docs/WALKTHROUGH.md`, `executor/src/io/reactor.rs: park`"
         ),
         ["executor/src/io/reactor.rs", "examples/timeouts.rs"]
     );

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::task::{TaskCounts, TaskId};
 
 /// One thing that happened in the loop, or in a timer or I/O source it serves.
-/// `TaskId(0)` is the `block_on` future wherever a task is named.
+/// `TaskId::BLOCK_ON` is the `block_on` future wherever a task is named.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Event<'a> {
     /// A task was created at `at` and queued.
@@ -138,7 +138,7 @@ pub(crate) enum WakePath {
     Remote,
 }
 
-/// How long the reactor's `turn` may sleep, as the loop decides it in phase 3.
+/// How long the reactor's `park` may sleep, as the loop decides it in phase 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Park {
     /// Not at all: work is ready, only look.

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::Event;
 use crate::event_loop::context;
-use crate::event_loop::{Core, LoopSettings, Waiting};
+use crate::event_loop::{Core, LoopSettings, WaitPolicy};
 use crate::observe::metrics::Metrics;
 use crate::observe::{ObserverSettings, Observers};
 use crate::resources::{Resources, RuntimeInfo};
@@ -97,24 +97,24 @@ impl Runtime {
         let _current = context::enter(&self.core);
         let core = &*self.core;
         let mut future = pin!(future);
-        let mut cx = Context::from_waker(&core.main_waker);
-        core.main_woken.set(true);
+        let mut cx = Context::from_waker(&core.block_on_waker);
+        core.block_on_woken.set(true);
         loop {
-            if core.main_woken.replace(false) {
+            if core.block_on_woken.replace(false) {
                 let started = Instant::now();
                 core.emit(Event::PollBegins {
-                    task: TaskId(0),
+                    task: TaskId::BLOCK_ON,
                     at: called_at,
                     counts: None,
                 });
                 // A panic in the future unwinds out of `block_on`: the guard ends its
                 // poll then, so the runtime, caught and reused, is not left mid-poll.
                 let ends_on_unwind = EndsPollOnUnwind(core);
-                let polled = core.poll_one(TaskId(0), || future.as_mut().poll(&mut cx));
+                let polled = core.poll_one(TaskId::BLOCK_ON, || future.as_mut().poll(&mut cx));
                 std::mem::forget(ends_on_unwind);
                 // Timed like a task's poll: blocking here stalls every task too.
                 core.emit(Event::PollEnds {
-                    task: TaskId(0),
+                    task: TaskId::BLOCK_ON,
                     at: called_at,
                     ready: polled.is_ready(),
                     took: started.elapsed(),
@@ -123,10 +123,10 @@ impl Runtime {
                     report_stalls_now(core);
                     return output;
                 }
-                // Pending: whatever the future awaits holds `main_waker` and sets
-                // `main_woken` when it fires.
+                // Pending: whatever the future awaits holds `block_on_waker` and sets
+                // `block_on_woken` when it fires.
             }
-            core.run_once(Waiting::Allowed);
+            core.run_once(WaitPolicy::Allowed);
         }
     }
 

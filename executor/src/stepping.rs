@@ -43,7 +43,7 @@
 //! - There is no `block_on` future while stepping: a wake left for one from an
 //!   earlier `block_on` does not count as ready work.
 
-use crate::event_loop::Waiting;
+use crate::event_loop::WaitPolicy;
 use crate::event_loop::context;
 use crate::observe::turn::Turn;
 use crate::runtime::Runtime;
@@ -67,7 +67,7 @@ impl Runtime {
     /// # Panics
     /// If a runtime is already running on this thread (called from inside a task).
     pub fn turn(&mut self) -> Turn {
-        self.turn_with(Waiting::WhileTasksLive)
+        self.turn_with(WaitPolicy::WhileTasksLive)
     }
 
     /// Turns the loop until a turn finds nothing to do, without ever sleeping and
@@ -86,7 +86,7 @@ impl Runtime {
     pub fn run_until_stalled(&mut self) -> Vec<Turn> {
         let mut turns = Vec::new();
         loop {
-            let turn = self.turn_with(Waiting::Never);
+            let turn = self.turn_with(WaitPolicy::Never);
             if turn.is_idle() {
                 return turns;
             }
@@ -95,19 +95,19 @@ impl Runtime {
     }
 
     /// One recorded turn, entered as `block_on` would be.
-    fn turn_with(&mut self, waiting: Waiting) -> Turn {
+    fn turn_with(&mut self, waiting: WaitPolicy) -> Turn {
         let _current = context::enter(&self.core);
         let core = &*self.core;
         // There is no `block_on` future to poll: a wake left for it from an earlier
         // `block_on` (or a clock hold's nudge) must not count as ready work.
-        core.main_woken.set(false);
+        core.block_on_woken.set(false);
         let number = core.observers.counters.reactor_turns.get() + 1;
         let recording = core
             .observers
             .recorder
             .start(number, core.time.clock.now_tick());
         core.run_once(waiting);
-        core.main_woken.set(false);
+        core.block_on_woken.set(false);
         recording.finish(core.time.clock.now_tick())
     }
 }

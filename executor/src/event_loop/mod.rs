@@ -58,7 +58,7 @@ use crate::io::reactor::Reactor;
 use crate::observe::Observers;
 use crate::resources::Resources;
 use crate::task::join::JoinHandle;
-use crate::task::waker::{MAIN_KEY, MainWaker, Remote, WakeTarget, wake_foreign};
+use crate::task::waker::{BLOCK_ON_KEY, BlockOnWaker, Remote, WakeTarget, wake_foreign};
 use crate::task::{TaskId, TaskRef, check_task_id, new_task};
 use crate::time::clock::{Clock, TICK};
 use crate::time::driver::TimeDriver;
@@ -75,9 +75,9 @@ pub(crate) struct Core {
     /// for a queue that grows with the number of ready tasks.)
     pub(crate) ready: RefCell<VecDeque<u32>>,
     /// The `block_on` future was woken and should be polled.
-    pub(crate) main_woken: Cell<bool>,
+    pub(crate) block_on_woken: Cell<bool>,
     /// The waker lent to the `block_on` future.
-    pub(crate) main_waker: Waker,
+    pub(crate) block_on_waker: Waker,
     next_task_id: Cell<u64>,
     /// Set when dropping the tasks has gone on for [`DROP_ROUNDS`] rounds: from then
     /// on `spawn` panics (see `drop_all_tasks`).
@@ -86,7 +86,7 @@ pub(crate) struct Core {
     fired: RefCell<Vec<Fired>>,
     /// Tasks that spent their coop budget, woken after phase 3's reactor poll.
     deferred: RefCell<Vec<Waker>>,
-    /// The task being polled; `TaskId(0)` while the `block_on` future is, or nothing
+    /// The task being polled; `TaskId::BLOCK_ON` while the `block_on` future is, or nothing
     /// is. For the trace, and to tell a self-wake (woken from its own poll) apart.
     pub(crate) polling: Cell<TaskId>,
     /// The clock and the timer wheel, shared with every timer registered here.
@@ -115,7 +115,7 @@ pub(crate) struct LoopSettings {
 
 /// Whether a turn may sleep in phase 3 and jump a paused clock in phase 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Waiting {
+pub(crate) enum WaitPolicy {
     /// As needed: `block_on`, whose future may wait on I/O with no task alive.
     Allowed,
     /// As needed while a task is alive: `Runtime::turn`. With no `block_on` future
@@ -150,19 +150,19 @@ impl Core {
         let (reactor, io_waker) = Reactor::new(Rc::clone(&observers))?;
         let reactor = Rc::new(reactor);
         let (remote, remote_wakes) = Remote::new(id, io_waker);
-        let main_waker = MainWaker::new_waker(&remote);
-        observers.know_block_on_waker(&main_waker);
+        let block_on_waker = BlockOnWaker::new_waker(&remote);
+        observers.know_block_on_waker(&block_on_waker);
         Ok(Core {
             id,
             tasks: RefCell::new(Slab::new()),
             ready: RefCell::new(VecDeque::new()),
-            main_woken: Cell::new(false),
-            main_waker,
+            block_on_woken: Cell::new(false),
+            block_on_waker,
             next_task_id: Cell::new(1),
             refusing_spawns: Cell::new(false),
             fired: RefCell::new(Vec::new()),
             deferred: RefCell::new(Vec::new()),
-            polling: Cell::new(TaskId(0)),
+            polling: Cell::new(TaskId::BLOCK_ON),
             time: Rc::new(TimeDriver::new(
                 id,
                 Clock::new(settings.paused_clock),
@@ -240,13 +240,13 @@ impl Core {
 
     /// Puts the target on the ready queue unless it is already there or is gone.
     fn schedule(&self, target: WakeTarget, path: WakePath) {
-        if target.key == MAIN_KEY {
+        if target.key == BLOCK_ON_KEY {
             if path == WakePath::Remote {
-                self.remote.main_queued.lower();
+                self.remote.block_on_queued.lower();
             }
-            self.main_woken.set(true);
+            self.block_on_woken.set(true);
             self.emit(Event::Queued {
-                task: TaskId(0),
+                task: TaskId::BLOCK_ON,
                 path,
             });
             return;
@@ -285,7 +285,7 @@ impl Core {
     /// True if phase 1 would have something to do, the `block_on` future was woken, or
     /// wakes wait that phase 3 or 4 has not delivered yet.
     fn has_ready_work(&self) -> bool {
-        self.main_woken.get()
+        self.block_on_woken.get()
             || !self.ready.borrow().is_empty()
             || !self.deferred.borrow().is_empty()
             || !self.remote_wakes.is_empty()
@@ -306,7 +306,7 @@ impl Core {
     pub(crate) fn poll_one<R>(&self, task_id: TaskId, poll: impl FnOnce() -> R) -> R {
         self.polling.set(task_id);
         let polled = coop::poll_with_budget(self.settings.coop_budget, poll);
-        self.polling.set(TaskId(0));
+        self.polling.set(TaskId::BLOCK_ON);
         polled
     }
 
@@ -314,12 +314,12 @@ impl Core {
     /// left open would read as running for ever (to the watchdog, a stall that is not
     /// happening).
     pub(crate) fn poll_unwound(&self) {
-        self.polling.set(TaskId(0));
+        self.polling.set(TaskId::BLOCK_ON);
         self.emit(Event::PollUnwound);
     }
 
     /// One turn of the loop. See the module doc for the phases.
-    pub(crate) fn run_once(&self, waiting: Waiting) {
+    pub(crate) fn run_once(&self, waiting: WaitPolicy) {
         // 1. Run the ready batch. Bounded, so timers and I/O get their turn.
         self.emit(Event::TurnBegins {
             ready: self.ready.borrow().len(),
@@ -337,14 +337,14 @@ impl Core {
         let clock_holds = self.clock_holds.load(Ordering::Acquire);
         let next_timer = self.time.wheel.borrow().next_expiration();
         let park = match waiting {
-            Waiting::Allowed => self.park(has_work, clock_holds, next_timer),
-            Waiting::WhileTasksLive if !self.tasks.borrow().is_empty() => {
+            WaitPolicy::Allowed => self.park(has_work, clock_holds, next_timer),
+            WaitPolicy::WhileTasksLive if !self.tasks.borrow().is_empty() => {
                 self.park(has_work, clock_holds, next_timer)
             }
-            Waiting::WhileTasksLive | Waiting::Never => Park::No,
+            WaitPolicy::WhileTasksLive | WaitPolicy::Never => Park::No,
         };
         self.emit(Event::ParkBegins { park });
-        let io_events = self.reactor.turn(park);
+        let io_events = self.reactor.park(park);
         //    The tasks cut off by the budget rejoin the queue only now, after timers
         //    and I/O had their turn.
         self.wake_deferred();
@@ -359,7 +359,7 @@ impl Core {
         if let Some(tick) = next_timer
             && self.time.clock.is_paused()
             && idle
-            && waiting != Waiting::Never
+            && waiting != WaitPolicy::Never
         {
             self.time.clock.jump_to_tick(tick);
             self.emit(Event::ClockJumped { tick });

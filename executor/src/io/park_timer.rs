@@ -14,7 +14,7 @@
 //!     mio::Poll::poll(timeout: None) ◄──────────────────────────────────────┘
 //!           │ the kernel's hrtimer expires: the timerfd turns readable
 //!           ▼
-//!     Reactor::turn sees PARK_TIMER_TOKEN ─► ParkTimer::fired: read the count, disarm
+//!     Reactor::park sees PARK_TIMER_TOKEN ─► ParkTimer::fired: read the count, disarm
 //! ```
 //!
 //! # Ground rules

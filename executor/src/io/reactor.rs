@@ -11,7 +11,7 @@
 //!           └─► data, EOF or an error ─► Reactor::remove_waiter ─► Ready
 //! the read dropped while parked (a timeout won) ─► Reactor::remove_waiter
 //!
-//! run_once phase 3 ─► Reactor::turn(park) ─► mio::Poll::poll ─► events
+//! run_once phase 3 ─► Reactor::park(park) ─► mio::Poll::poll ─► events
 //!     REMOTE_WAKE_TOKEN: another thread woke a task (the loop drains the channel next)
 //!     PARK_TIMER_TOKEN:  the next timer is due (park_timer.rs; the loop fires it next)
 //!     a source's token:  remember readable/writable in its slot, wake its waiters
@@ -81,7 +81,7 @@
 //! polled again (issue 28). tokio wakes every waiter of a registration that goes.
 //!
 //! There is no race between step 3's syscall and the clear when both happen in one
-//! poll: events are taken in only by `turn` (run_once phase 3), and tasks are polled
+//! poll: events are taken in only by `park` (run_once phase 3), and tasks are polled
 //! only in phase 1, on the same thread. But an `AsyncFd` guard lives across awaits,
 //! and its owner may clear readiness long after the syscall that said `WouldBlock`,
 //! when an event has come in meanwhile. So each side counts the events that raised
@@ -98,14 +98,14 @@
 //! A source's `Token` is its slab key (low `KEY_BITS` = 24 bits) plus a generation (the
 //! high bits) taken from a counter at registration. Slab keys are reused as soon as a
 //! source is dropped, so an event for the old source could otherwise wake the new owner
-//! of the key. The slot stores the full token, and `turn` drops any event whose token
+//! of the key. The slot stores the full token, and `park` drops any event whose token
 //! is not the one in the slot: a stale event never wakes anyone. (With epoll a
 //! deregistered fd reports nothing more, so this is a second lock on the door. The
 //! generation has 40 bits on 64-bit targets and does not wrap in practice; on 32-bit
 //! targets it has 8, and a stale event would have to outlive 256 reuses of its key.)
 //!
 //! # Ground rules
-//! - `turn` is the only place the thread sleeps. How long is decided by the loop
+//! - `park` is the only place the thread sleeps. How long is decided by the loop
 //!   (a `Park`): not at all when work is ready, until the next timer otherwise (to the
 //!   µs on Linux, `park_timer.rs`), until an event when there is nothing to wait for
 //!   but I/O and other threads.
@@ -216,13 +216,13 @@ pub(crate) struct Waiter(Option<usize>);
 /// The runtime's poller and its table of registered sources.
 pub(crate) struct Reactor {
     poll: RefCell<mio::Poll>,
-    /// What `turn` sleeps on until the next timer.
+    /// What `park` sleeps on until the next timer.
     park_timer: ParkTimer,
     events: RefCell<Events>,
     slots: RefCell<Slab<Slot>>,
     /// The generation the next registration gets.
     next_generation: Cell<usize>,
-    /// Reused by `turn`: wakers taken out of the slots, woken once the borrow ends.
+    /// Reused by `park`: wakers taken out of the slots, woken once the borrow ends.
     to_wake: RefCell<Vec<Waker>>,
     /// Told of each I/O event and registration (`observe.rs`).
     pub(crate) observers: Rc<Observers>,
@@ -340,7 +340,7 @@ impl Reactor {
         drop(slots);
         // Dropped outside the borrow: it may be foreign.
         drop(replaced);
-        // Pending: the next event for this token (Reactor::turn, run_once phase 3)
+        // Pending: the next event for this token (Reactor::park, run_once phase 3)
         // wakes every waiter in this list.
         Poll::Pending
     }
@@ -430,7 +430,7 @@ impl Reactor {
     /// Waits for events as long as `park` allows and wakes the tasks waiting on them.
     /// Returns how many I/O events (not counting remote wakes or the park timer) came
     /// in.
-    pub(crate) fn turn(&self, park: Park) -> usize {
+    pub(crate) fn park(&self, park: Park) -> usize {
         let timeout = self.park_timer.timeout_for(park);
         let mut events = self.events.borrow_mut();
         match self.poll.borrow_mut().poll(&mut events, timeout) {

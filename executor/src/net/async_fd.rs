@@ -267,7 +267,7 @@ impl<T: AsRawFd> AsyncFd<T> {
                 }
             }
             // Pending: each wait parked the waker in its direction's list; an event
-            // for either wakes the task (Reactor::turn, run_once phase 3).
+            // for either wakes the task (Reactor::park, run_once phase 3).
             Poll::Pending
         })
         .await?;

@@ -21,7 +21,7 @@
 //! ```text
 //! task polls read ─► recv() says WouldBlock ─► readiness cleared, waker parked
 //!     in the socket's reactor slot ─► Pending ─► the task is parked
-//! bytes arrive ─► epoll reports the token ─► Reactor::turn (run_once phase 3) marks
+//! bytes arrive ─► epoll reports the token ─► Reactor::park (run_once phase 3) marks
 //!     the slot readable and wakes the waker ─► task back on the ready queue
 //! task polled again ─► recv() returns the bytes ─► Ready
 //! ```

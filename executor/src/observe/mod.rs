@@ -12,6 +12,32 @@
 //!
 //! Adding an observer is a file and a line in `emit`; the loop does not change.
 //!
+//! Who listens to what (each event's meaning is in `event.rs`):
+//!
+//! | event | counters | trace | timeline | recorder | stalls | watchdog |
+//! |---|---|---|---|---|---|---|
+//! | `Spawned` | tasks spawned | `spawn` | track, spawn arrow | | | |
+//! | `WakeArrived` | local / remote wakes | | | remote wakes | | |
+//! | `WakeReachedTask` | the task's wakes, self-wakes | | | | | |
+//! | `Queued` | | `wake` | wake arrow | | | |
+//! | `TurnBegins` | | | ready-queue length | | | |
+//! | `PollBegins` | the task's polls | | poll slice opens | | | poll published |
+//! | `PollEnds` | polls, finished, longest poll | `poll` | poll slice closes | polls | noted if over | poll over |
+//! | `PollUnwound` | | | | | | poll over |
+//! | `ForcedYield` | forced yields | `coop` | instant | forced yields | | |
+//! | `TimersBegin`, `TimersEnd` | | | phase slice | | | |
+//! | `TimerFired` | timers fired | `timer fire` | | timers | | |
+//! | `TimerPhaseOver` | | `stall` | | | reported | |
+//! | `TimerArmed`, `TimerReset`, `TimerCancelled` | | `timer` | | | | |
+//! | `ParkBegins` | reactor turns | `park` | park slice | stopwatch starts | | |
+//! | `IoPhaseBegins` | | | phase slice | | | |
+//! | `IoReady`, `IoStale` | | `io` | | I/O events | | |
+//! | `ParkEnds` | | | slice closes | park | | |
+//! | `IoRegistered`, `IoWaits`, `IoDeregistered` | | `io` | | | | |
+//! | `RemoteWakesBegin`, `RemoteWakesEnd` | | | phase slice | | | |
+//! | `ClockJumped` | | `clock` | | clock jump | | |
+//! | `RuntimeDropped` | | | file closed | | | thread stopped |
+//!
 //! # Ground rules
 //! - Watching costs nothing when nobody watches: each observer tests one `bool` (or
 //!   `Option`) before it formats, writes or records anything, and `emit` is always
@@ -44,9 +70,6 @@ use timeline::{Timeline, TimelineFile, TimelineRequest};
 use trace::{ShowPark, ShowTicks, Tracer, trace};
 use turn::{IoEvent, Owner, TurnRecorder};
 use watchdog::{LiveStallCallback, Watchdog};
-
-/// The `block_on` future's place among task ids, in the trace and the timeline.
-const BLOCK_ON: TaskId = TaskId(0);
 
 /// What the user asked to watch (`Builder`).
 #[derive(Clone)]
@@ -152,7 +175,7 @@ impl Observers {
                 WakePath::Local => Counters::bump(&self.counters.local_wakes),
                 WakePath::Remote => {
                     Counters::bump(&self.counters.remote_wakes);
-                    if task != BLOCK_ON {
+                    if task != TaskId::BLOCK_ON {
                         self.recorder.remote_wake(task);
                     }
                 }
@@ -319,7 +342,7 @@ impl Observers {
         if let Some(watchdog) = &self.watchdog {
             watchdog.poll_ended();
         }
-        let in_block_on = task == BLOCK_ON;
+        let in_block_on = task == TaskId::BLOCK_ON;
         if !in_block_on {
             Counters::bump(&self.counters.polls);
             if ready {
@@ -350,13 +373,13 @@ impl Observers {
     }
 }
 
-/// A task as the trace names it: `task=3`, or `block_on` for `TaskId(0)`.
+/// A task as the trace names it: `task=3`, or `block_on` for `TaskId::BLOCK_ON`.
 struct Subject(TaskId);
 
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            BLOCK_ON => f.write_str("block_on"),
+            TaskId::BLOCK_ON => f.write_str("block_on"),
             task => write!(f, "task={task}"),
         }
     }
@@ -369,7 +392,7 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match *self {
             Outcome(_, false) => "pending",
-            Outcome(BLOCK_ON, true) => "ready",
+            Outcome(TaskId::BLOCK_ON, true) => "ready",
             Outcome(_, true) => "ready (finished)",
         })
     }

@@ -65,7 +65,7 @@ pub(crate) struct TimelineFile {
     out: RefCell<Option<Writer>>,
     start: Instant,
     /// Where a wake happening now starts its arrow: a task's poll or a loop phase.
-    waker_side: Cell<Option<Side>>,
+    waker_side: Cell<Option<FlowStart>>,
     /// The task being polled and when its poll began (ns since `start`).
     poll: Cell<Option<(TaskId, u64)>>,
     /// The open loop phase: its name, when it began, and whether to draw it empty.
@@ -78,7 +78,7 @@ pub(crate) struct TimelineFile {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Side {
+enum FlowStart {
     Task(TaskId),
     Loop,
 }
@@ -114,7 +114,7 @@ impl Timeline {
             r#"{"ph":"M","pid":1,"name":"process_name","args":{"name":"glassbox"}}"#,
         );
         file.name_track(LOOP_TRACK, "event loop");
-        file.name_track(track_of(TaskId(0)), "block_on");
+        file.name_track(track_of(TaskId::BLOCK_ON), "block_on");
         // On disk at once: a file that cannot take even its header is refused here,
         // and a later failed write has a whole flush to cut back to.
         if let Some(writer) = file.out.borrow_mut().as_mut() {
@@ -143,7 +143,7 @@ impl TimelineFile {
         self.start_flow(task, "spawn");
     }
 
-    /// `task` (`TaskId(0)`: the `block_on` future) was queued by a wake.
+    /// `task` (`TaskId::BLOCK_ON`: the `block_on` future) was queued by a wake.
     pub(crate) fn woke(&self, task: TaskId) {
         self.start_flow(task, "wake");
     }
@@ -152,7 +152,7 @@ impl TimelineFile {
     pub(crate) fn poll_begins(&self, task: TaskId) {
         let now = self.now_ns();
         self.poll.set(Some((task, now)));
-        self.waker_side.set(Some(Side::Task(task)));
+        self.waker_side.set(Some(FlowStart::Task(task)));
         if let Some((id, name)) = self.pending_flows.borrow_mut().remove(&task) {
             // One ns in: `"bp":"e"` binds the arrow to the slice enclosing it.
             let line = format!(
@@ -190,7 +190,7 @@ impl TimelineFile {
             draw_even_if_empty,
         }));
         self.flows_in_phase.set(0);
-        self.waker_side.set(Some(Side::Loop));
+        self.waker_side.set(Some(FlowStart::Loop));
     }
 
     /// The open loop phase ends: its slice, if it did something worth drawing.
@@ -269,8 +269,8 @@ impl TimelineFile {
         pending.insert(task, (id, name));
         drop(pending);
         let tid = match side {
-            Side::Task(waker) => track_of(waker),
-            Side::Loop => {
+            FlowStart::Task(waker) => track_of(waker),
+            FlowStart::Loop => {
                 self.flows_in_phase.set(self.flows_in_phase.get() + 1);
                 LOOP_TRACK
             }
@@ -319,7 +319,7 @@ impl TimelineFile {
     }
 }
 
-/// A task's track: 1 for the `block_on` future (`TaskId(0)`), id + 1 for a task.
+/// A task's track: 1 for the `block_on` future (`TaskId::BLOCK_ON`), id + 1 for a task.
 fn track_of(task: TaskId) -> u64 {
     task.0 + 1
 }

@@ -316,7 +316,7 @@ impl Watcher {
         let stall = LiveStall {
             task_id: poll.task_id,
             spawned_at: poll.spawned_at,
-            in_block_on: poll.task_id == TaskId(0),
+            in_block_on: poll.task_id == TaskId::BLOCK_ON,
             running_for,
             cause: StallCause::from_cpu_share(cpu_share),
             cpu_share,

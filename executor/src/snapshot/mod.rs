@@ -208,7 +208,7 @@ impl Runtime {
     }
 }
 
-/// Copies the state out of `core`. Between polls `core.polling` is `TaskId(0)`, which
+/// Copies the state out of `core`. Between polls `core.polling` is `TaskId::BLOCK_ON`, which
 /// no task has, so no task shows as running.
 pub(crate) fn take(core: &Core) -> Snapshot {
     let ready = {

@@ -1,5 +1,10 @@
 //! A task: one spawned future (later its output) and its bookkeeping, in one allocation.
 //!
+//! The room holds the task and everything that reaches it: the cell (`cell.rs`), its
+//! raw waker (`raw_waker.rs`), the `JoinHandle` (`join.rs`, over `join_ref.rs`), the
+//! wake paths from any thread (`waker.rs`, `wake_flag.rs`) and `yield_now`. Only the
+//! cell, its waker and this file use `unsafe`; the others deny it.
+//!
 //! Lifecycle (the arrows name the functions that move a task):
 //!
 //! ```text
@@ -95,6 +100,12 @@ use crate::task::waker::Remote;
 /// reports; [`JoinHandle::id`](crate::JoinHandle::id) returns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(pub(crate) u64);
+
+impl TaskId {
+    /// The `block_on` future's place among task ids (no task has it): in the trace, the
+    /// timeline, stall reports and the watchdog.
+    pub(crate) const BLOCK_ON: TaskId = TaskId(0);
+}
 
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

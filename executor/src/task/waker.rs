@@ -21,7 +21,7 @@
 //!   many threads wake how often. Two [`WakeFlag`]s see to it:
 //!   - a task (or the `block_on` future) has at most one message in the channel: its
 //!     flag is raised by the sender that queues it and lowered by the loop when it
-//!     takes the message in (`Header::remote_queued`, `Remote::main_queued`);
+//!     takes the message in (`Header::remote_queued`, `Remote::block_on_queued`);
 //!   - the eventfd is written at most once per turn: `notified` is raised by the first
 //!     sender and lowered by the loop just before it drains the channel, so a send
 //!     after the drain always finds it down and writes the eventfd again.
@@ -46,7 +46,7 @@ use crate::task::wake_flag::WakeFlag;
 use crate::task::{Header, TaskId};
 
 /// The slab key that names the future passed to `block_on`, which is not a task.
-pub(crate) const MAIN_KEY: u32 = u32::MAX;
+pub(crate) const BLOCK_ON_KEY: u32 = u32::MAX;
 
 /// A wake addressed to a task: its slab key and its id (to reject stale keys).
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +67,7 @@ pub(crate) struct Remote {
     notified: WakeFlag,
     /// Raised while the `block_on` future's wake sits in the channel (a task's is in
     /// its header).
-    pub(crate) main_queued: WakeFlag,
+    pub(crate) block_on_queued: WakeFlag,
 }
 
 impl Remote {
@@ -82,7 +82,7 @@ impl Remote {
             sender,
             io_waker,
             notified: WakeFlag::new(),
-            main_queued: WakeFlag::new(),
+            block_on_queued: WakeFlag::new(),
         };
         (Arc::new(remote), receiver)
     }
@@ -141,28 +141,28 @@ pub(crate) fn wake_foreign(waker: Waker) {
 }
 
 /// The data behind the `block_on` future's `Waker`.
-pub(crate) struct MainWaker {
+pub(crate) struct BlockOnWaker {
     remote: Arc<Remote>,
 }
 
-impl MainWaker {
+impl BlockOnWaker {
     pub(crate) fn new_waker(remote: &Arc<Remote>) -> Waker {
-        Waker::from(Arc::new(MainWaker {
+        Waker::from(Arc::new(BlockOnWaker {
             remote: Arc::clone(remote),
         }))
     }
 }
 
-impl Wake for MainWaker {
+impl Wake for BlockOnWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
         let target = WakeTarget {
-            key: MAIN_KEY,
-            id: TaskId(0),
+            key: BLOCK_ON_KEY,
+            id: TaskId::BLOCK_ON,
         };
-        self.remote.wake(target, &self.remote.main_queued);
+        self.remote.wake(target, &self.remote.block_on_queued);
     }
 }

@@ -1,10 +1,16 @@
 //! Time as the runtime sees it: `now`, `advance` for the paused clock, the `Timer`
 //! future, and `ClockHold` for work that runs outside the loop.
 //!
+//! Inside, one room: the clock (`clock.rs`), a pure timer wheel that takes time as a
+//! parameter (`wheel.rs`), the driver a runtime shares with its timers (`driver.rs`),
+//! and the `Timer` future (`timer.rs`). The loop fires what is due in phase 2.
+//!
 //! # Ground rules
 //! - `now()` is the runtime's clock: real time, or virtual time when the runtime was
 //!   built with `paused_clock(true)`. Outside a runtime it is `Instant::now()`.
 //! - Resolution is 1 µs: deadlines round up to the next tick.
+//! - A timer holds its runtime's driver, never the loop; only `event_loop/` fires
+//!   timers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -85,7 +91,7 @@ pub fn hold_clock() -> ClockHold {
     }
     let nudge = core
         .filter(|core| core.time.clock.is_paused())
-        .map(|core| core.main_waker.clone());
+        .map(|core| core.block_on_waker.clone());
     ClockHold { holds, nudge }
 }
 
