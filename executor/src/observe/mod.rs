@@ -67,7 +67,7 @@ use crate::task::{self, TaskCounts, TaskId};
 use metrics::Counters;
 use stall::{StallSettings, StallWatch};
 use timeline::{Timeline, TimelineFile, TimelineRequest};
-use trace::{ShowPark, ShowTicks, Tracer, trace};
+use trace::{ShowPark, ShowPath, ShowTicks, Tracer, trace};
 use turn::{IoEvent, Owner, TurnRecorder};
 use watchdog::{LiveStallCallback, Watchdog};
 
@@ -189,11 +189,7 @@ impl Observers {
                 }
             }
             Event::Queued { task, path } => {
-                let path = match path {
-                    WakePath::Local => "local",
-                    WakePath::Remote => "remote",
-                };
-                trace!(tracer, "wake   {} ({path})", Subject(task));
+                trace!(tracer, "wake   {} ({})", Subject(task), ShowPath(path));
                 self.timeline.write(|t| t.woke(task));
             }
             Event::TurnBegins { ready } => self.timeline.write(|t| t.ready_queue(ready)),

@@ -21,7 +21,7 @@
 use std::fmt;
 use std::time::Instant;
 
-use crate::event::Park;
+use crate::event::{Park, WakePath};
 use crate::event_loop::context;
 
 /// `trace!(tracer, "format", args…)`: emit a trace line if `tracer` is on.
@@ -111,5 +111,17 @@ impl fmt::Display for ShowPark {
             }
             Park::UntilEvent => f.write_str("until an event"),
         }
+    }
+}
+
+/// A wake's path as the trace prints it: `local` or `remote`.
+pub(crate) struct ShowPath(pub(crate) WakePath);
+
+impl fmt::Display for ShowPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            WakePath::Local => "local",
+            WakePath::Remote => "remote",
+        })
     }
 }
