@@ -41,6 +41,8 @@ files=(
     executor/src/net/unix_address.rs executor/src/signal.rs executor/src/time/clock.rs
     executor/src/resources.rs executor/src/io/park_timer.rs executor/src/observe/watchdog.rs
     executor/src/observe/turn.rs executor/src/observe/timeline.rs executor/src/observe/timeline/file.rs
+    executor/src/observe/mod.rs executor/src/observe/stall.rs executor/src/time/driver.rs
+    executor/src/runtime.rs
     patterns/src/contain.rs
     patterns/src/wait_list.rs patterns/src/semaphore.rs 'patterns/src/semaphore/**'
     patterns/src/queue.rs 'patterns/src/queue/**' patterns/src/timeout.rs
