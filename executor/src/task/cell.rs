@@ -35,7 +35,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll, Waker};
 
-use super::{Header, IdAndState, JoinRef, Stage, TaskCounts, TaskId, TaskRef, Vtable, raw_waker};
+use super::{
+    Header, ID_MASK, IdAndState, JoinRef, Stage, TaskCounts, TaskId, TaskRef, Vtable, raw_waker,
+};
 use crate::contain::drop_contained;
 use crate::task::join::Failure;
 use crate::task::wake_flag::WakeFlag;
@@ -66,6 +68,13 @@ struct TaskCell<F: Future> {
     /// The loop's while it holds the future (one poll at a time, "Not re-entrant";
     /// never moved, "Pinned"), the `JoinHandle`'s once it holds the output.
     slot: UnsafeCell<Slot<F, F::Output>>,
+}
+
+/// Panics if `id` is past what a task's header holds: `Core::spawn` calls it once per
+/// spawn, before the task is made (once, not in `new_task`, which is built per future
+/// type).
+pub(crate) fn check_task_id(id: TaskId) {
+    assert!(id.0 <= ID_MASK, "glassbox: task ids ran out (2^59 spawns)");
 }
 
 /// Allocates a task for `future` and returns the slab's reference and the

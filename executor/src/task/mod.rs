@@ -81,7 +81,7 @@ pub(crate) mod waker;
 #[deny(unsafe_code)]
 pub(crate) mod yield_now;
 
-pub(crate) use cell::new_task;
+pub(crate) use cell::{check_task_id, new_task};
 pub(crate) use join_ref::{JoinRef, Output};
 pub(crate) use raw_waker::header_of;
 
@@ -188,12 +188,6 @@ const SCHEDULED: u64 = 1 << 63;
 const ABORTED: u64 = 1 << 62;
 const STAGE_SHIFT: u32 = ID_BITS;
 const STAGE_MASK: u64 = 0b111 << STAGE_SHIFT;
-
-/// Panics if `id` is past what a task's header holds: `Core::spawn` calls it once per
-/// spawn, before the task is made.
-pub(crate) fn check_task_id(id: TaskId) {
-    assert!(id.0 <= ID_MASK, "glassbox: task ids ran out (2^59 spawns)");
-}
 
 impl IdAndState {
     #[inline]
