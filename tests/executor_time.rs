@@ -202,3 +202,34 @@ fn now_outside_a_runtime_is_the_real_clock() {
     let now = time::now();
     assert!(now >= before && now <= Instant::now());
 }
+
+#[test]
+fn timers_that_come_due_in_one_late_turn_fire_in_deadline_order_ties_in_arming_order() {
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    let order = rt.block_on(async {
+        let order = Rc::new(RefCell::new(Vec::new()));
+        // Armed in this order; A's and B's deadlines fall in one coarse slot of the
+        // wheel (level 2: 4.096 ms wide), whose list holds them in arming order.
+        let timers = [("A", 50_300), ("B", 50_100), ("C", 52_000), ("D", 52_000)];
+        for (name, micros) in timers {
+            let order = order.clone();
+            spawn(async move {
+                sleep(Duration::from_micros(micros)).await;
+                order.borrow_mut().push(name);
+            });
+        }
+        yield_now().await;
+        // The loop wakes late, past all four: one turn fires them together.
+        time::advance(Duration::from_millis(60)).await;
+        for _ in 0..4 {
+            yield_now().await;
+        }
+        order.take()
+    });
+    assert_eq!(
+        order,
+        ["B", "A", "C", "D"],
+        "asyncio's heap fires B first too"
+    );
+}

@@ -159,6 +159,7 @@ const ORDER_KEYS: &[&str] = &[
     "timer_order",
     "timers_took_ms",
     "same_deadline_order",
+    "late_wake_order",
     "yield_interleaving",
     "zero_sleep_interleaving",
 ];

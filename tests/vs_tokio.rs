@@ -455,6 +455,15 @@ mod order_chapter {
         assert_eq!(glassbox_side::same_deadline_order(), "a b c");
     }
 
+    /// A late wake fires a batch of due timers by deadline on glassbox, as asyncio's
+    /// heap does. tokio's order is not asserted: its millisecond ticks may or may not
+    /// merge the two deadlines, depending on where the run starts within a millisecond.
+    #[test]
+    fn timers_due_together_after_a_late_wake_fire_by_deadline_on_glassbox() {
+        let _hang = crate::hang_guard::start();
+        assert_eq!(glassbox_side::late_wake_order(), "b a");
+    }
+
     /// Each task's own steps stay in order across yields, on both. How tokio
     /// interleaves *different* tasks after `yield_now` is not asserted (its
     /// maintainers call it subject to change); glassbox's is, being its own

@@ -59,6 +59,25 @@ async def same_deadline_order():
     return await gather_log("abc", sleep_until)
 
 
+async def late_wake_order():
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+
+    async def sleep_until(name, at, log):
+        await asyncio.sleep(at - loop.time())
+        log.append(name)
+
+    log = []
+    tasks = [
+        asyncio.create_task(sleep_until("a", start + 0.0509, log)),
+        asyncio.create_task(sleep_until("b", start + 0.0501, log)),
+    ]
+    await asyncio.sleep(0)  # both timers are set
+    time.sleep(0.060)  # the loop wakes late
+    await asyncio.gather(*tasks)
+    return " ".join(log)
+
+
 async def spawner_runs_first():
     log = []
 
@@ -80,6 +99,7 @@ def main():
         "timer_order": timers,
         "timers_took_ms": took_ms,
         "same_deadline_order": run_paused(same_deadline_order()),
+        "late_wake_order": asyncio.run(late_wake_order()),
         "yield_interleaving": asyncio.run(take_turns()),
         "zero_sleep_interleaving": run_paused(take_turns()),
     }

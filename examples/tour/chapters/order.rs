@@ -2,7 +2,10 @@
 //!
 //! Both runtimes run newly spawned tasks in spawn order and wake timers in deadline
 //! order; timers with the *same* deadline wake in the order they were set (glassbox's
-//! wheel appends to a slot's list and fires it from the front). They differ on
+//! wheel appends to a slot's list and fires it from the front). When the loop wakes
+//! late and many timers are due at once, glassbox still fires them by deadline, to
+//! the microsecond, as asyncio's heap does; tokio's millisecond ticks may merge two
+//! close deadlines into one, which then wakes in the order set. They differ on
 //! `yield_now`: glassbox puts a yielding task at the back of the ready queue at once,
 //! like asyncio's `await asyncio.sleep(0)`; tokio defers it until after its next
 //! I/O-driver poll and then wakes the deferred tasks last-in, first-out — an
@@ -130,6 +133,33 @@ on_both_runtimes! {
         })
     }
 
+    /// Two timers set in order a (due at 50.9 ms), b (due at 50.1 ms); then the loop
+    /// wakes late, at 60 ms (the block_on future blocks), and both are due at once.
+    /// Which wakes first?
+    pub fn late_wake_order() -> String {
+        rt::block_on(async {
+            let log = Log::default();
+            let start = rt::now();
+            let handles: Vec<_> = [("a", 50_900u64), ("b", 50_100)]
+                .into_iter()
+                .map(|(name, micros)| {
+                    let log = log.clone();
+                    let at = start + Duration::from_micros(micros);
+                    rt::spawn(async move {
+                        rt::sleep_until(at).await;
+                        note(&log, name);
+                    })
+                })
+                .collect();
+            rt::yield_now().await; // both timers are set
+            std::thread::sleep(Duration::from_millis(60)); // the loop wakes late
+            for handle in handles {
+                handle.await.unwrap();
+            }
+            log.borrow().join(" ")
+        })
+    }
+
     /// Does a spawned task run before the spawner's next step, or only once the
     /// spawner yields?
     pub fn spawner_runs_first() -> String {
@@ -179,6 +209,15 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
             tokio_side::same_deadline_order(),
             "same_deadline_order",
             "timers due on the same tick wake in a different order",
+        ),
+        (
+            "timers due together after a late wake (set a at 50.9 ms, b at 50.1 ms)",
+            glassbox_side::late_wake_order(),
+            tokio_side::late_wake_order(),
+            "late_wake_order",
+            "tokio counts time in whole milliseconds, so two deadlines 0.8 ms apart \
+             often share its tick and wake in the order they were set; glassbox's \
+             microsecond deadlines keep them apart and fire a late batch by deadline",
         ),
         (
             "yield_now interleaving (a, b, c; 3 rounds)",

@@ -424,6 +424,12 @@ impl Core {
         let now = self.time.clock.now_tick();
         let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
         self.time.wheel.borrow_mut().advance(now, &mut fired);
+        // A late turn fires timers from several lists at once, each list in its own
+        // order: fire them by deadline, as asyncio's heap would. A stable sort, so
+        // ties keep the wheel's order (arming order, within a slot).
+        if !fired.is_sorted_by_key(|timer| timer.deadline) {
+            fired.sort_by_key(|timer| timer.deadline);
+        }
         let count = fired.len();
         let mut max_lateness = 0;
         for timer in fired.drain(..) {
@@ -441,10 +447,8 @@ impl Core {
         }
         *self.fired.borrow_mut() = fired;
         self.emit(Event::TimersEnd);
-        (
-            count,
-            TICK * u32::try_from(max_lateness).unwrap_or(u32::MAX),
-        )
+        let max_lateness = TICK * u32::try_from(max_lateness).unwrap_or(u32::MAX);
+        (count, max_lateness)
     }
 
     /// How long phase 3 may sleep.
