@@ -13,7 +13,6 @@
 //!   done what it describes (a wake is told once the task is queued), except the
 //!   `…Begins` events, told just before.
 
-use std::fmt;
 use std::panic::Location;
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -29,6 +28,8 @@ pub(crate) enum Event<'a> {
         task: TaskId,
         at: &'static Location<'static>,
     },
+    /// `task` was given a name (`spawn_named`), told right after its `Spawned`.
+    Named { task: TaskId, name: &'a str },
     /// A wake for `task` reached the loop by `path` (before it is known whether the
     /// task is still there, or already queued).
     WakeArrived { task: TaskId, path: WakePath },
@@ -149,15 +150,10 @@ pub(crate) enum Park {
     UntilEvent,
 }
 
-/// A reactor token as people read it: its slab key and its generation, `key.gen`.
+/// A reactor token as people read it: its slab key and its generation, `key.gen`
+/// (written so by `observe/trace.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TokenName {
     pub(crate) key: usize,
     pub(crate) generation: usize,
-}
-
-impl fmt::Display for TokenName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.key, self.generation)
-    }
 }

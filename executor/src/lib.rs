@@ -72,6 +72,7 @@
 //! | **`observe/`** | **who listens**: each `Event` handed to the observers that are on |
 //! | `observe/mod.rs` | `Observers`: the fan-out |
 //! | `observe/metrics.rs` | [`Metrics`] and the counters behind it |
+//! | `observe/names.rs` | the names `spawn_named` gives tasks, kept off the task's header |
 //! | `observe/trace.rs` | [`trace`]: a line per event on stderr |
 //! | `observe/timeline.rs` | the run as Chrome trace-event JSON for Perfetto |
 //! | `observe/timeline/file.rs` | which file the timeline goes to, and writing it safely |
@@ -172,7 +173,7 @@ pub use observe::stall::{LiveStall, StallCause, StallReport};
 pub use observe::trace;
 pub use observe::turn::{FiredTimer, IoEvent, ParkLimit, PollRecord, Turn};
 pub use resources::{RuntimeInfo, runtime_resource};
-pub use runtime::{Runtime, block_on, spawn};
+pub use runtime::{Runtime, block_on, spawn, spawn_named};
 pub use snapshot::{
     IoRegistration, Owner, PendingTimer, Snapshot, TaskInfo, TaskState, Wait, Warning, snapshot,
 };

@@ -231,6 +231,41 @@ where
     context::expect_current("glassbox::spawn").spawn(future, spawned_at)
 }
 
+/// Spawns `future` on the current runtime, as [`spawn`] does, under a `name` that the
+/// trace, `snapshot()`, stall reports and the timeline show beside
+/// its id: tasks spawned on one line (a pool of workers) tell themselves apart.
+///
+/// asyncio equivalent: `asyncio.create_task(coro, name="consumer-1")`. tokio
+/// equivalent: `tokio::task::Builder::new().name("consumer-1").spawn(future)`.
+///
+/// # Panics
+/// As [`spawn`].
+///
+/// ```
+/// let mut rt = executor::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let worker = executor::spawn_named("worker-1", std::future::pending::<()>());
+///     let tasks = executor::snapshot().tasks;
+///     assert_eq!(tasks[0].name.as_deref(), Some("worker-1"));
+///     worker.abort();
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_named<F>(name: &str, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let spawned_at = Location::caller();
+    let core = context::expect_current("glassbox::spawn_named");
+    let handle = core.spawn(future, spawned_at);
+    core.emit(Event::Named {
+        task: handle.id(),
+        name,
+    });
+    handle
+}
+
 /// Runs `future` to completion on a fresh default runtime, which is dropped after.
 ///
 /// # Panics

@@ -50,10 +50,12 @@
 use std::fmt;
 use std::io;
 use std::panic::Location;
+use std::rc::Rc;
 use std::task::Waker;
 use std::time::Duration;
 
 pub(crate) mod metrics;
+pub(crate) mod names;
 pub(crate) mod stall;
 #[allow(unsafe_code)] // two libc calls: the loop thread's CPU clock (see the file)
 mod thread_cpu;
@@ -65,6 +67,7 @@ pub(crate) mod watchdog;
 use crate::event::{Event, Park, WakePath};
 use crate::task::{self, TaskCounts, TaskId};
 use metrics::Counters;
+use names::TaskNames;
 use stall::{StallSettings, StallWatch};
 use timeline::{Timeline, TimelineFile, TimelineRequest};
 use trace::{ShowPark, ShowPath, ShowTicks, Tracer, trace};
@@ -92,6 +95,8 @@ pub(crate) struct Observers {
     pub(crate) tracer: Tracer,
     pub(crate) timeline: Timeline,
     pub(crate) recorder: TurnRecorder,
+    /// What `spawn_named` called each live task that has a name.
+    pub(crate) names: TaskNames,
     stalls: StallWatch,
     /// Watches polls from another thread while a stall threshold is set.
     watchdog: Option<Watchdog>,
@@ -106,6 +111,7 @@ impl Observers {
             tracer: Tracer::new(settings.trace),
             timeline: Timeline::open(settings.trace_json.as_ref())?,
             recorder: TurnRecorder::default(),
+            names: TaskNames::default(),
             watchdog: match settings.stalls.threshold {
                 Some(threshold) => Some(Watchdog::start(threshold, settings.on_live_stall)?),
                 None => None,
@@ -155,6 +161,11 @@ impl Observers {
         }
     }
 
+    /// `task` as the trace names it. Call only inside `trace!` (a table lookup).
+    fn subject(&self, task: TaskId) -> Subject {
+        Subject(task, self.names.of(task))
+    }
+
     /// True if a poll over the stall threshold waits to be reported.
     pub(crate) fn stalls_noted(&self) -> bool {
         self.stalls.any_noted()
@@ -170,6 +181,11 @@ impl Observers {
                 Counters::bump(&self.counters.tasks_spawned);
                 trace!(tracer, "spawn  task={task} at {at}");
                 self.timeline.write(|t| t.spawned(task, at));
+            }
+            Event::Named { task, name } => {
+                self.names.name(task, name);
+                trace!(tracer, "name   task={task} {name}");
+                self.timeline.write(|t| t.named(task, name));
             }
             Event::WakeArrived { task, path } => match path {
                 WakePath::Local => Counters::bump(&self.counters.local_wakes),
@@ -189,7 +205,7 @@ impl Observers {
                 }
             }
             Event::Queued { task, path } => {
-                trace!(tracer, "wake   {} ({})", Subject(task), ShowPath(path));
+                trace!(tracer, "wake   {} ({})", self.subject(task), ShowPath(path));
                 self.timeline.write(|t| t.woke(task));
             }
             Event::TurnBegins { ready } => self.timeline.write(|t| t.ready_queue(ready)),
@@ -348,7 +364,7 @@ impl Observers {
         trace!(
             self.tracer,
             "poll   {} -> {}",
-            Subject(task),
+            self.subject(task),
             Outcome(task, ready)
         );
         // The `block_on` future is never polled while a `Turn` is recorded.
@@ -365,18 +381,24 @@ impl Observers {
             &self.counters,
             &self.timeline,
             self.watchdog.as_ref(),
+            &self.names,
         );
+        if ready && !in_block_on {
+            self.names.finished(task);
+        }
     }
 }
 
-/// A task as the trace names it: `task=3`, or `block_on` for `TaskId::BLOCK_ON`.
-struct Subject(TaskId);
+/// A task as the trace names it: `task=3`, `task=3 (consumer-1)` if it was given a
+/// name, or `block_on` for `TaskId::BLOCK_ON`.
+struct Subject(TaskId, Option<Rc<str>>);
 
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            TaskId::BLOCK_ON => f.write_str("block_on"),
-            task => write!(f, "task={task}"),
+        match self {
+            Subject(TaskId::BLOCK_ON, _) => f.write_str("block_on"),
+            Subject(task, Some(name)) => write!(f, "task={task} ({name})"),
+            Subject(task, None) => write!(f, "task={task}"),
         }
     }
 }

@@ -35,6 +35,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::observe::metrics::Counters;
+use crate::observe::names::TaskNames;
 use crate::observe::timeline::Timeline;
 use crate::observe::trace::{Tracer, trace};
 use crate::observe::watchdog::Watchdog;
@@ -49,6 +50,8 @@ use crate::task::TaskId;
 pub struct StallReport {
     /// The task whose poll blocked (`TaskId` 0 if it was the `block_on` future).
     pub task_id: TaskId,
+    /// The task's name, if it was spawned with one (`spawn_named`).
+    pub task_name: Option<String>,
     /// Where that task was spawned (or where `block_on` was called).
     pub spawned_at: &'static Location<'static>,
     /// True if the poll that blocked was the `block_on` future's, not a task's.
@@ -67,6 +70,9 @@ pub struct StallReport {
 impl fmt::Display for StallReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_whose_poll(f, self.in_block_on, self.task_id, self.spawned_at)?;
+        if let Some(name) = &self.task_name {
+            write!(f, " \"{name}\"")?;
+        }
         write!(
             f,
             " blocked the loop for {} ms; ",
@@ -226,6 +232,7 @@ pub(crate) type StallCallback = Rc<dyn Fn(&StallReport)>;
 /// A poll that exceeded the stall threshold, waiting for phase 2's timer figures.
 struct Stall {
     task_id: TaskId,
+    name: Option<Rc<str>>,
     spawned_at: &'static Location<'static>,
     blocked_for: Duration,
     in_block_on: bool,
@@ -266,6 +273,7 @@ impl StallWatch {
         counters: &Counters,
         timeline: &Timeline,
         watchdog: Option<&Watchdog>,
+        names: &TaskNames,
     ) {
         if self
             .settings
@@ -280,6 +288,7 @@ impl StallWatch {
                 counters,
                 timeline,
                 watchdog,
+                names,
             );
         }
     }
@@ -297,12 +306,15 @@ impl StallWatch {
         counters: &Counters,
         timeline: &Timeline,
         watchdog: Option<&Watchdog>,
+        names: &TaskNames,
     ) {
+        let name = names.of(task_id);
         Counters::bump(&counters.stalls);
         timeline.write(|t| t.instant(task_id, "stall"));
         let cause = watchdog.map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
         self.noted.borrow_mut().push(Stall {
             task_id,
+            name,
             spawned_at,
             blocked_for: took,
             in_block_on,
@@ -318,6 +330,7 @@ impl StallWatch {
         for stall in stalls {
             let report = StallReport {
                 task_id: stall.task_id,
+                task_name: stall.name.as_deref().map(str::to_string),
                 spawned_at: stall.spawned_at,
                 blocked_for: stall.blocked_for,
                 timers_due,

@@ -143,6 +143,11 @@ impl TimelineFile {
         self.start_flow(task, "spawn");
     }
 
+    /// `task` was given a name: its track says it.
+    pub(crate) fn named(&self, task: TaskId, name: &str) {
+        self.name_track(track_of(task), &format!("task {task} {name}"));
+    }
+
     /// `task` (`TaskId::BLOCK_ON`: the `block_on` future) was queued by a wake.
     pub(crate) fn woke(&self, task: TaskId) {
         self.start_flow(task, "wake");

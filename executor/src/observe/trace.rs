@@ -21,7 +21,7 @@
 use std::fmt;
 use std::time::Instant;
 
-use crate::event::{Park, WakePath};
+use crate::event::{Park, TokenName, WakePath};
 use crate::event_loop::context;
 
 /// `trace!(tracer, "format", args…)`: emit a trace line if `tracer` is on.
@@ -123,5 +123,12 @@ impl fmt::Display for ShowPath {
             WakePath::Local => "local",
             WakePath::Remote => "remote",
         })
+    }
+}
+
+/// A token as the trace, the snapshot and a `Turn` write it: `key.generation`.
+impl fmt::Display for TokenName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.key, self.generation)
     }
 }

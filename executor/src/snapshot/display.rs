@@ -79,7 +79,14 @@ fn show_io(source: &IoRegistration) -> String {
 /// The task table, with a `waits on` column after the spawn sites (padded to the
 /// widest, so the column lines up).
 fn tasks_pane(f: &mut fmt::Formatter<'_>, tasks: &[TaskInfo]) -> fmt::Result {
-    let sites: Vec<String> = tasks.iter().map(|t| t.spawned_at.to_string()).collect();
+    // A named task's site leads with its name: tasks spawned on one line differ.
+    let sites: Vec<String> = tasks
+        .iter()
+        .map(|task| match &task.name {
+            Some(name) => format!("\"{name}\" {}", task.spawned_at),
+            None => task.spawned_at.to_string(),
+        })
+        .collect();
     let width = sites.iter().map(|s| s.chars().count()).max().unwrap_or(0);
     let width = width.max("spawned at".len());
     let header = format!(

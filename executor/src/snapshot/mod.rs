@@ -57,6 +57,7 @@
 
 use std::collections::HashSet;
 use std::panic::Location;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -103,6 +104,8 @@ pub struct Snapshot {
 pub struct TaskInfo {
     /// Its id.
     pub id: TaskId,
+    /// Its name, if it was spawned with one (`spawn_named`).
+    pub name: Option<String>,
     /// Where it was spawned.
     pub spawned_at: &'static Location<'static>,
     /// Where it is in its lifecycle.
@@ -259,7 +262,8 @@ pub(crate) fn take(core: &Core) -> Snapshot {
             if header.remote_queued.is_raised() {
                 wake_on_its_way.push(header.id());
             }
-            task_info(header, core.polling.get(), &timers, &io)
+            let name = core.observers.names.of(header.id());
+            task_info(header, name, core.polling.get(), &timers, &io)
         })
         .collect();
     tasks.sort_by_key(|task| task.id);
@@ -280,6 +284,7 @@ pub(crate) fn take(core: &Core) -> Snapshot {
 /// One task's row, with what it waits on found among the timers and sources.
 fn task_info(
     header: &Header,
+    name: Option<Rc<str>>,
     polling: TaskId,
     timers: &[PendingTimer],
     io: &[IoRegistration],
@@ -307,6 +312,7 @@ fn task_info(
     }
     TaskInfo {
         id: header.id(),
+        name: name.map(|name| name.to_string()),
         spawned_at: header.spawned_at,
         state,
         polls: TaskCounts::counted(&header.counts.polls),
