@@ -68,7 +68,7 @@ use crate::event::{Event, Park, WakePath};
 use crate::task::{self, TaskCounts, TaskId};
 use metrics::Counters;
 use names::TaskNames;
-use stall::{StallSettings, StallWatch};
+use stall::{Stall, StallCause, StallSettings, StallWatch};
 use timeline::{Timeline, TimelineFile, TimelineRequest};
 use trace::{ShowPark, ShowPath, ShowTicks, Tracer, trace};
 use turn::{IoEvent, Owner, TurnRecorder};
@@ -373,19 +373,40 @@ impl Observers {
         if took > self.counters.longest_poll.get() {
             self.counters.longest_poll.set(took);
         }
-        self.stalls.note_poll(
-            took,
-            task,
-            at,
-            in_block_on,
-            &self.counters,
-            &self.timeline,
-            self.watchdog.as_ref(),
-            &self.names,
-        );
+        if self.stalls.is_stall(took) {
+            self.note_stall(task, at, in_block_on, took);
+        }
         if ready && !in_block_on {
             self.names.finished(task);
         }
+    }
+}
+
+impl Observers {
+    /// The rare half of `poll_ended`, kept out of line so that every poll's path stays
+    /// short: a poll over the stall threshold is noted, to be reported after phase 2.
+    #[cold]
+    fn note_stall(
+        &self,
+        task: TaskId,
+        at: &'static Location<'static>,
+        in_block_on: bool,
+        took: Duration,
+    ) {
+        Counters::bump(&self.counters.stalls);
+        self.timeline.write(|t| t.instant(task, "stall"));
+        let cause = self
+            .watchdog
+            .as_ref()
+            .map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
+        self.stalls.note(Stall {
+            task_id: task,
+            name: self.names.of(task),
+            spawned_at: at,
+            blocked_for: took,
+            in_block_on,
+            cause,
+        });
     }
 }
 

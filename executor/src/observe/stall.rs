@@ -1,7 +1,7 @@
 //! The stall report: what the loop tells you when one poll blocked it.
-//! (The observer lives here too, below: [`StallWatch`] notes each poll over the
-//! threshold, and hands the reports out after phase 2, once the timers' lateness is
-//! known.)
+//! (The observer lives here too, below: [`StallWatch`] keeps each poll over the
+//! threshold that `Observers` notes, and hands the reports out after phase 2, once
+//! the timers' lateness is known.)
 //!
 //! A single-threaded loop runs one task at a time. A task that calls a blocking
 //! function (`std::thread::sleep`, a synchronous read, a heavy computation) inside
@@ -34,11 +34,7 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::observe::metrics::Counters;
-use crate::observe::names::TaskNames;
-use crate::observe::timeline::Timeline;
 use crate::observe::trace::{Tracer, trace};
-use crate::observe::watchdog::Watchdog;
 use crate::task::TaskId;
 
 /// One poll that blocked the loop for longer than the stall threshold.
@@ -230,17 +226,17 @@ pub(crate) struct StallSettings {
 pub(crate) type StallCallback = Rc<dyn Fn(&StallReport)>;
 
 /// A poll that exceeded the stall threshold, waiting for phase 2's timer figures.
-struct Stall {
-    task_id: TaskId,
-    name: Option<Rc<str>>,
-    spawned_at: &'static Location<'static>,
-    blocked_for: Duration,
-    in_block_on: bool,
-    cause: StallCause,
+pub(crate) struct Stall {
+    pub(crate) task_id: TaskId,
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) blocked_for: Duration,
+    pub(crate) in_block_on: bool,
+    pub(crate) cause: StallCause,
 }
 
-/// Notes each poll over the threshold, and reports the noted ones once the turn's
-/// timers have fired (`Event::TimerPhaseOver`).
+/// Tells a stall from a poll, keeps the stalls noted, and reports them once the
+/// turn's timers have fired (`Event::TimerPhaseOver`).
 pub(crate) struct StallWatch {
     settings: StallSettings,
     /// Polls that stalled since the last report.
@@ -260,66 +256,17 @@ impl StallWatch {
         !self.noted.borrow().is_empty()
     }
 
-    /// Notes one poll that took `took` (a task's, or the `block_on` future's) if it
-    /// was over the threshold.
+    /// True if a poll that took `took` is a stall.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn note_poll(
-        &self,
-        took: Duration,
-        task_id: TaskId,
-        spawned_at: &'static Location<'static>,
-        in_block_on: bool,
-        counters: &Counters,
-        timeline: &Timeline,
-        watchdog: Option<&Watchdog>,
-        names: &TaskNames,
-    ) {
-        if self
-            .settings
+    pub(crate) fn is_stall(&self, took: Duration) -> bool {
+        self.settings
             .threshold
             .is_some_and(|threshold| took > threshold)
-        {
-            self.note_stall(
-                took,
-                task_id,
-                spawned_at,
-                in_block_on,
-                counters,
-                timeline,
-                watchdog,
-                names,
-            );
-        }
     }
 
-    /// The rare half of `note_poll`, kept out of line so that every poll's path stays
-    /// short.
-    #[cold]
-    #[allow(clippy::too_many_arguments)]
-    fn note_stall(
-        &self,
-        took: Duration,
-        task_id: TaskId,
-        spawned_at: &'static Location<'static>,
-        in_block_on: bool,
-        counters: &Counters,
-        timeline: &Timeline,
-        watchdog: Option<&Watchdog>,
-        names: &TaskNames,
-    ) {
-        let name = names.of(task_id);
-        Counters::bump(&counters.stalls);
-        timeline.write(|t| t.instant(task_id, "stall"));
-        let cause = watchdog.map_or(StallCause::Unknown, Watchdog::cause_of_last_poll);
-        self.noted.borrow_mut().push(Stall {
-            task_id,
-            name,
-            spawned_at,
-            blocked_for: took,
-            in_block_on,
-            cause,
-        });
+    /// Notes a stall, to be reported after the turn's timers have fired.
+    pub(crate) fn note(&self, stall: Stall) {
+        self.noted.borrow_mut().push(stall);
     }
 
     /// Reports every stall noted since the last call, with the figures of the timers
