@@ -487,3 +487,35 @@ fn a_timeline_path_that_cannot_be_created_fails_build_naming_the_setting_and_the
     );
     assert!(message.contains("No such file or directory"), "{message}");
 }
+
+/// How many `park` slices the timeline of `program` (run with the given clock) draws.
+fn park_slices(name: &str, paused: bool, program: impl std::future::Future<Output = ()>) -> usize {
+    let path = temp_path(name);
+    let mut rt = Runtime::builder()
+        .paused_clock(paused)
+        .trace_json(&path)
+        .build()
+        .unwrap();
+    rt.block_on(program);
+    drop(rt);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let trace: Value = serde_json::from_str(&text).unwrap();
+    phase(events_of(&trace), "X")
+        .into_iter()
+        .filter(|slice| slice["name"] == "park")
+        .count()
+}
+
+#[test]
+fn a_park_that_may_sleep_is_drawn_and_a_look_without_waiting_only_when_something_happens() {
+    let _hang = hang_guard::start();
+    // The loop sleeps in the reactor until the timer: that park is drawn, even empty.
+    let sleeping = park_slices("timeline-park-sleeps", false, async {
+        sleep(Duration::from_millis(5)).await;
+    });
+    assert!(sleeping >= 1, "the park until the timer is not drawn");
+    // Only yields: every park only looks (work is ready), and nothing happens in it.
+    let looking = park_slices("timeline-park-looks", true, yielders(3, 20));
+    assert_eq!(looking, 0, "empty looks drawn as parks");
+}
