@@ -175,7 +175,7 @@ impl Builder {
     /// Write the run as Chrome trace-event JSON to `path`, for <https://ui.perfetto.dev>
     /// or `chrome://tracing` to draw: a track per task with a slice per poll, the
     /// loop's own track, and an arrow from each wake to the poll it caused
-    /// (`timeline.rs`). Default: off, or the path in `GLASSBOX_TRACE_JSON` if that is
+    /// (`observe/timeline.rs`). Default: off, or the path in `GLASSBOX_TRACE_JSON` if that is
     /// set and not empty. The file is whole JSON at every moment, and has every event
     /// once the runtime is dropped.
     ///

@@ -54,9 +54,9 @@ pub struct Runtime {
 /// The settings a runtime runs with, by who uses them.
 #[derive(Clone)]
 pub(crate) struct Config {
-    /// The loop's own (`event_loop.rs`).
+    /// The loop's own (`event_loop/`).
     pub(crate) run: LoopSettings,
-    /// What to watch (`observe.rs`).
+    /// What to watch (`observe/`).
     pub(crate) observe: ObserverSettings,
     /// For the resources other crates keep (the blocking pool).
     pub(crate) max_blocking_threads: Option<usize>,

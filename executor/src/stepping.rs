@@ -3,7 +3,7 @@
 //! (`observe/turn.rs` writes it down).
 //!
 //! `block_on` turns the loop for you and shows you nothing. A reader who wants to see
-//! the phases of `event_loop.rs` happen (asyncio readers know `loop._run_once`,
+//! the phases of `event_loop/mod.rs` happen (asyncio readers know `loop._run_once`,
 //! futures' `LocalPool` has `run_until_stalled`) steps instead:
 //!
 //! ```
@@ -49,7 +49,7 @@ use crate::observe::turn::Turn;
 use crate::runtime::Runtime;
 
 impl Runtime {
-    /// Runs exactly one turn of the loop (phases 1–5 of `event_loop.rs`) and returns
+    /// Runs exactly one turn of the loop (phases 1–5 of `event_loop/mod.rs`) and returns
     /// what it did. Tasks spawned with [`Runtime::spawn`] run here as under
     /// `block_on`; there is no `block_on` future.
     ///

@@ -4,10 +4,11 @@
 //!
 //! ```text
 //! 1. run the ready batch   pop up to `event_interval` task keys, poll each once
-//! 2. fire due timers       Wheel::advance(now) ─► wake each due timer's waker
+//! 2. fire due timers       Wheel::advance(now) ─► wake each due timer's waker,
+//!                          by deadline
 //! 3. poll the reactor      mio::Poll::poll: no wait if work is ready, else until the
 //!                          next timer's instant (a timerfd, to the µs, on Linux:
-//!                          park_timer.rs) or an event, else until an event
+//!                          io/park_timer.rs) or an event, else until an event
 //!                          ─► wake I/O waiters;
 //!                          then wake the tasks the coop budget cut off (coop.rs)
 //! 4. drain remote wakes    wakes sent from other threads ─► ready queue
@@ -15,10 +16,11 @@
 //! ```
 //!
 //! `block_on` turns it for as long as its future is pending; `Runtime::turn` and
-//! `Runtime::run_until_stalled` turn it by hand, recording each turn (`turn.rs`).
-//! Each thing that happens (a spawn, a wake, a poll, a timer, a park) is told as one
-//! `Event` to `emit` (`event.rs`), which hands it to whoever watches (`observe.rs`);
-//! the loop names no observer.
+//! `Runtime::run_until_stalled` turn it by hand (`stepping.rs`). Each thing that
+//! happens (a spawn, a wake, a poll, a timer, a park) is told as one `Event` to `emit`
+//! (`event.rs`), which hands it to whoever watches (`observe/`); the loop names no
+//! observer. `context.rs`, beside this file, is the one way up to the loop from a
+//! waker, a timer or a socket: which runtime is current on this thread.
 //!
 //! # Ground rules
 //! - Everything here lives on one thread; `RefCell`s are borrowed only for the length
@@ -34,7 +36,7 @@
 //! - Phase 1 is bounded: an always-ready task cannot keep phases 2–4 from running for
 //!   more than `event_interval` polls. That is the fairness guarantee. Phase 4 is
 //!   bounded too: it takes in only the wakes that were queued when it began, and
-//!   each task has at most one of those (`wake_flag.rs`).
+//!   each task has at most one of those (`task/wake_flag.rs`).
 //! - The thread sleeps only in phase 3, and only when no task is ready.
 
 pub(crate) mod context;
@@ -100,7 +102,7 @@ pub(crate) struct Core {
     remote: Arc<Remote>,
     remote_wakes: Receiver<WakeTarget>,
     pub(crate) settings: LoopSettings,
-    /// Whoever watches: every `Event` goes to them (`observe.rs`).
+    /// Whoever watches: every `Event` goes to them (`observe/mod.rs`).
     pub(crate) observers: Rc<Observers>,
 }
 
@@ -178,7 +180,7 @@ impl Core {
         })
     }
 
-    /// Tells whoever watches what just happened (`observe.rs`). Always inlined, as
+    /// Tells whoever watches what just happened (`observe/mod.rs`). Always inlined, as
     /// `Observers::emit` is: at each call site the event's kind is known, and the
     /// match on it folds to that one arm.
     #[inline(always)]

@@ -57,7 +57,7 @@
 //! - Everything runs on the runtime's one thread. The executor spawns there, so
 //!   hyper's futures need not be `Send`; the timer's sleeps must be `Send + Sync`
 //!   because hyper's `Sleep` trait says so, and they are, honestly: a sleep holds a
-//!   deadline and a wheel key, never a reference to the runtime (see `timer.rs`).
+//!   deadline and a wheel key, never a reference to the runtime (see `time/timer.rs`).
 //! - Like the sockets, a sleep belongs to the runtime it first registered with.
 //!
 //! asyncio equivalent: none; an asyncio web server (aiohttp) brings its own protocol

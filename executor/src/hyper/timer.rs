@@ -15,7 +15,7 @@
 //! [`GlassboxSleep`] keeps nothing that is tied to a thread: a deadline, and, once
 //! polled, the runtime's id and its key in the wheel, plain numbers. Each poll,
 //! reset or drop finds the runtime in the thread's current-runtime slot
-//! (`context.rs`) and works on the wheel there with the same four steps `Timer` uses
+//! (`event_loop/context.rs`) and works on the wheel there with the same four steps `Timer` uses
 //! (`time/driver.rs`: `arm`, `poll_armed`, `rearm`, `disarm`). So it is `Send + Sync`
 //! by construction, and the compiler checks it.
 //!

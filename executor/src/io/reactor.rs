@@ -224,7 +224,7 @@ pub(crate) struct Reactor {
     next_generation: Cell<usize>,
     /// Reused by `park`: wakers taken out of the slots, woken once the borrow ends.
     to_wake: RefCell<Vec<Waker>>,
-    /// Told of each I/O event and registration (`observe.rs`).
+    /// Told of each I/O event and registration (`observe/mod.rs`).
     pub(crate) observers: Rc<Observers>,
 }
 

@@ -15,7 +15,7 @@
 //! into its std counterpart (`from_std`, `into_std`), keeping the same fd.
 //!
 //! Each socket is a non-blocking mio socket registered with the reactor of the runtime
-//! it was created in (see `reactor.rs` for the readiness contract). One `read().await`,
+//! it was created in (see `io/reactor.rs` for the readiness contract). One `read().await`,
 //! end to end:
 //!
 //! ```text

@@ -30,8 +30,8 @@
 //! the header, the joiner's waker and one slot for the future, then its output, and
 //! the task's `Waker` points straight at that cell (`raw_waker.rs`), as in tokio and
 //! async-task. The task's `unsafe` is confined to this module (the crate denies it
-//! elsewhere, but for the stall watchdog's libc calls in `thread_cpu.rs` and its
-//! pointer read in `watchdog.rs`) and every block cites one of the invariants below.
+//! elsewhere, but for the stall watchdog's libc calls in `observe/thread_cpu.rs` and its
+//! pointer read in `observe/watchdog.rs`) and every block cites one of the invariants below.
 //!
 //! # Ground rules
 //! - **Refcount.** `Header::refs` counts every [`TaskRef`] (the slab's, the
@@ -137,7 +137,7 @@ pub(crate) struct Header {
     /// wakes from other threads queues one message (see `waker.rs`). It carries the
     /// task's key in the runtime's slab ([`Header::key`]).
     pub(crate) remote_queued: WakeFlag,
-    /// What the observers count for this task (`observe/`), for `snapshot.rs`.
+    /// What the observers count for this task (`observe/`), for `snapshot/`.
     pub(crate) counts: TaskCounts,
 }
 

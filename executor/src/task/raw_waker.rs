@@ -35,7 +35,7 @@ pub(super) unsafe fn borrowed_waker(header: NonNull<Header>) -> Waker {
 }
 
 /// The task behind `waker` if it is a task's waker (this runtime's or another's), for
-/// `snapshot.rs` to name who parked it in a timer or on a socket; `None` for any other
+/// `snapshot/` to name who parked it in a timer or on a socket; `None` for any other
 /// waker. Borrowed from `waker`, which keeps the cell alive meanwhile.
 pub(crate) fn header_of(waker: &Waker) -> Option<&Header> {
     // `VTABLE` is a static, so it has one address, and only this file builds wakers

@@ -78,7 +78,7 @@ impl WakeFlag {
         self.0.fetch_or(RAISED, Ordering::AcqRel) & RAISED == 0
     }
 
-    /// True while raised: a wake is on its way to the loop. Read by `snapshot.rs`, which
+    /// True while raised: a wake is on its way to the loop. Read by `snapshot/`, which
     /// must not call a task whose wake is in the channel a lost one.
     pub(crate) fn is_raised(&self) -> bool {
         self.0.load(Ordering::Acquire) & RAISED != 0

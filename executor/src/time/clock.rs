@@ -3,7 +3,7 @@
 //! Time inside the runtime is counted in ticks of 1 µs from the runtime's start. The
 //! timer wheel only ever sees ticks; this file is the one place that converts between
 //! ticks and `Instant`s. (A tick used to be 1 ms, as tokio's is; at 1 µs a 250 µs
-//! sleep can end 250 µs after it began, once the park is as fine: `reactor.rs`.)
+//! sleep can end 250 µs after it began, once the park is as fine: `io/reactor.rs`.)
 //!
 //! # Ground rules
 //! - A deadline rounds *up* to the next tick and "now" rounds *down*, so a timer never

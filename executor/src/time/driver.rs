@@ -1,6 +1,6 @@
 //! The time driver: one runtime's clock and timer wheel, shared (`Rc`) by its loop
 //! and by every timer future registered with it. The loop fires what is due (phase 2,
-//! `event_loop.rs`); timers arm, re-arm and cancel their entries here.
+//! `event_loop/mod.rs`); timers arm, re-arm and cancel their entries here.
 //!
 //! Four steps own a wheel entry, for `Timer` (`timer.rs`) and for hyper's sleep
 //! (`hyper/timer.rs`), which must be `Send` and so keeps no `Rc`: it finds its runtime

@@ -306,7 +306,7 @@ impl Wheel {
     }
 
     /// Every pending timer's deadline, list and waker (none yet if a `reset` revived it
-    /// after it fired), in no particular order (`snapshot.rs`).
+    /// after it fired), in no particular order (`snapshot/`).
     pub(crate) fn pending_timers(
         &self,
     ) -> impl Iterator<Item = (u64, Location, Option<&Waker>)> + '_ {

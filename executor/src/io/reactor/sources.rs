@@ -1,4 +1,4 @@
-//! What the reactor can tell about its sources, for the snapshot (`snapshot.rs`): every
+//! What the reactor can tell about its sources, for the snapshot (`snapshot/`): every
 //! registered source, what readiness it remembers, and whose wakers are parked on it.
 //!
 //! A child of `reactor.rs` so it can read the slots without widening their fields; the
