@@ -265,3 +265,21 @@ fn io_events_say_which_ways_their_source_is_ready() {
     );
     drop(b);
 }
+
+#[test]
+fn a_turn_that_sleeps_until_a_timer_says_how_long_it_slept() {
+    let _hang = hang_guard::start();
+    let mut rt = Runtime::builder().build().unwrap(); // the real clock: the turn sleeps
+    rt.spawn(async { Timer::after(Duration::from_millis(50)).await });
+    let mut turn = rt.turn();
+    // The first turn polls the task; under load its timer may already be due, so the
+    // turn that sleeps is looked for, not assumed.
+    while !matches!(turn.park, ParkLimit::UntilTimer(_)) && !turn.is_idle() {
+        turn = rt.turn();
+    }
+    assert!(matches!(turn.park, ParkLimit::UntilTimer(_)), "{turn}");
+    assert!(
+        turn.parked_for > Duration::ZERO,
+        "a sleep of no time: {turn}"
+    );
+}
