@@ -193,6 +193,13 @@ fn the_trace_names_the_path_each_wake_took() {
         stderr.lines().any(|line| io_event(&line)),
         "no I/O event traced:\n{stderr}"
     );
+    // The recv parked waiting to read, and the trace says which way it waits.
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains("io     wait   token=") && line.ends_with(" Read")),
+        "no parked read traced:\n{stderr}"
+    );
     // An event for a live socket is dispatched, not dropped as stale.
     assert!(
         !stderr.contains("stale"),

@@ -476,3 +476,49 @@ fn ready_with_an_interest_that_holds_no_direction_is_an_error() {
         );
     });
 }
+
+/// How many times an `async_io` whose syscall says `Interrupted` `interruptions` times
+/// (then succeeds) gave the loop back (forced yields), and how many calls it made.
+fn interrupted_then_done(interruptions: usize) -> (u64, usize) {
+    let mut rt = executor::Runtime::new().unwrap();
+    let calls = Rc::new(Cell::new(0));
+    rt.block_on({
+        let calls = calls.clone();
+        async move {
+            let (reader, mut writer) = pipe();
+            writer.write_all(b"x").unwrap();
+            reader
+                .async_io(Interest::READABLE, |_| {
+                    calls.set(calls.get() + 1);
+                    if calls.get() <= interruptions {
+                        Err(ErrorKind::Interrupted.into())
+                    } else {
+                        Ok(())
+                    }
+                })
+                .await
+                .unwrap();
+        }
+    });
+    (rt.metrics().forced_yields, calls.get())
+}
+
+#[test]
+fn three_interrupted_syscalls_are_retried_in_one_poll_and_a_fourth_gives_the_loop_back() {
+    let _hang = hang_guard::start();
+    assert_eq!(
+        interrupted_then_done(1),
+        (0, 2),
+        "one signal: tried again at once"
+    );
+    assert_eq!(
+        interrupted_then_done(3),
+        (0, 4),
+        "three: still within one poll"
+    );
+    assert_eq!(
+        interrupted_then_done(4),
+        (1, 5),
+        "four: the loop gets its turn once"
+    );
+}
