@@ -161,6 +161,15 @@ fn child_traces_a_local_and_a_remote_wake() {
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         sender.send_to(b"ping", addr).unwrap();
         assert_eq!(receiver.await.unwrap(), 4);
+        // Two timers alive at once: the trace tells their wheel keys apart.
+        let first = spawn(glassbox::time::Timer::after(
+            std::time::Duration::from_millis(2),
+        ));
+        let second = spawn(glassbox::time::Timer::after(
+            std::time::Duration::from_millis(4),
+        ));
+        first.await.unwrap();
+        second.await.unwrap();
     });
 }
 
@@ -200,6 +209,12 @@ fn the_trace_names_the_path_each_wake_took() {
             .any(|line| line.contains("io     wait   token=") && line.ends_with(" Read")),
         "no parked read traced:\n{stderr}"
     );
+    for key in ["TimerKey(0)", "TimerKey(1)"] {
+        assert!(
+            stderr.contains(&format!("timer  insert {key} ")),
+            "no timer traced as {key}:\n{stderr}"
+        );
+    }
     // An event for a live socket is dispatched, not dropped as stale.
     assert!(
         !stderr.contains("stale"),
