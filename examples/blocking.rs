@@ -28,6 +28,8 @@
 //! `await loop.run_in_executor(None, time.sleep, 0.2)`, with `loop.set_debug(True)`
 //! printing "Executing <Task …> took 0.200 seconds" for the first.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use glassbox::{Runtime, sleep, spawn, spawn_blocking};
@@ -64,7 +66,10 @@ struct Observed {
     ticks: Vec<Duration>,
     job: (Duration, Duration),
     longest_poll: Duration,
+    /// Polls that blocked past the threshold (each reported once it returned).
     stalls: u64,
+    /// Reports made while such a poll still ran (at the threshold, then 2x, 4x...).
+    live_reports: u64,
 }
 
 fn main() -> std::io::Result<()> {
@@ -81,12 +86,25 @@ fn main() -> std::io::Result<()> {
         println!("── run {}: {} ──", number + 1, way.describe());
         // A fresh runtime per run, with the default settings: the stall report is on
         // (100 ms) and goes to stderr, so run 1 prints it right here, as it happens.
-        let mut rt = Runtime::new()?;
+        // The live reports (made while the poll still runs, on the watchdog's thread)
+        // are printed as the default does, and counted.
+        let live_reports = Arc::new(AtomicU64::new(0));
+        let mut rt = Runtime::builder()
+            .on_live_stall({
+                let live_reports = live_reports.clone();
+                move |report| {
+                    eprintln!("{report}");
+                    live_reports.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .build()?;
         let observed = rt.block_on(run(way));
         let metrics = rt.metrics();
+        drop(rt); // the watchdog's thread stops: every live report is counted
         let observed = Observed {
             longest_poll: metrics.longest_poll,
             stalls: metrics.stalls,
+            live_reports: live_reports.load(Ordering::Relaxed),
             ..observed
         };
         print_run(&observed);
@@ -123,6 +141,7 @@ async fn run(way: Way) -> Observed {
         job,
         longest_poll: Duration::ZERO,
         stalls: 0,
+        live_reports: 0,
     }
 }
 
@@ -204,8 +223,9 @@ fn print_run(observed: &Observed) {
         longest_gap(&observed.ticks).as_millis()
     );
     println!(
-        "loop:  longest poll {:.1?}, stalls reported {}",
-        observed.longest_poll, observed.stalls
+        "loop:  longest poll {:.1?}; polls that stalled: {} (stall reports above: {} \
+         while running, {} after)",
+        observed.longest_poll, observed.stalls, observed.live_reports, observed.stalls
     );
     let slots = expected_ticks();
     let slot_of = |at: Duration| (at.as_millis() / PERIOD.as_millis()) as usize;
