@@ -411,3 +411,25 @@ fn without_python_the_tour_leaves_the_column_out() {
         assert!(rows.iter().all(|row| row.asyncio.is_none()));
     }
 }
+
+/// A row that only names what each side uses (tokio has no asyncio.Queue, nobody but
+/// glassbox has a retry helper) is not judged: the summary counts only behaviour.
+#[test]
+fn rows_that_name_what_each_side_uses_get_no_verdict_on_any_side() {
+    let _hang = hang_guard::start();
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    for (rows, what) in [
+        (
+            queue::run(Twin::After(python.clone(), "queue")),
+            "the queue used",
+        ),
+        (retry::run(Twin::After(python, "retry")), "the retry loop"),
+    ] {
+        let row = rows.iter().find(|row| row.what == what).expect(what);
+        assert!(matches!(row.verdict, report::Verdict::Uses), "{what}");
+        let asyncio = row.asyncio.as_ref().expect("the twin ran");
+        assert!(matches!(asyncio.verdict, report::Verdict::Uses), "{what}");
+    }
+}

@@ -191,13 +191,13 @@ impl Tally {
             match row.verdict {
                 Verdict::Same => self.same += 1,
                 Verdict::Differs(_) => self.differs.push(name()),
-                Verdict::Shown | Verdict::Skipped => {}
+                Verdict::Shown | Verdict::Uses | Verdict::Skipped => {}
             }
             match row.asyncio.as_ref().map(|asyncio| &asyncio.verdict) {
                 Some(Verdict::Same) => self.asyncio_same += 1,
                 Some(Verdict::Differs(_)) => self.asyncio_differs.push(name()),
                 Some(Verdict::Skipped) => self.asyncio_skipped += 1,
-                Some(Verdict::Shown) | None => {}
+                Some(Verdict::Shown | Verdict::Uses) | None => {}
             }
         }
     }

@@ -3,7 +3,7 @@
 //! A row is one observation: what glassbox did, what tokio did, and a verdict.
 //! Orders, counts and bounds get a verdict (`same`, or `differs` with the reason);
 //! times are only shown, never judged on their own, because a noisy machine makes
-//! them wobble. When the chapter's asyncio twin ran (`asyncio.rs`), the row has a
+//! them wobble; a row that names what each side uses (`the queue used`) gets `n/a`. When the chapter's asyncio twin ran (`asyncio.rs`), the row has a
 //! third observation on a line of its own, under the first, judged against
 //! glassbox's by the same rules: glassbox's patterns follow asyncio's lesson, so
 //! asyncio is the reference it is held to.
@@ -17,6 +17,8 @@ pub enum Verdict {
     Differs(&'static str),
     /// A timing, shown for reading, not judged.
     Shown,
+    /// What each side uses (a type, a helper), named for reading: no behaviour to judge.
+    Uses,
     /// Not observed on this interpreter (a Python 3.13 API on an older one).
     Skipped,
 }
@@ -81,6 +83,14 @@ pub fn asyncio_shown(seen: impl Display) -> Third {
     }
 }
 
+/// asyncio's side of a row that names what each side uses: not judged.
+pub fn asyncio_uses(seen: impl Display) -> Third {
+    Third {
+        seen: seen.to_string(),
+        verdict: Verdict::Uses,
+    }
+}
+
 /// A row asyncio's interpreter cannot observe, and why.
 pub fn asyncio_skipped(why: impl Display) -> Third {
     Third {
@@ -129,6 +139,16 @@ pub fn shown(what: &str, glassbox: impl Display, tokio: impl Display) -> Row {
         tokio: tokio.to_string(),
         verdict: Verdict::Shown,
         asyncio: None,
+    }
+}
+
+/// A row that names what each side uses for the scenario (a type, a helper): shown so
+/// the reader knows what is compared, but not judged, so the summary counts only
+/// behaviour.
+pub fn uses(what: &str, glassbox: impl Display, tokio: impl Display) -> Row {
+    Row {
+        verdict: Verdict::Uses,
+        ..shown(what, glassbox, tokio)
     }
 }
 
@@ -246,6 +266,7 @@ impl Colour {
             Verdict::Same => self.green("same"),
             Verdict::Differs(_) => self.yellow("differs"),
             Verdict::Shown => self.dim("(time)"),
+            Verdict::Uses => self.dim("n/a"),
             Verdict::Skipped => self.dim("skipped"),
         }
     }

@@ -38,7 +38,8 @@ use std::time::Duration;
 
 use crate::asyncio::{Twin, Value, field, from_millis, number, numbers, text};
 use crate::report::{
-    Row, asyncio_compare, asyncio_compare_on, asyncio_skipped, compare, compare_on, ms,
+    Row, asyncio_compare, asyncio_compare_on, asyncio_skipped, asyncio_uses, compare, compare_on,
+    ms, uses,
 };
 use crate::shim::on_both_runtimes;
 
@@ -282,15 +283,9 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
     };
     let lost = "items were lost or duplicated";
     let mut rows = vec![
-        compare(
-            "the queue used",
-            "glassbox::Queue",
-            "mpsc + Mutex + Notify",
-            "tokio has no asyncio.Queue: its side is built from tokio primitives",
-        )
-        .with_asyncio(python, |_| {
-            asyncio_compare_on(true, ("asyncio.Queue", true), "not asyncio.Queue")
-        }),
+        // tokio has no asyncio.Queue: its side is built from tokio primitives.
+        uses("the queue used", "glassbox::Queue", "mpsc + Mutex + Notify")
+            .with_asyncio(python, |_| asyncio_uses("asyncio.Queue")),
         compare("items processed", glassbox.got.len(), tokio.got.len(), lost)
             .with_asyncio(python, |a| {
                 asyncio_compare(glassbox.got.len(), a.got.len(), lost)
