@@ -163,8 +163,8 @@ fn a_streams_debug_names_its_reactor_token_and_its_socket() {
 
 /// Sends `byte` as urgent data (`MSG_OOB`) on `socket`, a std TCP or Unix stream.
 fn send_urgent(socket: &impl std::os::fd::AsRawFd, byte: u8) {
-    // SAFETY: `socket` keeps the fd open for the call; the pointer and length
-    // describe `byte`, a live local, and send(2) only reads them.
+    // The fd stays open for the call (`socket` is borrowed), and send(2) only reads.
+    // SAFETY: the pointer and length describe `byte`, a live local, and the fd is open.
     let sent = unsafe {
         libc::send(
             socket.as_raw_fd(),
