@@ -174,7 +174,7 @@ fn child_traces_a_local_and_a_remote_wake() {
 }
 
 #[test]
-fn the_trace_names_the_path_each_wake_took() {
+fn the_trace_names_the_path_and_the_cause_of_each_wake() {
     let _hang = hang_guard::start();
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
@@ -189,14 +189,35 @@ fn the_trace_names_the_path_each_wake_took() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the child failed:\n{stderr}");
-    for path in ["(local)", "(remote)"] {
+    // Each wake names its path and what woke it (observe/woken_by.rs).
+    for path in [
+        "(remote, by another thread)",
+        "(local, by the timer due ",
+        "(local, by I/O on token ",
+    ] {
         assert!(
             stderr
                 .lines()
-                .any(|line| line.contains("wake   task=") && line.ends_with(path)),
+                .any(|line| line.contains("wake   task=") && line.contains(path)),
             "no task wake traced as {path}:\n{stderr}"
         );
     }
+    // A finished task wakes whoever awaits its JoinHandle: here, block_on.
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains("wake   block_on (local, by task ")),
+        "no wake traced as a task's:\n{stderr}"
+    );
+    // Turns are marked, and each poll says when it began.
+    assert!(stderr.contains("── turn 1 · "), "no turn marker:\n{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .filter(|line| line.contains("poll   "))
+            .all(|line| line.contains(", began at ")),
+        "a poll line without its start:\n{stderr}"
+    );
     let io_event = |line: &&str| line.contains("io     token=") && line.contains("readable=true");
     assert!(
         stderr.lines().any(|line| io_event(&line)),

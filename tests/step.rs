@@ -157,12 +157,12 @@ fn a_turn_reads_as_aligned_lines() {
     let text: String = (0..3).map(|_| format!("{:#}", rt.turn())).collect();
     let expected = "\
 ── turn 1 · 0.000 ms → 0.040 ms ──
-polls  │ task 1 (tests/step.rs:LINE:8) Pending
+polls  │ task 1 (tests/step.rs:LINE:8) Pending, its first poll
 park   │ did not wait
 clock  │ jumped to 0.040 ms (paused, nothing else could run)
 timers │ 0.040 ms L0 s40 late 0.000 ms
 ── turn 2 · 0.040 ms → 0.040 ms ──
-polls  │ task 1 (tests/step.rs:LINE:8) Ready
+polls  │ task 1 (tests/step.rs:LINE:8) Ready, woken by the timer due 0.040 ms
 park   │ did not wait
 ── turn 3 · 0.040 ms → 0.040 ms ──
 park   │ did not wait
@@ -281,5 +281,39 @@ fn a_turn_that_sleeps_until_a_timer_says_how_long_it_slept() {
     assert!(
         turn.parked_for > Duration::ZERO,
         "a sleep of no time: {turn}"
+    );
+}
+
+#[test]
+fn each_poll_of_a_turn_says_what_woke_the_task() {
+    use glassbox::{Queue, WokenBy, yield_now};
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    let queue = Queue::new(1);
+    let consumer = {
+        let queue = queue.clone();
+        rt.spawn(async move { queue.get().await.unwrap() })
+    };
+    let consumer_id = consumer.id();
+    let joiner = rt.spawn(async move { consumer.await.unwrap() });
+    let producer = rt.spawn(async move {
+        yield_now().await;
+        queue.put("an item").await.unwrap();
+    });
+    let mut causes = Vec::new();
+    for turn in rt.run_until_stalled() {
+        causes.extend(turn.polls.iter().map(|poll| (poll.task, poll.woken_by)));
+    }
+    let (producer, joiner) = (producer.id(), joiner.id());
+    assert_eq!(
+        causes,
+        [
+            (consumer_id, Some(WokenBy::Spawn)),
+            (joiner, Some(WokenBy::Spawn)),
+            (producer, Some(WokenBy::Spawn)),
+            (producer, Some(WokenBy::Itself)), // its yield_now
+            (consumer_id, Some(WokenBy::Task(producer))), // the put handed it the item
+            (joiner, Some(WokenBy::Task(consumer_id))), // the consumer finished
+        ]
     );
 }

@@ -98,9 +98,9 @@ fn the_trace_names_a_named_task_on_its_wake_and_poll_lines() {
     assert!(output.status.success(), "the child failed:\n{stderr}");
     let has = |text: &str| stderr.lines().any(|line| line.contains(text));
     assert!(has("name   task=1 consumer-1"), "{stderr}");
-    assert!(has("wake   task=1 (consumer-1) (local)"), "{stderr}");
+    assert!(has("wake   task=1 (consumer-1) (local, by "), "{stderr}");
     assert!(
-        has("poll   task=1 (consumer-1) -> ready (finished)"),
+        has("poll   task=1 (consumer-1) -> ready (finished), began at "),
         "{stderr}"
     );
 }

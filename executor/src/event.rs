@@ -95,8 +95,9 @@ pub(crate) enum Event<'a> {
         level: usize,
         slot: usize,
     },
-    /// Phase 3 is about to wait as `park` allows.
-    ParkBegins { park: Park },
+    /// Phase 3 is about to wait as `park` allows; `has_work`: something is ready (a
+    /// queued task, the `block_on` future, a deferred or remote wake).
+    ParkBegins { park: Park, has_work: bool },
     /// Phase 3's wait returned: the reactor takes in its events.
     IoPhaseBegins,
     /// An I/O event for `token` released the wakers `woken` (about to be woken).

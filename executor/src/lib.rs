@@ -74,6 +74,8 @@
 //! | `observe/metrics.rs` | [`Metrics`] and the counters behind it |
 //! | `observe/names.rs` | the names `spawn_named` gives tasks, kept off the task's header |
 //! | `observe/trace.rs` | [`trace`]: a line per event on stderr |
+//! | `observe/woken_by.rs` | [`WokenBy`]: who woke whom, for the trace and each polled task of a [`Turn`] |
+//! | `observe/waits.rs` | [`waits`]: what a future parked outside the runtime's sight says its task waits on |
 //! | `observe/timeline.rs` | the run as Chrome trace-event JSON for Perfetto |
 //! | `observe/timeline/file.rs` | which file the timeline goes to, and writing it safely |
 //! | `observe/turn.rs` | the recorder behind [`Turn`] |
@@ -172,6 +174,8 @@ pub use observe::metrics::Metrics;
 pub use observe::stall::{LiveStall, StallCause, StallReport};
 pub use observe::trace;
 pub use observe::turn::{FiredTimer, IoEvent, ParkLimit, PollRecord, Turn};
+pub use observe::waits;
+pub use observe::woken_by::WokenBy;
 pub use resources::{RuntimeInfo, runtime_resource};
 pub use runtime::{Runtime, block_on, spawn, spawn_named};
 pub use snapshot::{

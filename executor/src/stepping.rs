@@ -26,12 +26,12 @@
 //!
 //! ```text
 //! ── turn 1 · 0.000 ms → 0.040 ms ──
-//! polls  │ task 1 (src/main.rs:6:4) Pending
+//! polls  │ task 1 (src/main.rs:6:4) Pending, its first poll
 //! park   │ did not wait
 //! clock  │ jumped to 0.040 ms (paused, nothing else could run)
 //! timers │ 0.040 ms L0 s40 late 0.000 ms
 //! ── turn 2 · 0.040 ms → 0.040 ms ──
-//! polls  │ task 1 (src/main.rs:6:4) Ready
+//! polls  │ task 1 (src/main.rs:6:4) Ready, woken by the timer due 0.040 ms
 //! park   │ did not wait
 //! ```
 //!

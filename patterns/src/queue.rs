@@ -84,6 +84,7 @@ pub use futures::{Get, Join, Put};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
+use std::panic::Location;
 use std::rc::Rc;
 
 use crate::wait_list::{WaitList, Wakeups};
@@ -211,8 +212,9 @@ impl<T> Queue<T> {
     ///     assert!(queue.full());
     /// });
     /// ```
+    #[track_caller]
     pub fn put(&self, item: T) -> Put<'_, T> {
-        Put::new(self, item)
+        Put::new(self, item, Location::caller())
     }
 
     /// Puts `item` at the back if there is room now. A slot reserved for a putter
@@ -254,8 +256,9 @@ impl<T> Queue<T> {
     /// queue.put_nowait('x').unwrap();
     /// assert_eq!(executor::block_on(queue.get()), Ok('x'));
     /// ```
+    #[track_caller]
     pub fn get(&self) -> Get<'_, T> {
-        Get::new(self)
+        Get::new(self, Location::caller())
     }
 
     /// Removes and returns the front item if one is there and not promised to a
@@ -335,8 +338,9 @@ impl<T> Queue<T> {
     ///     assert!(worker.is_finished());
     /// });
     /// ```
+    #[track_caller]
     pub fn join(&self) -> Join<'_, T> {
-        Join::new(self)
+        Join::new(self, Location::caller())
     }
 
     /// Shuts the queue down (Python 3.13): every later put fails, and waiting

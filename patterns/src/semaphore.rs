@@ -36,6 +36,7 @@
 
 use std::cell::{RefCell, RefMut};
 use std::fmt;
+use std::panic::Location;
 
 use crate::wait_list::{WaitList, Wakeups};
 
@@ -207,6 +208,7 @@ impl Semaphore {
     ///     assert!(sem.try_acquire().is_ok());
     /// });
     /// ```
+    #[track_caller]
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
@@ -251,7 +253,7 @@ impl Semaphore {
              the request could never be served",
             Semaphore::MAX_PERMITS
         );
-        Acquire::new(self, n)
+        Acquire::new(self, n, Location::caller())
     }
 
     /// Takes one permit if one is free and nobody is waiting.

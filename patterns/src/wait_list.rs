@@ -51,6 +51,8 @@
 //! //!
 //! # Ground rules
 //! - Everything here lives on the runtime's one thread: `Rc`, `Cell`, `RefCell`.
+//! - A waiter that parks tells `executor::waits` where it stands ([`WaitList::tell`]),
+//!   so a snapshot names the line and the place of each parked task.
 //! - Order is arrival order; only `remove` (a future dropped while waiting) takes a
 //!   waiter out of the middle.
 //! - A waiter's `place` is `Some(ticket)` exactly while it is in the line, and then
@@ -72,8 +74,11 @@
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::fmt;
+use std::panic::Location;
 use std::rc::Rc;
 use std::task::Waker;
+
+use executor::waits::{self, WaitDetail, WaitLabel};
 
 use crate::contain::{drop_contained, run_contained};
 
@@ -273,6 +278,25 @@ impl<S> WaitList<S> {
         if self.spare.len() < SPARE_NODES {
             self.spare.push(waiter);
         }
+    }
+
+    /// Tells the snapshot that `waiter`'s task waits in this line (`executor::waits`):
+    /// on `what`, called at `at`, and at which place, when that is known in O(1) (a
+    /// line with holes would need a count of those ahead: the place is left out).
+    pub(crate) fn tell(
+        &self,
+        waiter: &Waiter<S>,
+        waker: &Waker,
+        what: &'static str,
+        at: &'static Location<'static>,
+    ) {
+        let detail = match waiter.place.get() {
+            Some(ticket) if self.holes == 0 => {
+                WaitDetail::InLine(ticket.wrapping_sub(self.front_ticket) as usize + 1)
+            }
+            _ => WaitDetail::None,
+        };
+        waits::note(waker, WaitLabel { what, at, detail });
     }
 
     /// Empties the line, oldest first.

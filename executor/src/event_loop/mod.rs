@@ -345,7 +345,7 @@ impl Core {
             }
             WaitPolicy::WhileTasksLive | WaitPolicy::Never => Park::No,
         };
-        self.emit(Event::ParkBegins { park });
+        self.emit(Event::ParkBegins { park, has_work });
         let io_events = self.reactor.park(park);
         //    The tasks cut off by the budget rejoin the queue only now, after timers
         //    and I/O had their turn.

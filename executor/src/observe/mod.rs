@@ -7,6 +7,7 @@
 //! emit(Event::…) ─► Observers ┼─► timeline  Chrome trace-event JSON  (timeline.rs, GLASSBOX_TRACE_JSON)
 //!                         ├─► recorder     the `Turn` being stepped      (turn.rs, Runtime::turn)
 //!                         ├─► stalls       polls over the threshold      (stall.rs)
+//!                         ├─► wake causes  what woke each task           (woken_by.rs, with the trace or a Turn)
 //!                         └─► watchdog     a poll still running, seen from another thread (watchdog.rs)
 //! ```
 //!
@@ -14,29 +15,32 @@
 //!
 //! Who listens to what (each event's meaning is in `event.rs`):
 //!
-//! | event | counters | trace | timeline | recorder | stalls | watchdog |
-//! |---|---|---|---|---|---|---|
-//! | `Spawned` | tasks spawned | `spawn` | track, spawn arrow | | | |
-//! | `WakeArrived` | local / remote wakes | | | remote wakes | | |
-//! | `WakeReachedTask` | the task's wakes, self-wakes | | | | | |
-//! | `Queued` | | `wake` | wake arrow | | | |
-//! | `TurnBegins` | | | ready-queue length | | | |
-//! | `PollBegins` | the task's polls | | poll slice opens | | | poll published |
-//! | `PollEnds` | polls, finished, longest poll | `poll` | poll slice closes | polls | noted if over | poll over |
-//! | `PollUnwound` | | | | | | poll over |
-//! | `ForcedYield` | forced yields | `coop` | instant | forced yields | | |
-//! | `TimersBegin`, `TimersEnd` | | | phase slice | | | |
-//! | `TimerFired` | timers fired | `timer fire` | | timers | | |
-//! | `TimerPhaseOver` | | `stall` | | | reported | |
-//! | `TimerArmed`, `TimerReset`, `TimerCancelled` | | `timer` | | | | |
-//! | `ParkBegins` | reactor turns | `park` | park slice | stopwatch starts | | |
-//! | `IoPhaseBegins` | | | phase slice | | | |
-//! | `IoReady`, `IoStale` | | `io` | | I/O events | | |
-//! | `ParkEnds` | | | slice closes | park | | |
-//! | `IoRegistered`, `IoWaits`, `IoDeregistered` | | `io` | | | | |
-//! | `RemoteWakesBegin`, `RemoteWakesEnd` | | | phase slice | | | |
-//! | `ClockJumped` | | `clock` | | clock jump | | |
-//! | `RuntimeDropped` | | | file closed | | | thread stopped |
+//! | event | counters | trace | timeline | recorder | stalls | watchdog | wake causes |
+//! |---|---|---|---|---|---|---|---|
+//! | `Spawned` | tasks spawned | `spawn` | track, spawn arrow | | | | |
+//! | `WakeArrived` | local / remote wakes | | | remote wakes | | | |
+//! | `WakeReachedTask` | the task's wakes, self-wakes | | | | | | |
+//! | `Queued` | | `wake … by …` | wake arrow | | | | cause named, kept |
+//! | `TurnBegins` | | `── turn N ──` | ready-queue length | | | | |
+//! | `PollBegins` | the task's polls | | poll slice opens | its cause | | poll published | inside a poll |
+//! | `PollEnds` | polls, finished, longest poll | `poll` | poll slice closes | polls | noted if over | poll over | out of it |
+//! | `PollUnwound` | | | | | | poll over | out of it |
+//! | `ForcedYield` | forced yields | `coop` | instant | forced yields | | | budget spent |
+//! | `TimersBegin`, `TimersEnd` | | | phase slice | | | | out of a timer |
+//! | `TimerFired` | timers fired | `timer fire` | | timers | | | this timer |
+//! | `TimerPhaseOver` | | `stall` | | | reported | | |
+//! | `TimerArmed`, `TimerReset`, `TimerCancelled` | | `timer` | | | | | |
+//! | `ParkBegins` | reactor turns | `park` | park slice | stopwatch starts | | | |
+//! | `IoPhaseBegins` | | | phase slice | | | | |
+//! | `IoReady`, `IoStale` | | `io` | | I/O events | | | wakers released |
+//! | `ParkEnds` | | | slice closes | park | | | phase 3 over |
+//! | `IoRegistered`, `IoWaits`, `IoDeregistered` | | `io` | | | | | |
+//! | `RemoteWakesBegin`, `RemoteWakesEnd` | | | phase slice | | | | |
+//! | `ClockJumped` | | `clock` | | clock jump | | | |
+//! | `RuntimeDropped` | | | file closed | | | thread stopped | |
+//!
+//! Not an event: `waits::note`, which a future that parks a task outside the
+//! runtime's sight calls itself (`waits.rs`); the snapshot reads what it kept.
 //!
 //! # Ground rules
 //! - Watching costs nothing when nobody watches: each observer tests one `bool` (or
@@ -62,7 +66,9 @@ mod thread_cpu;
 pub(crate) mod timeline;
 pub mod trace;
 pub(crate) mod turn;
+pub mod waits;
 pub(crate) mod watchdog;
+pub mod woken_by;
 
 use crate::event::{Event, Park, WakePath};
 use crate::task::{self, TaskCounts, TaskId};
@@ -72,7 +78,9 @@ use stall::{Stall, StallCause, StallSettings, StallWatch};
 use timeline::{Timeline, TimelineFile, TimelineRequest};
 use trace::{ShowPark, ShowPath, ShowTicks, Tracer, trace};
 use turn::{IoEvent, Owner, TurnRecorder};
+use waits::TaskWaits;
 use watchdog::{LiveStallCallback, Watchdog};
+use woken_by::{WakeCauses, WokenBy};
 
 /// What the user asked to watch (`Builder`).
 #[derive(Clone)]
@@ -97,6 +105,10 @@ pub(crate) struct Observers {
     pub(crate) recorder: TurnRecorder,
     /// What `spawn_named` called each live task that has a name.
     pub(crate) names: TaskNames,
+    /// What the futures that parked each task said it waits on (`waits::note`).
+    pub(crate) waits: TaskWaits,
+    /// What the loop is doing, so each wake can name what woke it (`woken_by.rs`).
+    wake_causes: WakeCauses,
     stalls: StallWatch,
     /// Watches polls from another thread while a stall threshold is set.
     watchdog: Option<Watchdog>,
@@ -112,6 +124,8 @@ impl Observers {
             timeline: Timeline::open(settings.trace_json.as_ref())?,
             recorder: TurnRecorder::default(),
             names: TaskNames::default(),
+            waits: TaskWaits::default(),
+            wake_causes: WakeCauses::default(),
             watchdog: match settings.stalls.threshold {
                 Some(threshold) => Some(Watchdog::start(threshold, settings.on_live_stall)?),
                 None => None,
@@ -166,6 +180,20 @@ impl Observers {
         Subject(task, self.names.of(task))
     }
 
+    /// True if someone reads what woke each task: the trace, or a turn being recorded.
+    #[inline(always)]
+    fn wakes_watched(&self) -> bool {
+        self.tracer.enabled() || self.recorder.is_recording()
+    }
+
+    /// The loop is now inside `cause` (a poll, a timer, an I/O event) or none (`Loop`).
+    #[inline(always)]
+    fn waking_now(&self, cause: WokenBy) {
+        if self.wakes_watched() {
+            self.wake_causes.now(cause);
+        }
+    }
+
     /// True if a poll over the stall threshold waits to be reported.
     pub(crate) fn stalls_noted(&self) -> bool {
         self.stalls.any_noted()
@@ -205,11 +233,28 @@ impl Observers {
                 }
             }
             Event::Queued { task, path } => {
-                trace!(tracer, "wake   {} ({})", self.subject(task), ShowPath(path));
+                if self.wakes_watched() {
+                    let by = self.wake_causes.queued(task, path);
+                    let subject = self.subject(task);
+                    trace!(tracer, "wake   {subject} ({}, by {by})", ShowPath(path));
+                }
                 self.timeline.write(|t| t.woke(task));
             }
-            Event::TurnBegins { ready } => self.timeline.write(|t| t.ready_queue(ready)),
+            Event::TurnBegins { ready } => {
+                let number = self.counters.reactor_turns.get() + 1;
+                trace!(tracer, "── turn {number} · {ready} in the ready queue ──");
+                self.timeline.write(|t| t.ready_queue(ready));
+            }
             Event::PollBegins { task, at, counts } => {
+                if self.wakes_watched() {
+                    let first_poll = counts.is_some_and(|c| TaskCounts::counted(&c.polls) == 0);
+                    self.recorder
+                        .woken_by(self.wake_causes.polled(task, first_poll));
+                    self.wake_causes.now(match task {
+                        TaskId::BLOCK_ON => WokenBy::BlockOn,
+                        task => WokenBy::Task(task),
+                    });
+                }
                 if let Some(counts) = counts {
                     TaskCounts::count(&counts.polls);
                 }
@@ -225,6 +270,7 @@ impl Observers {
                 took,
             } => self.poll_ended(task, at, ready, took),
             Event::PollUnwound => {
+                self.waking_now(WokenBy::Loop);
                 if let Some(watchdog) = &self.watchdog {
                     watchdog.poll_ended();
                 }
@@ -232,6 +278,9 @@ impl Observers {
             Event::ForcedYield { task } => {
                 Counters::bump(&self.counters.forced_yields);
                 trace!(tracer, "coop   task={task} budget spent: yield");
+                if self.wakes_watched() {
+                    self.wake_causes.budget_spent(task);
+                }
                 self.recorder.forced_yield(task);
                 self.timeline.write(|t| t.instant(task, "forced yield"));
             }
@@ -252,8 +301,10 @@ impl Observers {
                     ShowTicks(late)
                 );
                 self.recorder.fired(deadline, level, slot, late);
+                self.waking_now(WokenBy::Timer(turn::since_start(deadline)));
             }
             Event::TimersEnd | Event::RemoteWakesEnd => {
+                self.waking_now(WokenBy::Loop);
                 self.timeline.write(TimelineFile::loop_phase_ends);
             }
             Event::TimerPhaseOver { due, max_lateness } => {
@@ -279,9 +330,9 @@ impl Observers {
                 tracer,
                 "timer  cancel TimerKey({key}) level={level} slot={slot}"
             ),
-            Event::ParkBegins { park } => {
+            Event::ParkBegins { park, has_work } => {
                 Counters::bump(&self.counters.reactor_turns);
-                trace!(tracer, "park   {}", ShowPark(park));
+                trace!(tracer, "park   {}", ShowPark(park, has_work));
                 self.timeline.write(|t| t.park_begins(park != Park::No));
                 self.recorder.park_begins();
             }
@@ -298,6 +349,16 @@ impl Observers {
                     tracer,
                     "io     token={token} readable={readable} writable={writable}"
                 );
+                if self.wakes_watched() {
+                    let by = WokenBy::io(token, readable, writable);
+                    for waker in woken {
+                        match self.owner_of(waker) {
+                            Owner::Task(task) => self.wake_causes.io_released(task, by),
+                            Owner::BlockOn => self.wake_causes.io_released(TaskId::BLOCK_ON, by),
+                            Owner::Foreign => {}
+                        }
+                    }
+                }
                 self.recorder.record(|turn| {
                     turn.io.push(IoEvent {
                         token: token.to_string(),
@@ -309,6 +370,9 @@ impl Observers {
             }
             Event::IoStale { token } => trace!(tracer, "io     token={token} stale: dropped"),
             Event::ParkEnds { park, next_timer } => {
+                if self.wakes_watched() {
+                    self.wake_causes.park_over();
+                }
                 self.recorder.parked(park, next_timer);
                 self.timeline.write(TimelineFile::loop_phase_ends);
             }
@@ -354,6 +418,7 @@ impl Observers {
         if let Some(watchdog) = &self.watchdog {
             watchdog.poll_ended();
         }
+        self.waking_now(WokenBy::Loop);
         let in_block_on = task == TaskId::BLOCK_ON;
         if !in_block_on {
             Counters::bump(&self.counters.polls);
@@ -363,9 +428,10 @@ impl Observers {
         }
         trace!(
             self.tracer,
-            "poll   {} -> {}",
+            "poll   {} -> {}, began at {}",
             self.subject(task),
-            Outcome(task, ready)
+            Outcome(task, ready),
+            self.tracer.at(took)
         );
         // The `block_on` future is never polled while a `Turn` is recorded.
         self.recorder.polled(task, at, ready, took);
@@ -378,6 +444,7 @@ impl Observers {
         }
         if ready && !in_block_on {
             self.names.finished(task);
+            self.waits.finished(task);
         }
     }
 }

@@ -19,7 +19,7 @@
 //! - Tracing never changes what the runtime does, only what it prints.
 
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::event::{Park, TokenName, WakePath};
 use crate::event_loop::context;
@@ -81,11 +81,26 @@ impl Tracer {
         !cfg!(glassbox_trace_off) && self.enabled
     }
 
+    /// The moment `ago` before now, as the trace's first column counts time.
+    pub(crate) fn at(&self, ago: Duration) -> ShowMoment {
+        let since_start = self.start.elapsed().saturating_sub(ago);
+        ShowMoment(since_start.as_secs_f64() * 1000.0)
+    }
+
     /// Prints one line. Call through [`trace!`], which checks `enabled` first.
     #[cold]
     pub(crate) fn emit(&self, event: fmt::Arguments<'_>) {
         let since_start = self.start.elapsed().as_secs_f64() * 1000.0;
         eprintln!("[{since_start:>11.3}ms] {event}");
+    }
+}
+
+/// A moment as the trace prints it, in ms since the runtime started: `0.254ms`.
+pub(crate) struct ShowMoment(f64);
+
+impl fmt::Display for ShowMoment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.3}ms", self.0)
     }
 }
 
@@ -98,13 +113,17 @@ impl fmt::Display for ShowTicks {
     }
 }
 
-/// A park as the trace prints it: `park   until the timer due in 10.584197ms`.
-pub(crate) struct ShowPark(pub(crate) Park);
+/// A park as the trace prints it: `park   until the timer due in 10.584197ms`. The
+/// `bool`: something is ready, which is why a `Park::No` does not wait.
+pub(crate) struct ShowPark(pub(crate) Park, pub(crate) bool);
 
 impl fmt::Display for ShowPark {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Park::No => f.write_str("none (work is ready)"),
+            Park::No if self.1 => f.write_str("none (work is ready)"),
+            // Nothing ready: a paused clock about to jump, or a turn told never to
+            // wait (`run_until_stalled`, or no task left to wait for).
+            Park::No => f.write_str("none (nothing ready: only a look for I/O)"),
             Park::Until(deadline) => {
                 let due_in = deadline.saturating_duration_since(Instant::now());
                 write!(f, "until the timer due in {due_in:?}")

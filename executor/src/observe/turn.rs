@@ -19,6 +19,7 @@ use std::panic::Location;
 use std::time::{Duration, Instant};
 
 use crate::event::Park;
+use crate::observe::woken_by::WokenBy;
 use crate::task::TaskId;
 
 /// What one turn of the loop did, phase by phase. Returned by
@@ -67,6 +68,9 @@ pub struct PollRecord {
     pub ready: bool,
     /// How long the poll took (wall clock).
     pub took: Duration,
+    /// Why it was in the ready queue: what woke it (`None` if that wake came before
+    /// the recording did, e.g. inside an earlier `block_on`).
+    pub woken_by: Option<WokenBy>,
 }
 
 /// One timer that came due.
@@ -147,6 +151,11 @@ impl fmt::Display for Turn {
             )?;
             if wall_times {
                 write!(f, " in {:?}", poll.took)?;
+            }
+            match poll.woken_by {
+                Some(WokenBy::Spawn) => write!(f, ", its first poll")?,
+                Some(woken_by) => write!(f, ", woken by {woken_by}")?,
+                None => {}
             }
             writeln!(f)?;
         }
@@ -286,6 +295,8 @@ pub(crate) struct TurnRecorder {
     turn: RefCell<Turn>,
     /// When phase 3 began to wait, while recording.
     parked_at: Cell<Option<Instant>>,
+    /// What woke the task being polled, while recording.
+    woken_by: Cell<Option<WokenBy>>,
 }
 
 impl TurnRecorder {
@@ -313,9 +324,16 @@ impl TurnRecorder {
                 spawned_at,
                 ready,
                 took,
+                woken_by: self.woken_by.take(),
             };
             turn.polls.push(poll);
         });
+    }
+
+    /// Phase 1: the task about to be polled was woken by `cause`.
+    #[inline]
+    pub(crate) fn woken_by(&self, cause: Option<WokenBy>) {
+        self.woken_by.set(cause);
     }
 
     /// Phase 2 (or 5): a timer fired from `level`/`slot`, `late` ticks after its
@@ -383,7 +401,7 @@ impl TurnRecorder {
     }
 
     /// True while a turn is being recorded.
-    #[cfg(test)]
+    #[inline]
     pub(crate) fn is_recording(&self) -> bool {
         self.recording.get()
     }

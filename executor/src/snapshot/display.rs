@@ -53,6 +53,8 @@ impl fmt::Display for Wait {
             Wait::Timer(deadline) => write!(f, "timer {}", Millis(*deadline)),
             Wait::Readable(token) => write!(f, "token {token} READABLE"),
             Wait::Writable(token) => write!(f, "token {token} WRITABLE"),
+            Wait::JoinHandle(task) => write!(f, "JoinHandle of task {task}"),
+            Wait::Told(label) => label.fmt(f),
         }
     }
 }
@@ -106,8 +108,9 @@ fn tasks_pane(f: &mut fmt::Formatter<'_>, tasks: &[TaskInfo]) -> fmt::Result {
         );
         let mut waits: Vec<String> = task.waits_on.iter().map(ToString::to_string).collect();
         if waits.is_empty() && task.state == TaskState::Parked {
-            // Parked, but on nothing the runtime holds: a pattern's wait list, a
-            // JoinHandle, a channel. Say how many wakers are out there, not where.
+            // Parked, but on nothing the runtime holds or was told of: a channel of
+            // another crate, a waker kept in a variable. Say how many wakers are out
+            // there, not where.
             waits.push(match task.wakers {
                 0 => "nothing: no waker left".to_string(),
                 1 => "a waker held elsewhere".to_string(),

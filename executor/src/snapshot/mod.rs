@@ -17,7 +17,7 @@
 //! tasks  │ id  state      polls wakes  self  spawned at             waits on
 //!        │ 1   parked         1     0     0  examples/step.rs:31:8  timer 0.250 ms
 //!        │ 2   parked         1     0     0  examples/step.rs:41:8  timer 3.000 ms
-//!        │ 3   parked         1     0     0  examples/step.rs:45:8  a waker held elsewhere
+//!        │ 3   parked         1     0     0  examples/step.rs:45:8  Queue::get at examples/step.rs:45:33, 1st in line
 //!        │ 4   parked         1     0     0  examples/step.rs:33:9  token 1.1 READABLE
 //! blocking jobs in flight: 0
 //! ```
@@ -32,11 +32,13 @@
 //! [`Owner::Foreign`]: named as such, never guessed. Joining the owners of timers and
 //! sockets to the tasks gives each task its "waits on" column.
 //!
-//! What the snapshot cannot see: the wait lists of the patterns crate (a `Semaphore`'s,
-//! a `Queue`'s) and of a `JoinHandle`. They live outside the executor, which only
-//! knows how many wakers of a task are alive somewhere (`TaskInfo::wakers`, read from
-//! the task's reference count), not where. A task parked there shows `a waker held
-//! elsewhere`.
+//! What the snapshot cannot see by itself: the wait lists of the patterns crate (a
+//! `Semaphore`'s, a `Queue`'s) and a blocking job's result slot. They live outside
+//! the executor, so the futures that park there tell it (`observe/waits.rs`): the
+//! snapshot shows `Semaphore::acquire at src/bank.rs:20:9, 2nd in line`. A `JoinHandle`
+//! keeps its awaiter's waker in the joined task's cell, which the snapshot reads. A
+//! task parked anywhere else (a channel of another crate, a waker kept in a variable)
+//! shows how many of its wakers are alive: `a waker held elsewhere`.
 //!
 //! # Warnings
 //!
@@ -57,7 +59,6 @@
 
 use std::collections::HashSet;
 use std::panic::Location;
-use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -65,6 +66,7 @@ use crate::event_loop::Core;
 use crate::event_loop::context;
 pub use crate::observe::turn::Owner;
 use crate::observe::turn::since_start;
+use crate::observe::waits::WaitLabel;
 use crate::runtime::Runtime;
 use crate::task::{Header, TaskCounts, TaskId};
 
@@ -121,9 +123,9 @@ pub struct TaskInfo {
     /// Clones of its `Waker` alive somewhere (a timer, a socket, a wait list, a
     /// variable). A parked task with none is lost: nothing can wake it.
     pub wakers: u32,
-    /// The timers and sockets where one of its wakers is parked, timers first. A
-    /// pattern's wait list (a `Semaphore`'s, a `Queue`'s) lives in the patterns crate,
-    /// out of the executor's sight: a task parked there waits on nothing shown here.
+    /// What it waits on: the timers and sockets where one of its wakers is parked,
+    /// the `JoinHandle` it awaits, then what the futures that parked it elsewhere said
+    /// (a pattern's wait list, a blocking job). Empty while it is not parked.
     pub waits_on: Vec<Wait>,
 }
 
@@ -150,6 +152,11 @@ pub enum Wait {
     Readable(String),
     /// A write (or connect) parked on the source with this token.
     Writable(String),
+    /// The `JoinHandle` of this task, awaited.
+    JoinHandle(TaskId),
+    /// What the future that parked the task said it waits on (`waits::note`): a
+    /// `Semaphore`'s or a `Queue`'s line, a blocking job.
+    Told(WaitLabel),
 }
 
 /// One pending timer: where it sits in the wheel, when it is due, and whose it is.
@@ -253,6 +260,7 @@ pub(crate) fn take(core: &Core) -> Snapshot {
         })
         .collect();
     let mut wake_on_its_way = Vec::new();
+    let joined_by = awaited_join_handles(core);
     let mut tasks: Vec<TaskInfo> = core
         .tasks
         .borrow()
@@ -262,8 +270,20 @@ pub(crate) fn take(core: &Core) -> Snapshot {
             if header.remote_queued.is_raised() {
                 wake_on_its_way.push(header.id());
             }
-            let name = core.observers.names.of(header.id());
-            task_info(header, name, core.polling.get(), &timers, &io)
+            let mut info = task_info(header, core.polling.get(), &timers, &io);
+            info.name = core
+                .observers
+                .names
+                .of(header.id())
+                .map(|name| name.to_string());
+            if info.state == TaskState::Parked {
+                let joins = joined_by.iter().filter(|(_, by)| *by == header.id());
+                info.waits_on
+                    .extend(joins.map(|&(joined, _)| Wait::JoinHandle(joined)));
+                let told = core.observers.waits.of(header.id(), info.polls);
+                info.waits_on.extend(told.into_iter().map(Wait::Told));
+            }
+            info
         })
         .collect();
     tasks.sort_by_key(|task| task.id);
@@ -281,10 +301,27 @@ pub(crate) fn take(core: &Core) -> Snapshot {
     }
 }
 
+/// Each task whose `JoinHandle` a task of this runtime awaits, and that task:
+/// `(joined, awaited by)`.
+fn awaited_join_handles(core: &Core) -> Vec<(TaskId, TaskId)> {
+    let tasks = core.tasks.borrow();
+    let mut joined_by = Vec::new();
+    for (_, task) in tasks.iter() {
+        // Out and back in, with no code of anyone else's run between: naming an
+        // owner only reads the waker's pointers.
+        let cell = task.join_waker();
+        let waker = cell.take();
+        if let Some(Owner::Task(by)) = waker.as_ref().map(|w| core.observers.owner_of(w)) {
+            joined_by.push((task.header().id(), by));
+        }
+        cell.set(waker);
+    }
+    joined_by
+}
+
 /// One task's row, with what it waits on found among the timers and sources.
 fn task_info(
     header: &Header,
-    name: Option<Rc<str>>,
     polling: TaskId,
     timers: &[PendingTimer],
     io: &[IoRegistration],
@@ -312,7 +349,7 @@ fn task_info(
     }
     TaskInfo {
         id: header.id(),
-        name: name.map(|name| name.to_string()),
+        name: None,
         spawned_at: header.spawned_at,
         state,
         polls: TaskCounts::counted(&header.counts.polls),

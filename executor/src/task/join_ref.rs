@@ -37,6 +37,18 @@ pub(crate) struct JoinRef<T> {
     _output: PhantomData<T>,
 }
 
+impl TaskRef {
+    /// Where the waker of whoever awaits this task's `JoinHandle` is kept: the
+    /// handle parks it, the task's end wakes it, a snapshot reads whose it is.
+    pub(crate) fn join_waker(&self) -> &Cell<Option<Waker>> {
+        // Every cell starts with a `TaskPrefix` (`repr(C)`), our reference keeps it
+        // alive ("Refcount"), and the `Cell` is touched on this thread alone ("Thread
+        // affinity": TaskRef is !Send).
+        // SAFETY: a live `TaskPrefix` at this address, shared access only (above).
+        unsafe { &self.header.cast::<TaskPrefix>().as_ref().join_waker }
+    }
+}
+
 impl<T> JoinRef<T> {
     /// # Safety
     /// `task`'s future has output type `T`.
@@ -52,11 +64,7 @@ impl<T> JoinRef<T> {
     }
 
     pub(crate) fn join_waker(&self) -> &Cell<Option<Waker>> {
-        // Every cell starts with a `TaskPrefix` (`repr(C)`), our reference keeps it
-        // alive ("Refcount"), and the `Cell` is touched on this thread alone ("Thread
-        // affinity": JoinRef is !Send).
-        // SAFETY: a live `TaskPrefix` at this address, shared access only (above).
-        unsafe { &self.task.header.cast::<TaskPrefix>().as_ref().join_waker }
+        self.task.join_waker()
     }
 
     /// True once the output was written (completed, panicked or cancelled), taken or not.

@@ -33,9 +33,7 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
-
-use crate::contain::{drop_contained, run_contained};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -43,6 +41,9 @@ use std::task::{Context, Poll, Waker};
 
 use executor::coop;
 use executor::time::ClockHold;
+use executor::waits::{WaitDetail, WaitLabel};
+
+use crate::contain::{drop_contained, run_contained};
 
 /// A job as the pool sees it: whatever its closure and result types.
 pub(crate) trait Job: Send {
@@ -57,6 +58,7 @@ pub(crate) trait Job: Send {
 }
 
 /// Builds the job for `f` and the handle that will receive its result.
+#[track_caller]
 pub(crate) fn new_job<F, T>(f: F, hold: ClockHold) -> (Box<dyn Job>, BlockingHandle<T>)
 where
     F: FnOnce() -> T + Send + 'static,
@@ -73,7 +75,8 @@ where
     // Ids only name jobs in the trace; Relaxed is enough for a unique counter.
     static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed);
-    (Box::new(job), BlockingHandle { slot, id })
+    let at = Location::caller();
+    (Box::new(job), BlockingHandle { slot, id, at })
 }
 
 /// One job: the closure (until it runs), where its result goes, and the clock hold.
@@ -172,6 +175,8 @@ pub struct BlockingHandle<T> {
     slot: Arc<Slot<T>>,
     /// Names the job in the trace (`block  submit job=…` / `block  result job=…`).
     pub(crate) id: u64,
+    /// Where the user spawned it, for the snapshot's "waits on".
+    at: &'static Location<'static>,
 }
 
 // === impl BlockingHandle ===
@@ -214,6 +219,13 @@ impl<T> BlockingHandle<T> {
                 };
                 *state = State::Waiting(Some(waker));
                 drop(state);
+                let detail = WaitDetail::Job(self.id);
+                let label = WaitLabel {
+                    what: "spawn_blocking",
+                    at: self.at,
+                    detail,
+                };
+                executor::waits::note(cx.waker(), label);
                 // A waker's drop is foreign code: outside the lock, contained.
                 drop_contained(replaced);
                 // Pending: the pool thread wakes this waker in Slot::complete, after

@@ -232,6 +232,7 @@ impl BlockingPool {
     ///
     /// # Panics
     /// If the OS refuses to start a thread and the pool has none running.
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> BlockingHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -287,6 +288,7 @@ impl fmt::Debug for BlockingPool {
 
 /// Hands `f` to the runtime pool this thread works for, if it is a thread of a
 /// runtime's pool (a job calling `spawn_blocking`); gives `f` back otherwise.
+#[track_caller]
 pub(super) fn spawn_on_this_threads_runtime_pool<F, T>(f: F) -> Result<BlockingHandle<T>, F>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -305,6 +307,7 @@ impl Shared {
     }
 
     /// Queues `f` as a job, and returns its handle.
+    #[track_caller]
     fn spawn<F, T>(self: &Arc<Self>, f: F) -> BlockingHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,

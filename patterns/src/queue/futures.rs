@@ -14,6 +14,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -41,6 +42,8 @@ use crate::wait_list::{Waiter, Wakeups};
 pub struct Put<'a, T> {
     queue: &'a Queue<T>,
     step: PutStep<T>,
+    /// Where the user called `put`, for the snapshot's "waits on".
+    at: &'static Location<'static>,
 }
 
 enum PutStep<T> {
@@ -52,10 +55,11 @@ enum PutStep<T> {
 }
 
 impl<'a, T> Put<'a, T> {
-    pub(super) fn new(queue: &'a Queue<T>, item: T) -> Put<'a, T> {
+    pub(super) fn new(queue: &'a Queue<T>, item: T, at: &'static Location<'static>) -> Put<'a, T> {
         Put {
             queue,
             step: PutStep::Start(item),
+            at,
         }
     }
 }
@@ -97,6 +101,9 @@ impl<T> Put<'_, T> {
                     Poll::Ready(result.map_err(|error| QueueShutDown(error.into_inner())))
                 } else {
                     let putter = inner.putters.push_back(PutSlot::Waiting, cx.waker());
+                    inner
+                        .putters
+                        .tell(&putter, cx.waker(), "Queue::put", this.at);
                     this.step = PutStep::Waiting(putter, item);
                     // Pending: a slot freed by a get, or left free behind the
                     // reservations ahead of us once they are used, is reserved for us
@@ -129,6 +136,10 @@ impl<T> Put<'_, T> {
                     PutSlot::Waiting => {
                         drop(inner); // replacing a waker may drop one: foreign code
                         putter.set_waker(cx.waker());
+                        let inner = this.queue.inner.borrow();
+                        inner
+                            .putters
+                            .tell(&putter, cx.waker(), "Queue::put", this.at);
                         this.step = PutStep::Waiting(putter, item);
                         // Pending: still in line; a freed slot or shutdown wakes us.
                         Poll::Pending
@@ -196,6 +207,8 @@ impl<T> fmt::Debug for Put<'_, T> {
 pub struct Get<'a, T> {
     queue: &'a Queue<T>,
     step: GetStep<T>,
+    /// Where the user called `get`, for the snapshot's "waits on".
+    at: &'static Location<'static>,
 }
 
 enum GetStep<T> {
@@ -205,10 +218,11 @@ enum GetStep<T> {
 }
 
 impl<'a, T> Get<'a, T> {
-    pub(super) fn new(queue: &'a Queue<T>) -> Get<'a, T> {
+    pub(super) fn new(queue: &'a Queue<T>, at: &'static Location<'static>) -> Get<'a, T> {
         Get {
             queue,
             step: GetStep::Start,
+            at,
         }
     }
 }
@@ -237,8 +251,11 @@ impl<T> Get<'_, T> {
                     Ok(item) => Poll::Ready(Ok(item)),
                     Err(GetNowaitError::ShutDown) => Poll::Ready(Err(QueueShutDown(()))),
                     Err(GetNowaitError::Empty) => {
-                        this.step =
-                            GetStep::Waiting(inner.getters.push_back(GetSlot::Waiting, cx.waker()));
+                        let getter = inner.getters.push_back(GetSlot::Waiting, cx.waker());
+                        inner
+                            .getters
+                            .tell(&getter, cx.waker(), "Queue::get", this.at);
+                        this.step = GetStep::Waiting(getter);
                         // Pending: a put hands us an item and wakes us, or shutdown
                         // wakes us to drain what is left, or fail.
                         Poll::Pending
@@ -270,6 +287,10 @@ impl<T> Get<'_, T> {
                     GetSlot::Waiting => {
                         drop(inner); // replacing a waker may drop one: foreign code
                         getter.set_waker(cx.waker());
+                        let inner = this.queue.inner.borrow();
+                        inner
+                            .getters
+                            .tell(&getter, cx.waker(), "Queue::get", this.at);
                         this.step = GetStep::Waiting(getter);
                         // Pending: still in line; a put, a handed item passed on, or
                         // shutdown wakes us.
@@ -344,6 +365,8 @@ impl<T> fmt::Debug for Get<'_, T> {
 pub struct Join<'a, T> {
     queue: &'a Queue<T>,
     step: JoinStep,
+    /// Where the user called `join`, for the snapshot's "waits on".
+    at: &'static Location<'static>,
 }
 
 enum JoinStep {
@@ -353,10 +376,11 @@ enum JoinStep {
 }
 
 impl<'a, T> Join<'a, T> {
-    pub(super) fn new(queue: &'a Queue<T>) -> Join<'a, T> {
+    pub(super) fn new(queue: &'a Queue<T>, at: &'static Location<'static>) -> Join<'a, T> {
         Join {
             queue,
             step: JoinStep::Start,
+            at,
         }
     }
 }
@@ -383,7 +407,11 @@ impl<T> Join<'_, T> {
                     this.step = JoinStep::Done;
                     return Poll::Ready(());
                 }
-                this.step = JoinStep::Waiting(inner.joiners.push_back(false, cx.waker()));
+                let joiner = inner.joiners.push_back(false, cx.waker());
+                inner
+                    .joiners
+                    .tell(&joiner, cx.waker(), "Queue::join", this.at);
+                this.step = JoinStep::Waiting(joiner);
                 // Pending: the task_done (or shutdown(true)) that brings unfinished
                 // to zero wakes us.
                 Poll::Pending
@@ -394,6 +422,10 @@ impl<T> Join<'_, T> {
                     return Poll::Ready(());
                 }
                 joiner.set_waker(cx.waker());
+                let inner = this.queue.inner.borrow();
+                inner
+                    .joiners
+                    .tell(joiner, cx.waker(), "Queue::join", this.at);
                 // Pending: still waiting for unfinished to reach zero.
                 Poll::Pending
             }

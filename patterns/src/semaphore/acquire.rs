@@ -12,6 +12,7 @@
 use std::cell::RefMut;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -21,6 +22,9 @@ use executor::coop;
 use super::{AcquireError, Permit, Request, Semaphore, State};
 use crate::contain::drop_contained;
 use crate::wait_list::Waiter;
+
+/// What a parked acquire says it waits on, in the snapshot.
+const WHAT: &str = "Semaphore::acquire";
 
 /// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
 ///
@@ -43,6 +47,8 @@ pub struct Acquire<'a> {
     semaphore: &'a Semaphore,
     wanted: u32,
     step: Step,
+    /// Where the user called `acquire`, for the snapshot's "waits on".
+    at: &'static Location<'static>,
 }
 
 /// Where an [`Acquire`] is in its life.
@@ -59,11 +65,16 @@ enum Step {
 
 impl<'a> Acquire<'a> {
     /// A request for `wanted` permits, not yet in line.
-    pub(super) fn new(semaphore: &'a Semaphore, wanted: u32) -> Acquire<'a> {
+    pub(super) fn new(
+        semaphore: &'a Semaphore,
+        wanted: u32,
+        at: &'static Location<'static>,
+    ) -> Acquire<'a> {
         Acquire {
             semaphore,
             wanted,
             step: Step::Start,
+            at,
         }
     }
 
@@ -162,7 +173,9 @@ impl<'a> Acquire<'a> {
             wanted: self.wanted,
             assigned: taken as u32,
         };
-        self.step = Step::Waiting(state.waiters.push_back(request, cx.waker()));
+        let waiter = state.waiters.push_back(request, cx.waker());
+        state.waiters.tell(&waiter, cx.waker(), WHAT, self.at);
+        self.step = Step::Waiting(waiter);
         // Pending: `release` wakes us once our request is complete, or `close` wakes
         // us to fail.
         Poll::Pending
@@ -184,6 +197,8 @@ impl<'a> Acquire<'a> {
             return Poll::Ready(Err(AcquireError(())));
         }
         waiter.set_waker(cx.waker());
+        let state = self.semaphore.state.borrow();
+        state.waiters.tell(waiter, cx.waker(), WHAT, self.at);
         // Pending: still in line; `release` or `close` wakes us.
         Poll::Pending
     }

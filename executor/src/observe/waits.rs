@@ -1,0 +1,283 @@
+//! What each parked task waits on, in its own code's words: `Semaphore::acquire at
+//! src/bank.rs:20:9, 2nd in line`. The snapshot's "waits on" column reads it.
+//!
+//! The snapshot finds some waits by itself, since it knows whose waker the runtime
+//! holds: a timer's, a socket's, a `JoinHandle`'s. A pattern's wait list (a
+//! `Semaphore`'s, a `Queue`'s) or a blocking job's result slot lives outside the
+//! executor, where it cannot look. So the future that parks there says so, with
+//! [`note`], as it returns `Pending`:
+//!
+//! ```text
+//! Acquire::poll ─► joins the line ─► waits::note(cx.waker(), WaitLabel { … }) ─► Pending
+//!                                          │ the waker names the task and its poll count
+//!                                          ▼
+//!                         this runtime's table: task 3 → [label], told in poll 1
+//! snapshot ─► task 3 parked, still at poll 1? ─► "waits on: Semaphore::acquire at …"
+//! ```
+//!
+//! # Ground rules
+//! - A label is kept with the poll it was told in (the task's poll count): once the
+//!   task is polled again, the labels of that older poll no longer count. A future
+//!   still waiting tells again at each `Pending`, so nothing stale is ever shown.
+//! - Telling costs a table insert, paid only by futures that park outside the
+//!   runtime's sight; a runtime where nobody tells pays one emptiness test per
+//!   finished task, when its entry goes.
+//! - A waker that is not a task's of a runtime current on this thread (a
+//!   combinator's, the `block_on` future's, another runtime's) tells nothing.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::Location;
+use std::task::Waker;
+
+use crate::event_loop::context;
+use crate::task::{self, TaskCounts, TaskId};
+
+/// A wait, as the future that parks a task describes it to the snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitLabel {
+    /// The operation waited on, as its users write it: `"Semaphore::acquire"`.
+    pub what: &'static str,
+    /// Where the user's code called it (`#[track_caller]`).
+    pub at: &'static Location<'static>,
+    /// Where the task stands, if the operation has a line or a job.
+    pub detail: WaitDetail,
+}
+
+/// Where a waiting task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitDetail {
+    /// Nothing more to say.
+    None,
+    /// Its place in a first-in, first-out line when it last parked: 1 is the front.
+    InLine(usize),
+    /// The blocking job with this id (as the trace names it: `block  submit job=…`).
+    Job(u64),
+}
+
+/// Tells the runtime that the task whose waker is `waker` waits on `label`: call it as
+/// the future that parks the task returns `Pending`. Does nothing for a waker that is
+/// not a task's of the runtime current on this thread.
+///
+/// ```
+/// use std::panic::Location;
+/// use std::task::Poll;
+/// use executor::waits::{WaitDetail, WaitLabel, note};
+///
+/// let mut rt = executor::Runtime::builder().paused_clock(true).build().unwrap();
+/// rt.spawn(std::future::poll_fn(|cx| {
+///     let at = Location::caller();
+///     note(cx.waker(), WaitLabel { what: "Gate::open", at, detail: WaitDetail::None });
+///     Poll::<()>::Pending
+/// }));
+/// rt.run_until_stalled();
+/// let seen = rt.snapshot().to_string();
+/// assert!(seen.contains("Gate::open at"), "{seen}");
+/// ```
+pub fn note(waker: &Waker, label: WaitLabel) {
+    let Some(header) = task::header_of(waker) else {
+        return;
+    };
+    context::with_runtime(header.remote.runtime_id, |core| {
+        let poll = TaskCounts::counted(&header.counts.polls);
+        core.observers.waits.note(header.id(), poll, label);
+    });
+}
+
+/// The labels told for each live task, with the poll they were told in.
+#[derive(Debug, Default)]
+pub(crate) struct TaskWaits(RefCell<HashMap<TaskId, Told>>);
+
+#[derive(Debug)]
+struct Told {
+    poll: u32,
+    labels: Vec<WaitLabel>,
+}
+
+impl TaskWaits {
+    fn note(&self, task: TaskId, poll: u32, label: WaitLabel) {
+        let mut table = self.0.borrow_mut();
+        let told = table.entry(task).or_insert_with(|| Told {
+            poll,
+            labels: Vec::new(),
+        });
+        if told.poll != poll {
+            told.poll = poll;
+            told.labels.clear();
+        }
+        // A future polled twice in one poll of its task (a `select` loop) tells twice.
+        if !told.labels.contains(&label) {
+            told.labels.push(label);
+        }
+    }
+
+    /// What `task` said it waits on in its poll number `poll` (its latest).
+    pub(crate) fn of(&self, task: TaskId, poll: u32) -> Vec<WaitLabel> {
+        match self.0.borrow().get(&task) {
+            Some(told) if told.poll == poll => told.labels.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `task` finished: its labels go.
+    #[inline]
+    pub(crate) fn finished(&self, task: TaskId) {
+        if !self.0.borrow().is_empty() {
+            self.0.borrow_mut().remove(&task);
+        }
+    }
+}
+
+impl fmt::Display for WaitLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.detail {
+            WaitDetail::Job(id) => write!(f, "{} job {id} at {}", self.what, self.at),
+            WaitDetail::None => write!(f, "{} at {}", self.what, self.at),
+            WaitDetail::InLine(place) => {
+                write!(
+                    f,
+                    "{} at {}, {} in line",
+                    self.what,
+                    self.at,
+                    Ordinal(place)
+                )
+            }
+        }
+    }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, …, `11th`, `12th`, `13th`, `21st`.
+struct Ordinal(usize);
+
+impl fmt::Display for Ordinal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        let suffix = match (n % 10, n % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        write!(f, "{n}{suffix}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Wait;
+    use crate::{Runtime, TaskId, spawn, yield_now};
+    use std::future::poll_fn;
+    use std::task::Poll;
+
+    fn label(what: &'static str) -> WaitLabel {
+        WaitLabel {
+            what,
+            at: Location::caller(),
+            detail: WaitDetail::None,
+        }
+    }
+
+    fn told(rt: &Runtime, task: TaskId) -> Vec<Wait> {
+        let snapshot = rt.snapshot();
+        let info = snapshot.tasks.iter().find(|info| info.id == task).unwrap();
+        info.waits_on.clone()
+    }
+
+    #[test]
+    fn a_label_counts_only_until_the_task_is_polled_again() {
+        let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
+        let gate = label("Gate::open");
+        let mut polls = 0;
+        let task = rt.spawn(poll_fn(move |cx| {
+            polls += 1;
+            if polls == 1 {
+                note(cx.waker(), gate);
+                note(cx.waker(), gate); // told twice in one poll: shown once
+                cx.waker().wake_by_ref(); // and polled again at once
+            }
+            Poll::<()>::Pending
+        }));
+        rt.turn(); // poll 1, which wakes the task: the turn does not wait
+        assert_eq!(told(&rt, task.id()), [Wait::Told(gate)], "after poll 1");
+        rt.run_until_stalled(); // poll 2; never waits for the parked task
+        assert_eq!(told(&rt, task.id()), [], "poll 2 told nothing");
+    }
+
+    #[test]
+    fn a_finished_or_aborted_task_leaves_no_label_behind() {
+        let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
+        rt.block_on(async {
+            for _ in 0..100 {
+                let mut parked = false;
+                let told_then_done = poll_fn(move |cx| {
+                    if std::mem::replace(&mut parked, true) {
+                        return Poll::Ready(());
+                    }
+                    note(cx.waker(), label("Once::wait"));
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                });
+                spawn(told_then_done).await.unwrap();
+            }
+            let aborted = spawn(poll_fn(|cx| {
+                note(cx.waker(), label("Never::wait"));
+                Poll::<()>::Pending
+            }));
+            yield_now().await;
+            aborted.abort();
+            assert!(aborted.await.is_err());
+        });
+        assert!(rt.core.observers.waits.0.borrow().is_empty());
+    }
+
+    #[test]
+    fn the_block_on_future_and_foreign_wakers_tell_nothing() {
+        let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
+        rt.block_on(poll_fn(|cx| {
+            note(cx.waker(), label("BlockOn::wait"));
+            note(std::task::Waker::noop(), label("Noop::wait"));
+            Poll::Ready(())
+        }));
+        note(std::task::Waker::noop(), label("Outside::wait"));
+        assert!(rt.core.observers.waits.0.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_label_reads_what_at_where_and_place() {
+        let at = Location::caller();
+        let in_line = WaitLabel {
+            what: "Semaphore::acquire",
+            at,
+            detail: WaitDetail::InLine(2),
+        };
+        let job = WaitLabel {
+            what: "spawn_blocking",
+            at,
+            detail: WaitDetail::Job(12),
+        };
+        assert_eq!(
+            in_line.to_string(),
+            format!("Semaphore::acquire at {at}, 2nd in line")
+        );
+        assert_eq!(job.to_string(), format!("spawn_blocking job 12 at {at}"));
+    }
+
+    #[test]
+    fn ordinals_read_as_english() {
+        let read: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112]
+            .into_iter()
+            .map(|n| Ordinal(n).to_string())
+            .collect();
+        assert_eq!(
+            read,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd",
+                "101st", "111th", "112th"
+            ]
+        );
+    }
+}
