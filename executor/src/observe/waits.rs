@@ -191,19 +191,24 @@ mod tests {
     fn a_label_counts_only_until_the_task_is_polled_again() {
         let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
         let gate = label("Gate::open");
+        let parked = std::rc::Rc::new(std::cell::Cell::new(None));
         let mut polls = 0;
-        let task = rt.spawn(poll_fn(move |cx| {
-            polls += 1;
-            if polls == 1 {
-                note(cx.waker(), gate);
-                note(cx.waker(), gate); // told twice in one poll: shown once
-                cx.waker().wake_by_ref(); // and polled again at once
+        let task = rt.spawn(poll_fn({
+            let parked = parked.clone();
+            move |cx| {
+                polls += 1;
+                if polls == 1 {
+                    note(cx.waker(), gate);
+                    note(cx.waker(), gate); // told twice in one poll: shown once
+                    parked.set(Some(cx.waker().clone()));
+                }
+                Poll::<()>::Pending
             }
-            Poll::<()>::Pending
         }));
-        rt.turn(); // poll 1, which wakes the task: the turn does not wait
+        rt.run_until_stalled();
         assert_eq!(told(&rt, task.id()), [Wait::Told(gate)], "after poll 1");
-        rt.run_until_stalled(); // poll 2; never waits for the parked task
+        parked.take().unwrap().wake(); // from outside the loop: polled again
+        rt.run_until_stalled();
         assert_eq!(told(&rt, task.id()), [], "poll 2 told nothing");
     }
 
