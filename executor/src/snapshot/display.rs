@@ -117,11 +117,21 @@ fn tasks_pane(f: &mut fmt::Formatter<'_>, tasks: &[TaskInfo]) -> fmt::Result {
                 n => format!("{n} wakers held elsewhere"),
             });
         }
-        if waits.is_empty() {
-            writeln!(f, "{}", row.trim_end())?;
-        } else {
-            let indent = row.chars().count();
+        let indent = row.chars().count();
+        let first_fits = waits
+            .first()
+            .is_some_and(|wait| indent + wait.chars().count() <= COLUMNS);
+        if first_fits {
             wrap(f, row, indent, waits, ", ")?;
+        } else {
+            // Nothing to show, or a wait too long for the column (a label with its
+            // call site): it goes on the lines below, indented under the row.
+            writeln!(f, "{}", row.trim_end())?;
+            if !waits.is_empty() {
+                let below = format!("{CONTINUATION}    ");
+                let indent = below.chars().count();
+                wrap(f, below, indent, waits, ", ")?;
+            }
         }
     }
     Ok(())

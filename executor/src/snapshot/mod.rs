@@ -17,7 +17,8 @@
 //! tasks  │ id  state      polls wakes  self  spawned at             waits on
 //!        │ 1   parked         1     0     0  examples/step.rs:31:8  timer 0.250 ms
 //!        │ 2   parked         1     0     0  examples/step.rs:41:8  timer 3.000 ms
-//!        │ 3   parked         1     0     0  examples/step.rs:45:8  Queue::get at examples/step.rs:45:33, 1st in line
+//!        │ 3   parked         1     0     0  examples/step.rs:45:8
+//!        │     Queue::get at examples/step.rs:45:33, 1st in line
 //!        │ 4   parked         1     0     0  examples/step.rs:33:9  token 1.1 READABLE
 //! blocking jobs in flight: 0
 //! ```
