@@ -235,14 +235,17 @@ impl Observers {
             Event::Queued { task, path } => {
                 if self.wakes_watched() {
                     let by = self.wake_causes.queued(task, path);
-                    let subject = self.subject(task);
-                    trace!(tracer, "wake   {subject} ({}, by {by})", ShowPath(path));
+                    let path = ShowPath(path);
+                    trace!(tracer, "wake   {} ({path}, by {by})", self.subject(task));
                 }
                 self.timeline.write(|t| t.woke(task));
             }
             Event::TurnBegins { ready } => {
-                let number = self.counters.reactor_turns.get() + 1;
-                trace!(tracer, "── turn {number} · {ready} in the ready queue ──");
+                trace!(
+                    tracer,
+                    "── turn {} · {ready} in the ready queue ──",
+                    self.counters.reactor_turns.get() + 1
+                );
                 self.timeline.write(|t| t.ready_queue(ready));
             }
             Event::PollBegins { task, at, counts } => {

@@ -30,6 +30,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::event::{TokenName, WakePath};
+use crate::observe::turn::Millis;
 use crate::task::TaskId;
 
 /// Why a task was in the ready queue: what woke it.
@@ -172,10 +173,7 @@ impl fmt::Display for WokenBy {
             WokenBy::Task(task) => write!(f, "task {task}"),
             WokenBy::Itself => f.write_str("itself"),
             WokenBy::BlockOn => f.write_str("block_on"),
-            WokenBy::Timer(deadline) => {
-                let micros = deadline.as_micros();
-                write!(f, "the timer due {}.{:03} ms", micros / 1000, micros % 1000)
-            }
+            WokenBy::Timer(deadline) => write!(f, "the timer due {}", Millis(deadline)),
             WokenBy::Io {
                 key,
                 generation,
