@@ -447,7 +447,6 @@ impl Observers {
         }
         if ready && !in_block_on {
             self.names.finished(task);
-            self.waits.finished(task);
         }
     }
 }

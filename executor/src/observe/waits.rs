@@ -19,14 +19,15 @@
 //! - A label is kept with the poll it was told in (the task's poll count): once the
 //!   task is polled again, the labels of that older poll no longer count. A future
 //!   still waiting tells again at each `Pending`, so nothing stale is ever shown.
-//! - Telling costs a table insert, paid only by futures that park outside the
-//!   runtime's sight; a runtime where nobody tells pays one emptiness test per
-//!   finished task, when its entry goes.
+//! - Telling costs a store in a table indexed by the task's slab key (no hashing: a
+//!   contended `Semaphore` tells once per acquire), paid only by futures that park
+//!   outside the runtime's sight. An entry names its task's id, so a finished task's
+//!   entry is dead once its key is reused, and nothing needs removing: the table
+//!   is never longer than the most tasks alive at once.
 //! - A waker that is not a task's of a runtime current on this thread (a
 //!   combinator's, the `block_on` future's, another runtime's) tells nothing.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::task::Waker;
@@ -82,30 +83,39 @@ pub fn note(waker: &Waker, label: WaitLabel) {
     };
     context::with_runtime(header.remote.runtime_id, |core| {
         let poll = TaskCounts::counted(&header.counts.polls);
-        core.observers.waits.note(header.id(), poll, label);
+        core.observers
+            .waits
+            .note(header.key(), header.id(), poll, label);
     });
 }
 
-/// The labels told for each live task, with the poll they were told in.
+/// The labels told for each task, by slab key, with the task and the poll they were
+/// told in.
 #[derive(Debug, Default)]
-pub(crate) struct TaskWaits(RefCell<HashMap<TaskId, Told>>);
+pub(crate) struct TaskWaits(RefCell<Vec<Told>>);
 
 #[derive(Debug)]
 struct Told {
+    task: TaskId,
     poll: u32,
     labels: Vec<WaitLabel>,
 }
 
 impl TaskWaits {
-    fn note(&self, task: TaskId, poll: u32, label: WaitLabel) {
+    fn note(&self, key: u32, task: TaskId, poll: u32, label: WaitLabel) {
         let mut table = self.0.borrow_mut();
-        let told = table.entry(task).or_insert_with(|| Told {
-            poll,
-            labels: Vec::new(),
-        });
-        if told.poll != poll {
-            told.poll = poll;
-            told.labels.clear();
+        let key = key as usize;
+        if table.len() <= key {
+            table.resize_with(key + 1, || Told {
+                task: TaskId::BLOCK_ON, // no task's: an empty entry
+                poll: 0,
+                labels: Vec::new(),
+            });
+        }
+        let told = &mut table[key];
+        if (told.task, told.poll) != (task, poll) {
+            (told.task, told.poll) = (task, poll);
+            told.labels.clear(); // keeps its memory for the next label
         }
         // A future polled twice in one poll of its task (a `select` loop) tells twice.
         if !told.labels.contains(&label) {
@@ -113,19 +123,12 @@ impl TaskWaits {
         }
     }
 
-    /// What `task` said it waits on in its poll number `poll` (its latest).
-    pub(crate) fn of(&self, task: TaskId, poll: u32) -> Vec<WaitLabel> {
-        match self.0.borrow().get(&task) {
-            Some(told) if told.poll == poll => told.labels.clone(),
+    /// What `task` (under slab `key`) said it waits on in its poll number `poll` (its
+    /// latest).
+    pub(crate) fn of(&self, key: u32, task: TaskId, poll: u32) -> Vec<WaitLabel> {
+        match self.0.borrow().get(key as usize) {
+            Some(told) if (told.task, told.poll) == (task, poll) => told.labels.clone(),
             _ => Vec::new(),
-        }
-    }
-
-    /// `task` finished: its labels go.
-    #[inline]
-    pub(crate) fn finished(&self, task: TaskId) {
-        if !self.0.borrow().is_empty() {
-            self.0.borrow_mut().remove(&task);
         }
     }
 }
@@ -213,30 +216,37 @@ mod tests {
     }
 
     #[test]
-    fn a_finished_or_aborted_task_leaves_no_label_behind() {
+    fn a_new_task_under_a_finished_ones_key_shows_none_of_its_labels() {
         let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
         rt.block_on(async {
-            for _ in 0..100 {
-                let mut parked = false;
-                let told_then_done = poll_fn(move |cx| {
-                    if std::mem::replace(&mut parked, true) {
-                        return Poll::Ready(());
-                    }
-                    note(cx.waker(), label("Once::wait"));
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                });
-                spawn(told_then_done).await.unwrap();
-            }
-            let aborted = spawn(poll_fn(|cx| {
-                note(cx.waker(), label("Never::wait"));
-                Poll::<()>::Pending
-            }));
+            let mut parked = false;
+            let told_then_done = poll_fn(move |cx| {
+                if std::mem::replace(&mut parked, true) {
+                    return Poll::Ready(());
+                }
+                note(cx.waker(), label("Once::wait"));
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            });
+            spawn(told_then_done).await.unwrap();
+            // Its key is free again: the next task takes it, and parks untold.
+            let next = spawn(std::future::pending::<()>());
             yield_now().await;
-            aborted.abort();
-            assert!(aborted.await.is_err());
+            let seen = crate::snapshot();
+            let info = seen.tasks.iter().find(|t| t.id == next.id()).unwrap();
+            assert_eq!(info.waits_on, [], "{seen}");
+            assert_eq!(rt_keys_told(), 1, "one entry, reused: nothing grows");
         });
-        assert!(rt.core.observers.waits.0.borrow().is_empty());
+    }
+
+    /// How many entries the current runtime's table holds.
+    fn rt_keys_told() -> usize {
+        context::expect_current("test")
+            .observers
+            .waits
+            .0
+            .borrow()
+            .len()
     }
 
     #[test]

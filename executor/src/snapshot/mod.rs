@@ -281,7 +281,10 @@ pub(crate) fn take(core: &Core) -> Snapshot {
                 let joins = joined_by.iter().filter(|(_, by)| *by == header.id());
                 info.waits_on
                     .extend(joins.map(|&(joined, _)| Wait::JoinHandle(joined)));
-                let told = core.observers.waits.of(header.id(), info.polls);
+                let told = core
+                    .observers
+                    .waits
+                    .of(header.key(), header.id(), info.polls);
                 info.waits_on.extend(told.into_iter().map(Wait::Told));
             }
             info
