@@ -274,3 +274,72 @@ fn the_report_made_as_block_on_returns_counts_the_due_timers_without_firing_them
     assert_eq!(rt.metrics().timers_fired, 0);
     assert_eq!(rt.snapshot().timers.len(), 1);
 }
+
+#[test]
+fn a_task_its_timer_had_queued_before_the_stall_is_counted_as_kept_waiting() {
+    let _hang = hang_guard::start();
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    // Paused: both 10 ms timers fire in one jump, the blocker's first (armed first),
+    // so the heartbeat is in the ready queue before the blocker's poll begins.
+    let mut rt = Runtime::builder()
+        .paused_clock(true)
+        .stall_threshold(Some(THRESHOLD))
+        .on_stall({
+            let reports = reports.clone();
+            move |report: &StallReport| reports.borrow_mut().push(report.clone())
+        })
+        .build()
+        .unwrap();
+    let heartbeat_id = rt.block_on(async {
+        let blocker = spawn(async {
+            sleep(Duration::from_millis(10)).await;
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        let heartbeat = spawn(sleep(Duration::from_millis(10)));
+        let id = heartbeat.id();
+        blocker.await.unwrap();
+        heartbeat.await.unwrap();
+        id
+    });
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].tasks_kept_waiting, [heartbeat_id]);
+    // Its timer fired on time, before the stall: the report does not count it twice.
+    assert_eq!(reports[0].timers_due, 0, "{reports:?}");
+    let line = reports[0].to_string();
+    assert!(
+        line.contains(&format!(
+            "1 task sat in the ready queue meanwhile (task {heartbeat_id})"
+        )),
+        "{line}"
+    );
+}
+
+#[test]
+fn tasks_spawned_before_the_stall_are_named_front_first_and_a_long_list_is_cut() {
+    let _hang = hang_guard::start();
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    let waiting = rt.block_on(async {
+        let blocker = spawn(async { std::thread::sleep(Duration::from_millis(120)) });
+        let waiting: Vec<_> = (0..7).map(|_| spawn(async {})).collect();
+        let ids: Vec<_> = waiting.iter().map(|handle| handle.id()).collect();
+        blocker.await.unwrap();
+        for handle in waiting {
+            handle.await.unwrap();
+        }
+        ids
+    });
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].tasks_kept_waiting, waiting);
+    let line = reports[0].to_string();
+    let first_five: Vec<String> = waiting[..5].iter().map(ToString::to_string).collect();
+    let expected = format!(
+        "7 tasks sat in the ready queue meanwhile (tasks {}, …)",
+        first_five.join(", ")
+    );
+    assert!(
+        line.contains(&expected),
+        "{expected:?} missing from: {line}"
+    );
+}

@@ -48,9 +48,12 @@
 //!   inlined, so at each call site the match on the event's kind folds away. No `dyn`.
 //! - Observing never changes what the loop does, only what is written down. (The one
 //!   exception is a user's `on_stall` callback, which is user code.)
-//! - An observer reads only what the event carries and its own state; it never
-//!   reaches back into the loop.
+//! - An observer reads what the event carries and its own state. The one look back
+//!   into the loop is read-only and rare, as a snapshot's: a stall, once its poll is
+//!   over, reads which tasks its poll kept waiting in the ready queue
+//!   ([`tasks_in_ready_queue`], which the snapshot uses too).
 
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::io;
 use std::panic::Location;
@@ -71,9 +74,11 @@ pub(crate) mod watchdog;
 pub mod woken_by;
 
 use crate::event::{Event, Park, WakePath};
-use crate::task::{self, TaskCounts, TaskId};
+use crate::event_loop::context;
+use crate::task::{self, TaskCounts, TaskId, TaskRef};
 use metrics::Counters;
 use names::TaskNames;
+use slab::Slab;
 use stall::{Stall, StallCause, StallSettings, StallWatch};
 use timeline::{Timeline, TimelineFile, TimelineRequest};
 use trace::{ShowPark, ShowPath, ShowTicks, Tracer, trace};
@@ -475,8 +480,26 @@ impl Observers {
             blocked_for: took,
             in_block_on,
             cause,
+            // The loop holds no borrow of its queue or its tasks while it tells an
+            // event, and its runtime is current whenever it polls.
+            kept_waiting: context::current().map_or_else(Vec::new, |core| {
+                tasks_in_ready_queue(&core.tasks.borrow(), &core.ready.borrow())
+            }),
         });
     }
+}
+
+/// The tasks waiting in a ready queue, front first, each once. A stale key (the loop's
+/// ground rules) names no task, or one not scheduled, or a new task given its slot,
+/// queued twice until it runs: none of these is a task waiting.
+pub(crate) fn tasks_in_ready_queue(tasks: &Slab<TaskRef>, queue: &VecDeque<u32>) -> Vec<TaskId> {
+    let mut seen = HashSet::new();
+    queue
+        .iter()
+        .filter_map(|&key| tasks.get(key as usize).map(TaskRef::header))
+        .filter(|header| header.is_scheduled() && seen.insert(header.id()))
+        .map(|header| header.id())
+        .collect()
 }
 
 /// A task as the trace names it: `task=3`, `task=3 (consumer-1)` if it was given a

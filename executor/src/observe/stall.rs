@@ -9,8 +9,9 @@
 //! timer and socket until it returns. The loop times every poll, the `block_on`
 //! future's too; when one takes longer than the threshold (100 ms by default,
 //! `Builder::stall_threshold`, env `GLASSBOX_STALL_MS`, 0 = off), it reports which task
-//! (or `block_on`), where it was spawned (called), how long the loop was blocked and
-//! how late the timers that came due meanwhile fired.
+//! (or `block_on`), where it was spawned (called), how long the loop was blocked,
+//! which tasks sat in the ready queue meanwhile, and how late the timers that came due
+//! meanwhile fired.
 //!
 //! Two reports, two moments:
 //! - [`LiveStall`], from the watchdog thread (`watchdog.rs`) *while* the poll still
@@ -58,6 +59,10 @@ pub struct StallReport {
     pub timers_due: usize,
     /// How late the latest of those timers fired.
     pub max_timer_lateness: Duration,
+    /// The tasks that sat in the ready queue, front first, when the poll ended: ready
+    /// to run, and kept waiting by it. (A timer that fired before the stall has
+    /// queued its task already: it is counted here, not in `timers_due`.)
+    pub tasks_kept_waiting: Vec<TaskId>,
     /// What the loop thread was doing meanwhile, as the watchdog saw it (`Unknown`
     /// if the watchdog did not report this poll while it ran).
     pub cause: StallCause,
@@ -74,6 +79,7 @@ impl fmt::Display for StallReport {
             " blocked the loop for {} ms; ",
             self.blocked_for.as_millis()
         )?;
+        write_kept_waiting(f, &self.tasks_kept_waiting)?;
         match self.timers_due {
             0 => write!(f, "no timer came due meanwhile; ")?,
             due => write!(
@@ -83,6 +89,28 @@ impl fmt::Display for StallReport {
             )?,
         }
         f.write_str(self.cause.advice())
+    }
+}
+
+/// `2 tasks sat in the ready queue meanwhile (2, 5); `: the first few, by id.
+fn write_kept_waiting(f: &mut fmt::Formatter<'_>, tasks: &[TaskId]) -> fmt::Result {
+    const NAMED: usize = 5;
+    match tasks {
+        [] => f.write_str("no task sat in the ready queue meanwhile; "),
+        [task] => write!(f, "1 task sat in the ready queue meanwhile (task {task}); "),
+        _ => {
+            write!(
+                f,
+                "{} tasks sat in the ready queue meanwhile (tasks ",
+                tasks.len()
+            )?;
+            for (i, task) in tasks.iter().take(NAMED).enumerate() {
+                let comma = if i == 0 { "" } else { ", " };
+                write!(f, "{comma}{task}")?;
+            }
+            let more = if tasks.len() > NAMED { ", …" } else { "" };
+            write!(f, "{more}); ")
+        }
     }
 }
 
@@ -233,6 +261,7 @@ pub(crate) struct Stall {
     pub(crate) blocked_for: Duration,
     pub(crate) in_block_on: bool,
     pub(crate) cause: StallCause,
+    pub(crate) kept_waiting: Vec<TaskId>,
 }
 
 /// Tells a stall from a poll, keeps the stalls noted, and reports them once the
@@ -282,6 +311,7 @@ impl StallWatch {
                 blocked_for: stall.blocked_for,
                 timers_due,
                 max_timer_lateness,
+                tasks_kept_waiting: stall.kept_waiting,
                 in_block_on: stall.in_block_on,
                 cause: stall.cause,
             };

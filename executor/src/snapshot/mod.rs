@@ -58,13 +58,13 @@
 //!   (naming an owner only reads the waker's pointers): it can be taken from inside a
 //!   task.
 
-use std::collections::HashSet;
 use std::panic::Location;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::event_loop::Core;
 use crate::event_loop::context;
+use crate::observe::tasks_in_ready_queue;
 pub use crate::observe::turn::Owner;
 use crate::observe::turn::since_start;
 use crate::observe::waits::WaitLabel;
@@ -222,19 +222,7 @@ impl Runtime {
 /// Copies the state out of `core`. Between polls `core.polling` is `TaskId::BLOCK_ON`, which
 /// no task has, so no task shows as running.
 pub(crate) fn take(core: &Core) -> Snapshot {
-    let ready = {
-        let tasks = core.tasks.borrow();
-        let queue = core.ready.borrow();
-        // A stale key (event_loop.rs's ground rules) names no task, or one not
-        // scheduled, or a new task given its slot, queued twice until it runs.
-        let mut seen = HashSet::new();
-        queue
-            .iter()
-            .filter_map(|&key| tasks.get(key as usize).map(|task| task.header()))
-            .filter(|header| header.is_scheduled() && seen.insert(header.id()))
-            .map(|header| header.id())
-            .collect()
-    };
+    let ready = tasks_in_ready_queue(&core.tasks.borrow(), &core.ready.borrow());
     let mut timers: Vec<PendingTimer> = core
         .time
         .wheel
