@@ -516,3 +516,83 @@ mod precision_chapter {
         }
     }
 }
+
+// === the table and the summary, as the tour prints them ===
+
+mod report_layout {
+    use super::report::{self, Causes, Colour, Verdict, Why};
+
+    /// The order chapter's interleavings are 26 characters, one more than a cell:
+    /// the rows are stacked, and each runtime's sequence reads whole on one line.
+    #[test]
+    fn a_sequence_too_long_for_its_cell_is_stacked_not_split() {
+        let _hang = crate::hang_guard::start();
+        let rows = super::order::run(super::asyncio::Twin::Off);
+        let lines = report::table(&rows, &Colour(false));
+        for line in &lines {
+            assert!(line.chars().count() <= 100, "over 100 columns: {line:?}");
+        }
+        let row = rows
+            .iter()
+            .find(|row| row.what.starts_with("yield_now interleaving"))
+            .expect("the yield_now row");
+        for (label, seen) in [("glassbox", &row.glassbox), ("tokio", &row.tokio)] {
+            let whole = format!("  {label:<24} {seen}");
+            assert!(
+                lines.contains(&whole),
+                "{whole:?} not on a line of its own:\n{}",
+                lines.join("\n")
+            );
+        }
+    }
+
+    /// Rows that differ for one cause (its title), even with their own explanations,
+    /// are one cause in the summary; a plain phrase is a cause of its own.
+    #[test]
+    fn the_summary_groups_rows_by_the_title_of_their_cause() {
+        static SHARED_A: report::Cause = report::Cause {
+            title: "tokio has no stall detector built in",
+            why: "reported after the poll",
+        };
+        static SHARED_B: report::Cause = report::Cause {
+            title: "tokio has no stall detector built in",
+            why: "reported while the poll runs",
+        };
+        let mut causes = Causes::default();
+        causes.add(Why::from(&SHARED_A), "blocking: stall reported".to_string());
+        causes.add(Why::from("bytes were lost"), "echo: bytes".to_string());
+        causes.add(Why::from(&SHARED_B), "fairness: live stall".to_string());
+        assert_eq!(causes.rows(), 3);
+        assert_eq!(
+            causes.to_string(),
+            "3 different, for 2 causes:\n\
+             \x20 tokio has no stall detector built in (2 rows)\n\
+             \x20     blocking: stall reported\n\
+             \x20     fairness: live stall\n\
+             \x20 bytes were lost\n\
+             \x20     echo: bytes\n"
+        );
+    }
+
+    /// asyncio's verdict is against glassbox's observation, and its line says so.
+    #[test]
+    fn the_asyncio_line_names_what_it_is_compared_with() {
+        let row = report::compare("spawn order", "a b c", "a b c", "queued differently")
+            .with_asyncio(Some(&()), |_| {
+                report::asyncio_compare("a b c", "c b a", "asyncio queues otherwise")
+            });
+        assert!(matches!(row.verdict, Verdict::Same));
+        let lines = report::table(&[row], &Colour(false));
+        let asyncio = lines
+            .iter()
+            .find(|line| line.starts_with("  asyncio"))
+            .expect("asyncio's line");
+        assert!(asyncio.ends_with("differs from glassbox"), "{asyncio:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains("why (asyncio): asyncio queues otherwise")),
+            "{lines:?}"
+        );
+    }
+}

@@ -33,7 +33,7 @@ mod report;
 mod shim;
 
 use asyncio::{Python, Twin};
-use report::{Row, Verdict, print_table, print_title};
+use report::{Causes, Row, Verdict, print_table, print_title};
 
 /// A chapter: its name on the command line, a one-line summary, its scenarios, and
 /// when its asyncio twin runs.
@@ -174,14 +174,14 @@ fn run(chapters: &[&Chapter], with_asyncio: bool) {
     tally.print(python.is_some());
 }
 
-/// The verdicts of every row, for the summary.
+/// The verdicts of every row, for the summary: the differences grouped by cause.
 #[derive(Default)]
 struct Tally {
     same: usize,
-    differs: Vec<String>,
+    differs: Causes,
     asyncio_same: usize,
     asyncio_skipped: usize,
-    asyncio_differs: Vec<String>,
+    asyncio_differs: Causes,
 }
 
 impl Tally {
@@ -190,12 +190,12 @@ impl Tally {
             let name = || format!("{chapter}: {}", row.what);
             match row.verdict {
                 Verdict::Same => self.same += 1,
-                Verdict::Differs(_) => self.differs.push(name()),
+                Verdict::Differs(why) => self.differs.add(why, name()),
                 Verdict::Shown | Verdict::Uses | Verdict::Skipped => {}
             }
             match row.asyncio.as_ref().map(|asyncio| &asyncio.verdict) {
                 Some(Verdict::Same) => self.asyncio_same += 1,
-                Some(Verdict::Differs(_)) => self.asyncio_differs.push(name()),
+                Some(&Verdict::Differs(why)) => self.asyncio_differs.add(why, name()),
                 Some(Verdict::Skipped) => self.asyncio_skipped += 1,
                 Some(Verdict::Shown | Verdict::Uses) | None => {}
             }
@@ -203,26 +203,19 @@ impl Tally {
     }
 
     fn print(&self, with_asyncio: bool) {
-        println!(
-            "\nsummary: {} rows the same on glassbox and tokio, {} different:",
-            self.same,
-            self.differs.len()
+        print!(
+            "\nsummary, glassbox against tokio: {} rows the same, ",
+            self.same
         );
-        for row in &self.differs {
-            println!("  differs  {row}");
-        }
+        print!("{}", self.differs);
         if !with_asyncio {
             return;
         }
-        println!(
-            "asyncio against glassbox: {} rows the same, {} different, {} skipped:",
-            self.asyncio_same,
-            self.asyncio_differs.len(),
-            self.asyncio_skipped
+        print!(
+            "asyncio against glassbox: {} rows the same, {} skipped, ",
+            self.asyncio_same, self.asyncio_skipped
         );
-        for row in &self.asyncio_differs {
-            println!("  differs  {row}");
-        }
+        print!("{}", self.asyncio_differs);
     }
 }
 

@@ -3,10 +3,18 @@
 //! A row is one observation: what glassbox did, what tokio did, and a verdict.
 //! Orders, counts and bounds get a verdict (`same`, or `differs` with the reason);
 //! times are only shown, never judged on their own, because a noisy machine makes
-//! them wobble; a row that names what each side uses (`the queue used`) gets `n/a`. When the chapter's asyncio twin ran (`asyncio.rs`), the row has a
-//! third observation on a line of its own, under the first, judged against
-//! glassbox's by the same rules: glassbox's patterns follow asyncio's lesson, so
-//! asyncio is the reference it is held to.
+//! them wobble; a row that names what each side uses (`the queue used`) gets `n/a`.
+//! When the chapter's asyncio twin ran (`asyncio.rs`), the row has a third
+//! observation on a line of its own, under the first, judged against glassbox's by
+//! the same rules (`same as glassbox`): glassbox's patterns follow asyncio's lesson,
+//! so asyncio is the reference it is held to.
+//!
+//! A reason is a [`Why`]: a known [`Cause`] (a short title, for the summary, and the
+//! explanation printed under the row), or a plain phrase that is its own title. Rows
+//! that differ for one cause share its title, and the summary counts them once.
+//!
+//! A cell never splits a sequence: when glassbox's or tokio's observation is too long
+//! for its column, the row is printed stacked, one line per runtime.
 
 use std::fmt::Display;
 use std::io::IsTerminal;
@@ -14,13 +22,96 @@ use std::io::IsTerminal;
 /// The verdict of one row.
 pub enum Verdict {
     Same,
-    Differs(&'static str),
+    Differs(Why),
     /// A timing, shown for reading, not judged.
     Shown,
     /// What each side uses (a type, a helper), named for reading: no behaviour to judge.
     Uses,
     /// Not observed on this interpreter (a Python 3.13 API on an older one).
     Skipped,
+}
+
+/// Why two runtimes may differ on a row, when the reason is a known difference
+/// between them: `title` names it in the summary, `why` explains it under the row.
+pub struct Cause {
+    pub title: &'static str,
+    pub why: &'static str,
+}
+
+/// A `differs` verdict's reason: a known cause, or a plain phrase saying what
+/// differed (a difference no runtime is meant to have), which is its own title.
+#[derive(Clone, Copy)]
+pub enum Why {
+    Plain(&'static str),
+    Known(&'static Cause),
+}
+
+impl Why {
+    /// The cause's name in the summary.
+    pub fn title(self) -> &'static str {
+        match self {
+            Why::Plain(text) => text,
+            Why::Known(cause) => cause.title,
+        }
+    }
+
+    /// The explanation under the row.
+    fn text(self) -> &'static str {
+        match self {
+            Why::Plain(text) => text,
+            Why::Known(cause) => cause.why,
+        }
+    }
+}
+
+impl From<&'static str> for Why {
+    fn from(text: &'static str) -> Why {
+        Why::Plain(text)
+    }
+}
+
+impl From<&'static Cause> for Why {
+    fn from(cause: &'static Cause) -> Why {
+        Why::Known(cause)
+    }
+}
+
+/// Rows that differ, grouped by the title of their cause, the causes in the order
+/// they first came. Prints as `N different, for K causes:` and each cause with its
+/// rows under it.
+#[derive(Default)]
+pub struct Causes(Vec<(&'static str, Vec<String>)>);
+
+impl Causes {
+    pub fn add(&mut self, why: Why, row: String) {
+        match self.0.iter_mut().find(|(title, _)| *title == why.title()) {
+            Some((_, rows)) => rows.push(row),
+            None => self.0.push((why.title(), vec![row])),
+        }
+    }
+
+    /// How many rows differ.
+    pub fn rows(&self) -> usize {
+        self.0.iter().map(|(_, rows)| rows.len()).sum()
+    }
+}
+
+impl Display for Causes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let causes = self.0.len();
+        let plural = if causes == 1 { "" } else { "s" };
+        writeln!(f, "{} different, for {causes} cause{plural}:", self.rows())?;
+        for (title, rows) in &self.0 {
+            match rows.len() {
+                1 => writeln!(f, "  {title}")?,
+                n => writeln!(f, "  {title} ({n} rows)")?,
+            }
+            for row in rows {
+                writeln!(f, "      {row}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One observation on both runtimes, and on asyncio when its twin ran.
@@ -52,7 +143,7 @@ impl Row {
 pub fn asyncio_compare<T: PartialEq + Display>(
     glassbox: T,
     asyncio: T,
-    why: &'static str,
+    why: impl Into<Why>,
 ) -> Third {
     asyncio_compare_on(&glassbox, (&asyncio, &asyncio), why)
 }
@@ -62,12 +153,12 @@ pub fn asyncio_compare<T: PartialEq + Display>(
 pub fn asyncio_compare_on<K: PartialEq>(
     glassbox: K,
     asyncio: (impl Display, K),
-    why: &'static str,
+    why: impl Into<Why>,
 ) -> Third {
     let verdict = if glassbox == asyncio.1 {
         Verdict::Same
     } else {
-        Verdict::Differs(why)
+        Verdict::Differs(why.into())
     };
     Third {
         seen: asyncio.0.to_string(),
@@ -104,7 +195,7 @@ pub fn compare<T: PartialEq + Display>(
     what: &str,
     glassbox: T,
     tokio: T,
-    why: &'static str,
+    why: impl Into<Why>,
 ) -> Row {
     compare_on(what, (&glassbox, &glassbox), (&tokio, &tokio), why)
 }
@@ -115,12 +206,12 @@ pub fn compare_on<K: PartialEq>(
     what: &str,
     glassbox: (impl Display, K),
     tokio: (impl Display, K),
-    why: &'static str,
+    why: impl Into<Why>,
 ) -> Row {
     let verdict = if glassbox.1 == tokio.1 {
         Verdict::Same
     } else {
-        Verdict::Differs(why)
+        Verdict::Differs(why.into())
     };
     Row {
         what: what.to_string(),
@@ -163,56 +254,96 @@ pub fn print_title(title: &str) {
     println!("\n{}", Colour::detect().bold(&format!("== {title}")));
 }
 
-/// Prints a chapter's table, fitting 100 columns; long cells wrap within their column.
-/// asyncio's observation, when there is one, spans the glassbox and tokio columns on
-/// the lines under the row.
+/// The columns: the observation, glassbox, tokio; a verdict after them; and the span
+/// of the last two, where a stacked row or asyncio's line writes.
+const WHAT: usize = 26;
+const CELL: usize = 25;
+const SPAN: usize = 2 * CELL + 1;
+const ALL_BUT_VERDICT: usize = WHAT + 1 + SPAN;
+
+/// Prints a chapter's table (see [`table`]).
 pub fn print_table(rows: &[Row]) {
-    let colour = Colour::detect();
-    println!(
-        "{:<26} {:<25} {:<25} verdict",
-        "observation", "glassbox", "tokio"
-    );
-    println!("{}", "-".repeat(99));
+    for line in table(rows, &Colour::detect()) {
+        println!("{line}");
+    }
+}
+
+/// A chapter's table, line by line, within 100 columns; long cells wrap within their
+/// column, and a row with an observation too long for its column is stacked.
+/// asyncio's observation, when there is one, spans the glassbox and tokio columns on
+/// the line under the row.
+pub fn table(rows: &[Row], colour: &Colour) -> Vec<String> {
+    let mut out = vec![
+        format!(
+            "{:<WHAT$} {:<CELL$} {:<CELL$} verdict",
+            "observation", "glassbox", "tokio"
+        ),
+        "-".repeat(99),
+    ];
     for row in rows {
-        let what = wrap(&row.what, 26);
-        let glassbox = wrap(&row.glassbox, 25);
-        let tokio = wrap(&row.tokio, 25);
-        let lines = what.len().max(glassbox.len()).max(tokio.len());
-        for i in 0..lines {
-            let cell = |column: &[String]| column.get(i).cloned().unwrap_or_default();
-            let verdict = if i == 0 {
-                colour.verdict(&row.verdict)
-            } else {
-                String::new()
-            };
-            let line = format!(
-                "{:<26} {:<25} {:<25} {verdict}",
-                cell(&what),
-                cell(&glassbox),
-                cell(&tokio)
-            );
-            println!("{}", line.trim_end());
+        let fits = |cell: &str| cell.chars().count() <= CELL;
+        if fits(&row.glassbox) && fits(&row.tokio) {
+            side_by_side(&mut out, colour, row);
+        } else {
+            stacked(&mut out, colour, row);
         }
-        print_why(&colour, "why", &row.verdict);
+        why_under(&mut out, colour, "why", &row.verdict);
         if let Some(asyncio) = &row.asyncio {
-            for (i, line) in wrap(&asyncio.seen, 51).iter().enumerate() {
-                let (label, verdict) = match i {
-                    0 => ("  asyncio", colour.verdict(&asyncio.verdict)),
-                    _ => ("", String::new()),
-                };
-                let line = format!("{label:<26} {line:<51} {verdict}");
-                println!("{}", line.trim_end());
-            }
-            print_why(&colour, "why (asyncio)", &asyncio.verdict);
+            let verdict = colour.verdict_against_glassbox(&asyncio.verdict);
+            labelled(&mut out, &verdict, "  asyncio", &asyncio.seen);
+            why_under(&mut out, colour, "why (asyncio)", &asyncio.verdict);
         }
+    }
+    out
+}
+
+/// A row whose observations fit their columns: each in its own, on one line.
+fn side_by_side(out: &mut Vec<String>, colour: &Colour, row: &Row) {
+    for (i, what) in wrap(&row.what, WHAT).into_iter().enumerate() {
+        let line = match i {
+            0 => format!(
+                "{what:<WHAT$} {:<CELL$} {:<CELL$} {}",
+                row.glassbox,
+                row.tokio,
+                colour.verdict(&row.verdict)
+            ),
+            _ => what,
+        };
+        out.push(line.trim_end().to_string());
+    }
+}
+
+/// A row with an observation too long for its column: the observation across the
+/// table, then each runtime's on its own lines, so no sequence is cut in two.
+fn stacked(out: &mut Vec<String>, colour: &Colour, row: &Row) {
+    for (i, what) in wrap(&row.what, ALL_BUT_VERDICT).into_iter().enumerate() {
+        out.push(match i {
+            0 => format!("{what:<ALL_BUT_VERDICT$} {}", colour.verdict(&row.verdict)),
+            _ => what,
+        });
+    }
+    labelled(out, "", "  glassbox", &row.glassbox);
+    labelled(out, "", "  tokio", &row.tokio);
+}
+
+/// `label` in the first column and `seen` across the two others, `verdict` after the
+/// first line.
+fn labelled(out: &mut Vec<String>, verdict: &str, label: &str, seen: &str) {
+    for (i, line) in wrap(seen, SPAN).iter().enumerate() {
+        let (label, verdict) = match i {
+            0 => (label, verdict),
+            _ => ("", ""),
+        };
+        let line = format!("{label:<WHAT$} {line:<SPAN$} {verdict}");
+        out.push(line.trim_end().to_string());
     }
 }
 
 /// A `differs` verdict's reason, under the row, from the glassbox column on.
-fn print_why(colour: &Colour, label: &str, verdict: &Verdict) {
+fn why_under(out: &mut Vec<String>, colour: &Colour, label: &str, verdict: &Verdict) {
     if let Verdict::Differs(why) = verdict {
-        for line in wrap(&format!("{label}: {why}"), 72) {
-            println!("{:<27}{}", "", colour.dim(&line));
+        for line in wrap(&format!("{label}: {}", why.text()), 72) {
+            out.push(format!("{:<27}{}", "", colour.dim(&line)));
         }
     }
 }
@@ -245,11 +376,12 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// ANSI colour, only when stdout is a terminal and `NO_COLOR` is unset.
-struct Colour(bool);
+/// ANSI colour, only when stdout is a terminal and `NO_COLOR` is unset
+/// (`Colour(false)`: none, for a table a test reads).
+pub struct Colour(pub bool);
 
 impl Colour {
-    fn detect() -> Colour {
+    pub fn detect() -> Colour {
         Colour(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
     }
 
@@ -268,6 +400,15 @@ impl Colour {
             Verdict::Shown => self.dim("(time)"),
             Verdict::Uses => self.dim("n/a"),
             Verdict::Skipped => self.dim("skipped"),
+        }
+    }
+
+    /// asyncio's verdict, which is against glassbox's observation, not tokio's.
+    fn verdict_against_glassbox(&self, verdict: &Verdict) -> String {
+        match verdict {
+            Verdict::Same => self.green("same as glassbox"),
+            Verdict::Differs(_) => self.yellow("differs from glassbox"),
+            other => self.verdict(other),
         }
     }
 

@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use crate::asyncio::{Twin, Value, field, millis};
-use crate::report::{Row, asyncio_compare_on, compare, compare_on};
+use crate::report::{Cause, Row, asyncio_compare_on, compare, compare_on};
 use crate::shim::on_both_runtimes;
 
 /// The heartbeat's period, and the width of one timeline character.
@@ -187,9 +187,12 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
             "stall reported (thread::sleep; async sleep; spawn_blocking)",
             glassbox_stalls.0,
             stalls_seen(&tokio).0,
-            "glassbox times every poll and reports one that holds the loop past a threshold \
-             (100 ms here); tokio has no stall detector built in (tokio-console shows busy \
-             tasks from outside)",
+            &Cause {
+title: "tokio has no stall detector built in",
+why: "glassbox times every poll and reports one that holds the loop past a threshold \
+      (100 ms here); tokio has no stall detector built in (tokio-console shows busy \
+      tasks from outside)",
+},
         )
         .with_asyncio(python.as_ref(), |runs| {
             let (seen, which) = stalls_seen(runs);

@@ -42,7 +42,7 @@ use glassbox::{DEFAULT_COOP_BUDGET, LiveStall};
 
 use super::fairness_asyncio::{self as versus, Observed};
 use crate::asyncio::Twin;
-use crate::report::{Row, compare_on};
+use crate::report::{Cause, Row, compare_on};
 use crate::shim::on_both_runtimes;
 
 /// The heartbeat's period.
@@ -378,10 +378,14 @@ fn budget_off_row(runs: &[Runs]) -> Row {
         "both hot loops, glassbox's budget off: heartbeats, longest silence",
         both_hot_loops(runs.iter().map(|runs| (runs.hot, &runs.off))),
         both_hot_loops(runs.iter().map(|runs| (runs.hot, &runs.tokio))),
-        "with coop_budget(None) nothing cuts the hot loop's poll short: always ready, it \
-         keeps the only thread until it ends, and no timer fires meanwhile. The trade-off: \
-         no forced yields, so ready work runs in one burst. tokio's budget is always on \
-         (its unconstrained lifts it for one future)",
+        &Cause {
+            title: "glassbox's coop budget can be turned off, tokio's cannot",
+            why: "with coop_budget(None) nothing cuts the hot loop's poll short: always \
+                  ready, it keeps the only thread until it ends, and no timer fires \
+                  meanwhile. The trade-off: no forced yields, so ready work runs in one \
+                  burst. tokio's budget is always on (its unconstrained lifts it for one \
+                  future)",
+        },
     )
 }
 
@@ -413,8 +417,11 @@ fn forced_yields_row(runs: &[Runs]) -> Row {
         "forced yields",
         (glassbox, true),
         ("not exposed (stable API)", tokio_counts),
-        "glassbox counts them in Metrics::forced_yields; tokio only in its unstable metrics \
-         (budget_forced_yield_count, built with --cfg tokio_unstable)",
+        &Cause {
+            title: "tokio counts forced yields only in its unstable metrics",
+            why: "glassbox counts them in Metrics::forced_yields; tokio only in its unstable \
+                  metrics (budget_forced_yield_count, built with --cfg tokio_unstable)",
+        },
     )
 }
 
@@ -451,8 +458,11 @@ fn live_stall_row(glassbox: &Spin, tokio: &Spin) -> Row {
         "a poll that never returns (a loop with no .await)",
         seen(glassbox),
         seen(tokio),
-        "glassbox's watchdog thread reports a poll still running past the stall threshold \
-         (50 ms here), again at 2x and 4x, with what the thread was doing; tokio has no \
-         stall detector built in (tokio-console shows busy tasks from outside)",
+        &Cause {
+            title: "tokio has no stall detector built in",
+            why: "glassbox's watchdog thread reports a poll still running past the stall threshold \
+                  (50 ms here), again at 2x and 4x, with what the thread was doing; tokio has no \
+                  stall detector built in (tokio-console shows busy tasks from outside)",
+        },
     )
 }

@@ -16,12 +16,15 @@ use std::time::Duration;
 
 use super::fairness::{HOT_LOOPS, Hot, Run, Runs, Spin, both_hot_loops, heartbeats, silence};
 use crate::asyncio::{Value, field, from_millis, millis, number};
-use crate::report::{Third, asyncio_compare_on};
+use crate::report::{Cause, Third, asyncio_compare_on};
 
 /// Why asyncio's heartbeat can starve where glassbox's (budget on) does not.
-pub const NO_BUDGET: &str = "asyncio has no cooperative budget: an await that completes \
-    at once (a put with room, a get with an item) does not yield, so the loop keeps the \
-    thread, as on glassbox with coop_budget(None)";
+pub const NO_BUDGET: Cause = Cause {
+    title: "asyncio has no cooperative budget",
+    why: "asyncio has no cooperative budget: an await that completes \
+          at once (a put with room, a get with an item) does not yield, so the loop keeps the \
+          thread, as on glassbox with coop_budget(None)",
+};
 
 /// What asyncio's twin printed.
 pub struct Observed {
@@ -62,12 +65,12 @@ impl Observed {
 
 /// Heartbeats beside one hot loop: glassbox's with its budget on, and asyncio's.
 pub fn heartbeats_beside(glassbox: &Run, asyncio: &Run) -> Third {
-    asyncio_compare_on(heartbeats(glassbox).1, heartbeats(asyncio), NO_BUDGET)
+    asyncio_compare_on(heartbeats(glassbox).1, heartbeats(asyncio), &NO_BUDGET)
 }
 
 /// The heartbeat's longest silence beside one hot loop, glassbox's budget on.
 pub fn silence_beside(glassbox: &Run, asyncio: &Run) -> Third {
-    asyncio_compare_on(silence(glassbox).1, silence(asyncio), NO_BUDGET)
+    asyncio_compare_on(silence(glassbox).1, silence(asyncio), &NO_BUDGET)
 }
 
 /// Both hot loops with no budget: glassbox's turned off, asyncio's absent.
@@ -77,9 +80,12 @@ pub fn budget_off(runs: &[Runs], asyncio: &Observed) -> Third {
     asyncio_compare_on(
         glassbox.1,
         asyncio,
-        "asyncio's StreamReader.read waits, and so yields, each time its buffer runs dry \
-         (every 64 KiB or so here): the socket loop gives the heartbeat turns without any \
-         budget. Its queue loop never waits, and keeps the thread",
+        &Cause {
+            title: "asyncio's StreamReader yields each time its buffer runs dry",
+            why: "asyncio's StreamReader.read waits, and so yields, each time its buffer runs dry \
+                  (every 64 KiB or so here): the socket loop gives the heartbeat turns without any \
+                  budget. Its queue loop never waits, and keeps the thread",
+        },
     )
 }
 
@@ -88,7 +94,10 @@ pub fn forced_yields(_asyncio: &Observed) -> Third {
     asyncio_compare_on(
         true,
         ("no budget: none", false),
-        "asyncio has no cooperative budget: a step ends only at an await that waits",
+        &Cause {
+            title: "asyncio has no cooperative budget",
+            why: "asyncio has no cooperative budget: a step ends only at an await that waits",
+        },
     )
 }
 
@@ -114,7 +123,10 @@ pub fn live_stall(glassbox: &Spin, asyncio: &Observed) -> Third {
     asyncio_compare_on(
         reported_live,
         (seen, false),
-        "asyncio's debug mode (slow_callback_duration, 50 ms here) logs a slow step only \
-         once it has returned; glassbox's watchdog thread reports it while it still runs",
+        &Cause {
+            title: "asyncio's debug mode reports a slow step only once it has returned",
+            why: "asyncio's debug mode (slow_callback_duration, 50 ms here) logs a slow step only \
+                  once it has returned; glassbox's watchdog thread reports it while it still runs",
+        },
     )
 }

@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::asyncio::{Twin, number, text};
-use crate::report::{Row, asyncio_compare, asyncio_shown, compare, ms, shown};
+use crate::report::{Cause, Row, Why, asyncio_compare, asyncio_shown, compare, ms, shown};
 use crate::shim::on_both_runtimes;
 
 /// A shared log the tasks write their names into.
@@ -187,55 +187,64 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
             glassbox_side::spawn_order(),
             tokio_side::spawn_order(),
             "spawn_order",
-            "spawned tasks are queued in a different order",
+            Why::Plain("spawned tasks are queued in a different order"),
         ),
         (
             "spawner keeps running until it awaits",
             glassbox_side::spawner_runs_first(),
             tokio_side::spawner_runs_first(),
             "spawner_runs_first",
-            "one runtime runs a spawned task eagerly",
+            Why::Plain("one runtime runs a spawned task eagerly"),
         ),
         (
             "timers wake in deadline order",
             glassbox_timers,
             tokio_timers,
             "timer_order",
-            "timer wake order differs",
+            Why::Plain("timer wake order differs"),
         ),
         (
             "timers with the same deadline (set a, b, c)",
             glassbox_side::same_deadline_order(),
             tokio_side::same_deadline_order(),
             "same_deadline_order",
-            "timers due on the same tick wake in a different order",
+            Why::Plain("timers due on the same tick wake in a different order"),
         ),
         (
             "timers due together after a late wake (set a at 50.9 ms, b at 50.1 ms)",
             glassbox_side::late_wake_order(),
             tokio_side::late_wake_order(),
             "late_wake_order",
-            "tokio counts time in whole milliseconds, so two deadlines 0.8 ms apart \
-             often share its tick and wake in the order they were set; glassbox's \
-             microsecond deadlines keep them apart and fire a late batch by deadline",
+            Why::Known(&Cause {
+                title: "tokio's timers count whole milliseconds",
+                why: "tokio counts time in whole milliseconds, so two deadlines 0.8 ms apart \
+                      often share its tick and wake in the order they were set; glassbox's \
+                      microsecond deadlines keep them apart and fire a late batch by deadline",
+            }),
         ),
         (
             "yield_now interleaving (a, b, c; 3 rounds)",
             glassbox_side::yield_interleaving(),
             tokio_side::yield_interleaving(),
             "yield_interleaving",
-            "glassbox re-queues a yielding task at once (FIFO, like asyncio's sleep(0)); \
-             tokio defers it until after its next driver poll, then wakes the deferred \
-             tasks last-in-first-out (its maintainers call this subject to change)",
+            Why::Known(&Cause {
+                title: "tokio runs yielded tasks after its driver, last in first out",
+                why: "glassbox re-queues a yielding task at once (FIFO, like asyncio's sleep(0)); \
+                      tokio defers it until after its next driver poll, then wakes the deferred \
+                      tasks last-in-first-out (its maintainers call this subject to change)",
+            }),
         ),
         (
             "sleep(ZERO) interleaving (a, b, c; 3 rounds)",
             glassbox_side::zero_sleep_interleaving(),
             tokio_side::zero_sleep_interleaving(),
             "zero_sleep_interleaving",
-            "glassbox's zero sleep yields once, like asyncio's sleep(0), so the tasks \
-             take turns; tokio's is ready at once when due (it spends coop budget), so \
-             each task runs its three rounds in one go",
+            Why::Known(&Cause {
+                title: "tokio's zero sleep does not yield: it is ready at once",
+                why: "glassbox's zero sleep yields once, like asyncio's sleep(0), so the tasks \
+                      take turns; tokio's is ready at once when due (it spends coop budget), so \
+                      each task runs its three rounds in one go",
+            }),
         ),
     ];
     let twin = asyncio.observe();

@@ -20,7 +20,7 @@
 use std::time::{Duration, Instant};
 
 use crate::asyncio::{Twin, numbers};
-use crate::report::{Row, asyncio_compare_on, asyncio_shown, compare_on, shown};
+use crate::report::{Cause, Row, asyncio_compare_on, asyncio_shown, compare_on, shown};
 use crate::shim::on_both_runtimes;
 
 /// The sleep asked for.
@@ -110,16 +110,22 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
             "ends within 250 µs of its deadline, at the median?",
             glassbox.within(),
             tokio.within(),
-            "tokio's timer wheel counts whole milliseconds: it rounds a deadline up to the \
-             next 1 ms tick, so a 250 µs sleep ends about 1 ms after it began; glassbox's \
-             ticks are 1 µs, and its loop parks on a timerfd armed for the exact instant",
+            &Cause {
+title: "tokio's timers count whole milliseconds",
+why: "tokio's timer wheel counts whole milliseconds: it rounds a deadline up to the \
+      next 1 ms tick, so a 250 µs sleep ends about 1 ms after it began; glassbox's \
+      ticks are 1 µs, and its loop parks on a timerfd armed for the exact instant",
+},
         )
         .with_asyncio(python, |asyncio| {
             asyncio_compare_on(
                 glassbox.precise_at_p50(),
                 asyncio.within(),
-                "asyncio's loop waits for its next timer in epoll, whose timeout is whole \
-                 milliseconds: EpollSelector rounds 250 µs up to 1 ms",
+                &Cause {
+title: "asyncio's epoll timeout counts whole milliseconds",
+why: "asyncio's loop waits for its next timer in epoll, whose timeout is whole \
+      milliseconds: EpollSelector rounds 250 µs up to 1 ms",
+},
             )
         }),
         compare_on(

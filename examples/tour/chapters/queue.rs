@@ -38,8 +38,8 @@ use std::time::Duration;
 
 use crate::asyncio::{Twin, Value, field, from_millis, number, numbers, text};
 use crate::report::{
-    Row, asyncio_compare, asyncio_compare_on, asyncio_skipped, asyncio_uses, compare, compare_on,
-    ms, uses,
+    Cause, Row, asyncio_compare, asyncio_compare_on, asyncio_skipped, asyncio_uses, compare,
+    compare_on, ms, uses,
 };
 use crate::shim::on_both_runtimes;
 
@@ -320,18 +320,24 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
             "all items come out in the order producers offered them",
             yes_no(glassbox.got == glassbox.put),
             yes_no(tokio.got == tokio.put),
-            "when a slot frees, glassbox reserves it for the first waiting producer and \
-             lets no later put pass it; tokio's channel gives that sender a permit too, \
-             but a sender that arrives before it runs may take another free slot and \
-             put its item in first",
+            &Cause {
+                title: "glassbox's queue holds a freed slot for the put it wakes",
+                why: "when a slot frees, glassbox reserves it for the first waiting producer and \
+                      lets no later put pass it; tokio's channel gives that sender a permit too, \
+                      but a sender that arrives before it runs may take another free slot and \
+                      put its item in first",
+            },
         )
         .with_asyncio(python, |a| {
             asyncio_compare(
                 yes_no(glassbox.got == glassbox.put),
                 yes_no(a.got == a.put),
-                "asyncio wakes the first waiting putter but does not hold the slot for \
-                 it: the putter checks full() again when it runs, and a put that runs \
-                 first (here the other producer, going on after its own put) takes it",
+                &Cause {
+                    title: "asyncio's queue does not hold a freed slot for the putter it wakes",
+                    why: "asyncio wakes the first waiting putter but does not hold the slot for \
+                          it: the putter checks full() again when it runs, and a put that runs \
+                          first (here the other producer, going on after its own put) takes it",
+                },
             )
         }),
         compare_on(
@@ -407,8 +413,11 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
                 what,
                 glassbox.as_str(),
                 "no shutdown (stand-in)",
-                "the tour's tokio stand-in has no shutdown (its nearest is \
-                 mpsc::Receiver::close: sends fail, receives drain)",
+                &Cause {
+                    title: "the tour's tokio stand-in has no shutdown",
+                    why: "the tour's tokio stand-in has no shutdown (its nearest is \
+                          mpsc::Receiver::close: sends fail, receives drain)",
+                },
             )
             .with_asyncio(shutdown, |shutdown| match shutdown.get(key) {
                 Some(_) => asyncio_compare(

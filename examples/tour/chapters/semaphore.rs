@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::asyncio::{Twin, Value, from_millis, number, numbers, text};
-use crate::report::{Row, asyncio_compare, asyncio_shown, compare, ms, shown};
+use crate::report::{Cause, Row, asyncio_compare, asyncio_shown, compare, ms, shown};
 use crate::shim::on_both_runtimes;
 
 /// What a run of jobs through the semaphore showed.
@@ -176,8 +176,11 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
             asyncio_compare(
                 closed.0.clone(),
                 text(twin, "closed"),
-                "asyncio.Semaphore has no close(): a waiter is stopped by cancelling its \
-                 task, and the semaphore stays usable",
+                &Cause {
+                    title: "asyncio.Semaphore has no close()",
+                    why: "asyncio.Semaphore has no close(): a waiter is stopped by cancelling its \
+                          task, and the semaphore stays usable",
+                },
             )
         }),
     ]

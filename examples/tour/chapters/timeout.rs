@@ -29,7 +29,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::asyncio::{Twin, Value, number, text};
-use crate::report::{Row, Third, asyncio_compare, asyncio_shown, compare, ms, shown};
+use crate::report::{Cause, Row, Third, Why, asyncio_compare, asyncio_shown, compare, ms, shown};
 use crate::shim::on_both_runtimes;
 
 /// asyncio's words for what glassbox calls otherwise, in the twin's cells.
@@ -45,7 +45,7 @@ pub fn in_glassbox_words(asyncio: &str) -> String {
 }
 
 /// asyncio's cell `key`, judged against glassbox's `cell` by meaning.
-fn versus_asyncio(glassbox: &str, twin: &Value, key: &str, why: &'static str) -> Third {
+fn versus_asyncio(glassbox: &str, twin: &Value, key: &str, why: Why) -> Third {
     let asyncio = text(twin, key);
     let verdict = asyncio_compare(glassbox.to_string(), in_glassbox_words(&asyncio), why);
     Third {
@@ -156,10 +156,13 @@ on_both_runtimes! {
 }
 
 /// Why asyncio's timeout wins where glassbox's job does.
-const BOTH_DUE_AT_ONCE: &str = "glassbox (and tokio) poll the inner future before the \
-    deadline, so a job ready on the poll where its deadline passes wins; asyncio runs due \
-    timers in deadline order, and asyncio.timeout armed its timer before the job armed its \
-    sleep, so the timeout cancels the job first";
+const BOTH_DUE_AT_ONCE: Cause = Cause {
+    title: "asyncio fires the timeout's timer, armed first, before the job's",
+    why: "glassbox (and tokio) poll the inner future before the \
+          deadline, so a job ready on the poll where its deadline passes wins; asyncio runs due \
+          timers in deadline order, and asyncio.timeout armed its timer before the job armed its \
+          sleep, so the timeout cancels the job first",
+};
 
 pub fn run(asyncio: Twin) -> Vec<Row> {
     // A scenario that panicked (a huge deadline overflowing, say) becomes a cell
@@ -228,8 +231,8 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
         .into_iter()
         .map(|(what, glassbox, tokio, key, why)| {
             let asyncio_why = match key {
-                "job_under_timeout_20_20" => BOTH_DUE_AT_ONCE,
-                _ => why,
+                "job_under_timeout_20_20" => Why::from(&BOTH_DUE_AT_ONCE),
+                _ => Why::from(why),
             };
             let versus = |twin: &Value| versus_asyncio(&glassbox, twin, key, asyncio_why);
             let row = compare(what, glassbox.as_str(), tokio.as_str(), why);
