@@ -170,6 +170,17 @@ fn child_traces_a_local_and_a_remote_wake() {
         ));
         first.await.unwrap();
         second.await.unwrap();
+        // A pattern's wait: the consumer parks in Queue::get, the put lets it out.
+        let queue = glassbox::Queue::new(1);
+        let consumer = spawn({
+            let queue = queue.clone();
+            async move { queue.get().await.unwrap() }
+        });
+        glassbox::yield_now().await;
+        spawn(async move { queue.put(7).await.unwrap() })
+            .await
+            .unwrap();
+        assert_eq!(consumer.await.unwrap(), 7);
     });
 }
 
@@ -202,6 +213,26 @@ fn the_trace_names_the_path_and_the_cause_of_each_wake() {
             "no task wake traced as {path}:\n{stderr}"
         );
     }
+    // A wake out of a told wait names that wait, with the consumer's call site.
+    let queue_wake = stderr
+        .lines()
+        .find(|line| line.contains("it waited in Queue::get"));
+    assert!(
+        queue_wake.is_some_and(|line| {
+            line.contains("wake   task=")
+                && line.contains(", by task ")
+                && line.contains(&format!("Queue::get at {}:", file!()))
+        }),
+        "no wake traced out of the Queue::get:\n{stderr}"
+    );
+    // A wake that ends no told wait names none (the timers' and the I/O event's).
+    assert!(
+        stderr
+            .lines()
+            .filter(|line| line.contains("by the timer due ") || line.contains("by I/O on"))
+            .all(|line| !line.contains("it waited in")),
+        "{stderr}"
+    );
     // A finished task wakes whoever awaits its JoinHandle: here, block_on.
     assert!(
         stderr

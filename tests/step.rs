@@ -301,8 +301,14 @@ fn each_poll_of_a_turn_says_what_woke_the_task() {
         queue.put("an item").await.unwrap();
     });
     let mut causes = Vec::new();
+    let mut waits_ended = Vec::new();
     for turn in rt.run_until_stalled() {
         causes.extend(turn.polls.iter().map(|poll| (poll.task, poll.woken_by)));
+        waits_ended.extend(
+            turn.polls
+                .iter()
+                .filter_map(|poll| Some((poll.task, poll.waited_in?.what))),
+        );
     }
     let (producer, joiner) = (producer.id(), joiner.id());
     assert_eq!(
@@ -316,4 +322,6 @@ fn each_poll_of_a_turn_says_what_woke_the_task() {
             (joiner, Some(WokenBy::Task(consumer_id))), // the consumer finished
         ]
     );
+    // Only the consumer had told its wait (a JoinHandle is found, not told).
+    assert_eq!(waits_ended, [(consumer_id, "Queue::get")]);
 }

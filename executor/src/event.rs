@@ -17,11 +17,11 @@ use std::panic::Location;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::task::{TaskCounts, TaskId};
+use crate::task::{Header, TaskId};
 
 /// One thing that happened in the loop, or in a timer or I/O source it serves.
 /// `TaskId::BLOCK_ON` is the `block_on` future wherever a task is named.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) enum Event<'a> {
     /// A task was created at `at` and queued.
     Spawned {
@@ -33,22 +33,19 @@ pub(crate) enum Event<'a> {
     /// A wake for `task` reached the loop by `path` (before it is known whether the
     /// task is still there, or already queued).
     WakeArrived { task: TaskId, path: WakePath },
-    /// A wake reached a live task; `counts` are its per-task counters. `self_wake`: it
-    /// came from inside the task's own poll.
-    WakeReachedTask {
-        counts: &'a TaskCounts,
-        self_wake: bool,
-    },
+    /// A wake reached a live task (`header`: its counters, its slab key). `self_wake`:
+    /// it came from inside the task's own poll.
+    WakeReachedTask { header: &'a Header, self_wake: bool },
     /// `task` joined the ready queue (or the `block_on` future was marked woken).
     Queued { task: TaskId, path: WakePath },
     /// A turn begins, with `ready` keys in the ready queue.
     TurnBegins { ready: usize },
-    /// `task` is about to be polled (or, aborted, dropped); `counts` are its per-task
-    /// counters (`None` for the `block_on` future).
+    /// `task` is about to be polled (or, aborted, dropped); `header` is its header
+    /// (`None` for the `block_on` future).
     PollBegins {
         task: TaskId,
         at: &'static Location<'static>,
-        counts: Option<&'a TaskCounts>,
+        header: Option<&'a Header>,
     },
     /// The poll `PollBegins` announced is over after `took` (a finished task's drop
     /// included). `ready`: it returned `Ready`, so a task has finished.

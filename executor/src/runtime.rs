@@ -105,7 +105,7 @@ impl Runtime {
                 core.emit(Event::PollBegins {
                     task: TaskId::BLOCK_ON,
                     at: called_at,
-                    counts: None,
+                    header: None,
                 });
                 // A panic in the future unwinds out of `block_on`: the guard ends its
                 // poll then, so the runtime, caught and reused, is not left mid-poll.

@@ -264,7 +264,7 @@ impl Core {
             return;
         }
         self.emit(Event::WakeReachedTask {
-            counts: &header.counts,
+            header,
             self_wake: header.id() == self.polling.get(),
         });
         if path == WakePath::Remote {
@@ -389,7 +389,7 @@ impl Core {
             self.emit(Event::PollBegins {
                 task: task_id,
                 at: spawned_at,
-                counts: Some(&header.counts),
+                header: Some(header),
             });
             let outcome = if header.is_aborted() {
                 task.cancel();

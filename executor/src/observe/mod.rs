@@ -83,7 +83,7 @@ use stall::{Stall, StallCause, StallSettings, StallWatch};
 use timeline::{Timeline, TimelineFile, TimelineRequest};
 use trace::{ShowPark, ShowPath, ShowTicks, Tracer, trace};
 use turn::{IoEvent, Owner, TurnRecorder};
-use waits::TaskWaits;
+use waits::{TaskWaits, WaitLabel, WhatAndWhere};
 use watchdog::{LiveStallCallback, Watchdog};
 use woken_by::{WakeCauses, WokenBy};
 
@@ -229,19 +229,28 @@ impl Observers {
                     }
                 }
             },
-            Event::WakeReachedTask { counts, self_wake } => {
-                TaskCounts::count(&counts.wakes);
+            Event::WakeReachedTask { header, self_wake } => {
+                TaskCounts::count(&header.counts.wakes);
                 if self_wake {
                     // A `yield_now`, or a future that wakes itself and returns
                     // Pending (the snapshot's self-wake lint).
-                    TaskCounts::count(&counts.self_wakes);
+                    TaskCounts::count(&header.counts.self_wakes);
+                }
+                if tracer.enabled() {
+                    let told = self.waits.told_by(header);
+                    self.wake_causes.reached(header.id(), told);
                 }
             }
             Event::Queued { task, path } => {
                 if self.wakes_watched() {
                     let by = self.wake_causes.queued(task, path);
-                    let path = ShowPath(path);
-                    trace!(tracer, "wake   {} ({path}, by {by})", self.subject(task));
+                    trace!(
+                        tracer,
+                        "wake   {} ({}, by {by}{})",
+                        self.subject(task),
+                        ShowPath(path),
+                        ItWaitedIn(self.wake_causes.ended_wait(task, by))
+                    );
                 }
                 self.timeline.write(|t| t.woke(task));
             }
@@ -253,18 +262,25 @@ impl Observers {
                 );
                 self.timeline.write(|t| t.ready_queue(ready));
             }
-            Event::PollBegins { task, at, counts } => {
+            Event::PollBegins { task, at, header } => {
                 if self.wakes_watched() {
+                    let counts = header.map(|header| &header.counts);
                     let first_poll = counts.is_some_and(|c| TaskCounts::counted(&c.polls) == 0);
-                    self.recorder
-                        .woken_by(self.wake_causes.polled(task, first_poll));
+                    let cause = self.wake_causes.polled(task, first_poll);
+                    let waited_in = match cause {
+                        Some(WokenBy::Task(_) | WokenBy::BlockOn | WokenBy::OtherThread) => {
+                            header.and_then(|header| self.waits.told_by(header))
+                        }
+                        _ => None,
+                    };
+                    self.recorder.woken_by(cause, waited_in);
                     self.wake_causes.now(match task {
                         TaskId::BLOCK_ON => WokenBy::BlockOn,
                         task => WokenBy::Task(task),
                     });
                 }
-                if let Some(counts) = counts {
-                    TaskCounts::count(&counts.polls);
+                if let Some(header) = header {
+                    TaskCounts::count(&header.counts.polls);
                 }
                 self.timeline.write(|t| t.poll_begins(task));
                 if let Some(watchdog) = &self.watchdog {
@@ -512,6 +528,19 @@ impl fmt::Display for Subject {
             Subject(TaskId::BLOCK_ON, _) => f.write_str("block_on"),
             Subject(task, Some(name)) => write!(f, "task={task} ({name})"),
             Subject(task, None) => write!(f, "task={task}"),
+        }
+    }
+}
+
+/// `; it waited in Queue::get at src/main.rs:9:5` after a wake's cause, when the
+/// woken task had told its wait; nothing otherwise.
+struct ItWaitedIn(Option<WaitLabel>);
+
+impl fmt::Display for ItWaitedIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(label) => write!(f, "; it waited in {}", WhatAndWhere(label)),
+            None => Ok(()),
         }
     }
 }

@@ -19,6 +19,7 @@ use std::panic::Location;
 use std::time::{Duration, Instant};
 
 use crate::event::Park;
+use crate::observe::waits::{WaitLabel, WhatAndWhere};
 use crate::observe::woken_by::WokenBy;
 use crate::task::TaskId;
 
@@ -71,6 +72,9 @@ pub struct PollRecord {
     /// Why it was in the ready queue: what woke it (`None` if that wake came before
     /// the recording did, e.g. inside an earlier `block_on`).
     pub woken_by: Option<WokenBy>,
+    /// The wait that wake ended, if the task had told it (`waits::note`): the
+    /// `Queue::get` or `Semaphore::acquire` another task's poll let it out of.
+    pub waited_in: Option<WaitLabel>,
 }
 
 /// One timer that came due.
@@ -158,6 +162,10 @@ impl fmt::Display for Turn {
                 None => {}
             }
             writeln!(f)?;
+            // A line of its own: with a call site, the row would pass 100 columns.
+            if let Some(label) = poll.waited_in {
+                writeln!(f, "       │   it waited in {}", WhatAndWhere(label))?;
+            }
         }
         write!(f, "park   │ {}", self.park)?;
         if wall_times && self.park != ParkLimit::NoWait {
@@ -295,8 +303,9 @@ pub(crate) struct TurnRecorder {
     turn: RefCell<Turn>,
     /// When phase 3 began to wait, while recording.
     parked_at: Cell<Option<Instant>>,
-    /// What woke the task being polled, while recording.
+    /// What woke the task being polled, and the wait that ended, while recording.
     woken_by: Cell<Option<WokenBy>>,
+    waited_in: Cell<Option<WaitLabel>>,
 }
 
 impl TurnRecorder {
@@ -325,15 +334,18 @@ impl TurnRecorder {
                 ready,
                 took,
                 woken_by: self.woken_by.take(),
+                waited_in: self.waited_in.take(),
             };
             turn.polls.push(poll);
         });
     }
 
-    /// Phase 1: the task about to be polled was woken by `cause`.
+    /// Phase 1: the task about to be polled was woken by `cause`, out of the wait it
+    /// had told, `waited_in`.
     #[inline]
-    pub(crate) fn woken_by(&self, cause: Option<WokenBy>) {
+    pub(crate) fn woken_by(&self, cause: Option<WokenBy>, waited_in: Option<WaitLabel>) {
         self.woken_by.set(cause);
+        self.waited_in.set(waited_in);
     }
 
     /// Phase 2 (or 5): a timer fired from `level`/`slot`, `late` ticks after its

@@ -33,7 +33,7 @@ use std::panic::Location;
 use std::task::Waker;
 
 use crate::event_loop::context;
-use crate::task::{self, TaskCounts, TaskId};
+use crate::task::{self, Header, TaskCounts, TaskId};
 
 /// A wait, as the future that parks a task describes it to the snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +123,18 @@ impl TaskWaits {
         }
     }
 
+    /// The first wait the task of `header` told in its latest poll, if it told one:
+    /// the wait a wake of it now ends (the trace's `it waited in …`).
+    pub(crate) fn told_by(&self, header: &Header) -> Option<WaitLabel> {
+        let poll = TaskCounts::counted(&header.counts.polls);
+        match self.0.borrow().get(header.key() as usize) {
+            Some(told) if (told.task, told.poll) == (header.id(), poll) => {
+                told.labels.first().copied()
+            }
+            _ => None,
+        }
+    }
+
     /// What `task` (under slab `key`) said it waits on in its poll number `poll` (its
     /// latest).
     pub(crate) fn of(&self, key: u32, task: TaskId, poll: u32) -> Vec<WaitLabel> {
@@ -148,6 +160,16 @@ impl fmt::Display for WaitLabel {
                 )
             }
         }
+    }
+}
+
+/// A wait without the task's place in it, `Queue::get at src/main.rs:9:5`: what a
+/// wake ended.
+pub(crate) struct WhatAndWhere(pub(crate) WaitLabel);
+
+impl fmt::Display for WhatAndWhere {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {}", self.0.what, self.0.at)
     }
 }
 

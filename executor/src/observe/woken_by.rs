@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use crate::event::{TokenName, WakePath};
 use crate::observe::turn::Millis;
+use crate::observe::waits::WaitLabel;
 use crate::task::TaskId;
 
 /// Why a task was in the ready queue: what woke it.
@@ -76,6 +77,9 @@ pub(crate) struct WakeCauses {
     io_woken: RefCell<Vec<(TaskId, WokenBy)>>,
     /// Why each task in the ready queue is there.
     queued: RefCell<HashMap<TaskId, WokenBy>>,
+    /// The wait the last wake that reached a task ends, as that task told it (for the
+    /// trace's wake line, which comes right after).
+    reached: Cell<Option<(TaskId, WaitLabel)>>,
 }
 
 impl Default for WakeCauses {
@@ -85,6 +89,7 @@ impl Default for WakeCauses {
             budget_spent: RefCell::default(),
             io_woken: RefCell::default(),
             queued: RefCell::default(),
+            reached: Cell::new(None),
         }
     }
 }
@@ -109,6 +114,24 @@ impl WakeCauses {
         self.now.set(WokenBy::Loop);
         self.budget_spent.borrow_mut().clear();
         self.io_woken.borrow_mut().clear();
+    }
+
+    /// A wake reached `task`, which had told it waits on `told` (if it did).
+    pub(crate) fn reached(&self, task: TaskId, told: Option<WaitLabel>) {
+        self.reached.set(told.map(|label| (task, label)));
+    }
+
+    /// The wait that `task`, just queued by `cause`, was in, as it told it. Only a
+    /// poll's wake or another thread's can end a wait told to `waits::note` (a
+    /// timer's or an I/O event's wake ends the runtime's own waits, never told).
+    pub(crate) fn ended_wait(&self, task: TaskId, cause: WokenBy) -> Option<WaitLabel> {
+        match (self.reached.take(), cause) {
+            (
+                Some((reached, label)),
+                WokenBy::Task(_) | WokenBy::BlockOn | WokenBy::OtherThread,
+            ) if reached == task => Some(label),
+            _ => None,
+        }
     }
 
     /// `task` joined the ready queue by `path`: what woke it, kept for its poll.
