@@ -148,6 +148,7 @@ const TIMEOUT_KEYS: &[&str] = &[
     "zero_timeout",
     "huge_timeout",
     "deadline_cancels_the_job",
+    "cancelled_cleanup_awaits",
     "timeout_with_default",
     "real_timeout_fires_after_ms",
 ];
@@ -295,6 +296,16 @@ fn timeouts_agree_with_asyncio_but_when_job_and_deadline_are_due_at_once() {
     assert_eq!(
         asyncio("job_under_timeout_20_20"),
         "Err(deadline has elapsed) at 20 ms"
+    );
+    // The other `differs` row: asyncio's cancelled job runs a `finally:` that awaits,
+    // and the timeout waits for it; a Rust future's cleanup is its Drop, at once.
+    assert_eq!(
+        asyncio("cancelled_cleanup_awaits"),
+        "timed out at 30 ms; cleanup at 30 ms, awaited 10 ms"
+    );
+    assert_eq!(
+        glassbox::cancelled_cleanup_awaits(),
+        "timed out at 20 ms; cleanup in Drop at 20 ms"
     );
 }
 

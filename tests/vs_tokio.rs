@@ -248,6 +248,19 @@ mod timeout_chapter {
         );
     }
 
+    /// A cancelled future's cleanup is its Drop, run as the deadline drops it: on
+    /// both, at the deadline, with no await (asyncio's `finally:` can await: the
+    /// tour's `differs` row against asyncio).
+    #[test]
+    fn a_cancelled_jobs_cleanup_runs_in_drop_at_the_deadline() {
+        let _hang = crate::hang_guard::start();
+        both(
+            glassbox_side::cancelled_cleanup_awaits(),
+            tokio_side::cancelled_cleanup_awaits(),
+            "timed out at 20 ms; cleanup in Drop at 20 ms",
+        );
+    }
+
     #[test]
     fn timeout_with_a_default_falls_back_only_when_late() {
         let _hang = crate::hang_guard::start();

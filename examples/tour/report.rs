@@ -99,6 +99,9 @@ impl Causes {
 impl Display for Causes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let causes = self.0.len();
+        if causes == 0 {
+            return writeln!(f, "none different.");
+        }
         let plural = if causes == 1 { "" } else { "s" };
         writeln!(f, "{} different, for {causes} cause{plural}:", self.rows())?;
         for (title, rows) in &self.0 {

@@ -77,6 +77,26 @@ async def deadline_cancels_the_job():
     return f"{at(result, loop.time() - start)}; {', '.join(log) or 'job still alive'}"
 
 
+async def cancelled_cleanup_awaits():
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    cleaned = []
+
+    async def job_with_cleanup():
+        try:
+            await asyncio.sleep(0.050)
+        finally:
+            # Cancelled: CancelledError is raised here, and the cleanup still awaits
+            # (say, 10 ms to close a connection politely).
+            await asyncio.sleep(0.010)
+            cleaned.append(f"cleanup at {ms(loop.time() - start):g} ms, awaited 10 ms")
+
+    result = await under_timeout(0.020, job_with_cleanup())
+    assert result == "Err(TimeoutError)", result
+    timed_out = f"timed out at {ms(loop.time() - start):g} ms"
+    return f"{timed_out}; {', '.join(cleaned) or 'no cleanup ran'}"
+
+
 async def fetch_with_default(limit, fetch, default):
     """The lesson's fetch_with_default: wait_for, and the default on TimeoutError."""
     try:
@@ -107,6 +127,7 @@ def main():
         "zero_timeout": run_paused(zero_timeout()),
         "huge_timeout": run_paused(huge_timeout()),
         "deadline_cancels_the_job": run_paused(deadline_cancels_the_job()),
+        "cancelled_cleanup_awaits": run_paused(cancelled_cleanup_awaits()),
         "timeout_with_default": run_paused(timeout_with_default()),
         "real_timeout_fires_after_ms": asyncio.run(real_timeout_fires_after()),
     }

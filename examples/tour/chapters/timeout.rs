@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use std::fmt::{Debug, Display};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::asyncio::{Twin, Value, number, text};
 use crate::report::{Cause, Row, Third, Why, asyncio_compare, asyncio_shown, compare, ms, shown};
@@ -69,6 +69,20 @@ struct DropLog(Rc<RefCell<Vec<String>>>, &'static str);
 impl Drop for DropLog {
     fn drop(&mut self) {
         self.0.borrow_mut().push(self.1.to_string());
+    }
+}
+
+/// A cancelled job's cleanup, in `Drop`: notes when it ran, by its runtime's
+/// (paused) clock `now`, since `start`. It cannot await: `drop` is a plain function.
+struct Cleanup {
+    ran_at: Rc<RefCell<Option<Duration>>>,
+    start: Instant,
+    now: fn() -> Instant,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        *self.ran_at.borrow_mut() = Some((self.now)() - self.start);
     }
 }
 
@@ -130,6 +144,30 @@ on_both_runtimes! {
         })
     }
 
+    /// A job whose cleanup would await (say, 10 ms to close a connection politely),
+    /// cut by a 20 ms timeout: the cleanup can only be its `Drop`, run as the
+    /// deadline drops the job, and it cannot await.
+    pub fn cancelled_cleanup_awaits() -> String {
+        rt::block_on_paused(async {
+            let start = rt::now();
+            let cleaned = Rc::new(RefCell::new(None));
+            let job = {
+                let cleaned = cleaned.clone();
+                async move {
+                    let _cleanup = Cleanup { ran_at: cleaned, start, now: rt::now };
+                    rt::sleep(Duration::from_millis(50)).await;
+                }
+            };
+            let result = rt::timeout(Duration::from_millis(20), job).await;
+            assert!(result.is_err(), "the 50 ms job cannot beat its 20 ms deadline");
+            let timed_out = format!("timed out at {} ms", (rt::now() - start).as_millis());
+            match *cleaned.borrow() {
+                Some(ran) => format!("{timed_out}; cleanup in Drop at {} ms", ran.as_millis()),
+                None => format!("{timed_out}; no cleanup ran"),
+            }
+        })
+    }
+
     /// asyncio's fetch-with-default: a 50 ms fetch under a 20 ms limit falls back to
     /// the default; a 20 ms fetch under a 50 ms limit returns its price.
     pub fn timeout_with_default() -> String {
@@ -162,6 +200,16 @@ const BOTH_DUE_AT_ONCE: Cause = Cause {
           deadline, so a job ready on the poll where its deadline passes wins; asyncio runs due \
           timers in deadline order, and asyncio.timeout armed its timer before the job armed its \
           sleep, so the timeout cancels the job first",
+};
+
+/// Why asyncio's cancelled job can still clean up with awaits, and a Rust one cannot.
+const CANCELLED_NOT_DROPPED: Cause = Cause {
+    title: "asyncio cancels a task by raising in it; Rust drops the future",
+    why: "asyncio throws CancelledError into the job, whose finally: may still await \
+          (and asyncio.timeout waits for it, so the result comes 10 ms later); a Rust \
+          future is dropped, and Drop cannot await. Do awaited cleanup before giving the \
+          job up (ask it to stop, through a channel or a flag, and await its JoinHandle), \
+          or spawn the cleanup from Drop",
 };
 
 pub fn run(asyncio: Twin) -> Vec<Row> {
@@ -215,6 +263,13 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
             "one runtime keeps the timed-out future alive",
         ),
         (
+            "a cancelled job's cleanup that would await 10 ms",
+            glassbox_side::cancelled_cleanup_awaits(),
+            tokio_side::cancelled_cleanup_awaits(),
+            "cancelled_cleanup_awaits",
+            "one runtime runs a cancelled job's cleanup at another time",
+        ),
+        (
             "timeout with a default (100) around a price fetch (105)",
             glassbox_side::timeout_with_default(),
             tokio_side::timeout_with_default(),
@@ -232,6 +287,7 @@ pub fn run(asyncio: Twin) -> Vec<Row> {
         .map(|(what, glassbox, tokio, key, why)| {
             let asyncio_why = match key {
                 "job_under_timeout_20_20" => Why::from(&BOTH_DUE_AT_ONCE),
+                "cancelled_cleanup_awaits" => Why::from(&CANCELLED_NOT_DROPPED),
                 _ => Why::from(why),
             };
             let versus = |twin: &Value| versus_asyncio(&glassbox, twin, key, asyncio_why);
