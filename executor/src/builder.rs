@@ -21,6 +21,7 @@ use crate::observe::ObserverSettings;
 use crate::observe::stall::{LiveStall, StallCallback, StallReport, StallSettings};
 use crate::observe::timeline::{AskedBy, TimelineRequest};
 use crate::observe::watchdog::LiveStallCallback;
+use crate::record::claim;
 use crate::runtime::{Config, Runtime};
 
 /// Task polls between two looks at timers and I/O. tokio's current_thread runtime
@@ -58,6 +59,8 @@ pub struct Builder {
     trace: Option<bool>,
     /// `None`: not set by a builder call (`GLASSBOX_TRACE_JSON` decides).
     trace_json: Option<PathBuf>,
+    /// `None`: not set by a builder call (`GLASSBOX_RECORD` decides).
+    record: Option<PathBuf>,
     coop_budget: Option<u32>,
     max_blocking_threads: Option<usize>,
     shutdown_timeout: Option<Duration>,
@@ -91,6 +94,7 @@ impl Builder {
             on_live_stall: None,
             trace: None,
             trace_json: None,
+            record: None,
             coop_budget: Some(DEFAULT_COOP_BUDGET),
             max_blocking_threads: None,
             shutdown_timeout: None,
@@ -190,6 +194,25 @@ impl Builder {
         self
     }
 
+    /// Record the run as one HTML page at `path`, written when the runtime is dropped:
+    /// open it in any browser (from `file://`, no server, no network) and step the run
+    /// forwards and backwards, turn by turn and event by event, with the ready queue,
+    /// the timer wheel, the reactor's sources and every task at each step
+    /// (`record/`). Default: off, or the path in `GLASSBOX_RECORD` if that is set and
+    /// not empty; with that variable, a process's later runtimes write `path` numbered
+    /// before its extension (`run.2.html`, …), as [`trace_json`](Builder::trace_json)
+    /// does.
+    ///
+    /// Recording costs a snapshot of the runtime's state at the end of every turn:
+    /// for learning and debugging, not for production. It keeps at most 50,000 turns
+    /// (64 MiB of frames); the page says where a longer run was cut.
+    ///
+    /// tokio equivalent: none (tokio-console records, but has no replay).
+    pub fn record(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.record = Some(path.into());
+        self
+    }
+
     /// At most this many threads in the runtime's blocking pool (`patterns`'
     /// `spawn_blocking` inside this runtime); more jobs wait in its queue. Default: the
     /// pool's own (512, as tokio's).
@@ -242,6 +265,11 @@ impl Builder {
                 .map(|path| (PathBuf::from(path), AskedBy::Environment)),
         }
         .map(|(path, asked_by)| TimelineRequest { path, asked_by });
+        let record = self
+            .record
+            .or_else(|| std::env::var_os("GLASSBOX_RECORD").map(PathBuf::from))
+            .filter(|path| !path.as_os_str().is_empty())
+            .map(|path| claim(&path));
         let config = Config {
             run: LoopSettings {
                 paused_clock: self.paused_clock,
@@ -256,7 +284,9 @@ impl Builder {
                     on_stall: self.on_stall,
                 },
                 on_live_stall: self.on_live_stall,
+                recording: record.is_some(),
             },
+            record,
             max_blocking_threads: self.max_blocking_threads,
             shutdown_timeout: self.shutdown_timeout,
         };

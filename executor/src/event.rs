@@ -109,10 +109,12 @@ pub(crate) enum Event<'a> {
     /// Phase 3 (its wait, its I/O wakes and the coop-deferred wakes) is over;
     /// `next_timer` was the tick it could wait for.
     ParkEnds { park: Park, next_timer: Option<u64> },
-    /// A source registered with the reactor under `token`, by the call `what`.
+    /// A source registered with the reactor under `token`, by the call `what`, for
+    /// `interest` (`readable`, `writable`, or both).
     IoRegistered {
         token: TokenName,
         what: &'static str,
+        interest: &'static str,
     },
     /// An operation on `token` parked, waiting to read (`reading`) or write.
     IoWaits { token: TokenName, reading: bool },
@@ -150,7 +152,7 @@ pub(crate) enum Park {
 
 /// A reactor token as people read it: its slab key and its generation, `key.gen`
 /// (written so by `observe/trace.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct TokenName {
     pub(crate) key: usize,
     pub(crate) generation: usize,

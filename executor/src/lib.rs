@@ -15,7 +15,7 @@
 //! |---|---|
 //! | `runtime.rs` | [`Runtime`], [`block_on`], [`spawn`]: enter the loop, drop tasks on exit |
 //! | `builder.rs` | [`Builder`]: paused clock, event interval, coop budget, stall threshold, trace |
-//! | `stepping.rs` | [`Runtime::turn`] and [`Runtime::run_until_stalled`]: step the loop by hand, see each [`Turn`] |
+//! | `stepping.rs` | [`Runtime::turn`], [`Runtime::run_until_stalled`] and [`Runtime::snapshot`]: step the loop by hand, see each [`Turn`] and the state after it |
 //! | `resources.rs` | what other crates keep per runtime (`patterns`' blocking pool), dropped with it |
 //! | `contain.rs` | stops a panic in user code the loop runs for someone else (a foreign waker, an unwanted output's destructor) |
 //! | `coop.rs` | the cooperative budget: an always-ready task still gives the loop back ([`consume_budget`], [`unconstrained`]) |
@@ -83,9 +83,15 @@
 //! | `observe/watchdog.rs` | a thread that reports a poll still running past the stall threshold |
 //! | `observe/thread_cpu.rs` | the loop thread's CPU clock: spinning or blocked |
 //! | **`snapshot/`** | **the loop's whole state at one moment**, read on demand (the loop never imports it) |
-//! | `snapshot/mod.rs` | [`Runtime::snapshot`] and [`snapshot()`] |
+//! | `snapshot/mod.rs` | [`Snapshot`] and [`snapshot()`] (`Runtime::snapshot` is in `stepping.rs`) |
 //! | `snapshot/display.rs` | a snapshot drawn as panes |
 //! | `snapshot/lints.rs` | the warnings a snapshot raises |
+//! | **`record/`** | **a run as one HTML page**, stepped forwards and backwards ([`Builder::record`], `GLASSBOX_RECORD`) |
+//! | `record/mod.rs` | each turn written down, with the state at its end: keyframes and deltas |
+//! | `record/state.rs` | the canonical state of one turn's end: what the page shows and checks |
+//! | `record/json.rs` | JSON written as `JSON.stringify` writes it, and the digest |
+//! | `record/page.rs` | the page: the viewer with the run and its source lines embedded |
+//! | `record/viewer.js` | the viewer (with `viewer.html`, `viewer.css`): rebuilds any turn, steps, explains; its self-test and dump |
 //! | `signal.rs` | feature `signal`: `ctrl_c()` and `unix::signal(kind)` on the reactor |
 //! | **`hyper/`** | **feature `hyper`**: hyper 1.x's traits for glassbox |
 //! | `hyper/mod.rs` | what the adapter is, and its rules |
@@ -148,6 +154,7 @@ mod hang_guard;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod observe;
+mod record;
 mod resources;
 mod runtime;
 mod snapshot;

@@ -18,6 +18,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::panic::Location;
+use std::path::PathBuf;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -28,6 +29,7 @@ use crate::event_loop::context;
 use crate::event_loop::{Core, LoopSettings, WaitPolicy};
 use crate::observe::metrics::Metrics;
 use crate::observe::{ObserverSettings, Observers};
+use crate::record::RunRecorder;
 use crate::resources::{Resources, RuntimeInfo};
 use crate::task::TaskId;
 use crate::task::join::JoinHandle;
@@ -49,6 +51,8 @@ use crate::task::join::JoinHandle;
 /// ```
 pub struct Runtime {
     pub(crate) core: Rc<Core>,
+    /// The recording of this run, if one was asked for (`Builder::record`).
+    pub(crate) recorder: Option<RunRecorder>,
 }
 
 /// The settings a runtime runs with, by who uses them.
@@ -58,6 +62,8 @@ pub(crate) struct Config {
     pub(crate) run: LoopSettings,
     /// What to watch (`observe/`).
     pub(crate) observe: ObserverSettings,
+    /// Where to write the run's page, if anywhere (`record/`).
+    pub(crate) record: Option<PathBuf>,
     /// For the resources other crates keep (the blocking pool).
     pub(crate) max_blocking_threads: Option<usize>,
     pub(crate) shutdown_timeout: Option<Duration>,
@@ -82,6 +88,7 @@ impl Runtime {
         let observers = Observers::new(id, config.observe)?;
         Ok(Runtime {
             core: Rc::new(Core::new(id, config.run, resources, observers)?),
+            recorder: config.record.map(RunRecorder::new),
         })
     }
 
@@ -126,7 +133,12 @@ impl Runtime {
                 // Pending: whatever the future awaits holds `block_on_waker` and sets
                 // `block_on_woken` when it fires.
             }
-            core.run_once(WaitPolicy::Allowed);
+            match &self.recorder {
+                None => core.run_once(WaitPolicy::Allowed),
+                Some(recorder) => {
+                    recorder.turn(core, WaitPolicy::Allowed);
+                }
+            }
         }
     }
 
@@ -184,6 +196,9 @@ impl Drop for Runtime {
         // `None` at thread exit, once the thread's runtime slot is destroyed: the
         // tasks are dropped all the same, only without a current runtime.
         let _current = context::enter_for_drop(&self.core);
+        if let Some(recorder) = &self.recorder {
+            recorder.write();
+        }
         self.core.drop_all_tasks();
         // After the tasks, whose destructors may still use them: the blocking pool
         // runs the jobs already handed to it and waits for them here.

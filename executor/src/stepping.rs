@@ -46,7 +46,9 @@
 use crate::event_loop::WaitPolicy;
 use crate::event_loop::context;
 use crate::observe::turn::Turn;
+use crate::record::recorded_turn;
 use crate::runtime::Runtime;
+use crate::snapshot::{self, Snapshot};
 
 impl Runtime {
     /// Runs exactly one turn of the loop (phases 1–5 of `event_loop/mod.rs`) and returns
@@ -94,6 +96,13 @@ impl Runtime {
         }
     }
 
+    /// The loop's state now: clock, ready queue, tasks, timers, I/O sources, blocking
+    /// jobs, warnings. See [`Snapshot`] for what it holds and how it prints; from
+    /// inside a task, call [`snapshot`](crate::snapshot()) instead.
+    pub fn snapshot(&self) -> Snapshot {
+        snapshot::take(&self.core)
+    }
+
     /// One recorded turn, entered as `block_on` would be.
     fn turn_with(&mut self, waiting: WaitPolicy) -> Turn {
         let _current = context::enter(&self.core);
@@ -101,13 +110,11 @@ impl Runtime {
         // There is no `block_on` future to poll: a wake left for it from an earlier
         // `block_on` (or a clock hold's nudge) must not count as ready work.
         core.block_on_woken.set(false);
-        let number = core.observers.counters.reactor_turns.get() + 1;
-        let recording = core
-            .observers
-            .recorder
-            .start(number, core.time.clock.now_tick());
-        core.run_once(waiting);
+        let turn = match &self.recorder {
+            Some(recorder) => recorder.turn(core, waiting),
+            None => recorded_turn(core, waiting),
+        };
         core.block_on_woken.set(false);
-        recording.finish(core.time.clock.now_tick())
+        turn
     }
 }

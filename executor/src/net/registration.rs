@@ -127,6 +127,11 @@ impl<S: Source> Registration<S> {
         reactor.observers.emit(Event::IoRegistered {
             token: token_name(token),
             what,
+            interest: match (interest.is_readable(), interest.is_writable()) {
+                (true, true) => "readable, writable",
+                (false, true) => "writable",
+                _ => "readable",
+            },
         });
         Ok(Registration {
             source: Some(source),

@@ -53,7 +53,8 @@
 //!   over, reads which tasks its poll kept waiting in the ready queue
 //!   ([`tasks_in_ready_queue`], which the snapshot uses too).
 
-use std::collections::{HashSet, VecDeque};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io;
 use std::panic::Location;
@@ -73,7 +74,7 @@ pub mod waits;
 pub(crate) mod watchdog;
 pub mod woken_by;
 
-use crate::event::{Event, Park, WakePath};
+use crate::event::{Event, Park, TokenName, WakePath};
 use crate::event_loop::context;
 use crate::task::{self, TaskCounts, TaskId, TaskRef};
 use metrics::Counters;
@@ -95,6 +96,8 @@ pub(crate) struct ObserverSettings {
     pub(crate) trace_json: Option<TimelineRequest>,
     pub(crate) stalls: StallSettings,
     pub(crate) on_live_stall: Option<LiveStallCallback>,
+    /// A recording is on: keep each source's interest for it.
+    pub(crate) recording: bool,
 }
 
 /// Every observer of one runtime. Shared (`Rc`) by the loop, its reactor and its
@@ -117,6 +120,9 @@ pub(crate) struct Observers {
     stalls: StallWatch,
     /// Watches polls from another thread while a stall threshold is set.
     watchdog: Option<Watchdog>,
+    /// Each registered source's interest, by token, while a recording is on (the
+    /// reactor does not keep it).
+    interests: Option<RefCell<HashMap<TokenName, &'static str>>>,
 }
 
 impl Observers {
@@ -136,6 +142,7 @@ impl Observers {
                 None => None,
             },
             stalls: StallWatch::new(settings.stalls),
+            interests: settings.recording.then(RefCell::default),
         })
     }
 
@@ -150,6 +157,7 @@ impl Observers {
                 on_stall: None,
             },
             on_live_stall: None,
+            recording: false,
         };
         Observers::new(0, settings).expect("no file, no thread: nothing can fail")
     }
@@ -197,6 +205,16 @@ impl Observers {
         if self.wakes_watched() {
             self.wake_causes.now(cause);
         }
+    }
+
+    /// The interest the source with `token` (`key.generation`) was registered with,
+    /// while a recording is on.
+    pub(crate) fn interest_of(&self, token: &str) -> Option<String> {
+        let interests = self.interests.as_ref()?.borrow();
+        interests
+            .iter()
+            .find(|(name, _)| name.to_string() == token)
+            .map(|(_, interest)| (*interest).to_string())
     }
 
     /// True if a poll over the stall threshold waits to be reported.
@@ -400,14 +418,26 @@ impl Observers {
                 self.recorder.parked(park, next_timer);
                 self.timeline.write(TimelineFile::loop_phase_ends);
             }
-            Event::IoRegistered { token, what } => {
+            Event::IoRegistered {
+                token,
+                what,
+                interest,
+            } => {
                 trace!(tracer, "io     register token={token} ({what})");
+                if let Some(interests) = &self.interests {
+                    interests.borrow_mut().insert(token, interest);
+                }
             }
             Event::IoWaits { token, reading } => {
                 let direction = if reading { "Read" } else { "Write" };
                 trace!(tracer, "io     wait   token={token} {direction}");
             }
-            Event::IoDeregistered { token } => trace!(tracer, "io     deregister token={token}"),
+            Event::IoDeregistered { token } => {
+                trace!(tracer, "io     deregister token={token}");
+                if let Some(interests) = &self.interests {
+                    interests.borrow_mut().remove(&token);
+                }
+            }
             Event::RemoteWakesBegin => self
                 .timeline
                 .write(|t| t.loop_phase_begins("remote wakes", false)),

@@ -68,7 +68,6 @@ use crate::observe::tasks_in_ready_queue;
 pub use crate::observe::turn::Owner;
 use crate::observe::turn::since_start;
 use crate::observe::waits::WaitLabel;
-use crate::runtime::Runtime;
 use crate::task::{Header, TaskCounts, TaskId};
 
 mod display;
@@ -208,15 +207,6 @@ pub struct IoRegistration {
 pub fn snapshot() -> Snapshot {
     let core = context::expect_current("executor::snapshot");
     take(&core)
-}
-
-impl Runtime {
-    /// The loop's state now: clock, ready queue, tasks, timers, I/O sources, blocking
-    /// jobs, warnings. See [`Snapshot`] for what it holds and how it prints; from
-    /// inside a task, call [`snapshot`](crate::snapshot()) instead.
-    pub fn snapshot(&self) -> Snapshot {
-        take(&self.core)
-    }
 }
 
 /// Copies the state out of `core`. Between polls `core.polling` is `TaskId::BLOCK_ON`, which

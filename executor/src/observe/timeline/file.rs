@@ -249,7 +249,7 @@ fn create_file(request: &TimelineRequest) -> io::Result<(File, PathBuf)> {
 /// `path` with `.n` before its extension: `trace.json` → `trace.2.json`, `trace` →
 /// `trace.2`. Perfetto reads the content, not the name, but a file that still ends
 /// in `.json` opens with a double-click.
-fn numbered(path: &Path, n: u32) -> PathBuf {
+pub(crate) fn numbered(path: &Path, n: u32) -> PathBuf {
     let mut name = OsString::from(path.file_stem().unwrap_or_default());
     name.push(format!(".{n}"));
     if let Some(extension) = path.extension() {
