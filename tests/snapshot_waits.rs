@@ -164,3 +164,45 @@ fn queue_put_and_join_and_a_blocking_job_are_labelled() {
     rt.run_until_stalled();
     assert!(rt.snapshot().tasks.is_empty(), "{}", rt.snapshot());
 }
+
+/// A sleep and a timeout say where the user's code waits, beside the timer the
+/// snapshot finds by itself.
+#[test]
+fn a_sleep_and_a_timeout_name_their_call_sites() {
+    use std::time::Duration;
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    #[rustfmt::skip]
+    let (sleeper, sleep_line) = (rt.spawn(glassbox::sleep(Duration::from_secs(5))), line!());
+    #[rustfmt::skip]
+    let (guarded, timeout_line) = (rt.spawn(glassbox::timeout(Duration::from_secs(2), std::future::pending::<()>())), line!());
+    rt.run_until_stalled();
+    let told = |task: TaskId| -> Vec<WaitLabel> {
+        waits_of(&rt, task)
+            .into_iter()
+            .filter_map(|wait| match wait {
+                Wait::Told(label) => Some(label),
+                _ => None,
+            })
+            .collect()
+    };
+    let sleeping = told(sleeper.id());
+    assert_eq!(sleeping.len(), 1, "{sleeping:?}");
+    assert_eq!(sleeping[0].what, "sleep");
+    assert_eq!(
+        (sleeping[0].at.file(), sleeping[0].at.line()),
+        (file!(), sleep_line)
+    );
+    let found = waits_of(&rt, sleeper.id());
+    assert!(
+        found.iter().any(|wait| matches!(wait, Wait::Timer(_))),
+        "{found:?}"
+    );
+    let timing_out = told(guarded.id());
+    assert_eq!(timing_out.len(), 1, "{timing_out:?}");
+    assert_eq!(timing_out[0].what, "timeout");
+    assert_eq!(
+        (timing_out[0].at.file(), timing_out[0].at.line()),
+        (file!(), timeout_line)
+    );
+}

@@ -28,11 +28,13 @@
 //!   wakes at the new deadline, earlier or later.
 
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use executor::time::Timer;
+use executor::waits::{self, WaitDetail, WaitLabel};
 
 /// Waits until `duration` has passed on the runtime's clock.
 ///
@@ -58,6 +60,7 @@ use executor::time::Timer;
 ///     assert_eq!(executor::time::now() - start, Duration::from_secs(90));
 /// });
 /// ```
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep::new(Timer::after(duration))
 }
@@ -80,6 +83,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     assert!(executor::time::now() >= wake_at);
 /// });
 /// ```
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(Timer::new(deadline))
 }
@@ -112,15 +116,19 @@ pub struct Sleep {
     timer: Timer,
     /// Set by the first poll: only that one turns a passed deadline into a yield.
     polled: bool,
+    /// Where the user's code called `sleep`: told to the snapshot while it waits.
+    at: &'static Location<'static>,
 }
 
 // === impl Sleep ===
 
 impl Sleep {
+    #[track_caller]
     fn new(timer: Timer) -> Sleep {
         Sleep {
             timer,
             polled: false,
+            at: Location::caller(),
         }
     }
 
@@ -179,9 +187,20 @@ impl Future for Sleep {
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            // Pending (if it is): the Timer parked our waker in the wheel; run_once's
-            // timer phase wakes us when the deadline's tick comes.
-            polled => polled,
+            // The Timer parked our waker in the wheel; run_once's timer phase wakes us
+            // when the deadline's tick comes. The snapshot finds the timer; this says
+            // where the user's code waits on it.
+            Poll::Pending => {
+                let at = self.at;
+                let label = WaitLabel {
+                    what: "sleep",
+                    at,
+                    detail: WaitDetail::None,
+                };
+                waits::note(cx.waker(), label);
+                Poll::Pending
+            }
+            ready => ready,
         }
     }
 }

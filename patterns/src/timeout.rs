@@ -38,12 +38,14 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use executor::coop;
 use executor::time::Timer;
+use executor::waits::{self, WaitDetail, WaitLabel};
 
 /// Runs `future`, giving up once `duration` has passed.
 ///
@@ -86,10 +88,12 @@ use executor::time::Timer;
 ///     assert!(slow.is_err());
 /// });
 /// ```
+#[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         future: future.into_future(),
         timer: Timer::after(duration),
+        at: Location::caller(),
     }
 }
 
@@ -112,10 +116,12 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///     assert!(second.is_err());
 /// });
 /// ```
+#[track_caller]
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         future: future.into_future(),
         timer: Timer::new(deadline),
+        at: Location::caller(),
     }
 }
 
@@ -138,12 +144,14 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
 /// let price = rt.block_on(timeout_or(Duration::from_secs(2), fetch_price(), 100));
 /// assert_eq!(price, 100);
 /// ```
-pub async fn timeout_or<F: IntoFuture>(
+#[track_caller]
+pub fn timeout_or<F: IntoFuture>(
     duration: Duration,
     future: F,
     default: F::Output,
-) -> F::Output {
-    timeout(duration, future).await.unwrap_or(default)
+) -> impl Future<Output = F::Output> {
+    let guarded = timeout(duration, future);
+    async move { guarded.await.unwrap_or(default) }
 }
 
 /// The future returned by [`timeout`] and [`timeout_at`]: the inner future's output,
@@ -169,6 +177,8 @@ pub struct Timeout<F> {
     /// Structurally pinned: see the one `unsafe` block in `poll`.
     future: F,
     timer: Timer,
+    /// Where the user's code called `timeout`: told to the snapshot while it waits.
+    at: &'static Location<'static>,
 }
 
 // === impl Timeout ===
@@ -224,7 +234,15 @@ impl<F: Future> Future for Timeout<F> {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             // Pending: the inner future parked our waker wherever it waits, and the
             // timer parked it in the wheel; whichever fires first wakes us.
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                let label = WaitLabel {
+                    what: "timeout",
+                    at: this.at,
+                    detail: WaitDetail::None,
+                };
+                waits::note(cx.waker(), label);
+                Poll::Pending
+            }
         }
     }
 }

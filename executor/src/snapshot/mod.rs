@@ -16,7 +16,9 @@
 //! io     │ token 0.0 (ready: readable, writable) · token 1.1 READABLE → task 4 (ready: writable)
 //! tasks  │ id  state      polls wakes  self  spawned at             waits on
 //!        │ 1   parked         1     0     0  examples/step.rs:31:8  timer 0.250 ms
+//!        │                                                          sleep at examples/step.rs:37:9
 //!        │ 2   parked         1     0     0  examples/step.rs:41:8  timer 3.000 ms
+//!        │                                                          sleep at examples/step.rs:42:9
 //!        │ 3   parked         1     0     0  examples/step.rs:45:8
 //!        │     Queue::get at examples/step.rs:45:33, 1st in line
 //!        │ 4   parked         1     0     0  examples/step.rs:33:9  token 1.1 READABLE
