@@ -12,6 +12,26 @@
 mod browser;
 mod hang_guard;
 
+// The tour's queue and blocking chapters, compiled from its own files, recorded as
+// `cargo run --example tour -- --record DIR` records them.
+#[path = "../examples/support/accept_errors.rs"]
+mod accept_errors;
+#[path = "../examples/tour/asyncio.rs"]
+#[allow(dead_code)]
+mod asyncio;
+#[path = "../examples/tour/chapters/blocking.rs"]
+#[allow(dead_code)]
+mod blocking;
+#[path = "../examples/tour/chapters/queue.rs"]
+#[allow(dead_code)]
+mod queue;
+#[path = "../examples/tour/report.rs"]
+#[allow(dead_code)]
+mod report;
+#[path = "../examples/tour/shim/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod shim;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -456,6 +476,43 @@ fn the_page_steps_every_recorded_run_forwards_and_back_in_chromium() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn the_tours_queue_and_blocking_chapters_record_pages_that_pass_their_self_test() {
+    let _hang = hang_guard::start();
+    let dir = std::env::temp_dir().join(format!("glassbox-record-tour-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    shim::glassbox::record_to(Some(dir.join("queue.html")));
+    queue::run(asyncio::Twin::Off);
+    shim::glassbox::record_to(Some(dir.join("blocking.html")));
+    blocking::run(asyncio::Twin::Off);
+    shim::glassbox::record_to(None);
+    let pages: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    let turns = |page: &Path| embedded_run(page)["turns"].as_array().unwrap().len();
+    for chapter in ["queue", "blocking"] {
+        let recorded = pages.iter().filter(|page| {
+            let name = page.file_name().unwrap().to_str().unwrap();
+            name.starts_with(chapter) && turns(page) > 0
+        });
+        assert!(recorded.count() >= 2, "{chapter}: {pages:?}");
+    }
+    if let Some(chromium) = browser::chromium() {
+        for page in &pages {
+            let dom = browser::dump_dom(&chromium, page, "?selftest", false);
+            let turns = turns(page);
+            assert_eq!(
+                browser::pre_text(&dom, "glassbox-selftest"),
+                format!("pass {turns} turns forward, {turns} back"),
+                "{}",
+                page.display()
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

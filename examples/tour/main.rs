@@ -6,6 +6,8 @@
 //! cargo run --release --example tour -- order         one chapter (or several)
 //! cargo run --release --example tour -- --list        the chapters
 //! cargo run --release --example tour -- --no-asyncio  without the asyncio column
+//! cargo run --release --example tour -- --record DIR  also record each glassbox run
+//!                                                      as a page in DIR (index.html)
 //! ```
 //!
 //! Each chapter's scenario is written once (`shim/mod.rs` explains how) and run on both
@@ -31,6 +33,8 @@ mod accept_errors;
 mod asyncio;
 mod report;
 mod shim;
+
+use std::path::{Path, PathBuf};
 
 use asyncio::{Python, Twin};
 use report::{Causes, Row, Verdict, print_table, print_title};
@@ -112,6 +116,14 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let with_asyncio = !args.iter().any(|arg| arg == "--no-asyncio");
     args.retain(|arg| arg != "--no-asyncio");
+    let record = args.iter().position(|arg| arg == "--record").map(|at| {
+        let dir = args.get(at + 1).cloned().unwrap_or_else(|| {
+            eprintln!("tour: --record needs a directory: --record DIR");
+            std::process::exit(2);
+        });
+        args.drain(at..=at + 1);
+        PathBuf::from(dir)
+    });
     match args.first().map(String::as_str) {
         Some("--help" | "-h") => print_help(),
         Some("--list") => {
@@ -129,9 +141,13 @@ fn main() {
                         std::process::exit(2);
                     })
             });
-            run(&chosen.collect::<Vec<_>>(), with_asyncio);
+            run(&chosen.collect::<Vec<_>>(), with_asyncio, record.as_deref());
         }
-        None => run(&CHAPTERS.iter().collect::<Vec<_>>(), with_asyncio),
+        None => run(
+            &CHAPTERS.iter().collect::<Vec<_>>(),
+            with_asyncio,
+            record.as_deref(),
+        ),
     }
 }
 
@@ -157,11 +173,18 @@ fn find_python(with_asyncio: bool) -> Option<Python> {
     }
 }
 
-fn run(chapters: &[&Chapter], with_asyncio: bool) {
+fn run(chapters: &[&Chapter], with_asyncio: bool, record: Option<&Path>) {
     let python = find_python(with_asyncio);
     let mut tally = Tally::default();
+    if let Some(dir) = record {
+        std::fs::create_dir_all(dir).unwrap_or_else(|error| {
+            eprintln!("tour: cannot create {}: {error}", dir.display());
+            std::process::exit(2);
+        });
+    }
     for chapter in chapters {
         print_title(&format!("{}: {}", chapter.name, chapter.summary));
+        shim::glassbox::record_to(record.map(|dir| dir.join(format!("{}.html", chapter.name))));
         let twin = match (&python, chapter.twin) {
             (None, _) => Twin::Off,
             (Some(python), When::Beside) => Twin::Beside(python.spawn_twin(chapter.name, &[])),
@@ -171,7 +194,60 @@ fn run(chapters: &[&Chapter], with_asyncio: bool) {
         print_table(&rows);
         tally.count(chapter.name, &rows);
     }
+    shim::glassbox::record_to(None);
     tally.print(python.is_some());
+    if let Some(dir) = record {
+        write_index(dir, chapters);
+    }
+}
+
+/// `DIR/index.html`: a link to every page the chapters recorded, by chapter.
+fn write_index(dir: &Path, chapters: &[&Chapter]) {
+    let mut items = String::new();
+    let mut pages = 0;
+    for chapter in chapters {
+        let mut runs: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| {
+                name.strip_prefix(chapter.name).is_some_and(|rest| {
+                    rest == ".html" || rest.starts_with('.') && rest.ends_with(".html")
+                })
+            })
+            .collect();
+        runs.sort_by_key(|name| {
+            let number = name
+                .trim_end_matches(".html")
+                .rsplit('.')
+                .next()
+                .unwrap_or("");
+            number.parse::<u32>().unwrap_or(1)
+        });
+        pages += runs.len();
+        let links: Vec<String> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, name)| format!("<a href=\"{name}\">run {}</a>", i + 1))
+            .collect();
+        items.push_str(&format!(
+            "<li><strong>{}</strong>: {} · {}</li>\n",
+            chapter.name,
+            chapter.summary.replace('<', "&lt;"),
+            links.join(" ")
+        ));
+    }
+    let page = format!(
+        "<!doctype html>\n<meta charset=\"utf-8\">\n<title>glassbox tour: recorded runs</title>\n\
+         <h1>glassbox tour: each glassbox run, recorded</h1>\n<p>One page per runtime the \
+         chapter built, in the order it ran. Each opens from file://, needs no network, and \
+         steps its run forwards and backwards.</p>\n<ul>\n{items}</ul>\n"
+    );
+    let index = dir.join("index.html");
+    match std::fs::write(&index, page) {
+        Ok(()) => println!("\nrecorded {pages} runs: open {}", index.display()),
+        Err(error) => eprintln!("tour: cannot write {}: {error}", index.display()),
+    }
 }
 
 /// The verdicts of every row, for the summary: the differences grouped by cause.
@@ -224,7 +300,7 @@ fn print_help() {
         "tour: run every glassbox pattern next to tokio's current_thread runtime and asyncio\n"
     );
     println!(
-        "usage: cargo run --release --example tour [-- CHAPTER... | --list | --help] [--no-asyncio]\n"
+        "usage: cargo run --release --example tour [-- CHAPTER... | --list | --help] [--no-asyncio] [--record DIR]\n"
     );
     println!("Each row shows what each runtime did and a verdict: `same`, or `differs`");
     println!("with the reason. Timings are shown, never judged on their own. When python3");

@@ -5,6 +5,8 @@
 //!   own), except the ones `block_on_watching_stalls` and
 //!   `block_on_watching_live_stalls` build, which collect the reports instead of
 //!   printing them.
+//! - With `--record DIR`, every runtime built here records its run as a page
+//!   ([`record_to`]).
 //! - The only wrappers are the TCP types, to share one spelling with tokio's, and
 //!   [`LiveStalls`], the handle through which a scenario sees the watchdog's reports.
 
@@ -12,6 +14,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,13 +28,13 @@ pub use glassbox::{
 
 /// Runs `future` on a fresh glassbox runtime with the real clock.
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    build(glassbox::Runtime::builder()).block_on(future)
+    build(builder()).block_on(future)
 }
 
 /// Runs `future` on a fresh glassbox runtime whose clock is paused: virtual time that
 /// jumps to the next timer whenever every task waits.
 pub fn block_on_paused<F: Future>(future: F) -> F::Output {
-    build(glassbox::Runtime::builder().paused_clock(true)).block_on(future)
+    build(builder().paused_clock(true)).block_on(future)
 }
 
 /// Runs `future` with the stall report on at `threshold`; returns its output and,
@@ -42,7 +45,7 @@ pub fn block_on_watching_stalls<F: Future>(
     future: F,
 ) -> (F::Output, Option<Vec<Duration>>) {
     let stalls = Rc::new(RefCell::new(Vec::new()));
-    let mut rt = glassbox::Runtime::builder()
+    let mut rt = builder()
         .stall_threshold(Some(threshold))
         .on_stall({
             let stalls = stalls.clone();
@@ -58,7 +61,7 @@ pub fn block_on_watching_stalls<F: Future>(
 /// output and how many times the budget cut a poll short. (`Some`: glassbox counts
 /// them, in `Metrics::forced_yields`.)
 pub fn block_on_with_budget<F: Future>(budget: Option<u32>, future: F) -> (F::Output, Option<u64>) {
-    let mut rt = build(glassbox::Runtime::builder().coop_budget(budget));
+    let mut rt = build(builder().coop_budget(budget));
     let output = rt.block_on(future);
     (output, Some(rt.metrics().forced_yields))
 }
@@ -70,7 +73,7 @@ pub fn block_on_watching_live_stalls<F: Future>(
     scenario: impl FnOnce(LiveStalls) -> F,
 ) -> F::Output {
     let live = LiveStalls::default();
-    let mut rt = glassbox::Runtime::builder()
+    let mut rt = builder()
         .stall_threshold(Some(threshold))
         .on_live_stall({
             let reports = live.0.clone();
@@ -99,6 +102,25 @@ impl LiveStalls {
     /// The reports so far. (`Some`: glassbox has a live stall detector.)
     pub fn reports(&self) -> Option<Vec<glassbox::LiveStall>> {
         Some(self.0.lock().unwrap().clone())
+    }
+}
+
+/// Where this process's glassbox runtimes record their runs, if `--record` asked:
+/// the page every runtime built here writes (numbered after the first: `queue.html`,
+/// `queue.2.html`, …).
+static RECORD_TO: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Records every glassbox runtime built from now on to `page` (numbered), or none.
+pub fn record_to(page: Option<PathBuf>) {
+    *RECORD_TO.lock().unwrap() = page;
+}
+
+/// A runtime builder, recording if `--record` asked.
+fn builder() -> glassbox::Builder {
+    let builder = glassbox::Runtime::builder();
+    match &*RECORD_TO.lock().unwrap() {
+        Some(page) => builder.record(page),
+        None => builder,
     }
 }
 
