@@ -11,6 +11,8 @@
 // began (the end of the turn before), with the polls done so far marked; at the
 // end, the state Rust recorded.
 //
+// `#turn=K` (and `&event=I`) opens the page at that moment.
+//
 // Two modes for tests (issue 30's contract):
 //   ?selftest      rebuild every turn forwards, then backwards, and check each
 //                  against the digest Rust wrote: <pre id="glassbox-selftest">
@@ -217,6 +219,13 @@ function render() {
     ? `at the end of turn ${frame.turn}`
     : `as turn ${frame.turn} began; polled so far marked`;
 
+  if (event && event.kind === "poll") {
+    // The code this poll resumes: the wait it was woken out of, or where it was spawned.
+    const waited = event.waited_in && event.waited_in.match(/ at (.+:\d+:\d+)$/);
+    const task = state.tasks.find((t) => t.id === event.task);
+    const site = waited ? waited[1] : task && task.spawned_at;
+    if (site) showSource(site);
+  }
   renderTasks(state, polling, atEnd ? new Set() : done);
   renderReady(state, atEnd ? new Set() : done);
   renderWhy(event);
@@ -482,6 +491,8 @@ const askedTurn = Number((location.hash.match(/turn=(\d+)/) || [])[1]);
 if (query.has("selftest")) selftest();
 else if (query.has("dump")) dump(askedTurn);
 start();
-// `#turn=K`: open at the end of turn K (a link to one moment of the run).
+// `#turn=K`: open at the end of turn K; `#turn=K&event=I`: at its I-th event (a
+// link to one moment of the run).
 const asked = frames.findIndex((frame) => frame.turn === askedTurn);
-if (asked >= 0) go(asked, frames[asked].events.length);
+const askedEvent = Number((location.hash.match(/event=(\d+)/) || [])[1]);
+if (asked >= 0) go(asked, askedEvent > 0 ? askedEvent - 1 : frames[asked].events.length);
