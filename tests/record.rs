@@ -467,8 +467,21 @@ fn the_page_steps_every_recorded_run_forwards_and_back_in_chromium() {
     for (name, program) in runs {
         let page = Page::new(name);
         program(&page);
-        let turns = embedded_run(&page)["turns"].as_array().unwrap().len();
+        let run = embedded_run(&page);
+        let turns = run["turns"].as_array().unwrap().len();
         assert!(turns > 0, "{name}: no turn recorded");
+        let stalls = run["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|frame| frame["events"].as_array().unwrap())
+            .filter(|event| event["stall"] == true)
+            .count();
+        assert_eq!(
+            stalls,
+            usize::from(name == "browser-stall"),
+            "{name}: stalls marked"
+        );
         let dom = browser::dump_dom(&chromium, &page, "?selftest", false);
         assert_eq!(
             browser::pre_text(&dom, "glassbox-selftest"),

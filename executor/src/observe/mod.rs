@@ -217,6 +217,11 @@ impl Observers {
             .map(|(_, interest)| (*interest).to_string())
     }
 
+    /// True if a poll that took `took` is a stall (over the threshold, if one is set).
+    pub(crate) fn is_stall(&self, took: Duration) -> bool {
+        self.stalls.is_stall(took)
+    }
+
     /// True if a poll over the stall threshold waits to be reported.
     pub(crate) fn stalls_noted(&self) -> bool {
         self.stalls.any_noted()

@@ -36,6 +36,7 @@ use std::fmt::Write;
 use std::ops::Not;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::event_loop::{Core, WaitPolicy};
 use crate::observe::timeline::numbered;
@@ -180,7 +181,8 @@ impl RunRecorder {
         json::key(&mut frame, false, "ended_us");
         json::number(&mut frame, micros(turn.ended_at));
         json::key(&mut frame, false, "events");
-        write_events(&mut frame, turn, !snapshot.paused);
+        let stalled = |took| core.observers.is_stall(took);
+        write_events(&mut frame, turn, !snapshot.paused, stalled);
         if let Some(before) = before {
             // As a delta from the last turn's end (or from nothing, before the first).
             let empty = State::empty();
@@ -245,7 +247,12 @@ impl RunRecorder {
 /// A turn's events, in the order the loop did them: polls (phase 1), timers
 /// (phase 2), the park and its I/O events (phase 3), tasks cut off by their budget,
 /// remote wakes (phase 4), a clock jump and the timers it fired (phase 5).
-fn write_events(out: &mut String, turn: &Turn, wall_times: bool) {
+fn write_events(
+    out: &mut String,
+    turn: &Turn,
+    wall_times: bool,
+    stalled: impl Fn(Duration) -> bool,
+) {
     let mut events: Vec<String> = Vec::new();
     for poll in &turn.polls {
         let mut event = String::from("{");
@@ -264,6 +271,11 @@ fn write_events(out: &mut String, turn: &Turn, wall_times: bool) {
         if wall_times {
             json::key(&mut event, false, "took_us");
             json::number(&mut event, micros(poll.took));
+        }
+        // Marked even on a paused clock: a stall is real time, and worth the mark.
+        if stalled(poll.took) {
+            json::key(&mut event, false, "stall");
+            event.push_str("true");
         }
         event.push('}');
         events.push(event);

@@ -155,7 +155,8 @@ function describe(event) {
       const outcome = event.ready ? "Ready" : "Pending";
       const took = "took_us" in event ? ` in ${event.took_us} µs` : "";
       const waited = event.waited_in ? `, out of ${event.waited_in}` : "";
-      return `poll ${taskName(event.task)} → ${outcome}${took} (woken by ${event.cause || "?"}${waited})`;
+      const stall = event.stall ? " STALL: it held the loop past the stall threshold" : "";
+      return `poll ${taskName(event.task)} → ${outcome}${took} (woken by ${event.cause || "?"}${waited})${stall}`;
     }
     case "timer":
       return `timer due ${ms(event.deadline_us)} fires (L${event.level} s${event.slot}, late ${ms(event.late_us)})`;
