@@ -193,14 +193,19 @@ fn comparable(state: &Value) -> Value {
     state
 }
 
-/// The step example's program (examples/step.rs), stepped turn by turn and recorded
-/// to `page`: returns the snapshot taken at the end of each turn.
-fn step_program(page: &Path) -> Vec<Snapshot> {
-    let mut rt = Runtime::builder()
+/// A paused-clock runtime recording to `page`.
+fn paused_recording(page: &Path) -> Runtime {
+    Runtime::builder()
         .paused_clock(true)
         .record(page)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// The step example's program (examples/step.rs), stepped turn by turn and recorded
+/// to `page`: returns the snapshot taken at the end of each turn.
+fn step_program(page: &Path) -> Vec<Snapshot> {
+    let mut rt = paused_recording(page);
     let queue = Queue::new(1);
     rt.spawn(async move {
         let (writer, reader) = UnixStream::pair().unwrap();
@@ -231,11 +236,7 @@ fn step_program(page: &Path) -> Vec<Snapshot> {
 
 /// Producers, consumers and a semaphore under `block_on`.
 fn patterns_program(page: &Path) {
-    let mut rt = Runtime::builder()
-        .paused_clock(true)
-        .record(page)
-        .build()
-        .unwrap();
+    let mut rt = paused_recording(page);
     rt.block_on(async {
         let queue = Queue::new(2);
         let permits = std::rc::Rc::new(Semaphore::new(1));
@@ -265,11 +266,7 @@ fn patterns_program(page: &Path) {
 /// A job on the blocking pool beside a ticking task. Its end comes from another
 /// thread, so which turn takes it in varies from run to run.
 fn blocking_program(page: &Path) {
-    let mut rt = Runtime::builder()
-        .paused_clock(true)
-        .record(page)
-        .build()
-        .unwrap();
+    let mut rt = paused_recording(page);
     rt.block_on(async {
         let ticks = spawn(async {
             for _ in 0..3 {

@@ -49,7 +49,7 @@ use std::time::Instant;
 
 use crate::task::TaskId;
 use file::Writer;
-pub(crate) use file::{AskedBy, TimelineRequest, numbered};
+pub(crate) use file::{AskedBy, TimelineRequest, first_free};
 
 /// The loop's track.
 const LOOP_TRACK: u64 = 0;

@@ -39,7 +39,7 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::event_loop::{Core, WaitPolicy};
-use crate::observe::timeline::numbered;
+use crate::observe::timeline::first_free;
 use crate::observe::turn::{Owner, Turn};
 use crate::observe::woken_by::WokenBy;
 use crate::snapshot;
@@ -72,14 +72,7 @@ static CLAIMED: LazyLock<Mutex<HashSet<PathBuf>>> = LazyLock::new(Mutex::default
 /// process asks for it, then `asked` numbered before its extension (`run.2.html`).
 pub(crate) fn claim(asked: &Path) -> PathBuf {
     let mut claimed = CLAIMED.lock().unwrap_or_else(PoisonError::into_inner);
-    let asked_absolute = std::path::absolute(asked).unwrap_or_else(|_| asked.to_path_buf());
-    let (path, absolute) = (1..)
-        .map(|n| match n {
-            1 => (asked.to_path_buf(), asked_absolute.clone()),
-            n => (numbered(asked, n), numbered(&asked_absolute, n)),
-        })
-        .find(|(_, absolute)| !claimed.contains(absolute))
-        .expect("a number not yet used");
+    let (path, absolute) = first_free(asked, &claimed);
     claimed.insert(absolute);
     if path != asked {
         eprintln!(

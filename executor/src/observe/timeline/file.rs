@@ -226,14 +226,7 @@ fn create_file(request: &TimelineRequest) -> io::Result<(File, PathBuf)> {
     // Held while the file is created, so two runtimes starting at once cannot both
     // pick the same name.
     let mut created = CREATED.lock().unwrap_or_else(PoisonError::into_inner);
-    let asked_absolute = std::path::absolute(asked).unwrap_or_else(|_| asked.clone());
-    let (path, absolute) = (1..)
-        .map(|n| match n {
-            1 => (asked.clone(), asked_absolute.clone()),
-            n => (numbered(asked, n), numbered(&asked_absolute, n)),
-        })
-        .find(|(_, absolute)| !created.contains(absolute))
-        .expect("a number not yet used");
+    let (path, absolute) = first_free(asked, &created);
     let file = File::create(&path).map_err(|error| named(request, &path, error))?;
     created.insert(absolute);
     drop(created);
@@ -246,10 +239,23 @@ fn create_file(request: &TimelineRequest) -> io::Result<(File, PathBuf)> {
     Ok((file, path))
 }
 
+/// `asked`, or the first of `asked` numbered (2, 3, …) whose absolute path is not
+/// `taken`: the path and its absolute form. (The recorded page picks its file so too.)
+pub(crate) fn first_free(asked: &Path, taken: &HashSet<PathBuf>) -> (PathBuf, PathBuf) {
+    let asked_absolute = std::path::absolute(asked).unwrap_or_else(|_| asked.to_path_buf());
+    (1..)
+        .map(|n| match n {
+            1 => (asked.to_path_buf(), asked_absolute.clone()),
+            n => (numbered(asked, n), numbered(&asked_absolute, n)),
+        })
+        .find(|(_, absolute)| !taken.contains(absolute))
+        .expect("a number not yet used")
+}
+
 /// `path` with `.n` before its extension: `trace.json` → `trace.2.json`, `trace` →
 /// `trace.2`. Perfetto reads the content, not the name, but a file that still ends
 /// in `.json` opens with a double-click.
-pub(crate) fn numbered(path: &Path, n: u32) -> PathBuf {
+fn numbered(path: &Path, n: u32) -> PathBuf {
     let mut name = OsString::from(path.file_stem().unwrap_or_default());
     name.push(format!(".{n}"));
     if let Some(extension) = path.extension() {
