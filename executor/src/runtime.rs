@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::Event;
 use crate::event_loop::context;
-use crate::event_loop::{Core, LoopSettings, WaitPolicy};
+use crate::event_loop::{Core, DROP_ROUNDS, LoopSettings, WaitPolicy};
 use crate::observe::metrics::Metrics;
 use crate::observe::{ObserverSettings, Observers};
 use crate::record::RunRecorder;
@@ -188,6 +188,44 @@ struct EndsPollOnUnwind<'a>(&'a Core);
 impl Drop for EndsPollOnUnwind<'_> {
     fn drop(&mut self) {
         self.0.poll_unwound();
+    }
+}
+
+// Dropping every task lives here, with the runtime's end, not in the loop: the loop
+// runs tasks; a runtime going away cancels them.
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        // A backstop: `Runtime::drop` has normally emptied both already.
+        self.drop_all_tasks();
+        self.resources.drop_all();
+    }
+}
+
+impl Core {
+    /// Drops every task, including tasks spawned by those tasks' destructors, for up
+    /// to [`DROP_ROUNDS`] rounds; after that, `spawn` panics (inside the destructor
+    /// that calls it, which its task's `JoinError` contains), so a destructor that
+    /// spawns a task like itself cannot keep the drop going for ever.
+    ///
+    /// It must run before the last `TaskRef` of a task goes, whatever happens: a
+    /// `Waker` on another thread may hold the last reference after that, and the
+    /// cell it frees must hold no `!Send` future ("Empty before free", `task/mod.rs`).
+    /// `Runtime::drop` calls it; `Core`'s own `Drop` calls it again as a backstop.
+    pub(crate) fn drop_all_tasks(&self) {
+        for round in 1.. {
+            if round > DROP_ROUNDS {
+                self.refusing_spawns.set(true);
+            }
+            let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+            self.ready.borrow_mut().clear();
+            if tasks.is_empty() {
+                break;
+            }
+            for (_, task) in tasks {
+                task.cancel();
+            }
+        }
     }
 }
 

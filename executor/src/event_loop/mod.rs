@@ -82,8 +82,8 @@ pub(crate) struct Core {
     pub(crate) block_on_waker: Waker,
     next_task_id: Cell<u64>,
     /// Set when dropping the tasks has gone on for [`DROP_ROUNDS`] rounds: from then
-    /// on `spawn` panics (see `drop_all_tasks`).
-    refusing_spawns: Cell<bool>,
+    /// on `spawn` panics (see `drop_all_tasks`, in `runtime.rs`).
+    pub(crate) refusing_spawns: Cell<bool>,
     /// Reused by phase 2 so firing timers allocates nothing.
     fired: RefCell<Vec<Fired>>,
     /// Tasks that spent their coop budget, woken after phase 3's reactor poll.
@@ -129,17 +129,9 @@ pub(crate) enum WaitPolicy {
 
 /// How many rounds `drop_all_tasks` drops the tasks spawned by the destructors of
 /// the round before, before it refuses new spawns.
-const DROP_ROUNDS: u32 = 100;
+pub(crate) const DROP_ROUNDS: u32 = 100;
 
 // === impl Core ===
-
-impl Drop for Core {
-    fn drop(&mut self) {
-        // A backstop: `Runtime::drop` has normally emptied both already.
-        self.drop_all_tasks();
-        self.resources.drop_all();
-    }
-}
 
 impl Core {
     pub(crate) fn new(
@@ -505,30 +497,5 @@ impl Core {
             self.schedule(target, WakePath::Remote);
         }
         self.emit(Event::RemoteWakesEnd);
-    }
-
-    /// Drops every task, including tasks spawned by those tasks' destructors, for up
-    /// to [`DROP_ROUNDS`] rounds; after that, `spawn` panics (inside the destructor
-    /// that calls it, which its task's `JoinError` contains), so a destructor that
-    /// spawns a task like itself cannot keep the drop going for ever.
-    ///
-    /// It must run before the last `TaskRef` of a task goes, whatever happens: a
-    /// `Waker` on another thread may hold the last reference after that, and the
-    /// cell it frees must hold no `!Send` future ("Empty before free", `task/mod.rs`).
-    /// `Runtime::drop` calls it; `Core`'s own `Drop` calls it again as a backstop.
-    pub(crate) fn drop_all_tasks(&self) {
-        for round in 1.. {
-            if round > DROP_ROUNDS {
-                self.refusing_spawns.set(true);
-            }
-            let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
-            self.ready.borrow_mut().clear();
-            if tasks.is_empty() {
-                break;
-            }
-            for (_, task) in tasks {
-                task.cancel();
-            }
-        }
     }
 }
