@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::coop::DEFAULT_COOP_BUDGET;
-use crate::event_loop::LoopSettings;
+use crate::event_loop::{Chooser, LoopSettings};
+use crate::explore::{Schedule, chooser_for};
 use crate::observe::ObserverSettings;
 use crate::observe::stall::{LiveStall, StallCallback, StallReport, StallSettings};
 use crate::observe::timeline::{AskedBy, TimelineRequest};
@@ -61,6 +62,8 @@ pub struct Builder {
     trace_json: Option<PathBuf>,
     /// `None`: not set by a builder call (`GLASSBOX_RECORD` decides).
     record: Option<PathBuf>,
+    /// Who picks where FIFO would (`schedule`, or the explorer's own).
+    chooser: Option<Rc<dyn Chooser>>,
     coop_budget: Option<u32>,
     max_blocking_threads: Option<usize>,
     shutdown_timeout: Option<Duration>,
@@ -95,6 +98,7 @@ impl Builder {
             trace: None,
             trace_json: None,
             record: None,
+            chooser: None,
             coop_budget: Some(DEFAULT_COOP_BUDGET),
             max_blocking_threads: None,
             shutdown_timeout: None,
@@ -194,6 +198,25 @@ impl Builder {
         self
     }
 
+    /// Which order the loop takes where it has a choice: [`Schedule::Fifo`] (the
+    /// default: tasks in the order they were woken, timers by deadline then arming)
+    /// or [`Schedule::Seeded`], the explorer's default strategy from a seed (any
+    /// ready task may run next, timers due together fire in any order, now and then
+    /// a poll gets a small coop budget or a parked task is woken for nothing).
+    /// [`Explorer`](crate::explore::Explorer) tries many seeds and shrinks a failure.
+    ///
+    /// tokio equivalent: none (`rng_seed` orders only `select!`'s branches).
+    pub fn schedule(mut self, schedule: Schedule) -> Builder {
+        self.chooser = chooser_for(schedule);
+        self
+    }
+
+    /// The explorer's chooser, for the runtime it builds for one schedule.
+    pub(crate) fn chooser(mut self, chooser: Rc<dyn Chooser>) -> Builder {
+        self.chooser = Some(chooser);
+        self
+    }
+
     /// Record the run as one HTML page at `path`, written when the runtime is dropped:
     /// open it in any browser (from `file://`, no server, no network) and step the run
     /// forwards and backwards, turn by turn and event by event, with the ready queue,
@@ -287,6 +310,7 @@ impl Builder {
                 recording: record.is_some(),
             },
             record,
+            chooser: self.chooser,
             max_blocking_threads: self.max_blocking_threads,
             shutdown_timeout: self.shutdown_timeout,
         };

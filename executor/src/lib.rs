@@ -86,6 +86,10 @@
 //! | `snapshot/mod.rs` | [`Snapshot`] and [`snapshot()`] (`Runtime::snapshot` is in `stepping.rs`) |
 //! | `snapshot/display.rs` | a snapshot drawn as panes |
 //! | `snapshot/lints.rs` | the warnings a snapshot raises |
+//! | **`explore/`** | **seeded schedules**: where the loop has a choice, a seed picks ([`explore::Explorer`], [`Schedule`]) |
+//! | `explore/mod.rs` | run a program under many schedules, report the first that fails, replay it |
+//! | `explore/chooser.rs` | the loop's choices answered from a seed (Random, PCT), every answer written down |
+//! | `explore/shrink.rs` | delta debugging: the fewest departures from FIFO that still fail |
 //! | **`record/`** | **a run as one HTML page**, stepped forwards and backwards ([`Builder::record`], `GLASSBOX_RECORD`) |
 //! | `record/mod.rs` | each turn written down, with the state at its end: keyframes and deltas |
 //! | `record/state.rs` | the canonical state of one turn's end: what the page shows and checks |
@@ -148,6 +152,7 @@ mod event;
 mod event_loop;
 mod io;
 // The integration tests' real-time bound, for the unit tests that run a runtime.
+pub mod explore;
 #[cfg(test)]
 #[path = "../../tests/hang_guard/mod.rs"]
 mod hang_guard;
@@ -177,6 +182,7 @@ mod sync {
 
 pub use builder::{Builder, DEFAULT_EVENT_INTERVAL, DEFAULT_STALL_THRESHOLD};
 pub use coop::{DEFAULT_COOP_BUDGET, consume_budget, unconstrained};
+pub use explore::Schedule;
 pub use observe::metrics::Metrics;
 pub use observe::stall::{LiveStall, StallCause, StallReport};
 pub use observe::trace;

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::Event;
 use crate::event_loop::context;
-use crate::event_loop::{Core, DROP_ROUNDS, LoopSettings, WaitPolicy};
+use crate::event_loop::{Chooser, Core, DROP_ROUNDS, LoopSettings, WaitPolicy};
 use crate::observe::metrics::Metrics;
 use crate::observe::{ObserverSettings, Observers};
 use crate::record::RunRecorder;
@@ -64,6 +64,8 @@ pub(crate) struct Config {
     pub(crate) observe: ObserverSettings,
     /// Where to write the run's page, if anywhere (`record/`).
     pub(crate) record: Option<PathBuf>,
+    /// Who picks where FIFO would, if a schedule is explored (`explore/`).
+    pub(crate) chooser: Option<Rc<dyn Chooser>>,
     /// For the resources other crates keep (the blocking pool).
     pub(crate) max_blocking_threads: Option<usize>,
     pub(crate) shutdown_timeout: Option<Duration>,
@@ -87,7 +89,13 @@ impl Runtime {
         let resources = Resources::new(config.resources_for(id));
         let observers = Observers::new(id, config.observe)?;
         Ok(Runtime {
-            core: Rc::new(Core::new(id, config.run, resources, observers)?),
+            core: Rc::new(Core::new(
+                id,
+                config.run,
+                resources,
+                observers,
+                config.chooser,
+            )?),
             recorder: config.record.map(RunRecorder::new),
         })
     }

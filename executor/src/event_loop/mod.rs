@@ -104,6 +104,21 @@ pub(crate) struct Core {
     pub(crate) settings: LoopSettings,
     /// Whoever watches: every `Event` goes to them (`observe/mod.rs`).
     pub(crate) observers: Rc<Observers>,
+    /// Who decides where FIFO would, when a schedule is being explored (`explore/`);
+    /// `None`: FIFO.
+    pub(crate) chooser: Option<Rc<dyn Chooser>>,
+}
+
+/// The decisions of a schedule other than FIFO (`explore/`): each method is asked
+/// only where the loop has a choice, and the FIFO answer is always legal.
+pub(crate) trait Chooser {
+    /// Which of the `ready` keys phase 1 polls next: an index (0 is FIFO).
+    fn next_ready(&self, core: &Core, ready: &VecDeque<u32>) -> usize;
+    /// Phase 2, before its timers fire: may put timers due on the same tick in
+    /// another order (deadline order stays), and wake a parked task for nothing.
+    fn order_fired(&self, core: &Core, fired: &mut [Fired]);
+    /// The coop budget of the poll about to begin (`default`: the runtime's).
+    fn budget(&self, core: &Core, default: Option<u32>) -> Option<u32>;
 }
 
 /// The settings the loop itself runs with (`Builder`).
@@ -139,6 +154,7 @@ impl Core {
         settings: LoopSettings,
         resources: Resources,
         observers: Observers,
+        chooser: Option<Rc<dyn Chooser>>,
     ) -> std::io::Result<Core> {
         let observers = Rc::new(observers);
         let (reactor, io_waker) = Reactor::new(Rc::clone(&observers))?;
@@ -169,6 +185,7 @@ impl Core {
             remote_wakes,
             settings,
             observers,
+            chooser,
         })
     }
 
@@ -278,7 +295,7 @@ impl Core {
 
     /// True if phase 1 would have something to do, the `block_on` future was woken, or
     /// wakes wait that phase 3 or 4 has not delivered yet.
-    fn has_ready_work(&self) -> bool {
+    pub(crate) fn has_ready_work(&self) -> bool {
         self.block_on_woken.get()
             || !self.ready.borrow().is_empty()
             || !self.deferred.borrow().is_empty()
@@ -299,7 +316,10 @@ impl Core {
     /// `block_on` then ends the poll itself with [`poll_unwound`](Core::poll_unwound).
     pub(crate) fn poll_one<R>(&self, task_id: TaskId, poll: impl FnOnce() -> R) -> R {
         self.polling.set(task_id);
-        let polled = coop::poll_with_budget(self.settings.coop_budget, poll);
+        // The runtime's own budget, unless an explored schedule picks another.
+        let own = self.settings.coop_budget;
+        let budget = self.chooser.as_ref().map_or(own, |c| c.budget(self, own));
+        let polled = coop::poll_with_budget(budget, poll);
         self.polling.set(TaskId::BLOCK_ON);
         polled
     }
@@ -366,7 +386,7 @@ impl Core {
         // One clock read per poll: each poll's end is the next poll's start.
         let mut poll_started = Instant::now();
         for _ in 0..self.settings.event_interval {
-            let Some(key) = self.ready.borrow_mut().pop_front() else {
+            let Some(key) = self.next_ready() else {
                 break;
             };
             let Some(task) = self.tasks.borrow().get(key as usize).cloned() else {
@@ -411,6 +431,18 @@ impl Core {
         }
     }
 
+    /// The key phase 1 polls next: the front of the queue, or the schedule's pick.
+    fn next_ready(&self) -> Option<u32> {
+        let mut ready = self.ready.borrow_mut();
+        match &self.chooser {
+            Some(chooser) if ready.len() > 1 => {
+                let at = chooser.next_ready(self, &ready);
+                ready.remove(at)
+            }
+            _ => ready.pop_front(),
+        }
+    }
+
     /// Phase 2: advances the wheel to now and wakes every due timer.
     /// Returns how many fired and the worst lateness.
     pub(crate) fn fire_due_timers(&self) -> (usize, Duration) {
@@ -423,6 +455,9 @@ impl Core {
         // ties keep the wheel's order (arming order, within a slot).
         if !fired.is_sorted_by_key(|timer| timer.deadline) {
             fired.sort_by_key(|timer| timer.deadline);
+        }
+        if let Some(chooser) = &self.chooser {
+            chooser.order_fired(self, &mut fired);
         }
         let count = fired.len();
         let mut max_lateness = 0;

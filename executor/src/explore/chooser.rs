@@ -1,0 +1,316 @@
+//! The chooser: answers the loop at each choice point (`event_loop/mod.rs`:
+//! `Chooser`) from a seed, and writes down every answer, so that a run can be
+//! replayed exactly and its departures from FIFO shrunk.
+//!
+//! # Ground rules
+//! - Every answer is a number, decision `i` of the run: 0 is what FIFO does. A run is
+//!   its list of answers; replaying a list gives the same answers (past its end, or
+//!   where an answer no longer fits the choices, FIFO's).
+//! - The seed decides everything through one xorshift generator, drawn the same way
+//!   at the same decisions, so a seed replays byte for byte.
+//! - A decision is asked only where there is a choice: two or more live tasks ready,
+//!   two or more timers due on one tick, a parked task to wake, a budget to cut.
+//! - `Strategy::Random`: any ready task, uniformly; timers due together in any order;
+//!   now and then a small coop budget, or a parked task woken for nothing.
+//! - `Strategy::Pct { depth }` (probabilistic concurrency testing, Burckhardt et al.,
+//!   ASPLOS 2010): each task gets a random priority when first seen, the highest
+//!   ready one runs, and at `depth - 1` random steps the task chosen drops below
+//!   every other. Timers, budgets and spurious wakes as with `Random`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::panic::Location;
+
+use crate::event_loop::{Chooser, Core};
+use crate::task::TaskId;
+use crate::task::waker::WakeTarget;
+use crate::time::wheel::Fired;
+
+use super::{Decision, Strategy};
+
+/// One turn in this many wakes a parked task for nothing.
+const SPURIOUS_EVERY: u64 = 16;
+/// One poll in this many gets a small coop budget.
+const SMALL_BUDGET_EVERY: u64 = 32;
+/// The small budgets an explored poll may get (answer 1 is budget 1, …).
+const SMALL_BUDGETS: usize = 4;
+
+/// A seeded chooser, or a replay of a list of answers.
+pub(crate) struct Seeded {
+    strategy: Strategy,
+    rng: Cell<u64>,
+    /// Answers to give instead of drawing them (a replay, or a shrink's trial).
+    replay: Option<Vec<usize>>,
+    /// Every decision so far, with its answer.
+    pub(crate) decisions: RefCell<Vec<Decision>>,
+    /// Pct: each task's priority (higher runs first); the ready-queue steps at which
+    /// the chosen task drops; the steps so far.
+    priorities: RefCell<HashMap<TaskId, u64>>,
+    change_points: Vec<u64>,
+    steps: Cell<u64>,
+}
+
+/// A live task in the ready queue: its place there, id and spawn site.
+struct Candidate {
+    at: usize,
+    id: TaskId,
+    spawned_at: &'static Location<'static>,
+}
+
+impl Seeded {
+    /// A chooser drawing from `seed`; `expected_steps` guides where Pct's change
+    /// points fall (the ready-queue decisions of an earlier run of the program).
+    pub(crate) fn new(seed: u64, strategy: Strategy, expected_steps: u64) -> Seeded {
+        let mut chooser = Seeded {
+            strategy,
+            // xorshift must not start at zero; splitmix spreads small seeds first.
+            rng: Cell::new(splitmix(seed) | 1),
+            replay: None,
+            decisions: RefCell::default(),
+            priorities: RefCell::default(),
+            change_points: Vec::new(),
+            steps: Cell::new(0),
+        };
+        if let Strategy::Pct { depth } = strategy {
+            chooser.change_points = (1..depth.max(1))
+                .map(|_| 1 + chooser.draw(expected_steps.max(1)))
+                .collect();
+        }
+        chooser
+    }
+
+    /// A chooser that gives `answers`, in order, then FIFO's.
+    pub(crate) fn replaying(answers: Vec<usize>) -> Seeded {
+        Seeded {
+            replay: Some(answers),
+            ..Seeded::new(0, Strategy::Random, 1)
+        }
+    }
+
+    /// A number in `0..below` (`below` > 0).
+    fn draw(&self, below: u64) -> u64 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x % below
+    }
+
+    /// True once in `every` draws.
+    fn now_and_then(&self, every: u64) -> bool {
+        self.draw(every) == 0
+    }
+
+    /// Decision number `len` among `of` choices: the replayed answer, or the drawn
+    /// one; written down, described by `describe`.
+    fn answer(
+        &self,
+        core: &Core,
+        of: usize,
+        drawn: impl FnOnce() -> usize,
+        describe: impl FnOnce(usize) -> String,
+    ) -> usize {
+        let index = self.decisions.borrow().len();
+        let answer = match &self.replay {
+            Some(answers) => answers.get(index).copied().filter(|&a| a < of).unwrap_or(0),
+            None => drawn(),
+        };
+        let decision = Decision {
+            turn: core.observers.counters.reactor_turns.get() + 1,
+            answer,
+            of,
+            what: describe(answer),
+        };
+        self.decisions.borrow_mut().push(decision);
+        answer
+    }
+
+    /// Pct: the candidate with the highest priority (new tasks get theirs now), after
+    /// which, at a change point, the chosen task drops below all.
+    fn highest_priority(&self, candidates: &[Candidate]) -> usize {
+        let Strategy::Pct { depth } = self.strategy else {
+            unreachable!("only Pct has priorities")
+        };
+        let step = self.steps.get() + 1;
+        self.steps.set(step);
+        let mut priorities = self.priorities.borrow_mut();
+        let mut best = 0;
+        for (i, candidate) in candidates.iter().enumerate() {
+            // Above every priority a change point gives (those are below `depth`).
+            let priority = *priorities
+                .entry(candidate.id)
+                .or_insert_with(|| u64::from(depth) + 1 + self.draw(1 << 32));
+            if priority > priorities[&candidates[best].id] {
+                best = i;
+            }
+        }
+        if let Some(point) = self.change_points.iter().position(|&p| p == step) {
+            priorities.insert(candidates[best].id, point as u64);
+        }
+        best
+    }
+}
+
+impl Chooser for Seeded {
+    fn next_ready(&self, core: &Core, ready: &VecDeque<u32>) -> usize {
+        let candidates: Vec<Candidate> = {
+            let tasks = core.tasks.borrow();
+            let mut seen = Vec::new();
+            ready
+                .iter()
+                .enumerate()
+                .filter_map(|(at, &key)| {
+                    let header = tasks.get(key as usize)?.header();
+                    let live = header.is_scheduled() && !seen.contains(&header.id());
+                    seen.push(header.id());
+                    live.then_some(Candidate {
+                        at,
+                        id: header.id(),
+                        spawned_at: header.spawned_at,
+                    })
+                })
+                .collect()
+        };
+        if candidates.len() < 2 {
+            return 0;
+        }
+        let drawn = || match self.strategy {
+            Strategy::Random => self.draw(candidates.len() as u64) as usize,
+            Strategy::Pct { .. } => self.highest_priority(&candidates),
+        };
+        let describe = |answer: usize| {
+            let (first, chosen) = (&candidates[0], &candidates[answer]);
+            if answer == 0 {
+                format!("task {} ({}) ran first", first.id, first.spawned_at)
+            } else {
+                format!(
+                    "task {} ({}) ran before task {} ({})",
+                    chosen.id, chosen.spawned_at, first.id, first.spawned_at
+                )
+            }
+        };
+        let answer = self.answer(core, candidates.len(), drawn, describe);
+        candidates[answer].at
+    }
+
+    fn order_fired(&self, core: &Core, fired: &mut [Fired]) {
+        self.maybe_wake_for_nothing(core);
+        let mut start = 0;
+        while start < fired.len() {
+            let deadline = fired[start].deadline;
+            let ties = fired[start..]
+                .iter()
+                .take_while(|timer| timer.deadline == deadline)
+                .count();
+            if ties > 1 {
+                let drawn = || self.draw(ties as u64) as usize;
+                let describe = |answer: usize| {
+                    format!(
+                        "of {ties} timers due at tick {deadline}, the one armed {} fired first",
+                        Nth(answer + 1)
+                    )
+                };
+                let answer = self.answer(core, ties, drawn, describe);
+                fired[start..start + ties][..=answer].rotate_right(1);
+            }
+            start += ties;
+        }
+    }
+
+    fn budget(&self, core: &Core, default: Option<u32>) -> Option<u32> {
+        default?;
+        let drawn = || {
+            if self.now_and_then(SMALL_BUDGET_EVERY) {
+                1 + self.draw(SMALL_BUDGETS as u64) as usize
+            } else {
+                0
+            }
+        };
+        let task = core.polling.get();
+        let describe = |answer: usize| match answer {
+            0 => format!("task {task} polled with the usual coop budget"),
+            budget => format!("task {task} polled with a coop budget of {budget}"),
+        };
+        match self.answer(core, SMALL_BUDGETS + 1, drawn, describe) {
+            0 => default,
+            budget => Some(budget as u32),
+        }
+    }
+}
+
+impl Seeded {
+    /// Now and then, wakes a parked task although nothing it waits for happened: a
+    /// correct future copes with a poll that finds nothing changed.
+    fn maybe_wake_for_nothing(&self, core: &Core) {
+        let parked: Vec<(WakeTarget, &'static Location<'static>)> = {
+            let tasks = core.tasks.borrow();
+            let parked = tasks
+                .iter()
+                .filter(|(_, task)| !task.header().is_scheduled());
+            parked
+                .map(|(_, task)| {
+                    let header = task.header();
+                    let target = WakeTarget {
+                        key: header.key(),
+                        id: header.id(),
+                    };
+                    (target, header.spawned_at)
+                })
+                .collect()
+        };
+        if parked.is_empty() {
+            return;
+        }
+        let drawn = || {
+            if self.now_and_then(SPURIOUS_EVERY) {
+                1 + self.draw(parked.len() as u64) as usize
+            } else {
+                0
+            }
+        };
+        let describe = |answer: usize| match answer {
+            0 => "no task woken for nothing".to_string(),
+            n => {
+                let (target, at) = &parked[n - 1];
+                format!(
+                    "task {} ({at}) woken for nothing (a spurious wake)",
+                    target.id
+                )
+            }
+        };
+        let answer = self.answer(core, parked.len() + 1, drawn, describe);
+        if answer > 0 {
+            let (target, _) = &parked[answer - 1];
+            core.wake_local(WakeTarget {
+                key: target.key,
+                id: target.id,
+            });
+        }
+    }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, …
+struct Nth(usize);
+
+impl std::fmt::Display for Nth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0;
+        let suffix = match (n % 10, n % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        write!(f, "{n}{suffix}")
+    }
+}
+
+/// SplitMix64: spreads a seed (0, 1, 2, …) over all 64 bits.
+fn splitmix(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
