@@ -29,7 +29,10 @@ where
             .run(&program);
         assert!(outcome.is_ok(), "{name} under {strategy:?}: {outcome}");
         // The seeds did explore: more than one schedule came out of them.
-        assert!(outcome.distinct() > SEEDS as usize / 4, "{name} under {strategy:?}: {outcome}");
+        assert!(
+            outcome.distinct() > SEEDS as usize / 4,
+            "{name} under {strategy:?}: {outcome}"
+        );
     }
 }
 
@@ -38,49 +41,47 @@ where
 /// can enter until that one leaves, so the order they got in is the order they asked.
 /// (With two, two waiters granted on one tick may be polled in either order: the
 /// grants are in order, what each task observes need not be.)
-fn semaphore_scenario(permits: usize) -> impl std::future::Future<Output = ()> {
-    async move {
-        let semaphore = Rc::new(Semaphore::new(permits));
-        let inside = Rc::new(Cell::new(0));
-        let (arrived, admitted) = (
-            Rc::new(RefCell::new(Vec::new())),
-            Rc::new(RefCell::new(Vec::new())),
-        );
-        let workers: Vec<_> = (0..6)
-            .map(|worker| {
-                let (semaphore, inside) = (semaphore.clone(), inside.clone());
-                let (arrived, admitted) = (arrived.clone(), admitted.clone());
-                spawn(async move {
-                    yield_now().await;
-                    arrived.borrow_mut().push(worker);
-                    let _permit = semaphore.acquire().await.unwrap();
-                    admitted.borrow_mut().push(worker);
-                    inside.set(inside.get() + 1);
-                    assert!(
-                        inside.get() <= permits,
-                        "{} inside, {permits} permits",
-                        inside.get()
-                    );
-                    sleep(Duration::from_millis(1)).await;
-                    inside.set(inside.get() - 1);
-                })
+async fn semaphore_scenario(permits: usize) {
+    let semaphore = Rc::new(Semaphore::new(permits));
+    let inside = Rc::new(Cell::new(0));
+    let (arrived, admitted) = (
+        Rc::new(RefCell::new(Vec::new())),
+        Rc::new(RefCell::new(Vec::new())),
+    );
+    let workers: Vec<_> = (0..6)
+        .map(|worker| {
+            let (semaphore, inside) = (semaphore.clone(), inside.clone());
+            let (arrived, admitted) = (arrived.clone(), admitted.clone());
+            spawn(async move {
+                yield_now().await;
+                arrived.borrow_mut().push(worker);
+                let _permit = semaphore.acquire().await.unwrap();
+                admitted.borrow_mut().push(worker);
+                inside.set(inside.get() + 1);
+                assert!(
+                    inside.get() <= permits,
+                    "{} inside, {permits} permits",
+                    inside.get()
+                );
+                sleep(Duration::from_millis(1)).await;
+                inside.set(inside.get() - 1);
             })
-            .collect();
-        for result in join_all(workers).await {
-            result.unwrap();
-        }
+        })
+        .collect();
+    for result in join_all(workers).await {
+        result.unwrap();
+    }
+    assert_eq!(
+        semaphore.available_permits(),
+        permits,
+        "a permit was lost or made up"
+    );
+    if permits == 1 {
         assert_eq!(
-            semaphore.available_permits(),
-            permits,
-            "a permit was lost or made up"
+            *admitted.borrow(),
+            *arrived.borrow(),
+            "a later waiter went first"
         );
-        if permits == 1 {
-            assert_eq!(
-                *admitted.borrow(),
-                *arrived.borrow(),
-                "a later waiter went first"
-            );
-        }
     }
 }
 
