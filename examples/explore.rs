@@ -49,7 +49,10 @@ fn main() {
     let mut rt = Runtime::builder().paused_clock(true).build().unwrap();
     let plain = rt.spawn(two_withdrawals(false));
     let passed = rt.block_on(plain).is_ok();
-    println!("plain run (FIFO): {}", if passed { "passes" } else { "fails" });
+    println!(
+        "plain run (FIFO): {}",
+        if passed { "passes" } else { "fails" }
+    );
 
     // 2. Explored: many schedules, the first failure shrunk.
     for strategy in [Strategy::Random, Strategy::Pct { depth: 3 }] {

@@ -49,6 +49,9 @@ mod queue;
 #[path = "../examples/tour/chapters/retry.rs"]
 #[allow(dead_code)]
 mod retry;
+#[path = "../examples/tour/chapters/schedules.rs"]
+#[allow(dead_code)]
+mod schedules;
 #[path = "../examples/tour/chapters/semaphore.rs"]
 #[allow(dead_code)]
 mod semaphore;
@@ -96,6 +99,7 @@ fn every_twin_runs_and_prints_the_keys_its_chapter_reads() {
         ("retry", &[]),
         ("echo", &["50", "16"]), // 50 round trips, 1 MiB
         ("order", &[]),
+        ("schedules", &[]),
         ("precision", &[]),
     ]
     .into_iter()
@@ -135,6 +139,17 @@ fn every_twin_runs_and_prints_the_keys_its_chapter_reads() {
                 .iter()
                 .for_each(|key| _ = field(&observed, key)),
             "order" => ORDER_KEYS.iter().for_each(|key| _ = field(&observed, key)),
+            // The plain runs pass on asyncio too, as on glassbox under FIFO.
+            "schedules" => {
+                assert_eq!(
+                    text(&observed, "plain"),
+                    schedules::glassbox_side::plain(false)
+                );
+                assert_eq!(
+                    text(&observed, "plain_fixed"),
+                    schedules::glassbox_side::plain(true)
+                );
+            }
             _ => unreachable!(),
         }
     }

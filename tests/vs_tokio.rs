@@ -50,6 +50,9 @@ mod queue;
 #[path = "../examples/tour/chapters/retry.rs"]
 #[allow(dead_code)]
 mod retry;
+#[path = "../examples/tour/chapters/schedules.rs"]
+#[allow(dead_code)]
+mod schedules;
 #[path = "../examples/tour/chapters/semaphore.rs"]
 #[allow(dead_code)]
 mod semaphore;
@@ -526,6 +529,38 @@ mod precision_chapter {
         let _hang = crate::hang_guard::start();
         for lateness in [glassbox_side::lateness(50), tokio_side::lateness(50)] {
             assert_eq!(lateness.early(), 0, "{lateness:?}");
+        }
+    }
+}
+
+// === schedules ===
+
+mod schedules_chapter {
+    use super::schedules::{self, glassbox_side, tokio_side};
+
+    /// The planted bug passes a plain run on both: each runtime's own order lets
+    /// the first withdrawal pay out before the second checks.
+    #[test]
+    fn the_planted_bug_passes_a_plain_run_on_both() {
+        let _hang = crate::hang_guard::start();
+        for fixed in [false, true] {
+            assert_eq!(glassbox_side::plain(fixed), "30 left: passes");
+            assert_eq!(tokio_side::plain(fixed), "30 left: passes");
+        }
+    }
+
+    /// The row glassbox alone has: the explorer finds the order that overdraws,
+    /// with both strategies, and the fix passes every seed.
+    #[test]
+    fn the_explorer_finds_it_and_the_fix_passes() {
+        let _hang = crate::hang_guard::start();
+        for (_, outcome) in schedules::explored(false) {
+            let failure = outcome.failure().expect("found");
+            assert!(failure.message().contains("overdrawn: -40"), "{outcome}");
+        }
+        for (_, outcome) in schedules::explored(true) {
+            assert!(outcome.is_ok(), "{outcome}");
+            assert_eq!(outcome.tried(), schedules::SEEDS);
         }
     }
 }

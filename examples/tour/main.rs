@@ -25,6 +25,7 @@ mod chapters {
     pub mod precision;
     pub mod queue;
     pub mod retry;
+    pub mod schedules;
     pub mod semaphore;
     pub mod timeout;
 }
@@ -102,6 +103,12 @@ const CHAPTERS: &[Chapter] = &[
         name: "order",
         summary: "the order in which spawned, yielding and woken tasks run",
         run: chapters::order::run,
+        twin: When::Beside,
+    },
+    Chapter {
+        name: "schedules",
+        summary: "a bug FIFO hides (two withdrawals): a plain run passes; the explorer finds it",
+        run: chapters::schedules::run,
         twin: When::Beside,
     },
     Chapter {
