@@ -556,3 +556,47 @@ fn with_the_network_cut_off_the_page_still_passes_its_self_test() {
         format!("pass {turns} turns forward, {turns} back")
     );
 }
+
+/// The explorer records the failing schedule (and only it) as a page.
+#[test]
+fn the_explorer_records_its_failing_schedule_as_a_page() {
+    let _hang = hang_guard::start();
+    let page = Page::new("explored-failure");
+    let outcome = glassbox::explore::Explorer::new()
+        .seeds(50)
+        .record(page.to_path_buf())
+        .run(|| async {
+            let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+            let slow = {
+                let counter = counter.clone();
+                spawn(async move {
+                    let read = counter.get();
+                    glassbox::yield_now().await;
+                    counter.set(read + 1);
+                })
+            };
+            let quick = {
+                let counter = counter.clone();
+                spawn(async move {
+                    glassbox::yield_now().await;
+                    glassbox::yield_now().await;
+                    counter.set(counter.get() + 1);
+                })
+            };
+            slow.await.unwrap();
+            quick.await.unwrap();
+            assert_eq!(counter.get(), 2, "an update was lost");
+        });
+    let failure = outcome.failure().expect("the lost update is found");
+    assert_eq!(failure.recorded(), Some(&*page));
+    assert!(outcome.to_string().contains("recorded: "), "{outcome}");
+    let turns = embedded_run(&page)["turns"].as_array().unwrap().len();
+    assert!(turns > 0);
+    if let Some(chromium) = browser::chromium() {
+        let dom = browser::dump_dom(&chromium, &page, "?selftest", false);
+        assert_eq!(
+            browser::pre_text(&dom, "glassbox-selftest"),
+            format!("pass {turns} turns forward, {turns} back")
+        );
+    }
+}

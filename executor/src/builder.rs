@@ -60,8 +60,10 @@ pub struct Builder {
     trace: Option<bool>,
     /// `None`: not set by a builder call (`GLASSBOX_TRACE_JSON` decides).
     trace_json: Option<PathBuf>,
-    /// `None`: not set by a builder call (`GLASSBOX_RECORD` decides).
+    /// `None`: not set by a builder call (`GLASSBOX_RECORD` decides, unless
+    /// `record_env` is off).
     record: Option<PathBuf>,
+    record_env: bool,
     /// Who picks where FIFO would (`schedule`, or the explorer's own).
     chooser: Option<Rc<dyn Chooser>>,
     coop_budget: Option<u32>,
@@ -98,6 +100,7 @@ impl Builder {
             trace: None,
             trace_json: None,
             record: None,
+            record_env: true,
             chooser: None,
             coop_budget: Some(DEFAULT_COOP_BUDGET),
             max_blocking_threads: None,
@@ -211,6 +214,13 @@ impl Builder {
         self
     }
 
+    /// Not `GLASSBOX_RECORD`: the explorer's runtimes record only the failing
+    /// schedule, when asked, not each of a thousand runs.
+    pub(crate) fn ignoring_record_env(mut self) -> Builder {
+        self.record_env = false;
+        self
+    }
+
     /// The explorer's chooser, for the runtime it builds for one schedule.
     pub(crate) fn chooser(mut self, chooser: Rc<dyn Chooser>) -> Builder {
         self.chooser = Some(chooser);
@@ -288,9 +298,9 @@ impl Builder {
                 .map(|path| (PathBuf::from(path), AskedBy::Environment)),
         }
         .map(|(path, asked_by)| TimelineRequest { path, asked_by });
-        let record = self
-            .record
-            .or_else(|| std::env::var_os("GLASSBOX_RECORD").map(PathBuf::from))
+        let from_env = || std::env::var_os("GLASSBOX_RECORD").map(PathBuf::from);
+        let record = (self.record)
+            .or_else(|| self.record_env.then(from_env).flatten())
             .filter(|path| !path.as_os_str().is_empty())
             .map(|path| claim(&path));
         let config = Config {

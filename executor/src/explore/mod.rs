@@ -69,12 +69,13 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::panic::Location;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Once;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::event_loop::{Chooser, WaitPolicy, context};
+use crate::event_loop::{Chooser, Core, WaitPolicy, context};
 use crate::runtime::Runtime;
 pub(crate) use chooser::Seeded;
 
@@ -123,6 +124,8 @@ pub struct Explorer {
     seeds: u64,
     strategy: Strategy,
     replay: Option<Replay>,
+    /// Where to record the failing schedule's run as a page, if anywhere.
+    record: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +176,8 @@ pub struct Failure {
     /// How many departures the schedule had before shrinking.
     departures_before: usize,
     strategy: Strategy,
+    /// Where its run was recorded as a page, if it was.
+    recorded: Option<PathBuf>,
 }
 
 impl Default for Explorer {
@@ -188,6 +193,7 @@ impl Explorer {
             seeds: 100,
             strategy: Strategy::default(),
             replay: None,
+            record: None,
         }
     }
 
@@ -218,6 +224,14 @@ impl Explorer {
             );
         }
         self.strategy = strategy;
+        self
+    }
+
+    /// Records the failing schedule's run (the shrunk one) as a page at `path`, to
+    /// step through in a browser (`Builder::record`). `GLASSBOX_RECORD=path` does the
+    /// same; the runs that pass are never recorded.
+    pub fn record(mut self, path: impl Into<PathBuf>) -> Explorer {
+        self.record = Some(path.into());
         self
     }
 
@@ -335,11 +349,16 @@ impl Explorer {
                 .is_some()
         });
         let answers = answers_of(&kept);
-        let last = run_program(program, Rc::new(Seeded::replaying(answers.clone())));
+        let record = (self.record.clone())
+            .or_else(|| std::env::var_os("GLASSBOX_RECORD").map(PathBuf::from))
+            .filter(|path| !path.as_os_str().is_empty());
+        let chooser = Rc::new(Seeded::replaying(answers.clone()));
+        let last = run_recorded(program, chooser, record.clone());
         match last.failed {
             Some(shrunk_message) => {
                 let mut failure = self.failure(Some(seed), shrunk_message, last.decisions, before);
                 failure.answers = answers;
+                failure.recorded = record;
                 failure
             }
             // Cannot happen with a deterministic program; report the seed unshrunk.
@@ -362,6 +381,7 @@ impl Explorer {
             answers,
             departures_before: before,
             strategy: self.strategy,
+            recorded: None,
         }
     }
 }
@@ -422,6 +442,11 @@ impl Failure {
         &self.schedule
     }
 
+    /// The page the failing run was recorded to ([`Explorer::record`]), if any.
+    pub fn recorded(&self) -> Option<&Path> {
+        self.recorded.as_deref()
+    }
+
     /// How to run this schedule again.
     pub fn replay_hint(&self) -> String {
         match self.seed {
@@ -465,7 +490,11 @@ impl fmt::Display for Failure {
         if self.schedule.is_empty() {
             writeln!(f, "  (none: it fails under FIFO too)")?;
         }
-        write!(f, "replay: {}", self.replay_hint())
+        write!(f, "replay: {}", self.replay_hint())?;
+        if let Some(page) = &self.recorded {
+            write!(f, "\nrecorded: {} (open it in a browser)", page.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -488,10 +517,24 @@ where
     F: Fn() -> Fut,
     Fut: Future + 'static,
 {
-    let mut rt = crate::Runtime::builder()
+    run_recorded(program, chooser, None)
+}
+
+/// [`run_program`], recording the run as a page at `record`, if given.
+fn run_recorded<F, Fut>(program: &Program<F>, chooser: Rc<Seeded>, record: Option<PathBuf>) -> Run
+where
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+{
+    let mut builder = crate::Runtime::builder()
         .paused_clock(true)
         .stall_threshold(None)
-        .chooser(Rc::clone(&chooser) as Rc<dyn Chooser>)
+        .ignoring_record_env()
+        .chooser(Rc::clone(&chooser) as Rc<dyn Chooser>);
+    if let Some(page) = record {
+        builder = builder.record(page);
+    }
+    let mut rt = builder
         .build()
         .expect("glassbox: the explorer cannot build a runtime");
     let failed = quietly(|| drive(&mut rt, program));
@@ -521,7 +564,7 @@ where
                 });
         }
         if core.has_ready_work() {
-            core.run_once(WaitPolicy::Never);
+            turn(rt, &core, WaitPolicy::Never);
             continue;
         }
         // Nothing ready: only a timer (the paused clock jumps to it), a blocking job
@@ -535,11 +578,21 @@ where
                 core.observers.counters.reactor_turns.get()
             ));
         }
-        core.run_once(WaitPolicy::WhileTasksLive);
+        turn(rt, &core, WaitPolicy::WhileTasksLive);
     }
     Some(format!(
         "still running after {MAX_TURNS} turns (a livelock?)"
     ))
+}
+
+/// One turn of `core`, recorded if `rt` records.
+fn turn(rt: &Runtime, core: &Core, waiting: WaitPolicy) {
+    match &rt.recorder {
+        Some(recorder) => {
+            recorder.turn(core, waiting);
+        }
+        None => core.run_once(waiting),
+    }
 }
 
 /// A panic's message, with the place `quietly` saw it raised.
