@@ -361,3 +361,56 @@ fn a_seeded_runtime_is_deterministic_and_fifo_is_the_default() {
 fn zero_seeds_is_refused() {
     let _ = Explorer::new().seeds(0);
 }
+
+/// Every explored step is legal: no task is polled more often than it was woken
+/// (its first poll is its spawn's; an injected spurious wake counts as the wake it
+/// is), and no timer fires before its deadline, under both strategies.
+#[test]
+fn every_explored_step_is_legal() {
+    let _hang = hang_guard::start();
+    let program = || async {
+        let queue = Queue::new(1);
+        let workers: Vec<_> = (0..4u64)
+            .map(|worker| {
+                let queue = queue.clone();
+                spawn(async move {
+                    for round in 0..3u64 {
+                        let nap = Duration::from_micros(100 * ((worker * 7 + round * 3) % 5 + 1));
+                        let start = glassbox::time::now();
+                        sleep(nap).await;
+                        let slept = glassbox::time::now() - start;
+                        assert!(slept >= nap, "a timer fired early: {slept:?} < {nap:?}");
+                        if worker % 2 == 0 {
+                            queue.put(worker * 10 + round).await.unwrap();
+                        } else {
+                            queue.get().await.unwrap();
+                        }
+                        yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        let audit = || {
+            for task in glassbox::snapshot().tasks {
+                assert!(
+                    task.polls <= task.wakes + 1,
+                    "task {} polled {} times with only {} wakes",
+                    task.id,
+                    task.polls,
+                    task.wakes
+                );
+            }
+        };
+        for worker in workers {
+            audit();
+            worker.await.unwrap();
+        }
+        audit();
+    };
+    passes_under_fifo(program);
+    for strategy in STRATEGIES {
+        let outcome = explore(300, strategy, program);
+        assert!(outcome.is_ok(), "{outcome}");
+        assert!(outcome.distinct() > 100, "{outcome}");
+    }
+}
