@@ -18,9 +18,11 @@
 //! # Ground rules
 //! - The inner future is polled first, so if it is ready on the poll where the
 //!   deadline passes, its output wins (as in tokio).
-//! - The timer registers lazily, on its first poll, which happens only once the inner
-//!   future has said `Pending`: a timeout around a future that is ready at once never
-//!   touches the timer wheel (and needs no runtime).
+//! - The timer is made lazily, once the inner future has first said `Pending`: a
+//!   `timeout` around a future that is ready at once reads no clock and never
+//!   touches the timer wheel (and needs no runtime). So `timeout`'s deadline counts
+//!   from that first `Pending`, never earlier than from the call (the two are the
+//!   same moment in `timeout(d, fut).await`); `timeout_at` fixes it at the call.
 //! - When the deadline wins, the inner future is never polled again; it is dropped
 //!   with the `Timeout`, which cancels it: its destructors run, its wait-list places
 //!   are given up.
@@ -54,8 +56,12 @@ use executor::waits::{self, WaitDetail, WaitLabel};
 /// `async { ... }`).
 /// tokio equivalent: `tokio::time::timeout`.
 ///
-/// The deadline is fixed when `timeout` is called. If the future is ready on the poll
-/// where the deadline passes, its output wins. `Duration::MAX` never times out.
+/// The deadline is `duration` after the first poll at which the future is not ready
+/// (the clock is not read before: a future ready at once costs no clock read and no
+/// timer). That is never earlier than `duration` after the call, and is the same in
+/// `timeout(d, fut).await`; for a deadline fixed at the call, use [`timeout_at`]. If
+/// the future is ready on the poll where the deadline passes, its output wins.
+/// `Duration::MAX` never times out.
 ///
 /// On timeout the inner future is dropped. For a [`JoinHandle`](executor::JoinHandle)
 /// that only detaches the task, which runs on: unlike `asyncio.wait_for(task, t)`,
@@ -92,7 +98,8 @@ use executor::waits::{self, WaitDetail, WaitLabel};
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         future: future.into_future(),
-        timer: Timer::after(duration),
+        timer: None,
+        after: duration,
         at: Location::caller(),
     }
 }
@@ -120,7 +127,8 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         future: future.into_future(),
-        timer: Timer::new(deadline),
+        timer: Some(Timer::new(deadline)),
+        after: Duration::ZERO,
         at: Location::caller(),
     }
 }
@@ -176,7 +184,11 @@ pub fn timeout_or<F: IntoFuture>(
 pub struct Timeout<F> {
     /// Structurally pinned: see the one `unsafe` block in `poll`.
     future: F,
-    timer: Timer,
+    /// Made at the first `Pending` of `future` (`timeout`), or at the call
+    /// (`timeout_at`).
+    timer: Option<Timer>,
+    /// `timeout`'s duration, counted from when the timer is made.
+    after: Duration,
     /// Where the user's code called `timeout`: told to the snapshot while it waits.
     at: &'static Location<'static>,
 }
@@ -184,7 +196,8 @@ pub struct Timeout<F> {
 // === impl Timeout ===
 
 impl<F> Timeout<F> {
-    /// When this timeout gives up.
+    /// When this timeout gives up. For a `timeout` whose future has not yet been
+    /// found pending, the deadline it would have if that happened now.
     ///
     /// asyncio equivalent: `asyncio.Timeout.when()`.
     /// tokio equivalent: none (tokio's `Timeout` exposes its inner future instead).
@@ -195,7 +208,11 @@ impl<F> Timeout<F> {
     /// assert_eq!(patterns::timeout_at(at, async {}).deadline(), at);
     /// ```
     pub fn deadline(&self) -> Instant {
-        self.timer.deadline()
+        match &self.timer {
+            Some(timer) => timer.deadline(),
+            // Not started: the deadline it would have if it started now.
+            None => Timer::after(self.after).deadline(),
+        }
     }
 }
 
@@ -224,7 +241,8 @@ impl<F: Future> Future for Timeout<F> {
         //    the inner future spent the last of the coop budget, the deadline is looked
         //    at anyway: an inner future that is always ready would otherwise spend the
         //    budget on every poll and never let the timeout elapse.
-        let timer = Pin::new(&mut this.timer);
+        let after = this.after;
+        let timer = Pin::new(this.timer.get_or_insert_with(|| Timer::after(after)));
         let polled = if had_budget && !coop::has_budget_remaining() {
             coop::with_unconstrained(|| timer.poll(cx))
         } else {
