@@ -92,7 +92,11 @@ fn timeout_of_an_immediately_ready_future_registers_no_timer() {
     let mut guarded = pin!(timeout(Duration::from_secs(1), ready(7)));
     let mut cx = Context::from_waker(Waker::noop());
     assert_eq!(guarded.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
-    assert!(format!("{guarded:?}").contains("registered: false"));
+    // No timer was even made (no clock read): the deadline waits for a Pending.
+    assert!(
+        format!("{guarded:?}").contains("timer: None"),
+        "{guarded:?}"
+    );
 
     // Observable 2: on a runtime, a thousand of them fire no timer.
     let mut rt = paused();
@@ -109,7 +113,10 @@ fn the_timer_registers_only_once_the_inner_future_is_pending() {
     let _hang = hang_guard::start();
     paused().block_on(async {
         let mut guarded = pin!(timeout(Duration::from_secs(1), pending::<()>()));
-        assert!(format!("{guarded:?}").contains("registered: false"));
+        assert!(
+            format!("{guarded:?}").contains("timer: None"),
+            "{guarded:?}"
+        );
         poll_fn(|cx| {
             assert!(guarded.as_mut().poll(cx).is_pending());
             Poll::Ready(())
@@ -233,13 +240,20 @@ fn elapsed_is_a_std_error_with_a_message() {
 }
 
 #[test]
-fn the_deadline_is_fixed_when_timeout_is_called_not_when_first_polled() {
+fn the_deadline_counts_from_the_first_pending_and_timeout_at_from_the_call() {
     let _hang = hang_guard::start();
     paused().block_on(async {
         let start = time::now();
         let guarded = timeout(Duration::from_millis(50), pending::<()>());
         sleep(Duration::from_millis(30)).await;
         assert!(guarded.await.is_err());
+        // First pending at 30 ms: 50 ms after that, never earlier than from the call.
+        assert_eq!(time::now() - start, Duration::from_millis(80));
+
+        let start = time::now();
+        let fixed = patterns::timeout_at(start + Duration::from_millis(50), pending::<()>());
+        sleep(Duration::from_millis(30)).await;
+        assert!(fixed.await.is_err());
         assert_eq!(time::now() - start, Duration::from_millis(50));
     });
 }
