@@ -120,7 +120,7 @@ fn a_snapshot_draws_panes_within_100_columns() {
     let expected = format!(
         // Turn 1 polled tasks 1-3; turn 2 found nothing to do (`run_until_stalled`).
         // Each timer and the socket names the task whose waker it holds, and each
-        // parked task what it waits on.
+        // parked task what it waits on (the socket's read, where it was called).
         "\
 ── after turn 2 · 0.000 ms · paused ──────────────────────────────────
 ready  │ task 4 → task 5
@@ -128,7 +128,8 @@ timers │ L1 s3: 0.250 ms → task 3 · L1 s46: 3.000 ms → task 1
 io     │ token 0.0 READABLE → task 2 (ready: writable)
 tasks  │ id  state      polls wakes  self  spawned at              waits on
        │ 1   parked         1     0     0  {}  timer 3.000 ms
-       │ 2   parked         1     0     0  {}  token 0.0 READABLE
+       │ 2   parked         1     0     0  {}
+       │     token 0.0 READABLE, UdpSocket::recv_from at {}
        │ 3   parked         1     0     0  {}  timer 0.250 ms
        │ 4   scheduled      0     0     0  {}
        │ 5   scheduled      0     0     0  {}
@@ -136,6 +137,7 @@ blocking jobs in flight: 0
 ",
         site(0, 8),
         site(1, 8),
+        site(3, 16),
         site(5, 8),
         site(8, 8),
         site(9, 8)

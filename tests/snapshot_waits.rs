@@ -206,3 +206,46 @@ fn a_sleep_and_a_timeout_name_their_call_sites() {
         (file!(), timeout_line)
     );
 }
+
+/// A socket operation says where the user's code waits on it, beside the token the
+/// snapshot finds by itself: an accept, and a read on a Unix stream pair.
+#[test]
+fn socket_operations_name_their_call_sites() {
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    let lines = rt.block_on(async {
+        let listener = glassbox::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        #[rustfmt::skip]
+        let (accepting, accept_line) = (glassbox::spawn(async move { listener.accept().await.map(|_| ()) }), line!());
+        let (mine, theirs) = glassbox::net::UnixStream::pair().unwrap();
+        #[rustfmt::skip]
+        let (reading, read_line) = (glassbox::spawn(async move { let mut buf = [0; 1]; mine.read(&mut buf).await }), line!());
+        glassbox::yield_now().await;
+        let snapshot = glassbox::snapshot();
+        let told = |task: TaskId| -> Vec<WaitLabel> {
+            let info = snapshot.tasks.iter().find(|info| info.id == task).unwrap();
+            info.waits_on
+                .iter()
+                .filter_map(|wait| match wait {
+                    Wait::Told(label) => Some(*label),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (accept, read) = (told(accepting.id()), told(reading.id()));
+        accepting.abort();
+        reading.abort();
+        drop(theirs);
+        (accept, accept_line, read, read_line)
+    });
+    let (accept, accept_line, read, read_line) = lines;
+    assert_eq!(accept.len(), 1, "{accept:?}");
+    assert_eq!(accept[0].what, "TcpListener::accept");
+    assert_eq!(
+        (accept[0].at.file(), accept[0].at.line()),
+        (file!(), accept_line)
+    );
+    assert_eq!(read.len(), 1, "{read:?}");
+    assert_eq!(read[0].what, "UnixStream::read");
+    assert_eq!((read[0].at.file(), read[0].at.line()), (file!(), read_line));
+}

@@ -80,6 +80,7 @@ use mio::Interest;
 use super::fd_source::FdSource;
 use super::registration::Registration;
 use crate::io::reactor::Direction;
+use crate::observe::waits::told;
 
 /// A file descriptor driven by the runtime's reactor: wait for it to turn readable or
 /// writable, then make the non-blocking syscall yourself.
@@ -204,8 +205,11 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     /// `InvalidInput` if the fd was registered without `Interest::READABLE`; an error
     /// if the runtime it was registered with is not running.
-    pub async fn readable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        self.ready(Interest::READABLE).await
+    #[track_caller]
+    pub fn readable(&self) -> impl Future<Output = io::Result<AsyncFdReadyGuard<'_, T>>> {
+        told("AsyncFd::readable", async move {
+            self.ready(Interest::READABLE).await
+        })
     }
 
     /// Waits until the fd is writable (or remembered so), then returns a guard to
@@ -214,8 +218,11 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     /// `InvalidInput` if the fd was registered without `Interest::WRITABLE`; an error
     /// if the runtime it was registered with is not running.
-    pub async fn writable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        self.ready(Interest::WRITABLE).await
+    #[track_caller]
+    pub fn writable(&self) -> impl Future<Output = io::Result<AsyncFdReadyGuard<'_, T>>> {
+        told("AsyncFd::writable", async move {
+            self.ready(Interest::WRITABLE).await
+        })
     }
 
     /// Waits until the fd is ready for any of `interest` (`READABLE`, `WRITABLE` or
@@ -241,37 +248,43 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// `InvalidInput` if `interest` holds a direction the fd was not registered for,
     /// or neither direction; an error if the runtime it was registered with is not
     /// running.
-    pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        let (read, write) = (interest.is_readable(), interest.is_writable());
-        if !read && !write {
-            return Err(invalid_interest(format!(
-                "AsyncFd::ready waits for Interest::READABLE, Interest::WRITABLE or both, \
-                 not {interest:?}"
-            )));
-        }
-        // Operations with nothing to do: each completes as soon as the reactor
-        // remembers its direction as ready, and parks the task in its own waiter
-        // entry until then.
-        let wait = |wanted: bool, direction| -> io::Result<_> {
-            if !wanted {
-                return Ok(None);
+    #[track_caller]
+    pub fn ready(
+        &self,
+        interest: Interest,
+    ) -> impl Future<Output = io::Result<AsyncFdReadyGuard<'_, T>>> {
+        told("AsyncFd::ready", async move {
+            let (read, write) = (interest.is_readable(), interest.is_writable());
+            if !read && !write {
+                return Err(invalid_interest(format!(
+                    "AsyncFd::ready waits for Interest::READABLE, Interest::WRITABLE or both, \
+                     not {interest:?}"
+                )));
             }
-            self.check_interest(direction)?;
-            Ok(Some(self.io.io(direction, |_| Ok(()))))
-        };
-        let mut waits = [wait(read, Direction::Read)?, wait(write, Direction::Write)?];
-        poll_fn(|cx| {
-            for wait in waits.iter_mut().flatten() {
-                if let Poll::Ready(result) = Pin::new(wait).poll(cx) {
-                    return Poll::Ready(result);
+            // Operations with nothing to do: each completes as soon as the reactor
+            // remembers its direction as ready, and parks the task in its own waiter
+            // entry until then.
+            let wait = |wanted: bool, direction| -> io::Result<_> {
+                if !wanted {
+                    return Ok(None);
                 }
-            }
-            // Pending: each wait parked the waker in its direction's list; an event
-            // for either wakes the task (Reactor::park, run_once phase 3).
-            Poll::Pending
+                self.check_interest(direction)?;
+                Ok(Some(self.io.io(direction, |_| Ok(()))))
+            };
+            let mut waits = [wait(read, Direction::Read)?, wait(write, Direction::Write)?];
+            poll_fn(|cx| {
+                for wait in waits.iter_mut().flatten() {
+                    if let Poll::Ready(result) = Pin::new(wait).poll(cx) {
+                        return Poll::Ready(result);
+                    }
+                }
+                // Pending: each wait parked the waker in its direction's list; an event
+                // for either wakes the task (Reactor::park, run_once phase 3).
+                Poll::Pending
+            })
+            .await?;
+            Ok(self.guard(read, write))
         })
-        .await?;
-        Ok(self.guard(read, write))
     }
 
     /// Waits for `interest` (`READABLE` or `WRITABLE`, one of them) and runs `op`,
@@ -288,24 +301,27 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     /// What `op` returns; `InvalidInput` for an interest that is not exactly one
     /// direction this fd was registered for.
-    pub async fn async_io<R>(
+    #[track_caller]
+    pub fn async_io<R>(
         &self,
         interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
-    ) -> io::Result<R> {
-        let direction = if interest == Interest::READABLE {
-            Direction::Read
-        } else if interest == Interest::WRITABLE {
-            Direction::Write
-        } else {
-            return Err(invalid_interest(format!(
-                "AsyncFd::async_io waits for one direction, Interest::READABLE or \
-                 Interest::WRITABLE, not {interest:?}"
-            )));
-        };
-        self.check_interest(direction)?;
-        let io = self.io.io(direction, |source| op(&source.0));
-        io.await
+    ) -> impl Future<Output = io::Result<R>> {
+        told("AsyncFd::async_io", async move {
+            let direction = if interest == Interest::READABLE {
+                Direction::Read
+            } else if interest == Interest::WRITABLE {
+                Direction::Write
+            } else {
+                return Err(invalid_interest(format!(
+                    "AsyncFd::async_io waits for one direction, Interest::READABLE or \
+                     Interest::WRITABLE, not {interest:?}"
+                )));
+            };
+            self.check_interest(direction)?;
+            let io = self.io.io(direction, |source| op(&source.0));
+            io.await
+        })
     }
 
     /// The wrapped value.

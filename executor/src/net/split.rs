@@ -23,6 +23,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::rc::Rc;
@@ -145,16 +146,18 @@ macro_rules! halves_of {
             ///
             /// # Errors
             /// What the OS says.
-            pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-                self.stream.read(buf).await
+            #[track_caller]
+            pub fn read(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+                self.stream.read(buf)
             }
 
             /// As the stream's `read_exact`. Not cancel-safe.
             ///
             /// # Errors
             /// What the OS says, and `UnexpectedEof` if the stream ends first.
-            pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-                self.stream.read_exact(buf).await
+            #[track_caller]
+            pub fn read_exact(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+                self.stream.read_exact(buf)
             }
 
             /// The address of the other end.
@@ -179,16 +182,18 @@ macro_rules! halves_of {
             ///
             /// # Errors
             /// What the OS says.
-            pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-                self.stream.write(buf).await
+            #[track_caller]
+            pub fn write(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+                self.stream.write(buf)
             }
 
             /// As the stream's `write_all`. Not cancel-safe.
             ///
             /// # Errors
             /// What the OS says, and `WriteZero` if the socket accepts nothing.
-            pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-                self.stream.write_all(buf).await
+            #[track_caller]
+            pub fn write_all(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+                self.stream.write_all(buf)
             }
 
             /// The address of the other end.
@@ -219,8 +224,9 @@ impl OwnedReadHalf<TcpStream> {
     ///
     /// # Errors
     /// What the OS says.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.peek(buf).await
+    #[track_caller]
+    pub fn peek(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        self.stream.peek(buf)
     }
 }
 

@@ -10,6 +10,7 @@
 //!   hands back the same fd, still non-blocking.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 
@@ -18,6 +19,7 @@ use mio::Interest;
 use super::registration::Registration;
 use super::tcp_stream::TcpStream;
 use crate::io::reactor::Direction;
+use crate::observe::waits::told;
 
 /// A TCP socket listening for connections.
 ///
@@ -89,10 +91,13 @@ impl TcpListener {
     /// # Errors
     /// What the OS says (for example, too many open files), or that the listener's
     /// runtime is not running.
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let accept = self.io.io(Direction::Read, mio::net::TcpListener::accept);
-        let (stream, peer) = accept.await?;
-        Ok((TcpStream::accepted(stream)?, peer))
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> {
+        told("TcpListener::accept", async move {
+            let accept = self.io.io(Direction::Read, mio::net::TcpListener::accept);
+            let (stream, peer) = accept.await?;
+            Ok((TcpStream::accepted(stream)?, peer))
+        })
     }
 
     /// The address the listener is bound to (with the port the OS chose for port 0).

@@ -17,12 +17,14 @@
 //!   deregisters it before handing it back, still non-blocking, with the same fd.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 
 use super::registration::Registration;
 use super::stream::stream_interest;
 use crate::io::reactor::Direction;
+use crate::observe::waits::told;
 
 /// A TCP connection.
 ///
@@ -64,13 +66,16 @@ impl TcpStream {
     ///
     /// # Panics
     /// Outside a runtime.
-    pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-        // A non-blocking connect: this returns at once, the handshake goes on in the
-        // kernel, and the socket turns writable when it is over (either way).
-        let socket = mio::net::TcpStream::connect(addr)?;
-        let stream = TcpStream::register(socket, "TcpStream::connect")?;
-        stream.io.connected().await?;
-        Ok(stream)
+    #[track_caller]
+    pub fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<TcpStream>> {
+        told("TcpStream::connect", async move {
+            // A non-blocking connect: this returns at once, the handshake goes on in the
+            // kernel, and the socket turns writable when it is over (either way).
+            let socket = mio::net::TcpStream::connect(addr)?;
+            let stream = TcpStream::register(socket, "TcpStream::connect")?;
+            stream.io.connected().await?;
+            Ok(stream)
+        })
     }
 
     /// Wraps a connection that `TcpListener::accept` returned.
@@ -116,8 +121,9 @@ impl TcpStream {
     ///
     /// # Errors
     /// What the OS says (`ConnectionReset`, …).
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read(buf).await
+    #[track_caller]
+    pub fn read(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        told("TcpStream::read", async move { self.io.read(buf).await })
     }
 
     /// Reads what is available, up to `buf.len()` bytes, waiting until something is,
@@ -125,13 +131,16 @@ impl TcpStream {
     ///
     /// # Errors
     /// As [`read`](TcpStream::read).
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        // Not `transferred`: the bytes stay, so a short peek drained nothing.
-        let peek = self.io.io(Direction::Read, |socket| socket.peek(buf));
-        peek.await
+    #[track_caller]
+    pub fn peek(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        told("TcpStream::peek", async move {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            // Not `transferred`: the bytes stay, so a short peek drained nothing.
+            let peek = self.io.io(Direction::Read, |socket| socket.peek(buf));
+            peek.await
+        })
     }
 
     /// Writes some of `buf`, waiting until the send buffer has room; returns how much.
@@ -139,8 +148,9 @@ impl TcpStream {
     ///
     /// # Errors
     /// What the OS says (`BrokenPipe` after a shutdown, `ConnectionReset`, …).
-    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write(buf).await
+    #[track_caller]
+    pub fn write(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        told("TcpStream::write", async move { self.io.write(buf).await })
     }
 
     /// Writes all of `buf`. Not cancel-safe: dropped midway, part of `buf` may have
@@ -148,8 +158,11 @@ impl TcpStream {
     ///
     /// # Errors
     /// As [`write`](TcpStream::write), and `WriteZero` if the socket accepts nothing.
-    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        self.io.write_all(buf).await
+    #[track_caller]
+    pub fn write_all(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+        told("TcpStream::write_all", async move {
+            self.io.write_all(buf).await
+        })
     }
 
     /// Fills all of `buf`. Not cancel-safe: dropped midway, the bytes read so far are
@@ -157,8 +170,11 @@ impl TcpStream {
     ///
     /// # Errors
     /// As [`read`](TcpStream::read), and `UnexpectedEof` if the stream ends first.
-    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-        self.io.read_exact(buf).await
+    #[track_caller]
+    pub fn read_exact(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+        told("TcpStream::read_exact", async move {
+            self.io.read_exact(buf).await
+        })
     }
 
     /// Shuts down reading, writing or both. After `Shutdown::Write` the peer reads end

@@ -12,6 +12,7 @@
 //!   hands back the same fd, still non-blocking.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 
@@ -19,6 +20,7 @@ use mio::Interest;
 
 use super::registration::Registration;
 use crate::io::reactor::Direction;
+use crate::observe::waits::told;
 
 /// A UDP socket.
 ///
@@ -95,18 +97,24 @@ impl UdpSocket {
     ///
     /// # Errors
     /// What the OS says.
-    pub async fn connect(&self, addr: SocketAddr) -> io::Result<()> {
-        self.io.source().connect(addr)
+    #[track_caller]
+    pub fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<()>> {
+        told("UdpSocket::connect", async move {
+            self.io.source().connect(addr)
+        })
     }
 
     /// Sends one datagram to the connected address; returns its length. Cancel-safe.
     ///
     /// # Errors
     /// What the OS says; `ConnectionRefused` if an earlier datagram bounced.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .io(Direction::Write, |socket| socket.send(buf))
-            .await
+    #[track_caller]
+    pub fn send(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        told("UdpSocket::send", async move {
+            self.io
+                .io(Direction::Write, |socket| socket.send(buf))
+                .await
+        })
     }
 
     /// Receives one datagram from the connected address; returns its length.
@@ -115,28 +123,44 @@ impl UdpSocket {
     /// # Errors
     /// What the OS says; `ConnectionRefused` if a datagram sent earlier bounced (ICMP
     /// port unreachable).
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.io(Direction::Read, |socket| socket.recv(buf)).await
+    #[track_caller]
+    pub fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        told("UdpSocket::recv", async move {
+            self.io.io(Direction::Read, |socket| socket.recv(buf)).await
+        })
     }
 
     /// Sends one datagram to `target`; returns its length. Cancel-safe.
     ///
     /// # Errors
     /// What the OS says.
-    pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.io
-            .io(Direction::Write, |socket| socket.send_to(buf, target))
-            .await
+    #[track_caller]
+    pub fn send_to(
+        &self,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> impl Future<Output = io::Result<usize>> {
+        told("UdpSocket::send_to", async move {
+            self.io
+                .io(Direction::Write, |socket| socket.send_to(buf, target))
+                .await
+        })
     }
 
     /// Receives one datagram; returns its length and sender. Cancel-safe.
     ///
     /// # Errors
     /// What the OS says.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io
-            .io(Direction::Read, |socket| socket.recv_from(buf))
-            .await
+    #[track_caller]
+    pub fn recv_from(
+        &self,
+        buf: &mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> {
+        told("UdpSocket::recv_from", async move {
+            self.io
+                .io(Direction::Read, |socket| socket.recv_from(buf))
+                .await
+        })
     }
 
     /// The address the socket is bound to (with the port the OS chose for port 0).

@@ -17,6 +17,7 @@
 //!   hands back the same fd, still non-blocking.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
@@ -28,6 +29,7 @@ use super::fd_source::FdSource;
 use super::registration::Registration;
 use super::unix_address::{bind_error, socket_address};
 use crate::io::reactor::Direction;
+use crate::observe::waits::told;
 
 /// std's socket, registered by its fd.
 type Socket = FdSource<std::os::unix::net::UnixDatagram>;
@@ -157,19 +159,25 @@ impl UnixDatagram {
     ///
     /// # Errors
     /// What the OS says (`NotConnected`, `ConnectionRefused` once the peer is gone).
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .io(Direction::Write, |socket| socket.0.send(buf))
-            .await
+    #[track_caller]
+    pub fn send(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        told("UnixDatagram::send", async move {
+            self.io
+                .io(Direction::Write, |socket| socket.0.send(buf))
+                .await
+        })
     }
 
     /// Receives one datagram; returns its length. Cancel-safe.
     ///
     /// # Errors
     /// What the OS says.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let recv = self.io.io(Direction::Read, |socket| socket.0.recv(buf));
-        recv.await
+    #[track_caller]
+    pub fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        told("UnixDatagram::recv", async move {
+            let recv = self.io.io(Direction::Read, |socket| socket.0.recv(buf));
+            recv.await
+        })
     }
 
     /// Sends one datagram to the socket bound at `path`; returns its length.
@@ -178,13 +186,20 @@ impl UnixDatagram {
     /// # Errors
     /// What the OS says (`NotFound`, `ConnectionRefused` when nothing is bound there);
     /// `InvalidInput` for a NUL byte anywhere but first in `path`, saying where.
-    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        let address = socket_address(path.as_ref())?;
-        self.io
-            .io(Direction::Write, |socket| {
-                socket.0.send_to_addr(buf, &address)
-            })
-            .await
+    #[track_caller]
+    pub fn send_to(
+        &self,
+        buf: &[u8],
+        path: impl AsRef<Path>,
+    ) -> impl Future<Output = io::Result<usize>> {
+        told("UnixDatagram::send_to", async move {
+            let address = socket_address(path.as_ref())?;
+            self.io
+                .io(Direction::Write, |socket| {
+                    socket.0.send_to_addr(buf, &address)
+                })
+                .await
+        })
     }
 
     /// Receives one datagram; returns its length and the sender's address (unnamed if
@@ -192,10 +207,16 @@ impl UnixDatagram {
     ///
     /// # Errors
     /// What the OS says.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io
-            .io(Direction::Read, |socket| socket.0.recv_from(buf))
-            .await
+    #[track_caller]
+    pub fn recv_from(
+        &self,
+        buf: &mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> {
+        told("UnixDatagram::recv_from", async move {
+            self.io
+                .io(Direction::Read, |socket| socket.0.recv_from(buf))
+                .await
+        })
     }
 
     /// Shuts down receiving, sending or both, and wakes the tasks parked on this

@@ -13,6 +13,7 @@
 //!   hands back the same fd, still non-blocking.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
@@ -23,6 +24,7 @@ use super::registration::Registration;
 use super::unix_address::{bind_error, socket_address};
 use super::unix_stream::UnixStream;
 use crate::io::reactor::Direction;
+use crate::observe::waits::told;
 
 /// A Unix-domain socket listening for connections.
 ///
@@ -104,10 +106,13 @@ impl UnixListener {
     ///
     /// # Errors
     /// What the OS says (too many open files, …).
-    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let accept = self.io.io(Direction::Read, mio::net::UnixListener::accept);
-        let (stream, peer) = accept.await?;
-        Ok((UnixStream::accepted(stream)?, peer))
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(UnixStream, SocketAddr)>> {
+        told("UnixListener::accept", async move {
+            let accept = self.io.io(Direction::Read, mio::net::UnixListener::accept);
+            let (stream, peer) = accept.await?;
+            Ok((UnixStream::accepted(stream)?, peer))
+        })
     }
 
     /// The address the listener is bound to: its path.

@@ -18,6 +18,7 @@
 //!   hands back the same fd, still non-blocking.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
@@ -26,6 +27,7 @@ use std::path::Path;
 use super::registration::Registration;
 use super::stream::stream_interest;
 use super::unix_address::socket_address;
+use crate::observe::waits::told;
 
 /// A connected Unix-domain stream socket.
 ///
@@ -63,12 +65,15 @@ impl UnixStream {
     ///
     /// # Panics
     /// Outside a runtime.
-    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let address = socket_address(path.as_ref())?;
-        let socket = mio::net::UnixStream::connect_addr(&address)?;
-        let stream = UnixStream::register(socket, "UnixStream::connect")?;
-        stream.io.connected().await?;
-        Ok(stream)
+    #[track_caller]
+    pub fn connect(path: impl AsRef<Path>) -> impl Future<Output = io::Result<UnixStream>> {
+        told("UnixStream::connect", async move {
+            let address = socket_address(path.as_ref())?;
+            let socket = mio::net::UnixStream::connect_addr(&address)?;
+            let stream = UnixStream::register(socket, "UnixStream::connect")?;
+            stream.io.connected().await?;
+            Ok(stream)
+        })
     }
 
     /// Two sockets connected to each other (`socketpair(2)`).
@@ -127,8 +132,9 @@ impl UnixStream {
     ///
     /// # Errors
     /// What the OS says (`ConnectionReset`, …).
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read(buf).await
+    #[track_caller]
+    pub fn read(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        told("UnixStream::read", async move { self.io.read(buf).await })
     }
 
     /// Writes some of `buf`, waiting until the send buffer has room; returns how much.
@@ -136,8 +142,9 @@ impl UnixStream {
     ///
     /// # Errors
     /// What the OS says (`BrokenPipe` after a shutdown, …).
-    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write(buf).await
+    #[track_caller]
+    pub fn write(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        told("UnixStream::write", async move { self.io.write(buf).await })
     }
 
     /// Writes all of `buf`. Not cancel-safe: dropped midway, part of `buf` may have
@@ -145,16 +152,22 @@ impl UnixStream {
     ///
     /// # Errors
     /// As [`write`](UnixStream::write), and `WriteZero` if the socket accepts nothing.
-    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        self.io.write_all(buf).await
+    #[track_caller]
+    pub fn write_all(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+        told("UnixStream::write_all", async move {
+            self.io.write_all(buf).await
+        })
     }
 
     /// Fills all of `buf`. Not cancel-safe.
     ///
     /// # Errors
     /// As [`read`](UnixStream::read), and `UnexpectedEof` if the stream ends first.
-    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-        self.io.read_exact(buf).await
+    #[track_caller]
+    pub fn read_exact(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+        told("UnixStream::read_exact", async move {
+            self.io.read_exact(buf).await
+        })
     }
 
     /// Shuts down reading, writing or both, and wakes the tasks parked on this stream

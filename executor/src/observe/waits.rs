@@ -29,6 +29,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
 use std::panic::Location;
 use std::task::Waker;
 
@@ -87,6 +88,27 @@ pub fn note(waker: &Waker, label: WaitLabel) {
             .waits
             .note(header.key(), header.id(), poll, label);
     });
+}
+
+/// `future`, telling the snapshot at each `Pending` that its task waits on `what`,
+/// called where the caller of this function's caller was: the socket operations
+/// (`net/`) are `#[track_caller]` functions that wrap their work in it, so "waits
+/// on" reads `TcpStream::read at src/main.rs:12:20`.
+#[track_caller]
+pub(crate) fn told<F: Future>(what: &'static str, future: F) -> impl Future<Output = F::Output> {
+    let at = Location::caller();
+    async move {
+        let mut future = std::pin::pin!(future);
+        std::future::poll_fn(move |cx| {
+            let polled = future.as_mut().poll(cx);
+            if polled.is_pending() {
+                let detail = WaitDetail::None;
+                note(cx.waker(), WaitLabel { what, at, detail });
+            }
+            polled
+        })
+        .await
+    }
 }
 
 /// The labels told for each task, by slab key, with the task and the poll they were

@@ -118,14 +118,13 @@ fn tasks_pane(f: &mut fmt::Formatter<'_>, tasks: &[TaskInfo]) -> fmt::Result {
             });
         }
         let indent = row.chars().count();
-        let first_fits = waits
-            .first()
-            .is_some_and(|wait| indent + wait.chars().count() <= COLUMNS);
-        if first_fits {
+        let all_fit = !waits.is_empty()
+            && (waits.iter()).all(|wait| indent + wait.chars().count() <= COLUMNS);
+        if all_fit {
             wrap(f, row, indent, waits, ", ")?;
         } else {
             // Nothing to show, or a wait too long for the column (a label with its
-            // call site): it goes on the lines below, indented under the row.
+            // call site): they go on the lines below, indented under the row.
             writeln!(f, "{}", row.trim_end())?;
             if !waits.is_empty() {
                 let below = format!("{CONTINUATION}    ");

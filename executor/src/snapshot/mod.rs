@@ -21,7 +21,8 @@
 //!        │                                                          sleep at examples/step.rs:42:9
 //!        │ 3   parked         1     0     0  examples/step.rs:45:8
 //!        │     Queue::get at examples/step.rs:45:33, 1st in line
-//!        │ 4   parked         1     0     0  examples/step.rs:33:9  token 1.1 READABLE
+//!        │ 4   parked         1     0     0  examples/step.rs:33:9
+//!        │     token 1.1 READABLE, UnixStream::read_exact at examples/step.rs:35:20
 //! blocking jobs in flight: 0
 //! ```
 //!
