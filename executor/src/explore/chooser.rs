@@ -22,6 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::panic::Location;
 
 use crate::event_loop::{Chooser, Core};
+use crate::observe::waits::Ordinal;
 use crate::task::TaskId;
 use crate::task::waker::WakeTarget;
 use crate::time::wheel::Fired;
@@ -208,7 +209,7 @@ impl Chooser for Seeded {
                 let describe = |answer: usize| {
                     format!(
                         "of {ties} timers due at tick {deadline}, the one armed {} fired first",
-                        Nth(answer + 1)
+                        Ordinal(answer + 1)
                     )
                 };
                 let answer = self.answer(core, ties, drawn, describe);
@@ -287,23 +288,6 @@ impl Seeded {
                 id: target.id,
             });
         }
-    }
-}
-
-/// `1st`, `2nd`, `3rd`, `4th`, …
-struct Nth(usize);
-
-impl std::fmt::Display for Nth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.0;
-        let suffix = match (n % 10, n % 100) {
-            (_, 11..=13) => "th",
-            (1, _) => "st",
-            (2, _) => "nd",
-            (3, _) => "rd",
-            _ => "th",
-        };
-        write!(f, "{n}{suffix}")
     }
 }
 

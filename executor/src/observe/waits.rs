@@ -196,7 +196,7 @@ impl fmt::Display for WhatAndWhere {
 }
 
 /// `1st`, `2nd`, `3rd`, `4th`, …, `11th`, `12th`, `13th`, `21st`.
-struct Ordinal(usize);
+pub(crate) struct Ordinal(pub(crate) usize);
 
 impl fmt::Display for Ordinal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
