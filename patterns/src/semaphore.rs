@@ -209,6 +209,7 @@ impl Semaphore {
     /// });
     /// ```
     #[track_caller]
+    #[inline] // the common case is a counter check: no call to make it
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
@@ -246,6 +247,7 @@ impl Semaphore {
     /// });
     /// ```
     #[track_caller]
+    #[inline]
     pub fn acquire_many(&self, n: u32) -> Acquire<'_> {
         assert!(
             usize::try_from(n).is_ok_and(|n| n <= Semaphore::MAX_PERMITS),

@@ -162,6 +162,8 @@ impl Core {
         let (remote, remote_wakes) = Remote::new(id, io_waker);
         let block_on_waker = BlockOnWaker::new_waker(&remote);
         observers.know_block_on_waker(&block_on_waker);
+        let clock = Clock::new(settings.paused_clock);
+        let time = Rc::new(TimeDriver::new(id, clock, Rc::clone(&observers)));
         Ok(Core {
             id,
             tasks: RefCell::new(Slab::new()),
@@ -173,11 +175,7 @@ impl Core {
             fired: RefCell::new(Vec::new()),
             deferred: RefCell::new(Vec::new()),
             polling: Cell::new(TaskId::BLOCK_ON),
-            time: Rc::new(TimeDriver::new(
-                id,
-                Clock::new(settings.paused_clock),
-                Rc::clone(&observers),
-            )),
+            time,
             clock_holds: Arc::new(AtomicUsize::new(0)),
             reactor,
             resources,

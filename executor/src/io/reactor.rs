@@ -431,6 +431,11 @@ impl Reactor {
     /// Returns how many I/O events (not counting remote wakes or the park timer) came
     /// in.
     pub(crate) fn park(&self, park: Park) -> usize {
+        // Only a look, and nothing registered: it could report only the remote-wake
+        // eventfd, whose wakes phase 4 takes from the channel anyway. No syscall.
+        if park == Park::No && self.slots.borrow().is_empty() {
+            return 0;
+        }
         let timeout = self.park_timer.timeout_for(park);
         let mut events = self.events.borrow_mut();
         match self.poll.borrow_mut().poll(&mut events, timeout) {

@@ -65,6 +65,7 @@ enum Step {
 
 impl<'a> Acquire<'a> {
     /// A request for `wanted` permits, not yet in line.
+    #[inline]
     pub(super) fn new(
         semaphore: &'a Semaphore,
         wanted: u32,
