@@ -64,8 +64,9 @@ pub struct Builder {
     /// `record_env` is off).
     record: Option<PathBuf>,
     record_env: bool,
-    /// Who picks where FIFO would (`schedule`, or the explorer's own).
-    chooser: Option<Rc<dyn Chooser>>,
+    /// Who picks where FIFO would (`schedule`, or the explorer's own); `None`:
+    /// not set by a builder call (`GLASSBOX_SCHEDULE` decides).
+    chooser: Option<Option<Rc<dyn Chooser>>>,
     coop_budget: Option<u32>,
     max_blocking_threads: Option<usize>,
     shutdown_timeout: Option<Duration>,
@@ -210,7 +211,7 @@ impl Builder {
     ///
     /// tokio equivalent: none (`rng_seed` orders only `select!`'s branches).
     pub fn schedule(mut self, schedule: Schedule) -> Builder {
-        self.chooser = chooser_for(schedule);
+        self.chooser = Some(chooser_for(schedule));
         self
     }
 
@@ -223,7 +224,7 @@ impl Builder {
 
     /// The explorer's chooser, for the runtime it builds for one schedule.
     pub(crate) fn chooser(mut self, chooser: Rc<dyn Chooser>) -> Builder {
-        self.chooser = Some(chooser);
+        self.chooser = Some(Some(chooser));
         self
     }
 
@@ -320,12 +321,36 @@ impl Builder {
                 recording: record.is_some(),
             },
             record,
-            chooser: self.chooser,
+            chooser: match self.chooser {
+                Some(explicit) => explicit,
+                None => chooser_for(schedule_from_env(std::env::var_os("GLASSBOX_SCHEDULE"))?),
+            },
             max_blocking_threads: self.max_blocking_threads,
             shutdown_timeout: self.shutdown_timeout,
         };
         static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
         Runtime::from_config(NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed), config)
+    }
+}
+
+/// The schedule `GLASSBOX_SCHEDULE` (given as `value`) asks for: unset, empty or
+/// `fifo` is FIFO; a number is that seed (as `Schedule::Seeded`). It lets a whole
+/// test suite run under one explored schedule (`.ci/run` runs the patterns' tests so).
+fn schedule_from_env(value: Option<OsString>) -> io::Result<Schedule> {
+    let Some(value) = value.filter(|v| !v.to_string_lossy().trim().is_empty()) else {
+        return Ok(Schedule::Fifo);
+    };
+    let text = value.to_string_lossy();
+    match text.trim() {
+        "fifo" => Ok(Schedule::Fifo),
+        seed => seed.parse().map(Schedule::Seeded).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "GLASSBOX_SCHEDULE must be `fifo` or a seed (a whole number), got {value:?}"
+                ),
+            )
+        }),
     }
 }
 

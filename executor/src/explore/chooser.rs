@@ -9,7 +9,12 @@
 //! - The seed decides everything through one xorshift generator, drawn the same way
 //!   at the same decisions, so a seed replays byte for byte.
 //! - A decision is asked only where there is a choice: two or more live tasks ready,
-//!   two or more timers due on one tick, a parked task to wake, a budget to cut.
+//!   two or more timers due on one tick, a live task to maybe wake, a budget to cut.
+//! - Each costs the same however many tasks there are: a pick looks at the first
+//!   `WINDOW` live tasks of the ready queue (a task may overtake up to 63 others at
+//!   once, and more over several picks); a spurious wake tries a few random slab keys.
+//!   (A first version scanned every task at each pick: ten thousand ready tasks made
+//!   a patterns test run for minutes.)
 //! - `Strategy::Random`: any ready task, uniformly; timers due together in any order;
 //!   now and then a small coop budget, or a parked task woken for nothing.
 //! - `Strategy::Pct { depth }` (probabilistic concurrency testing, Burckhardt et al.,
@@ -29,6 +34,11 @@ use crate::time::wheel::Fired;
 
 use super::{Decision, Strategy};
 
+/// How far into the ready queue a pick looks: the next task runs from among the
+/// first this many live ones.
+const WINDOW: usize = 64;
+/// How many slab keys a spurious wake tries before it gives up for this turn.
+const SPURIOUS_TRIES: u64 = 8;
 /// One turn in this many wakes a parked task for nothing.
 const SPURIOUS_EVERY: u64 = 16;
 /// One poll in this many gets a small coop budget.
@@ -155,6 +165,8 @@ impl Seeded {
 
 impl Chooser for Seeded {
     fn next_ready(&self, core: &Core, ready: &VecDeque<u32>) -> usize {
+        // The first `WINDOW` live tasks of the queue: a pick costs the same with ten
+        // thousand tasks ready as with ten.
         let candidates: Vec<Candidate> = {
             let tasks = core.tasks.borrow();
             let mut seen = Vec::new();
@@ -171,6 +183,7 @@ impl Chooser for Seeded {
                         spawned_at: header.spawned_at,
                     })
                 })
+                .take(WINDOW)
                 .collect()
         };
         if candidates.len() < 2 {
@@ -244,49 +257,43 @@ impl Seeded {
     /// Now and then, wakes a parked task although nothing it waits for happened: a
     /// correct future copes with a poll that finds nothing changed.
     fn maybe_wake_for_nothing(&self, core: &Core) {
-        let parked: Vec<(WakeTarget, &'static Location<'static>)> = {
-            let tasks = core.tasks.borrow();
-            let parked = tasks
-                .iter()
-                .filter(|(_, task)| !task.header().is_scheduled());
-            parked
-                .map(|(_, task)| {
-                    let header = task.header();
-                    let target = WakeTarget {
-                        key: header.key(),
-                        id: header.id(),
-                    };
-                    (target, header.spawned_at)
-                })
-                .collect()
-        };
-        if parked.is_empty() {
+        // The answer is the woken task's slab key + 1 (0: none), so a replay wakes the
+        // same task without listing the parked ones: a few random keys are tried
+        // instead, in O(1) however many tasks there are.
+        let slots = core.tasks.borrow().capacity() as u64;
+        if slots == 0 || core.tasks.borrow().is_empty() {
             return;
         }
-        let drawn = || {
-            if self.now_and_then(SPURIOUS_EVERY) {
-                1 + self.draw(parked.len() as u64) as usize
-            } else {
-                0
-            }
+        let parked = |key: u64| -> Option<(WakeTarget, &'static Location<'static>)> {
+            let tasks = core.tasks.borrow();
+            let header = tasks.get(usize::try_from(key).ok()?)?.header();
+            let target = WakeTarget {
+                key: header.key(),
+                id: header.id(),
+            };
+            (!header.is_scheduled()).then_some((target, header.spawned_at))
         };
-        let describe = |answer: usize| match answer {
-            0 => "no task woken for nothing".to_string(),
-            n => {
-                let (target, at) = &parked[n - 1];
+        let drawn = || {
+            if !self.now_and_then(SPURIOUS_EVERY) {
+                return 0;
+            }
+            (0..SPURIOUS_TRIES)
+                .map(|_| self.draw(slots))
+                .find(|&key| parked(key).is_some())
+                .map_or(0, |key| key as usize + 1)
+        };
+        let describe = |answer: usize| match parked(answer.saturating_sub(1) as u64) {
+            Some((target, at)) if answer > 0 => {
                 format!(
                     "task {} ({at}) woken for nothing (a spurious wake)",
                     target.id
                 )
             }
+            _ => "no task woken for nothing".to_string(),
         };
-        let answer = self.answer(core, parked.len() + 1, drawn, describe);
-        if answer > 0 {
-            let (target, _) = &parked[answer - 1];
-            core.wake_local(WakeTarget {
-                key: target.key,
-                id: target.id,
-            });
+        let answer = self.answer(core, slots as usize + 1, drawn, describe);
+        if let Some((target, _)) = parked(answer.saturating_sub(1) as u64).filter(|_| answer > 0) {
+            core.wake_local(target);
         }
     }
 }
