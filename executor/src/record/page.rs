@@ -7,8 +7,9 @@
 //!   but its own inline script and style (`default-src 'none'`).
 //! - The data sits in a `<script type="application/json">`, made safe for HTML
 //!   (`json::for_html`), and is read with `JSON.parse`.
-//! - A source file that cannot be read (a run from another directory, a file since
-//!   deleted) leaves its excerpt out; the page says the source is not embedded.
+//! - A source file is looked for from the current directory, then from each folder
+//!   above the program; one found nowhere (a file since deleted, a program moved
+//!   away) leaves its excerpt out, and the page says the source is not embedded.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -94,9 +95,7 @@ fn write_sources(out: &mut String, sites: &BTreeSet<String>) {
             continue;
         };
         let text = files.entry(file).or_insert_with(|| {
-            std::fs::read_to_string(file)
-                .ok()
-                .map(|text| text.lines().map(str::to_string).collect())
+            read_source(file).map(|text| text.lines().map(str::to_string).collect())
         });
         let Some(text) = text else { continue };
         if line == 0 || line > text.len() {
@@ -113,4 +112,16 @@ fn write_sources(out: &mut String, sites: &BTreeSet<String>) {
         out.push('}');
     }
     out.push('}');
+}
+
+/// A source file named as `Location` names it: relative to the workspace it was
+/// built in. Found from the current directory (`cargo run`), or else from a folder
+/// above the program (`target/release/examples/step` is three below the workspace).
+fn read_source(file: &str) -> Option<String> {
+    let from_here = std::fs::read_to_string(file).ok();
+    from_here.or_else(|| {
+        let program = std::env::current_exe().ok()?;
+        (program.ancestors().skip(1))
+            .find_map(|folder| std::fs::read_to_string(folder.join(file)).ok())
+    })
 }
