@@ -88,6 +88,7 @@
 //! | `snapshot/lints.rs` | the warnings a snapshot raises |
 //! | **`explore/`** | **seeded schedules**: where the loop has a choice, a seed picks ([`explore::Explorer`], [`Schedule`]) |
 //! | `explore/mod.rs` | run a program under many schedules, report the first that fails, replay it |
+//! | `explore/run.rs` | one run of the program under one schedule: turned to its end, a deadlock or a livelock |
 //! | `explore/chooser.rs` | the loop's choices answered from a seed (Random, PCT), every answer written down |
 //! | `explore/shrink.rs` | delta debugging: the fewest departures from FIFO that still fail |
 //! | **`record/`** | **a run as one HTML page**, stepped forwards and backwards ([`Builder::record`], `GLASSBOX_RECORD`) |
