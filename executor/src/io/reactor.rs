@@ -116,7 +116,6 @@
 //!   waker is user code.
 
 use std::cell::{Cell, RefCell};
-use std::fmt;
 use std::io;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -535,14 +534,6 @@ impl Side {
                 .iter_mut()
                 .filter_map(|(_, waker)| waker.take()),
         );
-    }
-}
-
-impl fmt::Debug for Reactor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reactor")
-            .field("sources", &self.slots.borrow().len())
-            .finish_non_exhaustive()
     }
 }
 

@@ -1,5 +1,6 @@
 //! What the reactor can tell about its sources, for the snapshot (`snapshot/`): every
-//! registered source, what readiness it remembers, and whose wakers are parked on it.
+//! registered source, what readiness it remembers, and whose wakers are parked on it;
+//! and, for `Debug`, how many there are.
 //!
 //! A child of `reactor.rs` so it can read the slots without widening their fields; the
 //! loop never calls it, and it knows nothing of how the snapshot shows it.
@@ -8,6 +9,7 @@
 //! - The slots are borrowed only while they are copied out. Naming an owner only reads
 //!   a waker's pointers, and must not touch the reactor.
 
+use std::fmt;
 use std::task::Waker;
 
 use super::{Known, Reactor, Side, Slot, token_name};
@@ -40,5 +42,13 @@ impl Reactor {
             writers: parked(&slot.write),
         };
         slots.iter().map(|(_, slot)| view(slot)).collect()
+    }
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("sources", &self.slots.borrow().len())
+            .finish_non_exhaustive()
     }
 }
