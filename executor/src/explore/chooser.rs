@@ -32,7 +32,7 @@ use crate::task::TaskId;
 use crate::task::waker::WakeTarget;
 use crate::time::wheel::Fired;
 
-use super::{Decision, Strategy};
+use super::{Choice, Decision, Strategy};
 
 /// How far into the ready queue a pick looks: the next task runs from among the
 /// first this many live ones.
@@ -113,12 +113,13 @@ impl Seeded {
         self.draw(every) == 0
     }
 
-    /// Decision number `len` among `of` choices: the replayed answer, or the drawn
-    /// one; written down, described by `describe`.
+    /// The next decision, a `choice` among `of` answers: the replayed answer, or the
+    /// drawn one; written down, and a departure from FIFO described by `describe`
+    /// (only those: a run makes a decision per poll, and reports show departures).
     fn answer(
         &self,
         core: &Core,
-        of: usize,
+        (choice, of): (Choice, usize),
         drawn: impl FnOnce() -> usize,
         describe: impl FnOnce(usize) -> String,
     ) -> usize {
@@ -129,9 +130,14 @@ impl Seeded {
         };
         let decision = Decision {
             turn: core.observers.counters.reactor_turns.get() + 1,
+            choice,
             answer,
             of,
-            what: describe(answer),
+            what: if answer == 0 {
+                String::new()
+            } else {
+                describe(answer)
+            },
         };
         self.decisions.borrow_mut().push(decision);
         answer
@@ -195,16 +201,12 @@ impl Chooser for Seeded {
         };
         let describe = |answer: usize| {
             let (first, chosen) = (&candidates[0], &candidates[answer]);
-            if answer == 0 {
-                format!("task {} ({}) ran first", first.id, first.spawned_at)
-            } else {
-                format!(
-                    "task {} ({}) ran before task {} ({})",
-                    chosen.id, chosen.spawned_at, first.id, first.spawned_at
-                )
-            }
+            format!(
+                "task {} ({}) ran before task {} ({})",
+                chosen.id, chosen.spawned_at, first.id, first.spawned_at
+            )
         };
-        let answer = self.answer(core, candidates.len(), drawn, describe);
+        let answer = self.answer(core, (Choice::NextTask, candidates.len()), drawn, describe);
         candidates[answer].at
     }
 
@@ -225,7 +227,7 @@ impl Chooser for Seeded {
                         Ordinal(answer + 1)
                     )
                 };
-                let answer = self.answer(core, ties, drawn, describe);
+                let answer = self.answer(core, (Choice::TimerOrder, ties), drawn, describe);
                 fired[start..start + ties][..=answer].rotate_right(1);
             }
             start += ties;
@@ -242,11 +244,8 @@ impl Chooser for Seeded {
             }
         };
         let task = core.polling.get();
-        let describe = |answer: usize| match answer {
-            0 => format!("task {task} polled with the usual coop budget"),
-            budget => format!("task {task} polled with a coop budget of {budget}"),
-        };
-        match self.answer(core, SMALL_BUDGETS + 1, drawn, describe) {
+        let describe = |budget| format!("task {task} polled with a coop budget of {budget}");
+        match self.answer(core, (Choice::Budget, SMALL_BUDGETS + 1), drawn, describe) {
             0 => default,
             budget => Some(budget as u32),
         }
@@ -282,17 +281,24 @@ impl Seeded {
                 .find(|&key| parked(key).is_some())
                 .map_or(0, |key| key as usize + 1)
         };
-        let describe = |answer: usize| match parked(answer.saturating_sub(1) as u64) {
-            Some((target, at)) if answer > 0 => {
-                format!(
-                    "task {} ({at}) woken for nothing (a spurious wake)",
-                    target.id
-                )
+        let woken = |answer: usize| parked(answer.checked_sub(1)? as u64);
+        let describe = |answer: usize| match woken(answer) {
+            Some((target, at)) => format!(
+                "task {} ({at}) woken for nothing (a spurious wake)",
+                target.id
+            ),
+            // A replayed key whose task is no longer parked: nothing is woken.
+            None => {
+                "no task woken for nothing (a replayed key no task is parked under)".to_string()
             }
-            _ => "no task woken for nothing".to_string(),
         };
-        let answer = self.answer(core, slots as usize + 1, drawn, describe);
-        if let Some((target, _)) = parked(answer.saturating_sub(1) as u64).filter(|_| answer > 0) {
+        let answer = self.answer(
+            core,
+            (Choice::SpuriousWake, slots as usize + 1),
+            drawn,
+            describe,
+        );
+        if let Some((target, _)) = woken(answer) {
             core.wake_local(target);
         }
     }

@@ -137,17 +137,38 @@ enum Replay {
 pub struct Decision {
     /// The turn it was made in.
     pub turn: u64,
+    /// Which of the loop's choices it was.
+    pub choice: Choice,
     /// The answer: 0 is what FIFO does.
     pub answer: usize,
     /// How many answers there were.
     pub of: usize,
-    /// What it meant: `task 3 (src/bank.rs:20:5) ran before task 2 (src/bank.rs:14:5)`.
+    /// What a departure from FIFO meant: `task 3 (src/bank.rs:20:5) ran before task 2
+    /// (src/bank.rs:14:5)`. Empty for FIFO's own answer (0): it is written only where
+    /// a report may show it.
     pub what: String,
+}
+
+/// The loop's choice points (`event_loop/mod.rs`: `Chooser`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Choice {
+    /// Which ready task runs next.
+    NextTask,
+    /// The order of timers due on one tick.
+    TimerOrder,
+    /// The coop budget of a poll.
+    Budget,
+    /// Whether a parked task is woken for nothing.
+    SpuriousWake,
 }
 
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "turn {}: {}", self.turn, self.what)
+        match self.answer {
+            0 => write!(f, "turn {}: FIFO's answer ({:?})", self.turn, self.choice),
+            _ => write!(f, "turn {}: {}", self.turn, self.what),
+        }
     }
 }
 
@@ -267,7 +288,7 @@ impl Explorer {
         let expected_steps = run_program(&program, Rc::new(Seeded::replaying(Vec::new())))
             .decisions
             .iter()
-            .filter(|decision| decision.what.contains(") ran "))
+            .filter(|decision| decision.choice == Choice::NextTask)
             .count() as u64;
         let seeds: Vec<u64> = match &self.replay {
             Some(Replay::Seed(seed)) => vec![*seed],
