@@ -210,11 +210,11 @@ impl Observers {
     /// The interest the source with `token` (`key.generation`) was registered with,
     /// while a recording is on.
     pub(crate) fn interest_of(&self, token: &str) -> Option<String> {
+        let (key, generation) = token.split_once('.')?;
+        let (key, generation) = (key.parse().ok()?, generation.parse().ok()?);
         let interests = self.interests.as_ref()?.borrow();
-        interests
-            .iter()
-            .find(|(name, _)| name.to_string() == token)
-            .map(|(_, interest)| (*interest).to_string())
+        let interest = interests.get(&TokenName { key, generation })?;
+        Some((*interest).to_string())
     }
 
     /// True if a poll that took `took` is a stall (over the threshold, if one is set).
