@@ -840,6 +840,37 @@ fn spawn_blocking_rtt_smol(jobs: usize) -> f64 {
     }))
 }
 
+// === block_on_fresh: build a runtime, block_on a ready future, drop it (ns/op) ===
+// The first program a newcomer writes. Each side uses its own defaults: glassbox's
+// free `block_on` (stall reports on, as a newcomer gets them), tokio's current_thread
+// with I/O and time enabled, `smol::block_on`.
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn block_on_fresh_glassbox(runs: usize) -> f64 {
+    let start = Instant::now();
+    for i in 0..runs {
+        assert_eq!(glassbox::block_on(async move { i }), i);
+    }
+    nanos_per(start.elapsed(), runs)
+}
+
+fn block_on_fresh_tokio(runs: usize) -> f64 {
+    let start = Instant::now();
+    for i in 0..runs {
+        let rt = tokio_runtime();
+        assert_eq!(rt.block_on(async move { i }), i);
+    }
+    nanos_per(start.elapsed(), runs)
+}
+
+fn block_on_fresh_smol(runs: usize) -> f64 {
+    let start = Instant::now();
+    for i in 0..runs {
+        assert_eq!(smol::block_on(async move { i }), i);
+    }
+    nanos_per(start.elapsed(), runs)
+}
+
 // === tcp_echo_rtt: a 64-byte message to an echo server over loopback and back (ns/rtt) ===
 // Server and client are tasks of the same runtime, as in a single-threaded service
 // talking to itself; every round trip crosses the kernel twice each way.
@@ -1393,6 +1424,17 @@ fn main() {
             || spawn_blocking_rtt_glassbox(jobs),
             || spawn_blocking_rtt_tokio(jobs),
             || spawn_blocking_rtt_smol(jobs),
+        ));
+    }
+    if wanted("block_on_fresh") {
+        let runs = if quick { 500 } else { 2_000 };
+        rows.push(versus(
+            "block_on_fresh",
+            "ns/op",
+            rounds,
+            || block_on_fresh_glassbox(runs),
+            || block_on_fresh_tokio(runs),
+            || block_on_fresh_smol(runs),
         ));
     }
     if wanted("tcp_echo_rtt") {

@@ -99,10 +99,9 @@ fn a_thousand_runtimes_created_and_dropped_leak_no_thread_fd_or_memory() {
     }
     assert_eq!(open_fds(), fds, "every epoll fd and eventfd is closed");
     // At most: a finished test's harness thread may exit meanwhile.
-    // Each runtime's stall watchdog (the one thread a runtime starts) was joined.
-    assert_eq!(
-        threads_named("glassbox-watch"),
-        0,
+    // The stall watchdog is one thread for the whole process, however many runtimes.
+    assert!(
+        threads_named("glassbox-watch") <= 1,
         "a runtime left a thread behind"
     );
     let grown = live_bytes() - bytes;

@@ -1,11 +1,11 @@
 //! The stall watchdog: a poll that holds the loop past the threshold is reported
-//! *while it still runs*, spinning told apart from blocking, and the watchdog thread
-//! lives exactly as long as its runtime.
+//! *while it still runs*, spinning told apart from blocking, by one watchdog thread
+//! for the whole process, which stops reporting to a runtime once it drops.
 //!
 //! Every check is ordering-based: a stalled poll runs until the watchdog has reported
 //! it (with a generous real-time cap that fails the test by name), so a loaded machine
-//! only makes a test slower, never wrong. The tests take one lock so that the thread
-//! count in the last one sees no other test's runtime.
+//! only makes a test slower, never wrong. The tests take one lock so that one test's
+//! stalls do not slow another's reports.
 
 mod hang_guard;
 
@@ -172,33 +172,125 @@ fn polls_under_the_threshold_are_never_reported() {
 
 #[test]
 #[cfg(target_os = "linux")]
-fn each_runtime_with_a_threshold_has_one_watchdog_joined_when_it_drops() {
+fn one_watchdog_thread_watches_every_runtime_of_the_process() {
     let _hang = hang_guard::start();
     // The kernel keeps 15 bytes of a thread's name: "glassbox-watchd".
     const NAME: &str = "glassbox-watch";
     let _serial = one_at_a_time();
-    assert_eq!(threads_named(NAME), 0);
-    let rt = Runtime::builder()
-        .stall_threshold(Some(THRESHOLD))
-        .build()
-        .unwrap();
-    // The new thread names itself as it starts: give it that moment.
+    let runtimes: Vec<Runtime> = (0..3)
+        .map(|_| {
+            Runtime::builder()
+                .stall_threshold(Some(THRESHOLD))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    // A new thread names itself as it starts: give it that moment.
     let started = Instant::now();
     while threads_named(NAME) == 0 {
         assert!(started.elapsed() < CAP, "no watchdog thread after {CAP:?}");
         std::thread::yield_now();
     }
-    assert_eq!(threads_named(NAME), 1);
-    drop(rt);
-    assert_eq!(threads_named(NAME), 0, "joined by the drop");
-
+    assert_eq!(threads_named(NAME), 1, "three runtimes, one watchdog");
+    drop(runtimes);
     for _ in 0..1_000 {
         let mut rt = Runtime::new().unwrap();
         rt.block_on(async {});
     }
-    assert_eq!(threads_named(NAME), 0, "1,000 runtimes leave no thread");
+    assert_eq!(threads_named(NAME), 1, "1,000 runtimes later, still one");
+}
 
-    let rt = Runtime::builder().stall_threshold(None).build().unwrap();
-    assert_eq!(threads_named(NAME), 0, "no threshold, no watchdog");
+#[test]
+fn runtimes_on_two_threads_stalled_at_once_each_hear_only_of_their_own_stall() {
+    let _hang = hang_guard::start();
+    let _serial = one_at_a_time();
+    // One stalls in a task, the other in its `block_on` future itself: a report
+    // handed to the wrong runtime's callback would say so.
+    let in_a_task = std::thread::spawn(|| {
+        let (mut rt, live) = watched(THRESHOLD);
+        hold_the_loop_until_reported(&mut rt, &live, 2, block);
+        live.lock().unwrap().clone()
+    });
+    let in_block_on = std::thread::spawn(|| {
+        let (mut rt, live) = watched(THRESHOLD);
+        let reported = live.clone();
+        rt.block_on(async move {
+            let started = Instant::now();
+            while reported.lock().unwrap().len() < 2 {
+                assert!(started.elapsed() < CAP, "no live report after {CAP:?}");
+                block();
+            }
+        });
+        live.lock().unwrap().clone()
+    });
+    let (in_a_task, in_block_on) = (in_a_task.join().unwrap(), in_block_on.join().unwrap());
+    assert!(in_a_task.iter().all(|r| !r.in_block_on), "{in_a_task:?}");
+    assert!(in_block_on.iter().all(|r| r.in_block_on), "{in_block_on:?}");
+}
+
+#[test]
+fn a_dropped_runtime_waits_for_its_report_in_progress_and_hears_nothing_after() {
+    let _hang = hang_guard::start();
+    let _serial = one_at_a_time();
+    #[derive(Default)]
+    struct Calls {
+        began: usize,
+        ended: usize,
+    }
+    let calls: Arc<Mutex<Calls>> = Arc::default();
+    let mut rt = Runtime::builder()
+        .stall_threshold(Some(THRESHOLD))
+        .on_stall(|_| {})
+        .on_live_stall({
+            let calls = calls.clone();
+            move |_| {
+                calls.lock().unwrap().began += 1;
+                std::thread::sleep(Duration::from_millis(200));
+                calls.lock().unwrap().ended += 1;
+            }
+        })
+        .build()
+        .unwrap();
+    // Hold the loop until the callback has begun, then let the runtime go at once.
+    let watching = calls.clone();
+    rt.block_on(async move {
+        let started = Instant::now();
+        while watching.lock().unwrap().began == 0 {
+            assert!(started.elapsed() < CAP, "no live report after {CAP:?}");
+            block();
+        }
+    });
     drop(rt);
+    let counts = |calls: &Mutex<Calls>| {
+        let calls = calls.lock().unwrap();
+        (calls.began, calls.ended)
+    };
+    let at_drop = counts(&calls);
+    assert_eq!(
+        at_drop.0, at_drop.1,
+        "the drop waited for the report in progress"
+    );
+    std::thread::sleep(THRESHOLD * 4);
+    assert_eq!(
+        counts(&calls),
+        at_drop,
+        "a report after the runtime was dropped"
+    );
+}
+
+#[test]
+fn a_runtime_without_a_threshold_is_not_watched() {
+    let _hang = hang_guard::start();
+    let _serial = one_at_a_time();
+    let calls = Arc::new(Mutex::new(0));
+    let mut rt = Runtime::builder()
+        .stall_threshold(None)
+        .on_live_stall({
+            let calls = calls.clone();
+            move |_| *calls.lock().unwrap() += 1
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async { std::thread::sleep(THRESHOLD * 3) });
+    assert_eq!(*calls.lock().unwrap(), 0);
 }

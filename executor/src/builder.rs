@@ -149,7 +149,9 @@ impl Builder {
 
     /// Send the watchdog's live reports (a poll still running past the threshold) to
     /// `callback` instead of stderr. It runs on the watchdog thread, while the loop's
-    /// thread is still stuck in the poll, hence `Send + Sync`.
+    /// thread is still stuck in the poll, hence `Send + Sync`. That one thread watches
+    /// every runtime of the process, so a callback that blocks delays the other
+    /// runtimes' live reports; it is never called once the runtime has dropped.
     pub fn on_live_stall(
         mut self,
         callback: impl Fn(&LiveStall) + Send + Sync + 'static,

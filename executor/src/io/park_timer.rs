@@ -18,8 +18,10 @@
 //! ```
 //!
 //! # Ground rules
-//! - One timerfd per runtime, made with it; nothing about it is process-wide (the
-//!   thread's timer slack is left alone: a timerfd's hrtimer has none).
+//! - One timerfd per runtime, made the first time its loop parks until a timer: a
+//!   runtime that never does (`block_on` of a ready future) pays no syscall for it.
+//!   Nothing about it is process-wide (the thread's timer slack is left alone: a
+//!   timerfd's hrtimer has none).
 //! - It is armed only when the deadline changes, as netty and the `polling` crate do:
 //!   a loop that parks again and again for the same timer pays one `timerfd_settime`.
 //!   Once it fires it is disarmed, so the next park for any deadline arms it again.
@@ -52,7 +54,7 @@ pub(crate) use millisecond::ParkTimer;
 
 #[cfg(all(target_os = "linux", not(miri)))]
 mod linux {
-    use std::cell::Cell;
+    use std::cell::{Cell, OnceCell};
     use std::fs::File;
     use std::io::{self, Read};
     use std::os::fd::{AsRawFd, FromRawFd};
@@ -63,10 +65,12 @@ mod linux {
 
     use super::{PARK_TIMER_TOKEN, Park, wait_until};
 
-    /// A runtime's timerfd, and the instant it is armed for.
+    /// A runtime's timerfd, once made, and the instant it is armed for.
     #[derive(Debug)]
     pub(crate) struct ParkTimer {
-        fd: File,
+        /// Made by the first park until a timer, and registered under
+        /// [`PARK_TIMER_TOKEN`].
+        fd: OnceCell<File>,
         /// The deadline the timerfd is set to fire at, until it fires.
         armed: Cell<Option<Instant>>,
         /// One `Instant` and the `CLOCK_MONOTONIC` reading taken just after it.
@@ -74,35 +78,20 @@ mod linux {
     }
 
     impl ParkTimer {
-        /// Creates the timerfd (non-blocking, closed on exec), disarmed.
-        pub(crate) fn new() -> io::Result<ParkTimer> {
-            let flags = libc::TFD_NONBLOCK | libc::TFD_CLOEXEC;
-            // SAFETY: plain integer arguments; the result is checked before use.
-            let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, flags) };
-            if fd < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // SAFETY: `fd` was just created and is owned by nothing else.
-            let fd = unsafe { File::from_raw_fd(fd) };
+        /// No timerfd yet; the epoch is read now (two clock reads, no syscall).
+        pub(crate) fn new() -> ParkTimer {
             let instant = Instant::now();
-            let epoch = (instant, monotonic_now());
-            Ok(ParkTimer {
-                fd,
+            ParkTimer {
+                fd: OnceCell::new(),
                 armed: Cell::new(None),
-                epoch,
-            })
-        }
-
-        /// Registers the timerfd with the poller, under [`PARK_TIMER_TOKEN`].
-        pub(crate) fn register(&self, registry: &Registry) -> io::Result<()> {
-            let fd = self.fd.as_raw_fd();
-            registry.register(&mut SourceFd(&fd), PARK_TIMER_TOKEN, Interest::READABLE)
+                epoch: (instant, monotonic_now()),
+            }
         }
 
         /// The timeout to give `mio::Poll::poll` for `park`: for a deadline, none at
-        /// all, once the timerfd is armed for it. If arming fails (it should not), the
-        /// deadline becomes a millisecond timeout, as off Linux.
-        pub(crate) fn timeout_for(&self, park: Park) -> Option<Duration> {
+        /// all, once the timerfd is armed for it. If making or arming it fails (it
+        /// should not), the deadline becomes a millisecond timeout, as off Linux.
+        pub(crate) fn timeout_for(&self, park: Park, registry: &Registry) -> Option<Duration> {
             let Park::Until(deadline) = park else {
                 if park == Park::UntilEvent && self.armed.get().is_some() {
                     self.disarm();
@@ -112,7 +101,7 @@ mod linux {
             if self.armed.get() == Some(deadline) {
                 return None;
             }
-            match self.arm(deadline) {
+            match self.arm(deadline, registry) {
                 Ok(()) => {
                     self.armed.set(Some(deadline));
                     None
@@ -127,15 +116,18 @@ mod linux {
             self.armed.set(None);
             // The count itself does not matter; `WouldBlock` means a re-arm already
             // cleared it.
-            let _ = (&self.fd).read(&mut [0; 8]);
+            let _ = self.fd.get().map(|mut fd| fd.read(&mut [0; 8]));
         }
 
-        /// Sets the timerfd to fire once, at `deadline`.
-        fn arm(&self, deadline: Instant) -> io::Result<()> {
+        /// Sets the timerfd (made now, if this is the first deadline) to fire once,
+        /// at `deadline`.
+        fn arm(&self, deadline: Instant, registry: &Registry) -> io::Result<()> {
+            if self.fd.get().is_none() {
+                let _ = self.fd.set(timerfd(registry)?);
+            }
             let (epoch_instant, epoch_monotonic) = self.epoch;
             // Past instants map to the epoch, which is past too: the timer fires at once.
-            let at = epoch_monotonic + deadline.saturating_duration_since(epoch_instant);
-            self.set(at)
+            self.set(epoch_monotonic + deadline.saturating_duration_since(epoch_instant))
         }
 
         /// Stops the timerfd, and forgets an expiry it has not reported yet (setting
@@ -159,10 +151,12 @@ mod linux {
                     tv_nsec: at.subsec_nanos().into(),
                 },
             };
-            let (fd, flags) = (self.fd.as_raw_fd(), libc::TFD_TIMER_ABSTIME);
+            let fd = self.fd.get().map_or(-1, AsRawFd::as_raw_fd);
+            let flags = libc::TFD_TIMER_ABSTIME;
             // A null pointer where the old setting would go is allowed: it is not wanted.
             let old = std::ptr::null_mut();
-            // SAFETY: a timerfd this struct owns, and a valid `itimerspec` to read.
+            // SAFETY: a timerfd this struct owns (or -1, which fails with EBADF), and a
+            // valid `itimerspec` to read.
             let status = unsafe { libc::timerfd_settime(fd, flags, &setting, old) };
             if status == 0 {
                 Ok(())
@@ -170,6 +164,22 @@ mod linux {
                 Err(io::Error::last_os_error())
             }
         }
+    }
+
+    /// A new timerfd (non-blocking, closed on exec), disarmed and registered with the
+    /// poller.
+    fn timerfd(registry: &Registry) -> io::Result<File> {
+        let flags = libc::TFD_NONBLOCK | libc::TFD_CLOEXEC;
+        // SAFETY: plain integer arguments; the result is checked before use.
+        let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, flags) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just created and is owned by nothing else.
+        let fd = unsafe { File::from_raw_fd(fd) };
+        let raw = fd.as_raw_fd();
+        registry.register(&mut SourceFd(&raw), PARK_TIMER_TOKEN, Interest::READABLE)?;
+        Ok(fd)
     }
 
     /// `CLOCK_MONOTONIC` now, as a duration since its (boot-time) origin.
@@ -190,7 +200,6 @@ mod linux {
 /// Off Linux (or under Miri): no timerfd, every park is mio's millisecond timeout.
 #[cfg(any(not(target_os = "linux"), miri))]
 mod millisecond {
-    use std::io;
     use std::time::Duration;
 
     use mio::Registry;
@@ -201,15 +210,11 @@ mod millisecond {
     pub(crate) struct ParkTimer;
 
     impl ParkTimer {
-        pub(crate) fn new() -> io::Result<ParkTimer> {
-            Ok(ParkTimer)
+        pub(crate) fn new() -> ParkTimer {
+            ParkTimer
         }
 
-        pub(crate) fn register(&self, _registry: &Registry) -> io::Result<()> {
-            Ok(())
-        }
-
-        pub(crate) fn timeout_for(&self, park: Park) -> Option<Duration> {
+        pub(crate) fn timeout_for(&self, park: Park, _registry: &Registry) -> Option<Duration> {
             wait_until(park)
         }
 

@@ -235,11 +235,9 @@ impl Reactor {
     pub(crate) fn new(observers: Rc<Observers>) -> io::Result<(Reactor, mio::Waker)> {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), REMOTE_WAKE_TOKEN)?;
-        let park_timer = ParkTimer::new()?;
-        park_timer.register(poll.registry())?;
         let reactor = Reactor {
             poll: RefCell::new(poll),
-            park_timer,
+            park_timer: ParkTimer::new(),
             events: RefCell::new(Events::with_capacity(EVENTS_PER_TURN)),
             slots: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
@@ -435,7 +433,7 @@ impl Reactor {
         if park == Park::No && self.slots.borrow().is_empty() {
             return 0;
         }
-        let timeout = self.park_timer.timeout_for(park);
+        let timeout = (self.park_timer).timeout_for(park, self.poll.borrow().registry());
         let mut events = self.events.borrow_mut();
         match self.poll.borrow_mut().poll(&mut events, timeout) {
             Ok(()) => {}

@@ -36,8 +36,15 @@
 //! - The beat is a sequence lock: the watchdog trusts what it read only if the
 //!   sequence number was odd and unchanged around the read, so it never reports one
 //!   poll's start time with another poll's task.
-//! - The thread exists exactly as long as the `Runtime`: it is started when the
-//!   runtime is built with a threshold, and stopped and joined when it drops.
+//! - One thread watches every runtime of the process. It is started by the first
+//!   runtime built with a threshold, and then stays, parked without a timeout while
+//!   no runtime is watched. A runtime joins the watch when it is built and leaves it
+//!   when it drops; once it has left, its callback is never called again (a report
+//!   in progress is waited for). Building a runtime therefore starts no thread, bar
+//!   the first: `block_on` as a newcomer's first line costs microseconds, not the
+//!   ~120 µs of a thread started and joined each time.
+//! - A report is made on that one thread: an `on_live_stall` that blocks delays the
+//!   other runtimes' live reports (never their loops, nor their own reports).
 //! - Reports go to `Builder::on_live_stall`, or to stderr. They start with
 //!   `glassbox: stall`, as the loop's own reports do. A panic in `on_live_stall` is
 //!   contained (said once on stderr): the watchdog goes on watching.
@@ -47,11 +54,10 @@
 //!   reports are then as fine as a millisecond; the loop's own report, made when the
 //!   poll returns, still uses the threshold to the µs.
 
-use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, Location};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
-use std::thread::{self, JoinHandle};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering, fence};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use crate::observe::stall::{LiveStall, StallCause};
@@ -72,57 +78,108 @@ struct Beat {
     spawned_at: AtomicPtr<Location<'static>>,
 }
 
-/// What the loop and the watchdog share.
-struct Shared {
+/// One runtime as the watchdog sees it: what its loop publishes, and how to report it.
+struct Watched {
     beat: Beat,
     /// The watchdog's verdict on the last poll it reported: `seq << 2 | cause`.
     verdict: AtomicU64,
-    stop: AtomicBool,
+    threshold: Duration,
+    loop_cpu: Option<ThreadCpuClock>,
+    /// Held by the watchdog while it reports; emptied when the runtime leaves.
+    reporter: Mutex<Option<Reporter>>,
 }
 
-/// The loop's side: publishes each poll, and stops the thread when dropped.
+/// Where one runtime's live reports go.
+struct Reporter {
+    callback: LiveStallCallback,
+    /// The callback has panicked once (said on stderr; not said again).
+    panicked: bool,
+}
+
+/// The runtimes being watched, and the one thread that watches them.
+struct Registry {
+    watched: Vec<Arc<Watched>>,
+    /// Counts the runtimes that ever joined: the watcher looks again at once if one
+    /// joined while it was looking.
+    joined: u64,
+    thread: Option<Thread>,
+    /// When the watcher next looks unprompted; `None` while it is parked for good
+    /// (or for longer than an `Instant` can say).
+    next_look: Option<Instant>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    watched: Vec::new(),
+    joined: 0,
+    thread: None,
+    next_look: None,
+});
+
+/// The registry, even after a panic elsewhere while it was held: every change to it
+/// is a single push, removal or assignment, so it is never left half-changed.
+fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The loop's side: publishes each poll, and leaves the watch when dropped.
 pub(crate) struct Watchdog {
-    shared: Arc<Shared>,
-    /// Taken by `stop`.
-    thread: Cell<Option<JoinHandle<()>>>,
+    watched: Arc<Watched>,
+    left: std::cell::Cell<bool>,
 }
 
 impl Watchdog {
-    /// Starts the watchdog thread for a loop running on the calling thread.
+    /// Puts the loop running on the calling thread under watch, starting the
+    /// process's watchdog thread if this is the first runtime to need it.
     pub(crate) fn start(
         threshold: Duration,
         on_live_stall: Option<LiveStallCallback>,
     ) -> std::io::Result<Watchdog> {
-        let shared = Arc::new(Shared {
+        let watched = Arc::new(Watched {
             beat: Beat {
                 seq: AtomicU64::new(0),
                 task_id: AtomicU64::new(0),
                 spawned_at: AtomicPtr::new(std::ptr::null_mut()),
             },
             verdict: AtomicU64::new(0),
-            stop: AtomicBool::new(false),
-        });
-        let watcher = Watcher {
-            shared: Arc::clone(&shared),
             threshold,
             loop_cpu: ThreadCpuClock::of_current_thread(),
-            report: on_live_stall.unwrap_or_else(|| Arc::new(|stall| eprintln!("{stall}"))),
-            report_panicked: false,
-        };
-        let thread = thread::Builder::new()
-            .name("glassbox-watchdog".into())
-            .stack_size(128 * 1024)
-            .spawn(move || watcher.run())?;
+            reporter: Mutex::new(Some(Reporter {
+                callback: on_live_stall.unwrap_or_else(|| Arc::new(|stall| eprintln!("{stall}"))),
+                panicked: false,
+            })),
+        });
+        let mut registry = registry();
+        if registry.thread.is_none() {
+            let thread = thread::Builder::new()
+                .name("glassbox-watchdog".into())
+                .stack_size(128 * 1024)
+                .spawn(watch_every_runtime)?;
+            registry.thread = Some(thread.thread().clone());
+        }
+        registry.watched.push(Arc::clone(&watched));
+        registry.joined += 1;
+        // Wake the watcher only if it would otherwise look later than this runtime
+        // needs: a runtime built while others are watched usually costs no syscall.
+        // (A threshold too long to add to now is never due: no look is needed.)
+        let first_look = Instant::now().checked_add(look_interval(threshold));
+        if let Some(first_look) = first_look
+            && registry.next_look.is_none_or(|at| at > first_look)
+        {
+            registry.next_look = Some(first_look);
+            if let Some(thread) = &registry.thread {
+                thread.unpark();
+            }
+        }
         Ok(Watchdog {
-            shared,
-            thread: Cell::new(Some(thread)),
+            watched,
+            left: std::cell::Cell::new(false),
         })
     }
 
     /// A poll starts: publishes whose it is.
     pub(crate) fn poll_started(&self, task_id: TaskId, spawned_at: &'static Location<'static>) {
-        let beat = &self.shared.beat;
-        // Orders the stores below after the previous poll's end (see `Shared::read`).
+        let beat = &self.watched.beat;
+        // Orders the stores below after the previous poll's end (see `Watched::read`).
         fence(Ordering::Release);
         beat.task_id.store(task_id.0, Ordering::Relaxed);
         beat.spawned_at
@@ -133,15 +190,15 @@ impl Watchdog {
 
     /// The poll returned.
     pub(crate) fn poll_ended(&self) {
-        let beat = &self.shared.beat;
+        let beat = &self.watched.beat;
         let seq = beat.seq.load(Ordering::Relaxed);
         beat.seq.store((seq | 1) + 1, Ordering::Release);
     }
 
     /// What the watchdog found about the poll that just ended, if it reported it.
     pub(crate) fn cause_of_last_poll(&self) -> StallCause {
-        let last_poll = self.shared.beat.seq.load(Ordering::Relaxed) - 1;
-        let verdict = self.shared.verdict.load(Ordering::Acquire);
+        let last_poll = self.watched.beat.seq.load(Ordering::Relaxed) - 1;
+        let verdict = self.watched.verdict.load(Ordering::Acquire);
         if verdict >> 2 == last_poll {
             StallCause::from_code(verdict & 3)
         } else {
@@ -149,15 +206,24 @@ impl Watchdog {
         }
     }
 
-    /// Stops the thread and waits for it to end (`Runtime::drop`; again is a no-op).
+    /// Leaves the watch (`Runtime::drop`; again is a no-op). When this returns, the
+    /// runtime's `on_live_stall` is not running and will not be called again.
     pub(crate) fn stop(&self) {
-        self.shared.stop.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            thread.thread().unpark();
-            // The watcher contains a panicking `on_live_stall`; nothing else in it
-            // panics, and if something did the hook has printed it.
-            let _ = thread.join();
+        if self.left.replace(true) {
+            return;
         }
+        registry()
+            .watched
+            .retain(|watched| !Arc::ptr_eq(watched, &self.watched));
+        // Waits for a report in progress; the watcher may still hold this runtime
+        // from its last look, but finds no one to report to.
+        let reporter = self
+            .watched
+            .reporter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(reporter);
     }
 }
 
@@ -173,6 +239,12 @@ impl std::fmt::Debug for Watchdog {
     }
 }
 
+/// How long to wait before looking at a poll again: half the threshold, so a stall
+/// is seen by 1.5 T at the latest, and no less than [`LOOK_FLOOR`].
+fn look_interval(threshold: Duration) -> Duration {
+    (threshold / 2).max(LOOK_FLOOR)
+}
+
 /// A poll seen running, as read consistently from the beat.
 struct RunningPoll {
     seq: u64,
@@ -180,7 +252,7 @@ struct RunningPoll {
     spawned_at: &'static Location<'static>,
 }
 
-impl Shared {
+impl Watched {
     /// The poll running now, or `None` between polls (or if a poll began or ended
     /// during the read: the next look will see it).
     fn read(&self) -> Option<RunningPoll> {
@@ -203,6 +275,31 @@ impl Shared {
             spawned_at: static_location(spawned_at)?,
         })
     }
+
+    /// The loop thread's CPU time so far, if it can be read.
+    fn cpu_time(&self) -> Option<Duration> {
+        self.loop_cpu.and_then(|clock| clock.read())
+    }
+
+    /// Hands `stall` to the runtime's callback (or stderr), containing a panic: a
+    /// panic there must not end the thread, or no later stall would be reported.
+    /// Nothing is said for a runtime that has left the watch.
+    fn report(&self, stall: &LiveStall) {
+        let mut reporter = self.reporter.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(reporter) = reporter.as_mut() else {
+            return;
+        };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (reporter.callback)(stall)));
+        if let Err(payload) = outcome {
+            crate::contain::drop_contained(payload);
+            if !std::mem::replace(&mut reporter.panicked, true) {
+                eprintln!(
+                    "glassbox: the on_live_stall callback panicked (above); the watchdog \
+                     goes on reporting to it"
+                );
+            }
+        }
+    }
 }
 
 /// Turns a pointer stored by `Watchdog::poll_started` back into the location.
@@ -217,18 +314,8 @@ fn static_location(pointer: *mut Location<'static>) -> Option<&'static Location<
     unsafe { pointer.cast_const().as_ref() }
 }
 
-/// The watchdog thread's state.
-struct Watcher {
-    shared: Arc<Shared>,
-    threshold: Duration,
-    loop_cpu: Option<ThreadCpuClock>,
-    report: LiveStallCallback,
-    /// `on_live_stall` has panicked once (said on stderr; not said again).
-    report_panicked: bool,
-}
-
-/// The poll being watched: when it was first seen, when to report it next, and the
-/// CPU sample's start.
+/// The poll being watched in one runtime: when it was first seen, when to report it
+/// next, and the CPU sample's start.
 struct Watch {
     seq: u64,
     first_seen: Instant,
@@ -237,98 +324,102 @@ struct Watch {
     cpu_at_sample: Option<Duration>,
 }
 
-impl Watcher {
-    fn run(mut self) {
-        let mut watching: Option<Watch> = None;
-        while !self.shared.stop.load(Ordering::Acquire) {
-            let pause = match self.shared.read() {
-                Some(poll) => match &mut watching {
-                    Some(watch) if watch.seq == poll.seq => self.look_at(&poll, watch),
-                    _ => {
-                        // A poll not seen before: start timing it from now.
-                        let now = Instant::now();
-                        watching = Some(Watch {
-                            seq: poll.seq,
-                            first_seen: now,
-                            next_report: self.threshold,
-                            sampled_at: now,
-                            cpu_at_sample: self.cpu_time(),
-                        });
-                        self.look_interval()
-                    }
-                },
-                None => {
-                    watching = None;
-                    self.look_interval()
-                }
-            };
-            // Woken early by `Watchdog::drop`.
-            thread::park_timeout(pause);
-        }
-    }
-
-    /// How long to wait before looking at a poll again: half the threshold, so a
-    /// stall is seen by 1.5 T at the latest, and no less than [`LOOK_FLOOR`].
-    fn look_interval(&self) -> Duration {
-        (self.threshold / 2).max(LOOK_FLOOR)
-    }
-
-    /// Hands `stall` to the user's callback (or stderr), containing a panic: a panic
-    /// there must not end the thread, or no later stall would be reported.
-    fn report(&mut self, stall: &LiveStall) {
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (self.report)(stall)));
-        if let Err(payload) = outcome {
-            crate::contain::drop_contained(payload);
-            if !std::mem::replace(&mut self.report_panicked, true) {
-                eprintln!(
-                    "glassbox: the on_live_stall callback panicked (above); the watchdog \
-                     goes on reporting to it"
-                );
+/// The watchdog thread: looks at every watched runtime, then sleeps until the
+/// soonest next look any of them needs (for good while none is watched).
+fn watch_every_runtime() {
+    let mut watches: Vec<(Arc<Watched>, Option<Watch>)> = Vec::new();
+    loop {
+        let (watched, joined) = {
+            let registry = registry();
+            (registry.watched.clone(), registry.joined)
+        };
+        // Keep the watch of each runtime still there; a newcomer starts unwatched.
+        watches.retain(|(runtime, _)| watched.iter().any(|w| Arc::ptr_eq(w, runtime)));
+        for runtime in watched {
+            if !watches.iter().any(|(w, _)| Arc::ptr_eq(w, &runtime)) {
+                watches.push((runtime, None));
             }
         }
-    }
-
-    /// The loop thread's CPU time so far, if it can be read.
-    fn cpu_time(&self) -> Option<Duration> {
-        self.loop_cpu.and_then(|clock| clock.read())
-    }
-
-    /// Reports `poll` if it is due, and says how long to sleep until the next look.
-    fn look_at(&mut self, poll: &RunningPoll, watch: &mut Watch) -> Duration {
-        // Enough wall time to tell spinning from blocking by the CPU clock.
-        let sample =
-            (self.threshold / 4).clamp(Duration::from_millis(2), Duration::from_millis(25));
         let now = Instant::now();
-        let running_for = now.saturating_duration_since(watch.first_seen);
-        let sampled_for = now.saturating_duration_since(watch.sampled_at);
-        if running_for < watch.next_report {
-            return (watch.next_report - running_for).max(sample);
+        let pause = watches
+            .iter_mut()
+            .map(|(runtime, watch)| look_at(runtime, watch))
+            .min();
+        // A pause too long to add to now counts as parked for good.
+        let next_look = pause.and_then(|pause| now.checked_add(pause));
+        {
+            let mut registry = registry();
+            if registry.joined != joined {
+                continue; // a runtime joined meanwhile: look at it now
+            }
+            registry.next_look = next_look;
         }
-        if sampled_for < sample {
-            return sample - sampled_for;
+        match pause {
+            Some(pause) => thread::park_timeout(pause),
+            None => thread::park(),
         }
-        let cpu_share = watch
-            .cpu_at_sample
-            .zip(self.cpu_time())
-            .map(|(before, after)| {
-                after.saturating_sub(before).as_secs_f64() / sampled_for.as_secs_f64()
-            });
-        let stall = LiveStall {
-            task_id: poll.task_id,
-            spawned_at: poll.spawned_at,
-            in_block_on: poll.task_id == TaskId::BLOCK_ON,
-            running_for,
-            cause: StallCause::from_cpu_share(cpu_share),
-            cpu_share,
-        };
-        self.shared
-            .verdict
-            .store(poll.seq << 2 | stall.cause.code(), Ordering::Release);
-        self.report(&stall);
-        // Again at 2T, 4T, ...: a long stall is not a line every T.
-        watch.next_report = watch.next_report.saturating_mul(2);
-        watch.sampled_at = now;
-        watch.cpu_at_sample = self.cpu_time();
-        watch.next_report.saturating_sub(running_for).max(sample)
     }
+}
+
+/// Looks at one runtime's beat: starts timing a poll not seen before, reports one
+/// that has run too long, and says how long until this runtime needs a look again.
+fn look_at(runtime: &Watched, watching: &mut Option<Watch>) -> Duration {
+    let Some(poll) = runtime.read() else {
+        *watching = None;
+        return look_interval(runtime.threshold);
+    };
+    match watching {
+        Some(watch) if watch.seq == poll.seq => look_again(runtime, &poll, watch),
+        _ => {
+            // A poll not seen before: start timing it from now.
+            let now = Instant::now();
+            *watching = Some(Watch {
+                seq: poll.seq,
+                first_seen: now,
+                next_report: runtime.threshold,
+                sampled_at: now,
+                cpu_at_sample: runtime.cpu_time(),
+            });
+            look_interval(runtime.threshold)
+        }
+    }
+}
+
+/// Reports `poll` if it is due, and says how long to sleep until the next look.
+fn look_again(runtime: &Watched, poll: &RunningPoll, watch: &mut Watch) -> Duration {
+    let threshold = runtime.threshold;
+    // Enough wall time to tell spinning from blocking by the CPU clock.
+    let sample = (threshold / 4).clamp(Duration::from_millis(2), Duration::from_millis(25));
+    let now = Instant::now();
+    let running_for = now.saturating_duration_since(watch.first_seen);
+    let sampled_for = now.saturating_duration_since(watch.sampled_at);
+    if running_for < watch.next_report {
+        return (watch.next_report - running_for).max(sample);
+    }
+    if sampled_for < sample {
+        return sample - sampled_for;
+    }
+    let cpu_share = watch
+        .cpu_at_sample
+        .zip(runtime.cpu_time())
+        .map(|(before, after)| {
+            after.saturating_sub(before).as_secs_f64() / sampled_for.as_secs_f64()
+        });
+    let stall = LiveStall {
+        task_id: poll.task_id,
+        spawned_at: poll.spawned_at,
+        in_block_on: poll.task_id == TaskId::BLOCK_ON,
+        running_for,
+        cause: StallCause::from_cpu_share(cpu_share),
+        cpu_share,
+    };
+    runtime
+        .verdict
+        .store(poll.seq << 2 | stall.cause.code(), Ordering::Release);
+    runtime.report(&stall);
+    // Again at 2T, 4T, ...: a long stall is not a line every T.
+    watch.next_report = watch.next_report.saturating_mul(2);
+    watch.sampled_at = now;
+    watch.cpu_at_sample = runtime.cpu_time();
+    watch.next_report.saturating_sub(running_for).max(sample)
 }
