@@ -26,7 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -509,6 +509,101 @@ fn semaphore_contended_smol(acquires_per_task: usize) -> f64 {
             task.await;
         }
         nanos_per(start.elapsed(), CONTENDED_TASKS * acquires_per_task)
+    }))
+}
+
+// === semaphore_fairness: the same contention, the longest wait (acquisitions that passed a waiter) ===
+// What FIFO buys. Each task notes the count of acquisitions so far before it asks for
+// a permit, and again when it has one: the difference, less its own, is how many
+// acquisitions went past it while it waited. The row is the most any wait saw. A
+// FIFO semaphore bounds it by the number of other tasks (99 here); one that lets a
+// releasing task take the permit back can pass a waiter without bound.
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn semaphore_fairness_glassbox(acquires_per_task: usize) -> f64 {
+    let mut rt = glassbox_runtime();
+    rt.block_on(async move {
+        let semaphore = Rc::new(glassbox::Semaphore::new(10));
+        let granted = Rc::new(Cell::new(0_u64));
+        let tasks: Vec<_> = (0..CONTENDED_TASKS)
+            .map(|_| {
+                let (semaphore, granted) = (semaphore.clone(), granted.clone());
+                glassbox::spawn(async move {
+                    let mut longest = 0;
+                    for _ in 0..acquires_per_task {
+                        let asked = granted.get();
+                        let _permit = semaphore.acquire().await.unwrap();
+                        longest = longest.max(granted.get() - asked);
+                        granted.set(granted.get() + 1);
+                        glassbox::yield_now().await;
+                    }
+                    longest
+                })
+            })
+            .collect();
+        let mut longest = 0;
+        for task in tasks {
+            longest = longest.max(task.await.unwrap());
+        }
+        longest as f64
+    })
+}
+
+fn semaphore_fairness_tokio(acquires_per_task: usize) -> f64 {
+    let rt = tokio_runtime();
+    rt.block_on(async move {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(10));
+        let granted = Arc::new(AtomicU64::new(0));
+        let tasks: Vec<_> = (0..CONTENDED_TASKS)
+            .map(|_| {
+                let (semaphore, granted) = (semaphore.clone(), granted.clone());
+                tokio::spawn(async move {
+                    let mut longest = 0;
+                    for _ in 0..acquires_per_task {
+                        let asked = granted.load(Ordering::Relaxed);
+                        let _permit = semaphore.acquire().await.unwrap();
+                        longest = longest.max(granted.fetch_add(1, Ordering::Relaxed) - asked);
+                        tokio::task::yield_now().await;
+                    }
+                    longest
+                })
+            })
+            .collect();
+        let mut longest = 0;
+        for task in tasks {
+            longest = longest.max(task.await.unwrap());
+        }
+        longest as f64
+    })
+}
+
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
+fn semaphore_fairness_smol(acquires_per_task: usize) -> f64 {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let semaphore = Rc::new(smol::lock::Semaphore::new(10));
+        let granted = Rc::new(Cell::new(0_u64));
+        let tasks: Vec<_> = (0..CONTENDED_TASKS)
+            .map(|_| {
+                let (semaphore, granted) = (semaphore.clone(), granted.clone());
+                executor.spawn(async move {
+                    let mut longest = 0;
+                    for _ in 0..acquires_per_task {
+                        let asked = granted.get();
+                        let _permit = semaphore.acquire().await;
+                        longest = longest.max(granted.get() - asked);
+                        granted.set(granted.get() + 1);
+                        smol::future::yield_now().await;
+                    }
+                    longest
+                })
+            })
+            .collect();
+        let mut longest = 0;
+        for task in tasks {
+            longest = longest.max(task.await);
+        }
+        longest as f64
     }))
 }
 
@@ -1402,6 +1497,17 @@ fn main() {
             || semaphore_contended_glassbox(per_task),
             || semaphore_contended_tokio(per_task),
             || semaphore_contended_smol(per_task),
+        ));
+    }
+    if wanted("semaphore_fairness") {
+        let acquires = if quick { 200 } else { 1_000 };
+        rows.push(versus(
+            "semaphore_fairness",
+            "passed",
+            rounds,
+            || semaphore_fairness_glassbox(acquires),
+            || semaphore_fairness_tokio(acquires),
+            || semaphore_fairness_smol(acquires),
         ));
     }
     if wanted("queue_1m") {
