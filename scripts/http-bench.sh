@@ -11,6 +11,14 @@
 #      multi_thread with two workers.
 #   3. GET / while a client hits /block?ms=200 (then /offload?ms=200) once a second, on
 #      glassbox: the p99 shows the stall that /block causes and /offload does not.
+#   4. The syscall ledger: each runtime's server under `strace -f -c` for one fixed wrk
+#      run (GET /, one thread), every kind of call counted per request.
+#   5. HTTP/2 (--http2): h2load, 50 connections of up to 1,000 concurrent streams,
+#      $H2_REQUESTS requests in all; run only if SCENES includes it (it needs
+#      Debian's nghttp2-client, installed here if missing).
+#
+#   SCENES="ledger" scripts/http-bench.sh      only the ledger (default: all but h2)
+#   SCENES="h2" scripts/http-bench.sh          only HTTP/2
 # With taskset, the server runs on the first cores and wrk on the last, so they do
 # not fight for one core. wrk is a Debian package: installed here if missing.
 set -euo pipefail
@@ -18,10 +26,14 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
+SCENES=${SCENES:-"one workers slow ledger"}
+H2_REQUESTS=${H2_REQUESTS:-500000}
 
-if ! command -v wrk >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
+wants() { [[ " $SCENES " == *" $1 "* ]]; }
+need() { # need COMMAND PACKAGE
+    command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }
+}
+need wrk wrk
 cargo build --release --example http -q
 server_bin=target/release/examples/http
 
@@ -115,9 +127,94 @@ with_a_slow_route() {
     printf '  %-22s %8s req/s  p99 %8s ms\n' "$route" "$rps" "$p99"
 }
 
+# Scene 4: each runtime's server under `strace -f -c` for one wrk run; prints every
+# kind of system call per request, side by side.
+ledger() {
+    need strace strace
+    local dir runtime requests
+    dir=$(mktemp -d)
+    echo "== syscalls per request: GET /, wrk -t1 -c50 -d$DURATION, under strace -f -c =="
+    for runtime in glassbox tokio; do
+        start_server_traced "$dir/$runtime.strace" --runtime "$runtime"
+        requests=$("${client_pin[@]}" wrk -t1 -c50 -d"$DURATION" "$url/" |
+            awk '/requests in/ { print $1 }')
+        stop_traced_server
+        echo "$requests" >"$dir/$runtime.requests"
+    done
+    local g_requests t_requests
+    g_requests=$(cat "$dir/glassbox.requests")
+    t_requests=$(cat "$dir/tokio.requests")
+    printf '  %-16s %14s %14s\n' call glassbox/req tokio/req '(requests)' "$g_requests" "$t_requests"
+    # strace -c's rows: % time, seconds, usecs/call, calls, [errors,] syscall.
+    awk -v gr="$g_requests" -v tr="$t_requests" '
+        FNR == 1 { side = (FILENAME ~ /glassbox/) ? "g" : "t" }
+        $1 ~ /^[0-9.]+$/ && $NF != "total" { count[$NF, side] = $4; kinds[$NF] = 1 }
+        END {
+            for (k in kinds) {
+                g = count[k, "g"] / gr; t = count[k, "t"] / tr
+                if (g >= 0.0001 || t >= 0.0001) printf "  %-16s %14.4f %14.4f\n", k, g, t
+            }
+        }' "$dir/glassbox.strace" "$dir/tokio.strace" | sort -k2,2 -g -r
+    rm -rf "$dir"
+}
+
+# Like start_server, under `strace -f -c -o FILE`.
+traced_pid=
+start_server_traced() {
+    local file=$1 out
+    shift
+    out=$(mktemp)
+    "${server_pin[@]}" strace -f -c -o "$file" "$server_bin" --addr 127.0.0.1:0 "$@" \
+        >"$out" 2>/dev/null &
+    traced_pid=$!
+    for _ in $(seq 200); do
+        [ -s "$out" ] && break
+        sleep 0.05
+    done
+    url=$(head -1 "$out" | sed 's/^listening on //')
+    rm -f "$out"
+}
+
+# Stops the traced server with Ctrl-C's signal (it drains and exits), so that strace
+# writes its summary as its child ends.
+stop_traced_server() {
+    pkill -INT -P "$traced_pid" || true
+    wait "$traced_pid" 2>/dev/null || true
+}
+
+# Scene 5: HTTP/2, h2load with 50 connections of up to 1,000 concurrent streams each,
+# alternately; prints each run, then the medians and their ratio.
+h2() {
+    need h2load nghttp2-client
+    local runtime round results rps
+    results=$(mktemp)
+    echo "== HTTP/2 (--http2): h2load -c50 -m1000 -n$H2_REQUESTS =="
+    for round in $(seq "$ROUNDS"); do
+        for runtime in glassbox tokio; do
+            start_server --runtime "$runtime" --http2
+            rps=$("${client_pin[@]}" h2load -c50 -m1000 -n"$H2_REQUESTS" "$url/" |
+                awk '/^finished in/ { printf "%.0f", $4 } /^requests:/ && $8 != '"$H2_REQUESTS"' { print " FAILED:", $0 }')
+            stop_server
+            printf '  round %s %-8s %s req/s\n' "$round" "$runtime" "$rps"
+            echo "$runtime $rps" >>"$results"
+        done
+    done
+    local g_rps t_rps
+    g_rps=$(awk '$1 == "glassbox" { print $2 }' "$results" | median)
+    t_rps=$(awk '$1 == "tokio" { print $2 }' "$results" | median)
+    rm -f "$results"
+    awk -v g="$g_rps" -v t="$t_rps" \
+        'BEGIN { printf "  median   glassbox %.0f req/s, tokio %.0f: ratio %.2f\n", g, t, g / t }'
+}
+
 echo "wrk -t1 -c50 -d$DURATION --latency, $cores cores, server pinned: ${server_pin[*]:-no}"
-compare "GET /, one thread (tokio current_thread)"
-compare "GET /, --workers 2 (tokio multi_thread, 2 workers)" --workers 2
-echo "== GET / on glassbox while /block or /offload is hit once a second =="
-with_a_slow_route "/block?ms=200"
-with_a_slow_route "/offload?ms=200"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+if wants one; then compare "GET /, one thread (tokio current_thread)"; fi
+if wants workers; then compare "GET /, --workers 2 (tokio multi_thread, 2 workers)" --workers 2; fi
+if wants slow; then
+    echo "== GET / on glassbox while /block or /offload is hit once a second =="
+    with_a_slow_route "/block?ms=200"
+    with_a_slow_route "/offload?ms=200"
+fi
+if wants ledger; then ledger; fi
+if wants h2; then h2; fi

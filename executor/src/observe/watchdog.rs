@@ -320,8 +320,9 @@ struct Watch {
     seq: u64,
     first_seen: Instant,
     next_report: Duration,
-    sampled_at: Instant,
-    cpu_at_sample: Option<Duration>,
+    /// When the CPU sample began, and the loop thread's CPU time then (if readable);
+    /// `None` until the second look at the poll.
+    sample: Option<(Instant, Option<Duration>)>,
 }
 
 /// The watchdog thread: looks at every watched runtime, then sleeps until the
@@ -371,14 +372,15 @@ fn look_at(runtime: &Watched, watching: &mut Option<Watch>) -> Duration {
     match watching {
         Some(watch) if watch.seq == poll.seq => look_again(runtime, &poll, watch),
         _ => {
-            // A poll not seen before: start timing it from now.
+            // A poll not seen before: start timing it from now. Its CPU sample starts
+            // at the next look, if it is still running then: the CPU clock has no
+            // fast path (a system call), and nearly every poll is over by then.
             let now = Instant::now();
             *watching = Some(Watch {
                 seq: poll.seq,
                 first_seen: now,
                 next_report: runtime.threshold,
-                sampled_at: now,
-                cpu_at_sample: runtime.cpu_time(),
+                sample: None,
             });
             look_interval(runtime.threshold)
         }
@@ -391,16 +393,18 @@ fn look_again(runtime: &Watched, poll: &RunningPoll, watch: &mut Watch) -> Durat
     // Enough wall time to tell spinning from blocking by the CPU clock.
     let sample = (threshold / 4).clamp(Duration::from_millis(2), Duration::from_millis(25));
     let now = Instant::now();
+    let (sampled_at, cpu_at_sample) = *watch
+        .sample
+        .get_or_insert_with(|| (now, runtime.cpu_time()));
     let running_for = now.saturating_duration_since(watch.first_seen);
-    let sampled_for = now.saturating_duration_since(watch.sampled_at);
+    let sampled_for = now.saturating_duration_since(sampled_at);
     if running_for < watch.next_report {
         return (watch.next_report - running_for).max(sample);
     }
     if sampled_for < sample {
         return sample - sampled_for;
     }
-    let cpu_share = watch
-        .cpu_at_sample
+    let cpu_share = cpu_at_sample
         .zip(runtime.cpu_time())
         .map(|(before, after)| {
             after.saturating_sub(before).as_secs_f64() / sampled_for.as_secs_f64()
@@ -419,7 +423,6 @@ fn look_again(runtime: &Watched, poll: &RunningPoll, watch: &mut Watch) -> Durat
     runtime.report(&stall);
     // Again at 2T, 4T, ...: a long stall is not a line every T.
     watch.next_report = watch.next_report.saturating_mul(2);
-    watch.sampled_at = now;
-    watch.cpu_at_sample = runtime.cpu_time();
+    watch.sample = Some((now, runtime.cpu_time()));
     watch.next_report.saturating_sub(running_for).max(sample)
 }
