@@ -48,7 +48,8 @@
 //!   in wake order, so items go in in the order their puts were offered. A reserved
 //!   putter puts whatever its task's coop budget says (`futures.rs`): cut off, it
 //!   would let a later reservation's item in first.
-//! - `qsize = items.len() + in_flight` counts items, not reservations (as asyncio).
+//! - `qsize = items.len() + handed.len()` (the items in flight) counts items, not
+//!   reservations (as asyncio).
 //!   An item handed to a woken getter is still in the queue until that getter runs.
 //!   For a bounded queue `qsize + reserved <= maxsize` always. Two consequences:
 //!   while every item is in flight, `qsize()` is non-zero yet `get_nowait` fails with
@@ -64,10 +65,12 @@
 //!   zero every `join` waiting then returns, as an asyncio `Event` would. A
 //!   reservation is not an item: it is not counted.
 //! - After `shutdown`, every put fails, a reserved one too (its item never enters;
-//!   the reservation lapses). Gets go on draining what is queued, and a getter woken
-//!   by the shutdown does too when it runs: an item handed to a getter that was
-//!   cancelled before it ran is back at the front by then, and goes to it (as in
-//!   CPython 3.13, where the woken getter finds it in the queue).
+//!   the reservation lapses). Gets go on draining what is queued, and every getter
+//!   woken before or by the shutdown does too when it runs: `shutdown` takes each
+//!   item in flight back to the front, oldest first, so whichever getter runs first
+//!   takes it (as in CPython 3.13, where items stay in the queue until a getter
+//!   runs). Before, a getter woken by the shutdown that ran before the getter an
+//!   item was handed to found nothing: the explorer found that (issue 31).
 //! - Items are dropped and wakers woken only after the `RefCell` borrow ends: both
 //!   run foreign code.
 //!
@@ -87,7 +90,7 @@ use std::fmt;
 use std::panic::Location;
 use std::rc::Rc;
 
-use crate::wait_list::{WaitList, Wakeups};
+use crate::wait_list::{WaitList, Waiter, Wakeups};
 
 /// A first-in, first-out queue for tasks: asyncio.Queue, with Python 3.13's
 /// `shutdown`. A `Queue` is a handle: clones share one queue.
@@ -129,8 +132,9 @@ pub struct Queue<T> {
 struct Inner<T> {
     /// Items nobody has been promised yet, oldest first.
     items: VecDeque<T>,
-    /// Items handed to woken getters that have not run yet.
-    in_flight: usize,
+    /// The getters handed an item (in hand-over order) that have not run yet: their
+    /// items are in flight. Kept so that `shutdown` can take those items back.
+    handed: VecDeque<Rc<Waiter<GetSlot<T>>>>,
     /// 0 means unbounded.
     maxsize: usize,
     /// Slots reserved for putters woken to put, that have not run yet.
@@ -142,8 +146,6 @@ struct Inner<T> {
     /// Items that entered the queue and have not been marked done.
     unfinished: usize,
     shut_down: bool,
-    /// Set by `shutdown(true)`: any item in flight then is discarded by its getter.
-    emptied: bool,
 }
 
 /// What a waiting getter has been given.
@@ -179,7 +181,7 @@ impl<T> Queue<T> {
         Queue {
             inner: Rc::new(RefCell::new(Inner {
                 items: VecDeque::new(),
-                in_flight: 0,
+                handed: VecDeque::new(),
                 reserved: 0,
                 maxsize,
                 getters: WaitList::new(),
@@ -187,7 +189,6 @@ impl<T> Queue<T> {
                 joiners: WaitList::new(),
                 unfinished: 0,
                 shut_down: false,
-                emptied: false,
             })),
         }
     }
@@ -459,7 +460,7 @@ impl<T> fmt::Debug for Queue<T> {
 
 impl<T> Inner<T> {
     fn qsize(&self) -> usize {
-        self.items.len() + self.in_flight
+        self.items.len() + self.handed.len()
     }
 
     /// A put would have to wait: no free slot, or a reservation it must not pass.
@@ -500,10 +501,19 @@ impl<T> Inner<T> {
         match self.getters.pop_front() {
             Some(getter) => {
                 *getter.state() = GetSlot::Handed(item);
-                self.in_flight += 1;
                 wakeups.add(&getter);
+                self.handed.push_back(getter);
             }
             None => self.items.push_back(item),
+        }
+    }
+
+    /// `getter` ran (or was dropped) holding the item it was handed: it is no longer
+    /// in flight. Getters usually run in the order they were handed items, so the
+    /// search from the front ends at once.
+    fn took_handed(&mut self, getter: &Rc<Waiter<GetSlot<T>>>) {
+        if let Some(at) = self.handed.iter().position(|g| Rc::ptr_eq(g, getter)) {
+            self.handed.remove(at);
         }
     }
 
@@ -535,13 +545,18 @@ impl<T> Inner<T> {
     /// borrow ends.
     fn shutdown(&mut self, immediate: bool, wakeups: &mut Wakeups) -> VecDeque<T> {
         self.shut_down = true;
+        // Items in flight come back to the front, oldest first: every getter that
+        // runs from now on drains the queue (see the ground rules).
+        for getter in self.handed.drain(..).rev() {
+            if let GetSlot::Handed(item) = std::mem::replace(&mut *getter.state(), GetSlot::Waiting)
+            {
+                self.items.push_front(item);
+            }
+        }
         let mut removed = VecDeque::new();
         if immediate {
             removed = std::mem::take(&mut self.items);
-            let count = removed.len() + self.in_flight;
-            self.in_flight = 0;
-            self.emptied = true;
-            self.finish(count, wakeups);
+            self.finish(removed.len(), wakeups);
         }
         for getter in self.getters.drain() {
             wakeups.add(&getter);

@@ -243,7 +243,6 @@ impl<T> Get<'_, T> {
     fn poll_get(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, QueueShutDown>> {
         let this = &mut *self;
         let mut wakeups = Wakeups::default();
-        let mut discarded = None;
         let poll = match std::mem::replace(&mut this.step, GetStep::Done) {
             GetStep::Start => {
                 let mut inner = this.queue.inner.borrow_mut();
@@ -266,20 +265,13 @@ impl<T> Get<'_, T> {
                 let mut inner = this.queue.inner.borrow_mut();
                 let slot = std::mem::replace(&mut *getter.state(), GetSlot::Waiting);
                 match slot {
-                    GetSlot::Handed(item) if inner.emptied => {
-                        // shutdown(true) removed it (and counted it done) while it
-                        // was in flight to us.
-                        discarded = Some(item);
-                        Poll::Ready(Err(QueueShutDown(())))
-                    }
                     GetSlot::Handed(item) => {
-                        inner.in_flight -= 1;
+                        inner.took_handed(&getter);
                         inner.admit_putters(&mut wakeups);
                         Poll::Ready(Ok(item))
                     }
-                    // Woken by shutdown (it took us out of the line): drain what is
-                    // left. An item handed to a getter cancelled since is back at
-                    // the front, and is ours.
+                    // Woken by shutdown (it took us out of the line, and took back
+                    // any item handed to us): drain what is left, from the front.
                     GetSlot::Waiting if inner.shut_down => match inner.get_nowait(&mut wakeups) {
                         Ok(item) => Poll::Ready(Ok(item)),
                         Err(_) => Poll::Ready(Err(QueueShutDown(()))),
@@ -301,7 +293,6 @@ impl<T> Get<'_, T> {
             GetStep::Done => panic!("Get polled after it already returned its output"),
         };
         wakeups.wake_all();
-        drop(discarded);
         poll
     }
 }
@@ -313,29 +304,25 @@ impl<T> Drop for Get<'_, T> {
         };
         let mut wakeups = Wakeups::default();
         let slot = std::mem::replace(&mut *getter.state(), GetSlot::Waiting);
-        let discarded = {
+        {
             let mut inner = self.queue.inner.borrow_mut();
             match slot {
                 GetSlot::Waiting => {
                     inner.getters.remove(getter);
-                    None
                 }
-                GetSlot::Handed(item) if inner.emptied => Some(item),
                 GetSlot::Handed(item) => {
                     // We were woken with an item but will never run: pass it on. It
                     // is the oldest item around, so it goes to the next getter in
                     // line, or back to the front.
-                    inner.in_flight -= 1;
+                    inner.took_handed(getter);
                     match inner.getters.is_empty() {
                         true => inner.items.push_front(item),
                         false => inner.deliver(item, &mut wakeups),
                     }
-                    None
                 }
             }
-        };
+        }
         wakeups.wake_all();
-        drop(discarded);
     }
 }
 
