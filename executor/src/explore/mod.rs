@@ -10,6 +10,14 @@
 //! first that makes the program panic is shrunk (`shrink.rs`) and reported with the
 //! line that replays it.
 //!
+//! The order of one poll's I/O events, of the remote wakes drained in one turn and
+//! of blocking jobs' completions is not asked separately: it only decides the order
+//! in which the woken tasks join the ready queue, and the next-task choice picks
+//! any of the first 64 ready tasks, so every order of the tasks they wake is
+//! reached (`tests/explore.rs` shows both orders of two tasks for each). Real
+//! sockets work under exploration, but their timing is the kernel's: prefer
+//! in-process pairs (`UnixStream::pair`), whose data is there as soon as written.
+//!
 //! ```text
 //! Explorer::run ─► for each seed: fresh paused-clock runtime ─► spawn(program)
 //!                    └─ turn until it ends, or nothing can ever wake it (deadlock)
