@@ -134,7 +134,10 @@ impl Builder {
     }
 
     /// Report any single poll longer than this (`None` or zero: never). Default
-    /// 100 ms, or `GLASSBOX_STALL_MS` milliseconds if that is set.
+    /// 100 ms, or `GLASSBOX_STALL_MS` milliseconds if that is set. A threshold of
+    /// 40 ms or more lets the loop time polls with the kernel's coarse clock (~5 ns a
+    /// read instead of ~25; it ticks every 1–4 ms), so a poll up to one tick under
+    /// the threshold may be reported, never one over it missed.
     pub fn stall_threshold(mut self, threshold: Option<Duration>) -> Builder {
         self.stall_threshold = Some(threshold.filter(|t| !t.is_zero()));
         self

@@ -47,13 +47,12 @@ pub(crate) enum Event<'a> {
         at: &'static Location<'static>,
         header: Option<&'a Header>,
     },
-    /// The poll `PollBegins` announced is over after `took` (a finished task's drop
-    /// included). `ready`: it returned `Ready`, so a task has finished.
+    /// The poll `PollBegins` announced is over (a finished task's drop included; the
+    /// observers time it). `ready`: it returned `Ready`, so a task has finished.
     PollEnds {
         task: TaskId,
         at: &'static Location<'static>,
         ready: bool,
-        took: Duration,
     },
     /// The `block_on` future's poll unwound (it panicked): the poll is over.
     PollUnwound,

@@ -80,6 +80,7 @@
 //! | `observe/timeline/file.rs` | which file the timeline goes to, and writing it safely |
 //! | `observe/turn.rs` | the recorder behind [`Turn`] |
 //! | `observe/stall.rs` | [`StallReport`], [`LiveStall`]: a poll that blocked the loop |
+//! | `observe/poll_clock.rs` | how a poll is timed: the precise clock, or the kernel's coarse one when no one looks closely |
 //! | `observe/watchdog.rs` | a thread that reports a poll still running past the stall threshold |
 //! | `observe/thread_cpu.rs` | the loop thread's CPU clock: spinning or blocked |
 //! | **`snapshot/`** | **the loop's whole state at one moment**, read on demand (the loop never imports it) |
@@ -104,9 +105,9 @@
 //! | `hyper/executor.rs` | hyper's executor trait |
 //! | `hyper/timer.rs` | hyper's timer trait, on the wheel |
 //!
-//! `unsafe` lives in `task/` (the cell, `task/mod.rs`), and in four small places: libc
-//! calls in `observe/thread_cpu.rs` and `io/park_timer.rs`, one pointer read in
-//! `observe/watchdog.rs`, one `fcntl` in `net/async_fd.rs`.
+//! `unsafe` lives in `task/` (the cell, `task/mod.rs`), and in five small places: libc
+//! calls in `observe/thread_cpu.rs`, `observe/poll_clock.rs` and `io/park_timer.rs`,
+//! one pointer read in `observe/watchdog.rs`, one `fcntl` in `net/async_fd.rs`.
 //!
 //! ## The loop, as data flows
 //!

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::event::Event;
 use crate::event_loop::context;
@@ -116,7 +116,6 @@ impl Runtime {
         core.block_on_woken.set(true);
         loop {
             if core.block_on_woken.replace(false) {
-                let started = Instant::now();
                 core.emit(Event::PollBegins {
                     task: TaskId::BLOCK_ON,
                     at: called_at,
@@ -132,7 +131,6 @@ impl Runtime {
                     task: TaskId::BLOCK_ON,
                     at: called_at,
                     ready: polled.is_ready(),
-                    took: started.elapsed(),
                 });
                 if let Poll::Ready(output) = polled {
                     report_stalls_now(core);

@@ -51,7 +51,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use slab::Slab;
@@ -385,8 +385,6 @@ impl Core {
     /// that wakes itself and then finishes in the same poll (a hyper stream task does,
     /// every request) leaves one, and counting them ended batches at half size.
     fn run_ready_batch(&self) {
-        // One clock read per poll: each poll's end is the next poll's start.
-        let mut poll_started = Instant::now();
         let mut polls = 0;
         while polls < self.settings.event_interval {
             let Some(key) = self.next_ready() else {
@@ -422,16 +420,13 @@ impl Core {
                 drop(finished);
             }
 
-            // Timed after a finished task is dropped: a slow destructor of its output
+            // Told after a finished task is dropped: a slow destructor of its output
             // is this task's doing, not the next one's.
-            let poll_ended = Instant::now();
             self.emit(Event::PollEnds {
                 task: task_id,
                 at: spawned_at,
                 ready: outcome.is_ready(),
-                took: poll_ended - poll_started,
             });
-            poll_started = poll_ended;
         }
     }
 

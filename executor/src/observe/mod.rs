@@ -6,7 +6,7 @@
 //!                         ├─► trace        a line on stderr              (trace.rs, GLASSBOX_TRACE=1)
 //! emit(Event::…) ─► Observers ┼─► timeline  Chrome trace-event JSON  (timeline.rs, GLASSBOX_TRACE_JSON)
 //!                         ├─► recorder     the `Turn` being stepped      (turn.rs, Runtime::turn)
-//!                         ├─► stalls       polls over the threshold      (stall.rs)
+//!                         ├─► stalls       polls over the threshold      (stall.rs; timed by poll_clock.rs)
 //!                         ├─► wake causes  what woke each task           (woken_by.rs, with the trace or a Turn)
 //!                         └─► watchdog     a poll still running, seen from another thread (watchdog.rs)
 //! ```
@@ -21,9 +21,9 @@
 //! | `WakeArrived` | local / remote wakes | | | remote wakes | | | |
 //! | `WakeReachedTask` | the task's wakes, self-wakes | | | | | | |
 //! | `Queued` | | `wake … by …` | wake arrow | | | | cause named, kept |
-//! | `TurnBegins` | | `── turn N ──` | ready-queue length | | | | |
+//! | `TurnBegins` | (poll clock starts) | `── turn N ──` | ready-queue length | | | | |
 //! | `PollBegins` | the task's polls | | poll slice opens | its cause | | poll published | inside a poll |
-//! | `PollEnds` | polls, finished, longest poll | `poll` | poll slice closes | polls | noted if over | poll over | out of it |
+//! | `PollEnds` | polls, finished, longest poll (timed here) | `poll` | poll slice closes | polls | noted if over | poll over | out of it |
 //! | `PollUnwound` | | | | | | poll over | out of it |
 //! | `ForcedYield` | forced yields | `coop` | instant | forced yields | | | budget spent |
 //! | `TimersBegin`, `TimersEnd` | | | phase slice | | | | out of a timer |
@@ -53,7 +53,7 @@
 //!   over, reads which tasks its poll kept waiting in the ready queue
 //!   ([`tasks_in_ready_queue`], which the snapshot uses too).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io;
@@ -64,6 +64,8 @@ use std::time::Duration;
 
 pub(crate) mod metrics;
 pub(crate) mod names;
+#[allow(unsafe_code)] // two libc calls: the coarse monotonic clock (see the file)
+mod poll_clock;
 pub(crate) mod stall;
 #[allow(unsafe_code)] // two libc calls: the loop thread's CPU clock (see the file)
 mod thread_cpu;
@@ -79,6 +81,7 @@ use crate::event_loop::context;
 use crate::task::{self, TaskCounts, TaskId, TaskRef};
 use metrics::Counters;
 use names::TaskNames;
+use poll_clock::{PollClock, Stamp};
 use slab::Slab;
 use stall::{Stall, StallCause, StallSettings, StallWatch};
 use timeline::{Timeline, TimelineFile, TimelineRequest};
@@ -118,6 +121,10 @@ pub(crate) struct Observers {
     /// What the loop is doing, so each wake can name what woke it (`woken_by.rs`).
     wake_causes: WakeCauses,
     stalls: StallWatch,
+    /// What times each poll, and when the poll now running (or the batch's next)
+    /// began: a poll's end is the next poll's start, as one turn's polls follow on.
+    poll_clock: PollClock,
+    poll_began: Cell<Stamp>,
     /// Watches polls from another thread while a stall threshold is set.
     watchdog: Option<Watchdog>,
     /// Each registered source's interest, by token, while a recording is on (the
@@ -141,6 +148,8 @@ impl Observers {
                 Some(threshold) => Some(Watchdog::start(threshold, settings.on_live_stall)?),
                 None => None,
             },
+            poll_clock: PollClock::new(settings.stalls.threshold),
+            poll_began: Cell::new(Stamp::Precise(std::time::Instant::now())),
             stalls: StallWatch::new(settings.stalls),
             interests: settings.recording.then(RefCell::default),
         })
@@ -197,6 +206,15 @@ impl Observers {
     #[inline(always)]
     fn wakes_watched(&self) -> bool {
         self.tracer.enabled() || self.recorder.is_recording()
+    }
+
+    /// A turn's polls (or the `block_on` future's) are about to begin: read the poll
+    /// clock, the precise one if a poll's length will be shown to the microsecond
+    /// (`poll_clock.rs`).
+    #[inline]
+    fn start_poll_clock(&self) {
+        let precise = self.wakes_watched() || self.timeline.is_on();
+        self.poll_began.set(self.poll_clock.now(precise));
     }
 
     /// The loop is now inside `cause` (a poll, a timer, an I/O event) or none (`Loop`).
@@ -284,8 +302,12 @@ impl Observers {
                     self.counters.reactor_turns.get() + 1
                 );
                 self.timeline.write(|t| t.ready_queue(ready));
+                self.start_poll_clock();
             }
             Event::PollBegins { task, at, header } => {
+                if task == TaskId::BLOCK_ON {
+                    self.start_poll_clock();
+                }
                 if self.wakes_watched() {
                     let counts = header.map(|header| &header.counts);
                     let first_poll = counts.is_some_and(|c| TaskCounts::counted(&c.polls) == 0);
@@ -310,12 +332,11 @@ impl Observers {
                     watchdog.poll_started(task, at);
                 }
             }
-            Event::PollEnds {
-                task,
-                at,
-                ready,
-                took,
-            } => self.poll_ended(task, at, ready, took),
+            Event::PollEnds { task, at, ready } => {
+                let (now, took) = self.poll_clock.since(self.poll_began.get());
+                self.poll_began.set(now);
+                self.poll_ended(task, at, ready, took);
+            }
             Event::PollUnwound => {
                 self.waking_now(WokenBy::Loop);
                 if let Some(watchdog) = &self.watchdog {

@@ -53,7 +53,9 @@ pub struct StallReport {
     pub spawned_at: &'static Location<'static>,
     /// True if the poll that blocked was the `block_on` future's, not a task's.
     pub in_block_on: bool,
-    /// How long the poll (and so the whole loop) was blocked.
+    /// How long the poll (and so the whole loop) was blocked: never under the truth;
+    /// with a threshold of 40 ms or more, up to one tick of the kernel's coarse clock
+    /// (1–4 ms) over it (`observe/poll_clock.rs`).
     pub blocked_for: Duration,
     /// Timers that came due while the loop was blocked (fired in the same turn).
     pub timers_due: usize,
