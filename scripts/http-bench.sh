@@ -54,13 +54,15 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# Starts the server with the given arguments; sets $url from its first stdout line.
+# Starts the server with the given arguments; sets $url from its first stdout line
+# and $server_pid. $launcher (e.g. `strace -f -c -o FILE`) goes before the server.
+launcher=()
 start_server() {
     local out
     out=$(mktemp)
-    "${server_pin[@]}" "$server_bin" --addr 127.0.0.1:0 "$@" >"$out" 2>/dev/null &
+    "${server_pin[@]}" "${launcher[@]}" "$server_bin" --addr 127.0.0.1:0 "$@" >"$out" 2>/dev/null &
     server_pid=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 200); do
         [ -s "$out" ] && break
         sleep 0.05
     done
@@ -135,7 +137,9 @@ ledger() {
     dir=$(mktemp -d)
     echo "== syscalls per request: GET /, wrk -t1 -c50 -d$DURATION, under strace -f -c =="
     for runtime in glassbox tokio; do
-        start_server_traced "$dir/$runtime.strace" --runtime "$runtime"
+        launcher=(strace -f -c -o "$dir/$runtime.strace")
+        start_server --runtime "$runtime"
+        launcher=()
         requests=$("${client_pin[@]}" wrk -t1 -c50 -d"$DURATION" "$url/" |
             awk '/requests in/ { print $1 }')
         stop_traced_server
@@ -158,28 +162,12 @@ ledger() {
     rm -rf "$dir"
 }
 
-# Like start_server, under `strace -f -c -o FILE`.
-traced_pid=
-start_server_traced() {
-    local file=$1 out
-    shift
-    out=$(mktemp)
-    "${server_pin[@]}" strace -f -c -o "$file" "$server_bin" --addr 127.0.0.1:0 "$@" \
-        >"$out" 2>/dev/null &
-    traced_pid=$!
-    for _ in $(seq 200); do
-        [ -s "$out" ] && break
-        sleep 0.05
-    done
-    url=$(head -1 "$out" | sed 's/^listening on //')
-    rm -f "$out"
-}
-
-# Stops the traced server with Ctrl-C's signal (it drains and exits), so that strace
-# writes its summary as its child ends.
+# Stops a server started under strace with Ctrl-C's signal (it drains and exits), so
+# that strace writes its summary as its child ends.
 stop_traced_server() {
-    pkill -INT -P "$traced_pid" || true
-    wait "$traced_pid" 2>/dev/null || true
+    pkill -INT -P "$server_pid" || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
 }
 
 # Scene 5: HTTP/2, h2load with 50 connections of up to 1,000 concurrent streams each,

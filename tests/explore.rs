@@ -425,6 +425,14 @@ fn every_explored_step_is_legal() {
 // of the first 64 ready tasks next. So every order of the tasks they wake is
 // reached, as these two tests show for two tasks.
 
+fn seeded_runtime(schedule: Schedule) -> Runtime {
+    Runtime::builder()
+        .paused_clock(true)
+        .schedule(schedule)
+        .build()
+        .unwrap()
+}
+
 /// The orders in which two tasks finished, under FIFO and under seeds 0..40.
 fn orders_seen(run: impl Fn(Schedule) -> Vec<u8>) -> (Vec<u8>, HashSet<Vec<u8>>) {
     let fifo = run(Schedule::Fifo);
@@ -437,12 +445,7 @@ fn orders_seen(run: impl Fn(Schedule) -> Vec<u8>) -> (Vec<u8>, HashSet<Vec<u8>>)
 fn tasks_woken_by_io_in_one_turn_run_in_either_order() {
     let _hang = hang_guard::start();
     let run = |schedule| {
-        let mut rt = Runtime::builder()
-            .paused_clock(true)
-            .schedule(schedule)
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        seeded_runtime(schedule).block_on(async {
             let log = Rc::new(RefCell::new(Vec::new()));
             let mut writers = Vec::new();
             let mut readers = Vec::new();
@@ -480,12 +483,7 @@ fn tasks_woken_by_io_in_one_turn_run_in_either_order() {
 fn tasks_woken_from_another_thread_in_one_turn_run_in_either_order() {
     let _hang = hang_guard::start();
     let run = |schedule| {
-        let mut rt = Runtime::builder()
-            .paused_clock(true)
-            .schedule(schedule)
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        seeded_runtime(schedule).block_on(async {
             let log = Rc::new(RefCell::new(Vec::new()));
             let (send_waker, wakers) = std::sync::mpsc::channel::<(u8, Waker)>();
             // Wakes task 0, then task 1, once both have parked.

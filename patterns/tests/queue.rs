@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use counting_waker::CountingWaker;
 use executor::{JoinHandle, Runtime, spawn, time, unconstrained, yield_now};
-use patterns::{GetNowaitError, PutNowaitError, Queue, QueueShutDown, join_all, sleep, timeout};
+use patterns::{
+    Get, GetNowaitError, PutNowaitError, Queue, QueueShutDown, join_all, sleep, timeout,
+};
 
 fn paused() -> Runtime {
     Runtime::builder().paused_clock(true).build().unwrap()
@@ -1016,6 +1018,15 @@ fn a_join_dropped_after_a_poll_is_not_woken_when_the_work_is_done() {
     assert_eq!(wakes.count(), 0);
 }
 
+/// Two gets of `queue`, each polled once: both wait in line, `first` ahead.
+async fn two_waiting_gets<T>(queue: &Queue<T>) -> (Pin<Box<Get<'_, T>>>, Pin<Box<Get<'_, T>>>) {
+    let mut first = Box::pin(queue.get());
+    let mut second = Box::pin(queue.get());
+    assert!(poll_once(&mut first).await.is_pending());
+    assert!(poll_once(&mut second).await.is_pending());
+    (first, second)
+}
+
 /// Found by the explorer (issue 31): after `shutdown(false)`, a getter woken by the
 /// shutdown that ran *before* a cancelled getter's handed item had come back failed,
 /// although `qsize` still counted that item (nothing was lost: a later get drained
@@ -1027,10 +1038,7 @@ fn a_getter_woken_by_shutdown_that_runs_first_drains_an_item_handed_to_another()
     let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
-        let mut first = Box::pin(queue.get());
-        let mut second = Box::pin(queue.get());
-        assert!(poll_once(&mut first).await.is_pending());
-        assert!(poll_once(&mut second).await.is_pending());
+        let (mut first, mut second) = two_waiting_gets(&queue).await;
         queue.put_nowait('x').unwrap(); // handed to `first`, which has not run
         queue.shutdown(false); // takes x back, wakes `second`, which runs first
         assert_eq!(queue.qsize(), 1, "the item is still in the queue");
@@ -1049,10 +1057,7 @@ fn a_handed_getter_that_runs_first_after_shutdown_still_gets_its_item() {
     let _hang = hang_guard::start();
     paused().block_on(async {
         let queue = Queue::new(0);
-        let mut first = Box::pin(queue.get());
-        let mut second = Box::pin(queue.get());
-        assert!(poll_once(&mut first).await.is_pending());
-        assert!(poll_once(&mut second).await.is_pending());
+        let (mut first, mut second) = two_waiting_gets(&queue).await;
         queue.put_nowait('x').unwrap();
         queue.put_nowait('y').unwrap(); // x to `first`, y to `second`
         queue.shutdown(false);
