@@ -935,6 +935,37 @@ fn spawn_blocking_rtt_smol(jobs: usize) -> f64 {
     }))
 }
 
+/// Runs `measure` with every core but one kept busy by a spinning thread at the
+/// lowest priority (`nice 19`): the machine of a loaded server, where a thread that
+/// is woken finds a CPU awake. `spawn_blocking_rtt` differs most between the two
+/// states: on an idle machine a sleeping CPU takes tens of µs to wake.
+fn with_other_cores_busy<R>(measure: impl FnOnce() -> R) -> R {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let spinners: Vec<_> = (1..cores)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                // SAFETY: `setpriority` on this thread's own id, plain integer
+                // arguments; a failure only leaves the spinner at normal priority.
+                unsafe {
+                    let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                    libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+                }
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    let result = measure();
+    stop.store(true, Ordering::Relaxed);
+    for spinner in spinners {
+        spinner.join().unwrap();
+    }
+    result
+}
+
 // === block_on_fresh: build a runtime, block_on a ready future, drop it (ns/op) ===
 // The first program a newcomer writes. Each side uses its own defaults: glassbox's
 // free `block_on` (stall reports on, as a newcomer gets them), tokio's current_thread
@@ -1532,6 +1563,19 @@ fn main() {
             || spawn_blocking_rtt_smol(jobs),
         ));
     }
+    if wanted("spawn_blocking_rtt_busy") {
+        let jobs = if quick { 2_000 } else { 10_000 };
+        rows.push(with_other_cores_busy(|| {
+            versus(
+                "spawn_blocking_rtt_busy",
+                "ns/op",
+                rounds,
+                || spawn_blocking_rtt_glassbox(jobs),
+                || spawn_blocking_rtt_tokio(jobs),
+                || spawn_blocking_rtt_smol(jobs),
+            )
+        }));
+    }
     if wanted("block_on_fresh") {
         let runs = if quick { 500 } else { 2_000 };
         rows.push(versus(
@@ -1601,6 +1645,9 @@ fn main() {
         ));
     }
 
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!("load average before the run's end: {}", load.join(" "));
     print_table(&rows);
     if wanted("scaling") {
         print_scaling(quick);

@@ -23,6 +23,7 @@
 //! | **`event_loop/`** | **the loop** |
 //! | `event_loop/mod.rs` | `Core` and `run_once`, the one place tasks are polled, in five numbered phases |
 //! | `event_loop/context.rs` | which runtime is current on this thread: the one door up to the loop |
+//! | `event_loop/tests.rs` | phase 3's wait awake for a blocking job's wake, driven by hand |
 //! | **`task/`** | **a task and how it is woken** (the crate's main `unsafe`) |
 //! | `task/mod.rs` | a task's header, states and reference count; `TaskRef`, the loop's handle |
 //! | `task/cell.rs` | the heap cell: header, joiner's waker, one slot for the future and then its output |

@@ -89,7 +89,6 @@
 //! Break rule 8 and "never" comes due: a paused clock that finds nothing else to
 //! do jumps to the far timer, and `timeout(Duration::MAX, ..)` gives up (issue 21).
 
-use std::fmt;
 use std::task::Waker;
 
 use slab::Slab;
@@ -444,24 +443,6 @@ impl Wheel {
             NEVER_LIST => &mut self.never,
             _ => &mut self.levels[location.level].lists[location.slot],
         }
-    }
-}
-
-impl fmt::Debug for Wheel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The bitmaps show the wheel at a glance: bit s of level L is slot s.
-        let occupied: Vec<String> = self
-            .levels
-            .iter()
-            .map(|level| format!("{:#018x}", level.occupied))
-            .collect();
-        f.debug_struct("Wheel")
-            .field("elapsed", &self.elapsed)
-            .field("pending", &self.pending)
-            .field("fired_not_removed", &(self.entries.len() - self.pending))
-            .field("occupied", &occupied)
-            .field("overflow", &self.overflow.head.is_some())
-            .finish_non_exhaustive()
     }
 }
 

@@ -14,6 +14,24 @@ use proptest::prelude::*;
 /// 26.3 hours, still past the top level's 19.1 hours.
 const THREE_YEARS: u64 = 3 * 365 * 24 * 60 * 60 * 1000;
 
+/// The wheel at a glance, for failing tests: bit s of level L's bitmap is slot s.
+impl std::fmt::Debug for Wheel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let occupied: Vec<String> = self
+            .levels
+            .iter()
+            .map(|level| format!("{:#018x}", level.occupied))
+            .collect();
+        f.debug_struct("Wheel")
+            .field("elapsed", &self.elapsed)
+            .field("pending", &self.pending)
+            .field("fired_not_removed", &(self.entries.len() - self.pending))
+            .field("occupied", &occupied)
+            .field("overflow", &self.overflow.head.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A waker that counts how often it is woken.
 struct CountingWaker(AtomicUsize);
 
