@@ -517,7 +517,7 @@ impl Core {
     /// After 4 waits in vain in a row (a long job), it waits only one park in 16.
     fn blocking_wake_caught_awake(&self) -> bool {
         let in_vain = self.awake_in_vain.get();
-        if in_vain >= 4 && in_vain % 16 != 0 {
+        if in_vain >= 4 && !in_vain.is_multiple_of(16) {
             self.awake_in_vain.set(in_vain.wrapping_add(1));
             return false;
         }
