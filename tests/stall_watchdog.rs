@@ -294,3 +294,54 @@ fn a_runtime_without_a_threshold_is_not_watched() {
     rt.block_on(async { std::thread::sleep(THRESHOLD * 3) });
     assert_eq!(*calls.lock().unwrap(), 0);
 }
+
+#[test]
+fn runtimes_built_and_dropped_on_four_threads_while_one_stalls_never_hear_late_reports() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let _hang = hang_guard::start();
+    let _serial = one_at_a_time();
+    let late_reports = Arc::new(AtomicUsize::new(0));
+    let churners: Vec<_> = (0..4)
+        .map(|_| {
+            let late_reports = late_reports.clone();
+            std::thread::spawn(move || {
+                for round in 0..100 {
+                    let dropped = Arc::new(AtomicBool::new(false));
+                    let mut rt = Runtime::builder()
+                        .stall_threshold(Some(THRESHOLD))
+                        .on_stall(|_| {})
+                        .on_live_stall({
+                            let (dropped, late_reports) = (dropped.clone(), late_reports.clone());
+                            move |_| {
+                                if dropped.load(Ordering::SeqCst) {
+                                    late_reports.fetch_add(1, Ordering::SeqCst);
+                                }
+                            }
+                        })
+                        .build()
+                        .unwrap();
+                    // Every tenth runtime stalls long enough to be reported.
+                    let hold = if round % 10 == 0 {
+                        THRESHOLD * 2
+                    } else {
+                        Duration::ZERO
+                    };
+                    rt.block_on(async move { std::thread::sleep(hold) });
+                    drop(rt);
+                    dropped.store(true, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    // Meanwhile one runtime stalls and must still hear of it.
+    let (mut rt, live) = watched(THRESHOLD);
+    hold_the_loop_until_reported(&mut rt, &live, 1, block);
+    for churner in churners {
+        churner.join().unwrap();
+    }
+    assert_eq!(
+        late_reports.load(Ordering::SeqCst),
+        0,
+        "a report after a drop"
+    );
+}
