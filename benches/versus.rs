@@ -1647,7 +1647,7 @@ fn main() {
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    println!("load average before the run's end: {}", load.join(" "));
+    println!("load average at the end of the run: {}", load.join(" "));
     print_table(&rows);
     if wanted("scaling") {
         print_scaling(quick);
