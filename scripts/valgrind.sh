@@ -2,7 +2,7 @@
 # Runs the tests that exercise glassbox's unsafe code under valgrind memcheck: the
 # task cell and its raw waker (executor/src/task/), the pin projection in
 # patterns/src/timeout.rs, the stall watchdog's two (executor/src/observe/thread_cpu.rs, the
-# spawn site read back in watchdog.rs), the timerfd (executor/src/io/park_timer.rs), the
+# spawn site read back in watchdog.rs), the coarse poll clock (observe/poll_clock.rs), the timerfd (executor/src/io/park_timer.rs), the
 # signal handler's registration (executor/src/signal.rs) and AsyncFd's fcntl
 # (executor/src/net/async_fd.rs) and the snapshot naming a waker's task
 # (executor/src/task/raw_waker.rs). Any memory error or definite leak fails the script.
@@ -16,7 +16,9 @@
 #   timeout, reliability_cancellation      the Timeout projection; JoinHandles and
 #                                          every public future dropped mid-flight
 #   stall_watchdog                         the watchdog reading the loop thread's CPU
-#                                          clock and the spawn site of a running poll
+#                                          clock and the spawn site of a running poll;
+#                                          polls timed on the coarse clock
+#                                          (observe/poll_clock.rs, a 50 ms threshold)
 #   precise_timers, signal, net_async_fd   timerfd_create/settime and CLOCK_MONOTONIC;
 #                                          a handler writing to its pipe; F_GETFL
 #   snapshot_owners, snapshot_warnings     a waker's task read back from its data
