@@ -186,3 +186,33 @@ fn with_100_000_timers_pending_a_250us_sleep_ends_long_before_the_first_of_them(
     assert!(slept < Duration::from_millis(500), "{slept:?}");
     assert_eq!(rt.metrics().timers_fired, 1, "none of the 100,000 fired");
 }
+
+/// The timerfd the park makes (on its first park until a timer) is non-blocking and
+/// closed on exec: a child the program starts does not inherit it.
+#[test]
+#[cfg(target_os = "linux")]
+fn the_park_timerfd_is_non_blocking_and_closed_on_exec() {
+    let _hang = hang_guard::start();
+    let mut rt = real();
+    rt.block_on(sleep(Duration::from_micros(300)));
+    let mut timerfds = 0;
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let target = std::fs::read_link(entry.path()).unwrap_or_default();
+        if target.to_string_lossy() != "anon_inode:[timerfd]" {
+            continue;
+        }
+        let info = std::fs::read_to_string(format!(
+            "/proc/self/fdinfo/{}",
+            entry.file_name().to_string_lossy()
+        ))
+        .unwrap_or_default();
+        let Some(flags) = info.lines().find_map(|line| line.strip_prefix("flags:")) else {
+            continue; // closed meanwhile (another test's runtime)
+        };
+        let flags = i32::from_str_radix(flags.trim(), 8).unwrap();
+        assert_ne!(flags & libc::O_CLOEXEC, 0, "a timerfd without O_CLOEXEC");
+        assert_ne!(flags & libc::O_NONBLOCK, 0, "a blocking timerfd");
+        timerfds += 1;
+    }
+    assert!(timerfds >= 1, "the park made no timerfd");
+}

@@ -343,3 +343,39 @@ fn tasks_spawned_before_the_stall_are_named_front_first_and_a_long_list_is_cut()
         "{expected:?} missing from: {line}"
     );
 }
+
+// === the poll clock (observe/poll_clock.rs) ===
+
+#[test]
+fn a_loop_asleep_between_polls_reports_no_stall() {
+    let _hang = hang_guard::start();
+    // Each poll is timed from its own start: the 120 ms the loop sleeps before a
+    // task's poll, or before the `block_on` future's, is no poll's.
+    let (mut rt, reports) = recording(Some(THRESHOLD));
+    rt.block_on(async {
+        spawn(sleep(Duration::from_millis(120))).await.unwrap();
+        sleep(Duration::from_millis(120)).await;
+    });
+    // Nor is the time between two `block_on`s, outside the runtime.
+    std::thread::sleep(Duration::from_millis(120));
+    rt.block_on(async {});
+    assert!(reports.borrow().is_empty(), "{:?}", reports.borrow());
+    assert_eq!(rt.metrics().stalls, 0);
+    assert!(rt.metrics().longest_poll < THRESHOLD);
+}
+
+#[test]
+fn a_recorded_turn_times_its_polls_with_the_precise_clock() {
+    let _hang = hang_guard::start();
+    // The default threshold lets the loop time polls on the coarse clock (a tick of
+    // 1 to 4 ms, each length rounded up by one); a recorded turn asks for the
+    // precise one, so a poll that does nothing takes microseconds, not a tick.
+    let mut rt = Runtime::new().unwrap();
+    for _ in 0..20 {
+        drop(rt.spawn(async {}));
+    }
+    let turn = rt.turn();
+    assert_eq!(turn.polls.len(), 20);
+    let shortest = turn.polls.iter().map(|poll| poll.took).min().unwrap();
+    assert!(shortest < Duration::from_millis(1), "{shortest:?}");
+}

@@ -151,12 +151,14 @@ mod linux {
                     tv_nsec: at.subsec_nanos().into(),
                 },
             };
-            let fd = self.fd.get().map_or(-1, AsRawFd::as_raw_fd);
+            // None only before the first `arm`, when there is nothing to disarm.
+            let Some(fd) = self.fd.get().map(AsRawFd::as_raw_fd) else {
+                return Ok(());
+            };
             let flags = libc::TFD_TIMER_ABSTIME;
             // A null pointer where the old setting would go is allowed: it is not wanted.
             let old = std::ptr::null_mut();
-            // SAFETY: a timerfd this struct owns (or -1, which fails with EBADF), and a
-            // valid `itimerspec` to read.
+            // SAFETY: a timerfd this struct owns, and a valid `itimerspec` to read.
             let status = unsafe { libc::timerfd_settime(fd, flags, &setting, old) };
             if status == 0 {
                 Ok(())
