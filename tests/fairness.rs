@@ -17,6 +17,7 @@
 //! (the limit is per process): see the last test.
 
 mod hang_guard;
+mod reliability_support;
 
 use std::cell::Cell;
 use std::future::Future;
@@ -440,7 +441,7 @@ fn child_echo_server_under_a_low_fd_limit() {
     rt.block_on(async {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
         println!("PORT {}", listener.local_addr().unwrap().port());
-        lower_fd_limit_to_spare(SPARE_FDS);
+        reliability_support::lower_fd_limit_to_spare(SPARE_FDS);
         let beats = heartbeat();
         let (served, errors) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0u64)));
         spawn({
@@ -477,36 +478,6 @@ fn child_echo_server_under_a_low_fd_limit() {
         }
         println!("STATS errors={} heartbeats={}", errors.get(), beats.get());
     });
-}
-
-/// Lowers `RLIMIT_NOFILE` so that only `spare` more descriptors can be opened.
-fn lower_fd_limit_to_spare(spare: u64) {
-    let highest_open_fd = || {
-        std::fs::read_dir("/proc/self/fd")
-            .unwrap()
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u64>().ok())
-            .max()
-            .unwrap()
-    };
-    // The limit caps fd *numbers*, and a new fd takes the lowest free number: fill
-    // the holes below the highest open fd first, or they would be spare fds too.
-    let highest = highest_open_fd();
-    let mut fillers = Vec::new();
-    loop {
-        let filler = std::fs::File::open("/dev/null").unwrap();
-        if std::os::fd::AsRawFd::as_raw_fd(&filler) as u64 > highest {
-            break; // no hole left; this one closes again
-        }
-        fillers.push(filler);
-    }
-    std::mem::forget(fillers); // held for the life of the child
-    let limit = libc::rlimit {
-        rlim_cur: highest + 1 + spare,
-        rlim_max: highest + 1 + spare,
-    };
-    // SAFETY: `limit` is a valid rlimit for the duration of the call.
-    let status = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-    assert_eq!(status, 0, "setrlimit: {}", std::io::Error::last_os_error());
 }
 
 /// Kills the child if the parent's checks fail, so no server is left running.

@@ -4,6 +4,7 @@
 //! before its deadline, and "soon" means a second where the alternative is ten.
 
 mod hang_guard;
+mod reliability_support;
 
 use std::cell::RefCell;
 use std::pin::Pin;
@@ -215,4 +216,49 @@ fn the_park_timerfd_is_non_blocking_and_closed_on_exec() {
         timerfds += 1;
     }
     assert!(timerfds >= 1, "the park made no timerfd");
+}
+
+/// Child side of the test below: with no descriptor left, the first park until a
+/// timer cannot make its timerfd; the sleep must still end, on the millisecond park.
+#[test]
+#[cfg(target_os = "linux")]
+#[ignore = "run by its parent test in a child process: it lowers the fd limit"]
+fn child_sleeps_with_no_fd_left_for_the_timerfd() {
+    let _hang = hang_guard::start();
+    let mut rt = real();
+    reliability_support::lower_fd_limit_to_spare(0);
+    assert!(
+        std::fs::File::open("/dev/null").is_err(),
+        "a descriptor is left"
+    );
+    let started = Instant::now();
+    rt.block_on(sleep(Duration::from_micros(300)));
+    println!("SLEPT {}", started.elapsed().as_micros());
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn with_no_fd_left_for_the_timerfd_a_sleep_still_ends_on_the_millisecond_park() {
+    let _hang = hang_guard::start();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_sleeps_with_no_fd_left_for_the_timerfd",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let slept: u128 = stdout
+        .split_once("SLEPT ")
+        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+        .expect("the child's SLEPT line");
+    assert!(slept >= 300, "woke after {slept} µs, before the deadline");
 }

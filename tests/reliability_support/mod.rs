@@ -364,3 +364,35 @@ impl Wake for PanickingWaker {
 pub fn poll_with<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
     std::pin::Pin::new(future).poll(&mut Context::from_waker(waker))
 }
+
+/// Lowers `RLIMIT_NOFILE` so that only `spare` more descriptors can be opened (for a
+/// child process: the limit is the whole process's).
+#[cfg(target_os = "linux")]
+pub fn lower_fd_limit_to_spare(spare: u64) {
+    let highest_open_fd = || {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u64>().ok())
+            .max()
+            .unwrap()
+    };
+    // The limit caps fd *numbers*, and a new fd takes the lowest free number: fill
+    // the holes below the highest open fd first, or they would be spare fds too.
+    let highest = highest_open_fd();
+    let mut fillers = Vec::new();
+    loop {
+        let filler = std::fs::File::open("/dev/null").unwrap();
+        if std::os::fd::AsRawFd::as_raw_fd(&filler) as u64 > highest {
+            break; // no hole left; this one closes again
+        }
+        fillers.push(filler);
+    }
+    std::mem::forget(fillers); // held for the life of the child
+    let limit = libc::rlimit {
+        rlim_cur: highest + 1 + spare,
+        rlim_max: highest + 1 + spare,
+    };
+    // SAFETY: `limit` is a valid rlimit for the duration of the call.
+    let status = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    assert_eq!(status, 0, "setrlimit: {}", std::io::Error::last_os_error());
+}
