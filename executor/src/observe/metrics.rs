@@ -29,7 +29,7 @@ pub struct Metrics {
     /// Times the loop asked the reactor for events (`mio::Poll::poll`).
     pub reactor_turns: u64,
     /// The longest single poll seen (a task's, or the `block_on` future's). Unless the
-    /// trace, the timeline or a short stall threshold asks for the precise clock, polls
+    /// trace, a recorded turn or a short stall threshold asks for the precise clock, polls
     /// are timed with the kernel's coarse one and rounded up to its tick (1–4 ms):
     /// never under the truth, up to a tick over (`observe/poll_clock.rs`).
     pub longest_poll: Duration,

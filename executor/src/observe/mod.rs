@@ -213,8 +213,10 @@ impl Observers {
     /// (`poll_clock.rs`).
     #[inline]
     fn start_poll_clock(&self) {
-        let precise = self.wakes_watched() || self.timeline.is_on();
-        self.poll_began.set(self.poll_clock.now(precise));
+        // The trace and a recorded turn show each poll's length; the timeline
+        // times its slices with its own clock.
+        self.poll_began
+            .set(self.poll_clock.now(self.wakes_watched()));
     }
 
     /// The loop is now inside `cause` (a poll, a timer, an I/O event) or none (`Loop`).

@@ -15,11 +15,12 @@
 //!
 //! # Ground rules
 //! - A poll is timed with the precise clock whenever its length is shown to the
-//!   microsecond or compared with a short threshold: while the trace or the timeline
-//!   is on, a turn is recorded (stepping, the recorder), or the stall threshold is
+//!   microsecond or compared with a short threshold: while the trace is on, a turn
+//!   is recorded (stepping, the recorder), or the stall threshold is
 //!   under [`COARSE_THRESHOLD_FLOOR`] (or off Linux, or if the coarse clock ticks
 //!   slower than [`COARSE_TICK_LIMIT`]). The choice is made when a poll's timing
-//!   starts, and its end is read on the same clock.
+//!   starts, and its end is read on the same clock. (The timeline reads its own
+//!   clock for its slices.)
 //! - A coarse length is rounded up by one tick, so it is never shorter than the poll
 //!   was: a stall report never understates how long the loop was held. It may
 //!   overstate it by up to a tick, so a poll up to one tick under the threshold

@@ -125,11 +125,6 @@ impl Timeline {
         Ok(Timeline(Some(file)))
     }
 
-    /// True while a timeline is being written.
-    pub(crate) fn is_on(&self) -> bool {
-        self.0.is_some()
-    }
-
     /// Runs `event` on the open file; does nothing (one `Option` test) when off.
     #[inline]
     pub(crate) fn write(&self, event: impl FnOnce(&TimelineFile)) {
