@@ -260,6 +260,11 @@ fn a_dropped_runtime_waits_for_its_report_in_progress_and_hears_nothing_after() 
             block();
         }
     });
+    // A socket kept past the drop keeps the loop's reactor (and its observers)
+    // alive: the runtime leaves the watch when it drops all the same.
+    let kept = rt.block_on(async {
+        glassbox::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
+    });
     drop(rt);
     let counts = |calls: &Mutex<Calls>| {
         let calls = calls.lock().unwrap();
@@ -276,6 +281,7 @@ fn a_dropped_runtime_waits_for_its_report_in_progress_and_hears_nothing_after() 
         at_drop,
         "a report after the runtime was dropped"
     );
+    drop(kept);
 }
 
 #[test]
@@ -344,4 +350,26 @@ fn runtimes_built_and_dropped_on_four_threads_while_one_stalls_never_hear_late_r
         0,
         "a report after a drop"
     );
+}
+
+#[test]
+fn dropping_one_runtime_leaves_the_others_watched() {
+    let _hang = hang_guard::start();
+    let _serial = one_at_a_time();
+    let (first, _) = watched(THRESHOLD);
+    let (mut second, live) = watched(THRESHOLD);
+    drop(first);
+    hold_the_loop_until_reported(&mut second, &live, 1, block);
+}
+
+#[test]
+fn a_runtime_with_a_short_threshold_is_watched_at_once_beside_one_with_a_long_one() {
+    let _hang = hang_guard::start();
+    let _serial = one_at_a_time();
+    // The watchdog looks at this one once a minute...
+    let (_patient, _) = watched(Duration::from_secs(120));
+    // ...so a newcomer that needs a look every 25 ms must wake it: its stall is
+    // reported within the 30 s cap, not after a minute.
+    let (mut eager, live) = watched(THRESHOLD);
+    hold_the_loop_until_reported(&mut eager, &live, 1, block);
 }
