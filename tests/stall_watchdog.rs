@@ -368,6 +368,7 @@ fn a_runtime_with_a_short_threshold_is_watched_at_once_beside_one_with_a_long_on
     let _serial = one_at_a_time();
     // The watchdog looks at this one once a minute...
     let (_patient, _) = watched(Duration::from_secs(120));
+    std::thread::sleep(Duration::from_millis(200)); // time to settle into that sleep
     // ...so a newcomer that needs a look every 25 ms must wake it: its stall is
     // reported within the 30 s cap, not after a minute.
     let (mut eager, live) = watched(THRESHOLD);
