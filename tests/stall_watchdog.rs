@@ -154,10 +154,12 @@ fn the_loops_own_report_carries_the_watchdogs_verdict() {
 fn polls_under_the_threshold_are_never_reported() {
     let _hang = hang_guard::start();
     let _serial = one_at_a_time();
-    // 1 ms polls against a 1 s threshold: a thousandfold margin.
-    let (mut rt, live) = watched(Duration::from_secs(1));
+    // 1 ms polls against a 250 ms threshold: a 250-fold margin for each poll, while
+    // back to back they hold the loop four times the threshold. Each poll is timed
+    // on its own: the watchdog must not add one poll's time to the next's.
+    let (mut rt, live) = watched(Duration::from_millis(250));
     rt.block_on(async {
-        for _ in 0..200 {
+        for _ in 0..1_000 {
             spawn(async { std::thread::sleep(Duration::from_millis(1)) })
                 .await
                 .unwrap();
