@@ -240,16 +240,8 @@ fn child_sleeps_with_no_fd_left_for_the_timerfd() {
 #[cfg(target_os = "linux")]
 fn with_no_fd_left_for_the_timerfd_a_sleep_still_ends_on_the_millisecond_park() {
     let _hang = hang_guard::start();
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_sleeps_with_no_fd_left_for_the_timerfd",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .unwrap();
+    let output =
+        reliability_support::run_child_test("child_sleeps_with_no_fd_left_for_the_timerfd");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

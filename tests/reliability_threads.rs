@@ -556,16 +556,8 @@ fn child_drops_a_thread_local_runtime_at_thread_exit() {
 #[test]
 fn a_runtime_kept_in_a_thread_local_is_dropped_at_thread_exit_without_aborting() {
     let _hang = hang_guard::start();
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_drops_a_thread_local_runtime_at_thread_exit",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .unwrap();
+    let output =
+        reliability_support::run_child_test("child_drops_a_thread_local_runtime_at_thread_exit");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains("CHILD-DONE"),

@@ -396,3 +396,19 @@ pub fn lower_fd_limit_to_spare(spare: u64) {
     let status = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
     assert_eq!(status, 0, "setrlimit: {}", std::io::Error::last_os_error());
 }
+
+/// Runs the ignored test `name` of this same test binary in a child process (for a
+/// test that must change something process-wide, such as a limit), and returns what
+/// it printed and how it ended.
+pub fn run_child_test(name: &str) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap()
+}
