@@ -946,8 +946,8 @@ fn with_other_cores_busy<R>(measure: impl FnOnce() -> R) -> R {
         .map(|_| {
             let stop = stop.clone();
             std::thread::spawn(move || {
-                // SAFETY: `setpriority` on this thread's own id, plain integer
-                // arguments; a failure only leaves the spinner at normal priority.
+                // A failure only leaves the spinner at normal priority.
+                // SAFETY: `setpriority` on this thread's own id; plain integer arguments.
                 unsafe {
                     let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
                     libc::setpriority(libc::PRIO_PROCESS, tid, 19);

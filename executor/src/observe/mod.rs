@@ -55,10 +55,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fmt;
 use std::io;
 use std::panic::Location;
-use std::rc::Rc;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -85,9 +83,9 @@ use poll_clock::{PollClock, Stamp};
 use slab::Slab;
 use stall::{Stall, StallCause, StallSettings, StallWatch};
 use timeline::{Timeline, TimelineFile, TimelineRequest};
-use trace::{ShowPark, ShowPath, ShowTicks, Tracer, trace};
+use trace::{ItWaitedIn, Outcome, ShowPark, ShowPath, ShowTicks, Subject, Tracer, trace};
 use turn::{IoEvent, Owner, TurnRecorder};
-use waits::{TaskWaits, WaitLabel, WhatAndWhere};
+use waits::TaskWaits;
 use watchdog::{LiveStallCallback, Watchdog};
 use woken_by::{WakeCauses, WokenBy};
 
@@ -574,44 +572,4 @@ pub(crate) fn tasks_in_ready_queue(tasks: &Slab<TaskRef>, queue: &VecDeque<u32>)
         .filter(|header| header.is_scheduled() && seen.insert(header.id()))
         .map(|header| header.id())
         .collect()
-}
-
-/// A task as the trace names it: `task=3`, `task=3 (consumer-1)` if it was given a
-/// name, or `block_on` for `TaskId::BLOCK_ON`.
-struct Subject(TaskId, Option<Rc<str>>);
-
-impl fmt::Display for Subject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Subject(TaskId::BLOCK_ON, _) => f.write_str("block_on"),
-            Subject(task, Some(name)) => write!(f, "task={task} ({name})"),
-            Subject(task, None) => write!(f, "task={task}"),
-        }
-    }
-}
-
-/// `; it waited in Queue::get at src/main.rs:9:5` after a wake's cause, when the
-/// woken task had told its wait; nothing otherwise.
-struct ItWaitedIn(Option<WaitLabel>);
-
-impl fmt::Display for ItWaitedIn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(label) => write!(f, "; it waited in {}", WhatAndWhere(label)),
-            None => Ok(()),
-        }
-    }
-}
-
-/// What a poll returned, as the trace says it: a task that is ready has finished.
-struct Outcome(TaskId, bool);
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match *self {
-            Outcome(_, false) => "pending",
-            Outcome(TaskId::BLOCK_ON, true) => "ready",
-            Outcome(_, true) => "ready (finished)",
-        })
-    }
 }

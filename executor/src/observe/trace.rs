@@ -19,10 +19,13 @@
 //! - Tracing never changes what the runtime does, only what it prints.
 
 use std::fmt;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::event::{Park, TokenName, WakePath};
 use crate::event_loop::context;
+use crate::observe::waits::{WaitLabel, WhatAndWhere};
+use crate::task::TaskId;
 
 /// `trace!(tracer, "format", args…)`: emit a trace line if `tracer` is on.
 macro_rules! trace {
@@ -149,5 +152,45 @@ impl fmt::Display for ShowPath {
 impl fmt::Display for TokenName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.key, self.generation)
+    }
+}
+
+/// A task as the trace names it: `task=3`, `task=3 (consumer-1)` if it was given a
+/// name, or `block_on` for `TaskId::BLOCK_ON`.
+pub(crate) struct Subject(pub(crate) TaskId, pub(crate) Option<Rc<str>>);
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject(TaskId::BLOCK_ON, _) => f.write_str("block_on"),
+            Subject(task, Some(name)) => write!(f, "task={task} ({name})"),
+            Subject(task, None) => write!(f, "task={task}"),
+        }
+    }
+}
+
+/// `; it waited in Queue::get at src/main.rs:9:5` after a wake's cause, when the
+/// woken task had told its wait; nothing otherwise.
+pub(crate) struct ItWaitedIn(pub(crate) Option<WaitLabel>);
+
+impl fmt::Display for ItWaitedIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(label) => write!(f, "; it waited in {}", WhatAndWhere(label)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What a poll returned, as the trace says it: a task that is ready has finished.
+pub(crate) struct Outcome(pub(crate) TaskId, pub(crate) bool);
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match *self {
+            Outcome(_, false) => "pending",
+            Outcome(TaskId::BLOCK_ON, true) => "ready",
+            Outcome(_, true) => "ready (finished)",
+        })
     }
 }
