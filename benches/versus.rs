@@ -189,6 +189,7 @@ fn spawn_join_glassbox(tasks: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn spawn_join_tokio(tasks: usize) -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -245,6 +246,7 @@ fn yield_pingpong_glassbox(hops: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn yield_pingpong_tokio(hops: usize) -> f64 {
     // tokio::spawn needs Send futures, so the token is an atomic here (uncontended:
     // both tasks run on the one thread). A LocalSet with an Rc would be slower.
@@ -300,6 +302,7 @@ fn yield_pingpong_smol(hops: usize) -> f64 {
 
 // === idle_task_bytes: memory per parked task (bytes/task) ===
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn idle_task_bytes_glassbox(tasks: usize) -> f64 {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -314,6 +317,7 @@ fn idle_task_bytes_glassbox(tasks: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn idle_task_bytes_tokio(tasks: usize) -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -363,6 +367,7 @@ fn timeout_ready_glassbox(ops: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn timeout_ready_tokio(ops: usize) -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -412,6 +417,7 @@ fn semaphore_uncontended_glassbox(ops: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn semaphore_uncontended_tokio(ops: usize) -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -465,6 +471,7 @@ fn semaphore_contended_glassbox(acquires_per_task: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn semaphore_contended_tokio(acquires_per_task: usize) -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -549,6 +556,7 @@ fn semaphore_fairness_glassbox(acquires_per_task: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn semaphore_fairness_tokio(acquires_per_task: usize) -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -638,6 +646,7 @@ fn queue_1m_glassbox(items: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn queue_1m_tokio(items: usize) -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -779,6 +788,7 @@ fn sleep_100k_glassbox(timers: usize) -> SleepRound {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn sleep_100k_tokio(timers: usize) -> SleepRound {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -852,6 +862,7 @@ async fn poll_each_once<F: Future + Unpin>(futures: &mut [F]) {
     .await
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn pending_timer_bytes_glassbox(timers: usize) -> f64 {
     let mut rt = glassbox_runtime();
     rt.block_on(async move {
@@ -865,6 +876,7 @@ fn pending_timer_bytes_glassbox(timers: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn pending_timer_bytes_tokio(timers: usize) -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -910,6 +922,7 @@ fn spawn_blocking_rtt_glassbox(jobs: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn spawn_blocking_rtt_tokio(jobs: usize) -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -980,6 +993,7 @@ fn block_on_fresh_glassbox(runs: usize) -> f64 {
     nanos_per(start.elapsed(), runs)
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn block_on_fresh_tokio(runs: usize) -> f64 {
     let start = Instant::now();
     for i in 0..runs {
@@ -989,6 +1003,7 @@ fn block_on_fresh_tokio(runs: usize) -> f64 {
     nanos_per(start.elapsed(), runs)
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn block_on_fresh_smol(runs: usize) -> f64 {
     let start = Instant::now();
     for i in 0..runs {
@@ -1033,6 +1048,7 @@ fn tcp_echo_rtt_glassbox(round_trips: usize) -> f64 {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn tcp_echo_rtt_tokio(round_trips: usize) -> f64 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
@@ -1139,6 +1155,7 @@ fn cancelled_recv_glassbox(recvs: usize) -> RecvRound {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn cancelled_recv_tokio(recvs: usize) -> RecvRound {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -1252,6 +1269,7 @@ fn sleep_precision_glassbox(delay: Duration, background: usize, samples: usize) 
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn sleep_precision_tokio(delay: Duration, background: usize, samples: usize) -> Lateness {
     let rt = tokio_runtime();
     rt.block_on(async move {
@@ -1338,6 +1356,7 @@ fn sleep_precision_row(
 // near 1 means O(1). The load is spawned tasks, or timers parked an hour out.
 
 /// Registers `count` timers an hour out and keeps them pending (glassbox).
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn park_timers_glassbox(count: usize) -> Vec<Pin<Box<glassbox::Sleep>>> {
     let far = Instant::now() + Duration::from_secs(3600);
     (0..count)
@@ -1347,6 +1366,7 @@ fn park_timers_glassbox(count: usize) -> Vec<Pin<Box<glassbox::Sleep>>> {
 
 /// Per-op cost of `timeout_ready` and of a 1 ms sleep (register + fire, paused
 /// clock), with `background` timers pending in the wheel.
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn timer_costs_glassbox(background: usize, ops: usize) -> (f64, f64) {
     let mut rt = glassbox::Runtime::builder()
         .stall_threshold(None)
@@ -1370,6 +1390,7 @@ fn timer_costs_glassbox(background: usize, ops: usize) -> (f64, f64) {
     })
 }
 
+#[inline(never)] // a symbol of its own, for `valgrind --toggle-collect`
 fn timer_costs_tokio(background: usize, ops: usize) -> (f64, f64) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

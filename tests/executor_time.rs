@@ -3,7 +3,9 @@
 mod hang_guard;
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use glassbox::time::{self, Timer};
@@ -232,4 +234,27 @@ fn timers_that_come_due_in_one_late_turn_fire_in_deadline_order_ties_in_arming_o
         ["B", "A", "C", "D"],
         "asyncio's heap fires B first too"
     );
+}
+
+#[test]
+fn a_timer_armed_after_a_long_stretch_without_timers_is_placed_against_now() {
+    // The loop leaves an empty wheel where it last was (a turn reads no clock for
+    // it); arming brings it up to now first. Placed against tick 0 instead, a 3 ms
+    // deadline 10 s on would land on level 3, to be re-placed by the next turn.
+    let _hang = hang_guard::start();
+    let mut rt = paused();
+    let (level, slept) = rt.block_on(async {
+        time::advance(Duration::from_secs(10)).await;
+        let start = time::now();
+        let mut timer = std::pin::pin!(sleep(Duration::from_millis(3)));
+        // Armed by its first poll; looked at before any turn can cascade it.
+        let first = std::future::poll_fn(|cx| Poll::Ready(timer.as_mut().poll(cx))).await;
+        assert!(first.is_pending());
+        let timers = glassbox::snapshot().timers;
+        assert_eq!(timers.len(), 1, "{timers:?}");
+        timer.await;
+        (timers[0].level, time::now() - start)
+    });
+    assert!(level <= 2, "a 3 ms timer on level {level}");
+    assert_eq!(slept, Duration::from_millis(3));
 }

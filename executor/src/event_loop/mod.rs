@@ -309,7 +309,7 @@ impl Core {
         self.block_on_woken.get()
             || !self.ready.borrow().is_empty()
             || !self.deferred.borrow().is_empty()
-            || !self.remote_wakes.is_empty()
+            || self.remote.is_notified()
     }
 
     /// A leaf future of the task being polled found its coop budget spent: its waker
@@ -456,6 +456,13 @@ impl Core {
     /// Returns how many fired and the worst lateness.
     pub(crate) fn fire_due_timers(&self) -> (usize, Duration) {
         self.emit(Event::TimersBegin);
+        // An empty wheel is left behind the clock: nothing can be due, and a turn of
+        // a loop that only does I/O reads no clock here (`TimeDriver::wheel_at_now`
+        // brings it up to date before the next timer is placed).
+        if self.time.wheel.borrow().pending() == 0 {
+            self.emit(Event::TimersEnd);
+            return (0, Duration::ZERO);
+        }
         let now = self.time.clock.now_tick();
         let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
         self.time.wheel.borrow_mut().advance(now, &mut fired);
@@ -552,9 +559,11 @@ impl Core {
     fn drain_remote_wakes(&self) {
         // Lowered first: a wake sent after this line writes the eventfd again, so it
         // cannot be missed even if the drain below does not see it.
-        self.remote.clear_notified();
+        let notified = self.remote.clear_notified();
         self.emit(Event::RemoteWakesBegin);
-        let waiting = self.remote_wakes.len();
+        // Not notified: nothing to take yet (a send in flight notifies after this
+        // line, and the next turn takes it), and the channel's count is not free.
+        let waiting = if notified { self.remote_wakes.len() } else { 0 };
         for target in self.remote_wakes.try_iter().take(waiting) {
             self.emit(Event::WakeArrived {
                 task: target.id,

@@ -303,6 +303,9 @@ impl StallWatch {
     /// Reports every stall noted since the last call, with the figures of the timers
     /// that came due meanwhile.
     pub(crate) fn report(&self, timers_due: usize, max_timer_lateness: Duration, tracer: &Tracer) {
+        if self.noted.borrow().is_empty() {
+            return; // every turn but a stalled one
+        }
         // Taken out first: the callback is user code, and may even stall again.
         let stalls = std::mem::take(&mut *self.noted.borrow_mut());
         for stall in stalls {

@@ -85,9 +85,10 @@ impl WakeFlag {
     }
 
     /// Lowers the flag: the loop is about to look at the work. Later raises act again.
+    /// Returns `true` if it was up.
     #[inline]
-    pub(crate) fn lower(&self) {
+    pub(crate) fn lower(&self) -> bool {
         // A read-modify-write, not a store: see the ground rules.
-        self.0.fetch_and(!RAISED, Ordering::AcqRel);
+        self.0.fetch_and(!RAISED, Ordering::AcqRel) & RAISED != 0
     }
 }

@@ -107,8 +107,16 @@ impl Remote {
     }
 
     /// Called by the loop right before draining: later sends must notify again.
-    pub(crate) fn clear_notified(&self) {
-        self.notified.lower();
+    /// Returns `false` if no send has notified since the last call: whatever sits in
+    /// the channel then belongs to a sender that has yet to notify, and will.
+    pub(crate) fn clear_notified(&self) -> bool {
+        self.notified.lower()
+    }
+
+    /// True if a send has notified since the loop last drained: a wake waits in the
+    /// channel (or was taken early by that drain; the next one lowers the flag).
+    pub(crate) fn is_notified(&self) -> bool {
+        self.notified.is_raised()
     }
 
     /// Wakes `target` on the fast path if this runtime is current on this thread,

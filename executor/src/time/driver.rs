@@ -11,7 +11,7 @@
 //!   a wake: a waker is user code.
 //! - A timer holds its runtime's driver, never the whole loop.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Instant;
@@ -48,7 +48,7 @@ impl TimeDriver {
             return None;
         }
         let tick = self.clock.deadline_tick(deadline);
-        let key = self.wheel.borrow_mut().insert(tick, waker.clone());
+        let key = self.wheel_at_now().insert(tick, waker.clone());
         let location = self.wheel.borrow().location(key);
         match location {
             // The wheel has already processed that tick (the deadline falls in the tick the
@@ -84,7 +84,7 @@ impl TimeDriver {
     /// Moves the entry to `deadline` in place, waker and all; wakes it if already due.
     pub(crate) fn rearm(&self, key: TimerKey, deadline: Instant) {
         let tick = self.clock.deadline_tick(deadline);
-        let due = self.wheel.borrow_mut().reset(key, tick);
+        let due = self.wheel_at_now().reset(key, tick);
         self.observers.emit(Event::TimerReset {
             key: key.index(),
             deadline: tick,
@@ -94,6 +94,19 @@ impl TimeDriver {
         if let Some(waker) = due {
             wake_foreign(waker);
         }
+    }
+
+    /// The wheel, brought up to now if it is empty: phase 2 leaves an empty wheel
+    /// where it was, so a loop that only does I/O reads no clock, and a timer is
+    /// placed against the present (ground rule 3 of `wheel.rs` holds either way; a
+    /// stale wheel would only place it on a coarser level).
+    fn wheel_at_now(&self) -> RefMut<'_, Wheel> {
+        let mut wheel = self.wheel.borrow_mut();
+        if wheel.pending() == 0 {
+            // Nothing is pending, so nothing fires: the list stays empty.
+            wheel.advance(self.clock.now_tick(), &mut Vec::new());
+        }
+        wheel
     }
 
     /// Removes the entry (cancel: O(1) unlink). The key is spent.

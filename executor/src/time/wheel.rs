@@ -280,6 +280,9 @@ impl Wheel {
     /// may start before any deadline in it: `advance` then only cascades. It
     /// is never later than the earliest deadline, and always after `elapsed`.
     pub(crate) fn next_expiration(&self) -> Option<u64> {
+        if self.pending == 0 {
+            return None; // asked every turn: spare the walk over the levels
+        }
         self.next_list().map(|(start, _)| start)
     }
 
