@@ -169,7 +169,6 @@ impl Core {
     ) -> std::io::Result<Core> {
         let observers = Rc::new(observers);
         let (reactor, io_waker) = Reactor::new(Rc::clone(&observers))?;
-        let reactor = Rc::new(reactor);
         let (remote, remote_wakes) = Remote::new(id, io_waker);
         let block_on_waker = BlockOnWaker::new_waker(&remote);
         observers.know_block_on_waker(&block_on_waker);
@@ -189,7 +188,7 @@ impl Core {
             polling: Cell::new(TaskId::BLOCK_ON),
             time,
             clock_holds: Arc::new(AtomicUsize::new(0)),
-            reactor,
+            reactor: Rc::new(reactor),
             resources,
             remote,
             remote_wakes,
@@ -309,7 +308,8 @@ impl Core {
         self.block_on_woken.get()
             || !self.ready.borrow().is_empty()
             || !self.deferred.borrow().is_empty()
-            || self.remote.is_notified()
+            // A send raised it (the message may already be taken: one turn too many).
+            || self.remote.notified.is_raised()
     }
 
     /// A leaf future of the task being polled found its coop budget spent: its waker
@@ -456,10 +456,11 @@ impl Core {
     /// Returns how many fired and the worst lateness.
     pub(crate) fn fire_due_timers(&self) -> (usize, Duration) {
         self.emit(Event::TimersBegin);
-        // An empty wheel is left behind the clock: nothing can be due, and a turn of
-        // a loop that only does I/O reads no clock here (`TimeDriver::wheel_at_now`
-        // brings it up to date before the next timer is placed).
-        if self.time.wheel.borrow().pending() == 0 {
+        // An empty wheel is left where it was, behind the clock: nothing in it can be
+        // due, so a turn of a loop that only does I/O reads no clock and walks no
+        // list (`TimeDriver::wheel_at_now` brings the wheel up to now before the next
+        // timer is placed). An explored schedule still gets its say (`order_fired`).
+        if self.time.wheel.borrow().pending() == 0 && self.chooser.is_none() {
             self.emit(Event::TimersEnd);
             return (0, Duration::ZERO);
         }
@@ -559,7 +560,7 @@ impl Core {
     fn drain_remote_wakes(&self) {
         // Lowered first: a wake sent after this line writes the eventfd again, so it
         // cannot be missed even if the drain below does not see it.
-        let notified = self.remote.clear_notified();
+        let notified = self.remote.notified.lower();
         self.emit(Event::RemoteWakesBegin);
         // Not notified: nothing to take yet (a send in flight notifies after this
         // line, and the next turn takes it), and the channel's count is not free.

@@ -63,8 +63,10 @@ pub(crate) struct Remote {
     /// Wakes the thread out of `mio::Poll::poll`.
     io_waker: mio::Waker,
     /// Raised once a wake has been sent and the eventfd written; lowered by the loop
-    /// before it drains. Coalesces a burst of wakes into one syscall.
-    notified: WakeFlag,
+    /// before it drains, so later sends notify again. Coalesces a burst of wakes into
+    /// one syscall. Down when the loop lowers it: whatever sits in the channel then
+    /// belongs to a sender that has yet to raise it, and will.
+    pub(crate) notified: WakeFlag,
     /// Raised while the `block_on` future's wake sits in the channel (a task's is in
     /// its header).
     pub(crate) block_on_queued: WakeFlag,
@@ -104,19 +106,6 @@ impl Remote {
             // down; the wake is in the channel either way.
             let _ = self.io_waker.wake();
         }
-    }
-
-    /// Called by the loop right before draining: later sends must notify again.
-    /// Returns `false` if no send has notified since the last call: whatever sits in
-    /// the channel then belongs to a sender that has yet to notify, and will.
-    pub(crate) fn clear_notified(&self) -> bool {
-        self.notified.lower()
-    }
-
-    /// True if a send has notified since the loop last drained: a wake waits in the
-    /// channel (or was taken early by that drain; the next one lowers the flag).
-    pub(crate) fn is_notified(&self) -> bool {
-        self.notified.is_raised()
     }
 
     /// Wakes `target` on the fast path if this runtime is current on this thread,

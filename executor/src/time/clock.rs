@@ -72,12 +72,9 @@ impl Clock {
         }
         let since_start = deadline.saturating_duration_since(self.start);
         let floor = ticks_floor(since_start);
-        let tick = if since_start > Duration::from_micros(floor) {
-            floor.saturating_add(1)
-        } else {
-            floor
-        };
-        tick.min(LAST_TICK)
+        let part_of_a_tick_left = since_start > Duration::from_micros(floor);
+        let ceiling = floor.saturating_add(u64::from(part_of_a_tick_left));
+        ceiling.min(LAST_TICK)
     }
 
     /// The instant at which `tick` begins. Saturates far in the future rather than
@@ -121,10 +118,7 @@ impl Clock {
     /// Moves the paused clock forward to the start of `tick`, if that is later.
     pub(crate) fn jump_to_tick(&self, tick: u64) {
         if let Some(elapsed) = &self.paused {
-            let target = Duration::from_micros(tick);
-            if target > elapsed.get() {
-                elapsed.set(target);
-            }
+            elapsed.set(elapsed.get().max(Duration::from_micros(tick)));
         }
     }
 }

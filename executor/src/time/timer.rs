@@ -116,13 +116,6 @@ impl Timer {
             time.rearm(*key, deadline);
         }
     }
-
-    /// Removes the wheel entry, if any.
-    fn cancel(&mut self) {
-        if let Some(Registration { time, key }) = self.registration.take() {
-            time.disarm(key);
-        }
-    }
 }
 
 impl Future for Timer {
@@ -171,7 +164,10 @@ impl Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        self.cancel();
+        // Removes the wheel entry, if any.
+        if let Some(Registration { time, key }) = self.registration.take() {
+            time.disarm(key);
+        }
     }
 }
 

@@ -280,9 +280,6 @@ impl Wheel {
     /// may start before any deadline in it: `advance` then only cascades. It
     /// is never later than the earliest deadline, and always after `elapsed`.
     pub(crate) fn next_expiration(&self) -> Option<u64> {
-        if self.pending == 0 {
-            return None; // asked every turn: spare the walk over the levels
-        }
         self.next_list().map(|(start, _)| start)
     }
 
@@ -339,6 +336,9 @@ impl Wheel {
 
     /// The next list `advance` must process and the tick at which it starts.
     fn next_list(&self) -> Option<(u64, Location)> {
+        if self.pending == 0 {
+            return None; // asked twice a turn: spare the walk over the levels
+        }
         // Lower levels come due first (ground rule 4), so the first occupied
         // level holds the answer, and on it the lowest set bit.
         for (level, wheel) in self.levels.iter().enumerate() {
