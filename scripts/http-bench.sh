@@ -12,7 +12,8 @@
 #   3. GET / while a client hits /block?ms=200 (then /offload?ms=200) once a second, on
 #      glassbox: the p99 shows the stall that /block causes and /offload does not.
 #   4. The syscall ledger: each runtime's server under `strace -f -c` for one fixed wrk
-#      run (GET /, one thread), every kind of call counted per request.
+#      run (GET /, one thread), every kind of call counted per request; glassbox
+#      twice, as it ships and without its stall watchdog (GLASSBOX_STALL_MS=0).
 #   5. HTTP/2 (--http2): h2load, 50 connections of up to 1,000 concurrent streams,
 #      $H2_REQUESTS requests in all; run only if SCENES includes it (it needs
 #      Debian's nghttp2-client, installed here if missing).
@@ -133,32 +134,39 @@ with_a_slow_route() {
 # kind of system call per request, side by side.
 ledger() {
     need strace strace
-    local dir runtime requests
+    local dir side requests
     dir=$(mktemp -d)
     echo "== syscalls per request: GET /, wrk -t1 -c50 -d$DURATION, under strace -f -c =="
-    for runtime in glassbox tokio; do
-        launcher=(strace -f -c -o "$dir/$runtime.strace")
-        start_server --runtime "$runtime"
+    # Three sides: glassbox as it ships, glassbox without its stall watchdog
+    # (GLASSBOX_STALL_MS=0: tokio has none), and tokio.
+    for side in glassbox unwatched tokio; do
+        case $side in
+            unwatched) launcher=(env GLASSBOX_STALL_MS=0 strace -f -c -o "$dir/$side.strace")
+                start_server --runtime glassbox ;;
+            *) launcher=(strace -f -c -o "$dir/$side.strace")
+                start_server --runtime "$side" ;;
+        esac
         launcher=()
         requests=$("${client_pin[@]}" wrk -t1 -c50 -d"$DURATION" "$url/" |
             awk '/requests in/ { print $1 }')
         stop_traced_server
-        echo "$requests" >"$dir/$runtime.requests"
+        echo "$requests" >"$dir/$side.requests"
     done
-    local g_requests t_requests
-    g_requests=$(cat "$dir/glassbox.requests")
-    t_requests=$(cat "$dir/tokio.requests")
-    printf '  %-16s %14s %14s\n' call glassbox/req tokio/req '(requests)' "$g_requests" "$t_requests"
+    printf '  %-16s %14s %14s %14s\n' call glassbox/req "no watchdog" tokio/req \
+        '(requests)' "$(cat "$dir/glassbox.requests")" "$(cat "$dir/unwatched.requests")" \
+        "$(cat "$dir/tokio.requests")"
     # strace -c's rows: % time, seconds, usecs/call, calls, [errors,] syscall.
-    awk -v gr="$g_requests" -v tr="$t_requests" '
-        FNR == 1 { side = (FILENAME ~ /glassbox/) ? "g" : "t" }
+    awk -v gr="$(cat "$dir/glassbox.requests")" -v ur="$(cat "$dir/unwatched.requests")" \
+        -v tr="$(cat "$dir/tokio.requests")" '
+        FNR == 1 { side = FILENAME ~ /glassbox/ ? "g" : FILENAME ~ /unwatched/ ? "u" : "t" }
         $1 ~ /^[0-9.]+$/ && $NF != "total" { count[$NF, side] = $4; kinds[$NF] = 1 }
         END {
             for (k in kinds) {
-                g = count[k, "g"] / gr; t = count[k, "t"] / tr
-                if (g >= 0.0001 || t >= 0.0001) printf "  %-16s %14.4f %14.4f\n", k, g, t
+                g = count[k, "g"] / gr; u = count[k, "u"] / ur; t = count[k, "t"] / tr
+                if (g >= 0.0001 || u >= 0.0001 || t >= 0.0001)
+                    printf "  %-16s %14.4f %14.4f %14.4f\n", k, g, u, t
             }
-        }' "$dir/glassbox.strace" "$dir/tokio.strace" | sort -k2,2 -g -r
+        }' "$dir/glassbox.strace" "$dir/unwatched.strace" "$dir/tokio.strace" | sort -k2,2 -g -r
     rm -rf "$dir"
 }
 

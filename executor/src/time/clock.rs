@@ -64,10 +64,11 @@ impl Clock {
     }
 
     /// The first tick at or after `deadline` (rounded up: the timer never fires early).
-    /// A deadline [`NEVER_AHEAD`] from now or later is `u64::MAX`, the timer wheel's
+    /// A deadline [`NEVER_AHEAD`] from `now` (the caller's reading of [`Clock::now`],
+    /// which arming a timer needs anyway) or later is `u64::MAX`, the timer wheel's
     /// `NEVER`; a nearer one past the end of the count is the last tick.
-    pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
-        if deadline.saturating_duration_since(self.now()) >= NEVER_AHEAD {
+    pub(crate) fn deadline_tick(&self, deadline: Instant, now: Instant) -> u64 {
+        if deadline.saturating_duration_since(now) >= NEVER_AHEAD {
             return u64::MAX;
         }
         let since_start = deadline.saturating_duration_since(self.start);
@@ -158,11 +159,17 @@ mod tests {
     fn deadlines_round_up_and_now_rounds_down() {
         let clock = Clock::new(true);
         let start = clock.now();
-        assert_eq!(clock.deadline_tick(start), 0);
-        assert_eq!(clock.deadline_tick(start + Duration::from_nanos(1)), 1);
-        assert_eq!(clock.deadline_tick(start + Duration::from_micros(250)), 250);
+        assert_eq!(clock.deadline_tick(start, clock.now()), 0);
         assert_eq!(
-            clock.deadline_tick(start + Duration::from_nanos(250_001)),
+            clock.deadline_tick(start + Duration::from_nanos(1), clock.now()),
+            1
+        );
+        assert_eq!(
+            clock.deadline_tick(start + Duration::from_micros(250), clock.now()),
+            250
+        );
+        assert_eq!(
+            clock.deadline_tick(start + Duration::from_nanos(250_001), clock.now()),
             251
         );
         clock.advance(Duration::from_nanos(5_999));
@@ -175,7 +182,7 @@ mod tests {
         let clock = Clock::new(true);
         let before = clock.now().checked_sub(Duration::from_secs(1));
         if let Some(before) = before {
-            assert_eq!(clock.deadline_tick(before), 0);
+            assert_eq!(clock.deadline_tick(before, clock.now()), 0);
         }
     }
 
@@ -199,19 +206,25 @@ mod tests {
         let in_three_seconds = clock.now() + Duration::from_secs(3);
         // The literal, not the constant: a test that compares with the constant moves
         // with it.
-        assert_eq!(clock.deadline_tick(in_three_seconds), u64::MAX - 1);
+        assert_eq!(
+            clock.deadline_tick(in_three_seconds, clock.now()),
+            u64::MAX - 1
+        );
         let beyond = clock.now() + NEVER_AHEAD;
-        assert_eq!(clock.deadline_tick(beyond), u64::MAX, "never");
+        assert_eq!(clock.deadline_tick(beyond, clock.now()), u64::MAX, "never");
     }
 
     #[test]
     fn a_deadline_half_the_count_ahead_never_fires_and_a_nearer_one_keeps_its_tick() {
         let clock = Clock::new(true);
         let start = clock.now();
-        assert_eq!(clock.deadline_tick(start + NEVER_AHEAD), u64::MAX);
+        assert_eq!(
+            clock.deadline_tick(start + NEVER_AHEAD, clock.now()),
+            u64::MAX
+        );
         let just_nearer = NEVER_AHEAD - Duration::from_micros(1);
         assert_eq!(
-            clock.deadline_tick(start + just_nearer),
+            clock.deadline_tick(start + just_nearer, clock.now()),
             u64::MAX / 2 - 1,
             "an exact tick"
         );

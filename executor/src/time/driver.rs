@@ -44,10 +44,11 @@ impl TimeDriver {
     /// Registers `deadline` in the wheel with `waker`. `None` if it is already due:
     /// nothing is left in the wheel then.
     pub(crate) fn arm(&self, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
-        if self.clock.now() >= deadline {
+        let now = self.clock.now();
+        if now >= deadline {
             return None;
         }
-        let tick = self.clock.deadline_tick(deadline);
+        let tick = self.clock.deadline_tick(deadline, now);
         let key = self.wheel_at_now().insert(tick, waker.clone());
         let location = self.wheel.borrow().location(key);
         match location {
@@ -83,7 +84,7 @@ impl TimeDriver {
 
     /// Moves the entry to `deadline` in place, waker and all; wakes it if already due.
     pub(crate) fn rearm(&self, key: TimerKey, deadline: Instant) {
-        let tick = self.clock.deadline_tick(deadline);
+        let tick = self.clock.deadline_tick(deadline, self.clock.now());
         let due = self.wheel_at_now().reset(key, tick);
         self.observers.emit(Event::TimerReset {
             key: key.index(),

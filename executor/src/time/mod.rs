@@ -31,10 +31,7 @@ pub use timer::Timer;
 ///
 /// tokio equivalent: `tokio::time::Instant::now()`. asyncio equivalent: `loop.time()`.
 pub fn now() -> Instant {
-    match context::current() {
-        Some(core) => core.time.clock.now(),
-        None => Instant::now(),
-    }
+    context::current().map_or_else(Instant::now, |core| core.time.clock.now())
 }
 
 /// Moves a paused clock forward by `by`, fires the timers that came due, and yields
