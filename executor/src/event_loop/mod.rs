@@ -6,13 +6,15 @@
 //! 1. run the ready batch   pop task keys, poll each once, until `event_interval`
 //!                          polls (stale keys, below, do not count) or none is left
 //! 2. fire due timers       Wheel::advance(now) ─► wake each due timer's waker,
-//!                          by deadline
+//!                          by deadline (no timer pending: nothing, not even a
+//!                          clock read)
 //! 3. poll the reactor      mio::Poll::poll: no wait if work is ready, else until the
 //!                          next timer's instant (a timerfd, to the µs, on Linux:
 //!                          io/park_timer.rs) or an event, else until an event
 //!                          ─► wake I/O waiters;
 //!                          then wake the tasks the coop budget cut off (coop.rs)
-//! 4. drain remote wakes    wakes sent from other threads ─► ready queue
+//! 4. drain remote wakes    wakes sent from other threads ─► ready queue (if a
+//!                          send raised `notified` since the last drain)
 //! 5. paused clock only     if nothing at all can run, jump to the next timer
 //! ```
 //!
@@ -458,7 +460,7 @@ impl Core {
         self.emit(Event::TimersBegin);
         // An empty wheel is left where it was, behind the clock: nothing in it can be
         // due, so a turn of a loop that only does I/O reads no clock and walks no
-        // list (`TimeDriver::wheel_at_now` brings the wheel up to now before the next
+        // list (`TimeDriver::wheel_at` brings the wheel up to now before the next
         // timer is placed). An explored schedule still gets its say (`order_fired`).
         if self.time.wheel.borrow().pending() == 0 && self.chooser.is_none() {
             self.emit(Event::TimersEnd);

@@ -60,7 +60,12 @@ impl Clock {
 
     /// The tick that `now` falls in (rounded down: the tick has begun).
     pub(crate) fn now_tick(&self) -> u64 {
-        ticks_floor(self.now().saturating_duration_since(self.start))
+        self.tick_at(self.now())
+    }
+
+    /// The tick that `at` falls in (rounded down).
+    pub(crate) fn tick_at(&self, at: Instant) -> u64 {
+        ticks_floor(at.saturating_duration_since(self.start))
     }
 
     /// The first tick at or after `deadline` (rounded up: the timer never fires early).

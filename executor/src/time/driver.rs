@@ -49,25 +49,21 @@ impl TimeDriver {
             return None;
         }
         let tick = self.clock.deadline_tick(deadline, now);
-        let key = self.wheel_at_now().insert(tick, waker.clone());
+        let key = self.wheel_at(now).insert(tick, waker.clone());
         let location = self.wheel.borrow().location(key);
-        match location {
-            // The wheel has already processed that tick (the deadline falls in the tick the
-            // loop is in): due at once.
-            None => {
-                self.wheel.borrow_mut().remove(key);
-                None
-            }
-            Some(location) => {
-                self.observers.emit(Event::TimerArmed {
-                    key: key.index(),
-                    deadline: tick,
-                    level: location.level,
-                    slot: location.slot,
-                });
-                Some(key)
-            }
-        }
+        let Some(location) = location else {
+            // The wheel has already processed that tick (the deadline falls in the tick
+            // the loop is in): due at once.
+            self.wheel.borrow_mut().remove(key);
+            return None;
+        };
+        self.observers.emit(Event::TimerArmed {
+            key: key.index(),
+            deadline: tick,
+            level: location.level,
+            slot: location.slot,
+        });
+        Some(key)
     }
 
     /// `Ready` once the entry has fired, and then it is removed: the key is spent.
@@ -84,8 +80,9 @@ impl TimeDriver {
 
     /// Moves the entry to `deadline` in place, waker and all; wakes it if already due.
     pub(crate) fn rearm(&self, key: TimerKey, deadline: Instant) {
-        let tick = self.clock.deadline_tick(deadline, self.clock.now());
-        let due = self.wheel_at_now().reset(key, tick);
+        let now = self.clock.now();
+        let tick = self.clock.deadline_tick(deadline, now);
+        let due = self.wheel_at(now).reset(key, tick);
         self.observers.emit(Event::TimerReset {
             key: key.index(),
             deadline: tick,
@@ -97,15 +94,16 @@ impl TimeDriver {
         }
     }
 
-    /// The wheel, brought up to now if it is empty: phase 2 leaves an empty wheel
-    /// where it was, so a loop that only does I/O reads no clock, and a timer is
-    /// placed against the present (ground rule 3 of `wheel.rs` holds either way; a
-    /// stale wheel would only place it on a coarser level).
-    fn wheel_at_now(&self) -> RefMut<'_, Wheel> {
+    /// The wheel, brought up to `now` (the caller's reading of the clock) if it is
+    /// empty: phase 2 leaves an empty wheel where it was, so a loop that only does I/O
+    /// reads no clock, and a timer is placed against the present (ground rule 3 of
+    /// `wheel.rs` holds either way; a stale wheel would only place it on a coarser
+    /// level, to be cascaded by the next turn).
+    fn wheel_at(&self, now: Instant) -> RefMut<'_, Wheel> {
         let mut wheel = self.wheel.borrow_mut();
         if wheel.pending() == 0 {
             // Nothing is pending, so nothing fires: the list stays empty.
-            wheel.advance(self.clock.now_tick(), &mut Vec::new());
+            wheel.advance(self.clock.tick_at(now), &mut Vec::new());
         }
         wheel
     }
