@@ -273,3 +273,54 @@ fn the_trace_names_the_path_and_the_cause_of_each_wake() {
         "a live token traced as stale:\n{stderr}"
     );
 }
+
+#[test]
+fn a_thread_and_a_task_taking_turns_by_wake_never_lose_one() {
+    // Each round needs the one wake in flight to arrive: a thread waits for the task's
+    // turn, then wakes it from outside the loop, so sends land at every point of the
+    // loop's phase 4 (before its flag is lowered, between lowering and draining, after
+    // the drain). A wake skipped and not taken up by a later turn hangs this test.
+    let _hang = hang_guard::start();
+    const ROUNDS: usize = 20_000;
+    let turn = Arc::new(AtomicUsize::new(0));
+    let slot: Arc<Mutex<Option<Waker>>> = Arc::default();
+    let mut rt = Runtime::new().unwrap();
+    let polls = rt.block_on({
+        let (turn, slot) = (turn.clone(), slot.clone());
+        async move {
+            let waker_thread = thread::spawn({
+                let (turn, slot) = (turn.clone(), slot.clone());
+                move || {
+                    for round in 0..ROUNDS {
+                        // The task's turn is odd: wait until it has parked for this round.
+                        while turn.load(Ordering::SeqCst) != 2 * round + 1 {
+                            std::hint::spin_loop();
+                        }
+                        turn.store(2 * round + 2, Ordering::SeqCst);
+                        slot.lock().unwrap().take().expect("the task parked").wake();
+                    }
+                }
+            });
+            let mut polls = 0;
+            std::future::poll_fn(|cx| {
+                polls += 1;
+                let now = turn.load(Ordering::SeqCst);
+                if now == 2 * ROUNDS {
+                    return Poll::Ready(());
+                }
+                if now % 2 == 0 {
+                    // Our turn: park the waker, then hand the turn over.
+                    *slot.lock().unwrap() = Some(cx.waker().clone());
+                    turn.store(now + 1, Ordering::SeqCst);
+                }
+                // Pending: the thread wakes us when the turn comes back.
+                Poll::Pending
+            })
+            .await;
+            waker_thread.join().unwrap();
+            polls
+        }
+    });
+    // A turn per round, plus the last poll: no wake was lost, none polled us twice.
+    assert_eq!(polls, ROUNDS + 1);
+}
