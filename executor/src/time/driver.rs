@@ -49,14 +49,15 @@ impl TimeDriver {
             return None;
         }
         let tick = self.clock.deadline_tick(deadline, now);
-        let key = self.wheel_at(now).insert(tick, waker.clone());
-        let location = self.wheel.borrow().location(key);
-        let Some(location) = location else {
+        let mut wheel = self.wheel_at(now);
+        let key = wheel.insert(tick, waker.clone());
+        let Some(location) = wheel.location(key) else {
             // The wheel has already processed that tick (the deadline falls in the tick
             // the loop is in): due at once.
-            self.wheel.borrow_mut().remove(key);
+            wheel.remove(key);
             return None;
         };
+        drop(wheel); // before the observers hear of it: they may look at the wheel
         self.observers.emit(Event::TimerArmed {
             key: key.index(),
             deadline: tick,
