@@ -376,3 +376,74 @@ fn a_runtime_with_a_short_threshold_is_watched_at_once_beside_one_with_a_long_on
     let (mut eager, live) = watched(THRESHOLD);
     hold_the_loop_until_reported(&mut eager, &live, 1, block);
 }
+
+/// How many times the watchdog thread has gone to sleep and been woken so far (its
+/// voluntary context switches), or `None` before it exists.
+#[cfg(target_os = "linux")]
+fn watchdog_wakes() -> Option<u64> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .find_map(|task| {
+            let task = task.ok()?.path();
+            let name = std::fs::read_to_string(task.join("comm")).ok()?;
+            if !name.starts_with("glassbox-watch") {
+                return None;
+            }
+            let status = std::fs::read_to_string(task.join("status")).ok()?;
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))?
+                .trim()
+                .parse()
+                .ok()
+        })
+}
+
+/// Child side of the test below (alone in its process: any other runtime awake would
+/// rightly keep the watchdog looking).
+#[test]
+#[cfg(target_os = "linux")]
+#[ignore = "run by its parent test in a child process: it counts the watchdog's wakes"]
+fn child_sleeps_while_watched_then_stalls() {
+    let _hang = hang_guard::start();
+    // Looks every 10 ms while anything may run: 50 in the half second below.
+    let (mut rt, live) = watched(Duration::from_millis(20));
+    let live_in_task = live.clone();
+    let wakes = rt.block_on(async move {
+        glassbox::time::Timer::after(Duration::from_millis(50)).await; // the watchdog settles
+        let before = watchdog_wakes().expect("the watchdog thread");
+        glassbox::time::Timer::after(Duration::from_millis(500)).await;
+        let after = watchdog_wakes().unwrap();
+        // Then a stall: the end of that sleep must have woken the watchdog.
+        let started = Instant::now();
+        while live_in_task.lock().unwrap().is_empty() {
+            assert!(started.elapsed() < CAP, "no live report after {CAP:?}");
+            std::hint::spin_loop();
+        }
+        after - before
+    });
+    println!("WAKES {wakes}");
+    assert!(live.lock().unwrap()[0].in_block_on);
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn while_every_loop_sleeps_the_watchdog_sleeps_too_and_a_waking_loop_wakes_it() {
+    let _hang = hang_guard::start();
+    let output = reliability_support::run_child_test("child_sleeps_while_watched_then_stalls");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let wakes: u64 = stdout
+        .split_once("WAKES ")
+        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+        .expect("the child's WAKES line");
+    // Awake, it would have looked ~50 times; asleep with the loop, once or twice.
+    assert!(
+        wakes <= 10,
+        "the watchdog woke {wakes} times in 500 ms of sleep"
+    );
+}

@@ -30,14 +30,14 @@
 //! | `TimerFired` | timers fired | `timer fire` | | timers | | | this timer |
 //! | `TimerPhaseOver` | | `stall` | | | reported | | |
 //! | `TimerArmed`, `TimerReset`, `TimerCancelled` | | `timer` | | | | | |
-//! | `ParkBegins` | reactor turns | `park` | park slice | stopwatch starts | | | |
+//! | `ParkBegins` | reactor turns | `park` | park slice | stopwatch starts | | asleep (if it may wait) | |
 //! | `IoPhaseBegins` | | | phase slice | | | | |
 //! | `IoReady`, `IoStale` | | `io` | | I/O events | | | wakers released |
-//! | `ParkEnds` | | | slice closes | park | | | phase 3 over |
+//! | `ParkEnds` | | | slice closes | park | | awake; wakes a dozing watchdog | phase 3 over |
 //! | `IoRegistered`, `IoWaits`, `IoDeregistered` | | `io` | | | | | |
 //! | `RemoteWakesBegin`, `RemoteWakesEnd` | | | phase slice | | | | |
 //! | `ClockJumped` | | `clock` | | clock jump | | | |
-//! | `RuntimeDropped` | | | file closed | | | thread stopped | |
+//! | `RuntimeDropped` | | | file closed | | | leaves the watch | |
 //!
 //! Not an event: `waits::note`, which a future that parks a task outside the
 //! runtime's sight calls itself (`waits.rs`); the snapshot reads what it kept.
@@ -399,6 +399,9 @@ impl Observers {
                 "timer  cancel TimerKey({key}) level={level} slot={slot}"
             ),
             Event::ParkBegins { park, has_work } => {
+                if let Some(watchdog) = self.watchdog.as_ref().filter(|_| park != Park::No) {
+                    watchdog.park_begins();
+                }
                 Counters::bump(&self.counters.reactor_turns);
                 trace!(tracer, "park   {}", ShowPark(park, has_work));
                 self.timeline.write(|t| t.park_begins(park != Park::No));
@@ -438,6 +441,9 @@ impl Observers {
             }
             Event::IoStale { token } => trace!(tracer, "io     token={token} stale: dropped"),
             Event::ParkEnds { park, next_timer } => {
+                if let Some(watchdog) = self.watchdog.as_ref().filter(|_| park != Park::No) {
+                    watchdog.park_ends();
+                }
                 if self.wakes_watched() {
                     self.wake_causes.park_over();
                 }

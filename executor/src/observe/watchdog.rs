@@ -48,6 +48,13 @@
 //! - Reports go to `Builder::on_live_stall`, or to stderr. They start with
 //!   `glassbox: stall`, as the loop's own reports do. A panic in `on_live_stall` is
 //!   contained (said once on stderr): the watchdog goes on watching.
+//! - Sleeping loops cost it no wake-ups of its own. When every watched loop has slept in
+//!   phase 3 since the previous look (the same sleep: its `parks` count, odd while
+//!   asleep, has not moved), no poll can be running, so the watchdog parks without a
+//!   timeout ([`DOZING`]). A loop whose sleep ends wakes it: the loop marks itself
+//!   awake and then reads `DOZING`, the watchdog raises `DOZING` and then reads the
+//!   loops' counts, both sequentially consistent, so at least one sees the other.
+//!   Under load sleeps are short and never span a look: nothing changes.
 //! - It looks every T/2, but never more often than every millisecond
 //!   ([`LOOK_FLOOR`]): an idle loop with a tiny threshold (`stall_threshold(10 µs)`)
 //!   costs the watchdog a thousand short wakes a second at most, not a core. Live
@@ -55,7 +62,7 @@
 //!   poll returns, still uses the threshold to the µs.
 
 use std::panic::{AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -66,6 +73,10 @@ use crate::task::TaskId;
 
 /// The shortest pause between two looks at the beat, whatever the threshold.
 pub(crate) const LOOK_FLOOR: Duration = Duration::from_millis(1);
+
+/// Raised while the watchdog thread sleeps without a timeout because every loop it
+/// watches sleeps; the first loop to wake lowers it and wakes the watchdog.
+static DOZING: AtomicBool = AtomicBool::new(false);
 
 /// Where live stall reports go.
 pub(crate) type LiveStallCallback = Arc<dyn Fn(&LiveStall) + Send + Sync>;
@@ -83,6 +94,8 @@ struct Watched {
     beat: Beat,
     /// The watchdog's verdict on the last poll it reported: `seq << 2 | cause`.
     verdict: AtomicU64,
+    /// The loop's sleeps in phase 3, counted twice each: odd while it sleeps.
+    parks: AtomicU64,
     threshold: Duration,
     loop_cpu: Option<ThreadCpuClock>,
     /// Held by the watchdog while it reports; emptied when the runtime leaves.
@@ -141,6 +154,7 @@ impl Watchdog {
                 spawned_at: AtomicPtr::new(std::ptr::null_mut()),
             },
             verdict: AtomicU64::new(0),
+            parks: AtomicU64::new(0),
             threshold,
             loop_cpu: ThreadCpuClock::of_current_thread(),
             reporter: Mutex::new(Some(Reporter {
@@ -193,6 +207,22 @@ impl Watchdog {
         let beat = &self.watched.beat;
         let seq = beat.seq.load(Ordering::Relaxed);
         beat.seq.store((seq | 1) + 1, Ordering::Release);
+    }
+
+    /// The loop is about to sleep in phase 3 (a park that may wait).
+    pub(crate) fn park_begins(&self) {
+        self.watched.parks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The loop's sleep is over: wakes the watchdog if it dozes (see the ground rules).
+    pub(crate) fn park_ends(&self) {
+        self.watched.parks.fetch_add(1, Ordering::SeqCst);
+        if DOZING.load(Ordering::SeqCst)
+            && DOZING.swap(false, Ordering::SeqCst)
+            && let Some(thread) = &registry().thread
+        {
+            thread.unpark();
+        }
     }
 
     /// What the watchdog found about the poll that just ended, if it reported it.
@@ -329,6 +359,8 @@ struct Watch {
 /// soonest next look any of them needs (for good while none is watched).
 fn watch_every_runtime() {
     let mut watches: Vec<(Arc<Watched>, Option<Watch>)> = Vec::new();
+    // Each runtime's `parks` at the previous look, to tell one long sleep from many.
+    let mut parks_seen: Vec<u64> = Vec::new();
     loop {
         let (watched, joined) = {
             let registry = registry();
@@ -348,18 +380,40 @@ fn watch_every_runtime() {
             .min();
         // A pause too long to add to now counts as parked for good.
         let next_look = pause.and_then(|pause| now.checked_add(pause));
+        let parks_now: Vec<u64> = watches
+            .iter()
+            .map(|(runtime, _)| runtime.parks.load(Ordering::Relaxed))
+            .collect();
+        let dozing = !watches.is_empty() && parks_now == parks_seen && all_asleep(&watches);
+        parks_seen = parks_now;
         {
             let mut registry = registry();
             if registry.joined != joined {
+                DOZING.store(false, Ordering::SeqCst);
                 continue; // a runtime joined meanwhile: look at it now
             }
-            registry.next_look = next_look;
+            registry.next_look = if dozing { None } else { next_look };
         }
         match pause {
-            Some(pause) => thread::park_timeout(pause),
-            None => thread::park(),
+            Some(pause) if !dozing => thread::park_timeout(pause),
+            _ => thread::park(),
         }
+        DOZING.store(false, Ordering::SeqCst);
     }
+}
+
+/// True if every loop still sleeps in phase 3, with `DOZING` raised first: a loop
+/// that wakes after this read finds it raised and wakes the watchdog. Lowered again
+/// if one does not.
+fn all_asleep(watches: &[(Arc<Watched>, Option<Watch>)]) -> bool {
+    DOZING.store(true, Ordering::SeqCst);
+    let asleep = watches
+        .iter()
+        .all(|(runtime, _)| runtime.parks.load(Ordering::SeqCst) & 1 == 1);
+    if !asleep {
+        DOZING.store(false, Ordering::SeqCst);
+    }
+    asleep
 }
 
 /// Looks at one runtime's beat: starts timing a poll not seen before, reports one
