@@ -165,6 +165,107 @@ fn a_pending_task_woken_a_hundred_times_is_polled_once_for_them() {
     assert_eq!(*polls.borrow(), 2, "100 wakes, one extra poll");
 }
 
+// Until 2026-12-08 a task that woke itself and then finished left its key in the
+// queue, and a task spawned into its slab slot ran at that key's place: here D ran
+// before W, woken earlier. A hyper HTTP/2 stream task does exactly this every
+// request; the jumps cost `SCENES=h2` a fifth of its throughput (BENCHMARKS.md).
+#[test]
+fn a_task_spawned_into_the_slot_of_one_that_woke_itself_and_finished_waits_its_turn() {
+    let _hang = hang_guard::start();
+    let log: Log = Rc::default();
+    let mut rt = Runtime::new().unwrap();
+    rt.block_on({
+        let log = log.clone();
+        async move {
+            let waker_out = Rc::new(RefCell::new(None));
+            let waiter = spawn({
+                let (log, waker_out) = (log.clone(), waker_out.clone());
+                async move {
+                    Parked {
+                        waker_out,
+                        polls: Rc::default(),
+                        for_ever: false,
+                    }
+                    .await;
+                    log.borrow_mut().push("W");
+                }
+            });
+            let finisher = spawn(std::future::poll_fn(|cx| {
+                cx.waker().wake_by_ref();
+                Poll::Ready(())
+            }));
+            let late = spawn({
+                let log = log.clone();
+                async move {
+                    // `finisher` is done by now and its slab slot free.
+                    waker_out.borrow_mut().take().expect("W parked").wake();
+                    spawn(async move { log.borrow_mut().push("D") })
+                        .await
+                        .unwrap();
+                }
+            });
+            let _ = (waiter.await, finisher.await, late.await);
+        }
+    });
+    assert_eq!(
+        *log.borrow(),
+        ["W", "D"],
+        "W was woken before D was spawned"
+    );
+}
+
+/// Parks on its first poll, keeping its own waker; wakes it when dropped.
+struct WakesItselfWhenDropped(Option<Waker>);
+
+impl Future for WakesItselfWhenDropped {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0 = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for WakesItselfWhenDropped {
+    fn drop(&mut self) {
+        if let Some(waker) = self.0.take() {
+            waker.wake();
+        }
+    }
+}
+
+// An aborted task is dropped where it would have been polled, as if polled: a wake
+// from its destructor is a wake from inside its own poll, and queues nothing. (Had
+// it queued its key, the next task in its slot would run early, or the loop would
+// find an empty slot under a queued key.)
+#[test]
+fn an_aborted_task_whose_destructor_wakes_it_leaves_nothing_queued() {
+    let _hang = hang_guard::start();
+    let mut rt = Runtime::new().unwrap();
+    rt.block_on(async {
+        for _ in 0..100 {
+            let doomed = spawn(WakesItselfWhenDropped(None));
+            yield_now().await; // it parks, holding its own waker
+            doomed.abort();
+            assert!(doomed.await.unwrap_err().is_cancelled());
+            let polls = Rc::new(RefCell::new(0));
+            let next = spawn(Parked {
+                waker_out: Rc::default(),
+                polls: polls.clone(),
+                for_ever: false,
+            }); // in `doomed`'s slot
+            for _ in 0..3 {
+                yield_now().await;
+            }
+            assert_eq!(
+                *polls.borrow(),
+                1,
+                "polled for a key its slot's last task left"
+            );
+            next.abort();
+        }
+    });
+}
+
 #[test]
 fn one_turn_polls_at_most_event_interval_tasks() {
     let _hang = hang_guard::start();

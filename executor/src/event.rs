@@ -36,7 +36,8 @@ pub(crate) enum Event<'a> {
     /// A wake reached a live task (`header`: its counters, its slab key). `self_wake`:
     /// it came from inside the task's own poll.
     WakeReachedTask { header: &'a Header, self_wake: bool },
-    /// `task` joined the ready queue (or the `block_on` future was marked woken).
+    /// `task` joined the ready queue (or the `block_on` future was marked woken). A
+    /// task woken inside its own poll joins when that poll ends, if still pending.
     Queued { task: TaskId, path: WakePath },
     /// A turn begins, with `ready` keys in the ready queue.
     TurnBegins { ready: usize },

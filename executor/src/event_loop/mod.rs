@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! 1. run the ready batch   pop task keys, poll each once, until `event_interval`
-//!                          polls (stale keys, below, do not count) or none is left
+//!                          polls or none is left
 //! 2. fire due timers       Wheel::advance(now) ─► wake each due timer's waker,
 //!                          by deadline (no timer pending: nothing, not even a
 //!                          clock read)
@@ -29,16 +29,15 @@
 //! - Everything here lives on one thread; `RefCell`s are borrowed only for the length
 //!   of a slab or queue operation and never across user code (a poll, a `Drop`, a
 //!   `wake` of a foreign waker), so user code may spawn, wake and register freely.
-//! - A task is polled once per time it is scheduled: a popped key counts only if the
-//!   task under it has `scheduled` set, which the pop clears. A live task's key is
-//!   queued at most once; a task that finishes while queued (it woke itself in its
-//!   last poll, or was aborted then) leaves a *stale key* behind, skipped when popped
-//!   (no task there, or one not scheduled). Taking it out at once would scan the
-//!   queue, once per such task: quadratic. If a new task takes that slab slot first,
-//!   it runs at the stale key's place in line, once; its own key is then stale.
+//! - A task is polled once per time it is scheduled. Its `scheduled` flag is set
+//!   when it is woken and cleared when its key is popped; the queue holds the key of
+//!   every scheduled task once, and nothing else. A task woken inside its own poll (a
+//!   `yield_now`, an abort from within, a hyper stream task every request) joins the
+//!   queue only when that poll ends, and only if it is still pending: a task that
+//!   wakes itself and then finishes leaves no key behind that a new task in its slab
+//!   slot could run ahead of its turn on.
 //! - Phase 1 is bounded: an always-ready task cannot keep phases 2–4 from running for
-//!   more than `event_interval` polls (and the stale keys it skips are fewer than the
-//!   queue held). That is the fairness guarantee. Phase 4 is
+//!   more than `event_interval` polls. That is the fairness guarantee. Phase 4 is
 //!   bounded too: it takes in only the wakes that were queued when it began, and
 //!   each task has at most one of those (`task/wake_flag.rs`).
 //! - The thread sleeps only in phase 3, and only when no task is ready. With a
@@ -297,7 +296,10 @@ impl Core {
             return;
         }
         header.set_scheduled(true);
-        self.ready.borrow_mut().push_back(target.key);
+        // Woken inside its own poll: it joins the queue when that poll ends.
+        if header.id() != self.polling.get() {
+            self.ready.borrow_mut().push_back(target.key);
+        }
         self.emit(Event::Queued {
             task: target.id,
             path,
@@ -393,43 +395,37 @@ impl Core {
         }
     }
 
-    /// Phase 1: polls up to `event_interval` tasks. Stale keys do not count: a task
-    /// that wakes itself and then finishes in the same poll (a hyper stream task does,
-    /// every request) leaves one, and counting them ended batches at half size.
+    /// Phase 1: polls up to `event_interval` tasks; an aborted one is dropped instead,
+    /// as if polled (its destructor may wake it, like a poll).
     fn run_ready_batch(&self) {
-        let mut polls = 0;
-        while polls < self.settings.event_interval {
+        for _ in 0..self.settings.event_interval {
             let Some(key) = self.next_ready() else {
                 break;
             };
-            let Some(task) = self.tasks.borrow().get(key as usize).cloned() else {
-                continue;
-            };
+            // Every queued key names a live, scheduled task (the ground rules).
+            let task = self.tasks.borrow()[key as usize].clone();
             let header = task.header();
-            if !header.is_scheduled() {
-                continue; // a stale key (see the ground rules)
-            }
             let (task_id, spawned_at) = (header.id(), header.spawned_at);
             header.set_scheduled(false);
-            polls += 1;
             self.emit(Event::PollBegins {
                 task: task_id,
                 at: spawned_at,
                 header: Some(header),
             });
-            let outcome = if header.is_aborted() {
-                task.cancel();
-                Poll::Ready(())
-            } else {
-                self.poll_one(task_id, || task.poll())
-            };
+            let outcome = self.poll_one(task_id, || {
+                if header.is_aborted() {
+                    task.cancel();
+                    return Poll::Ready(());
+                }
+                task.poll()
+            });
             if outcome.is_ready() {
-                let finished = self.tasks.borrow_mut().remove(key as usize);
-                // It may have woken itself during that last poll (or been aborted
-                // then): its key is queued again, and stays as a stale key.
                 // Released outside the borrow, for symmetry with `drop_all_tasks`
                 // (the output, if any, is owned by the JoinHandle by now).
+                let finished = self.tasks.borrow_mut().remove(key as usize);
                 drop(finished);
+            } else if header.is_scheduled() {
+                self.ready.borrow_mut().push_back(key); // it woke itself
             }
 
             // Told after a finished task is dropped: a slow destructor of its output

@@ -54,7 +54,7 @@
 //!   ([`tasks_in_ready_queue`], which the snapshot uses too).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::panic::Location;
 use std::task::Waker;
@@ -567,15 +567,11 @@ impl Observers {
     }
 }
 
-/// The tasks waiting in a ready queue, front first, each once. A stale key (the loop's
-/// ground rules) names no task, or one not scheduled, or a new task given its slot,
-/// queued twice until it runs: none of these is a task waiting.
+/// The tasks waiting in a ready queue, front first (each queued once: the loop's
+/// ground rules).
 pub(crate) fn tasks_in_ready_queue(tasks: &Slab<TaskRef>, queue: &VecDeque<u32>) -> Vec<TaskId> {
-    let mut seen = HashSet::new();
     queue
         .iter()
-        .filter_map(|&key| tasks.get(key as usize).map(TaskRef::header))
-        .filter(|header| header.is_scheduled() && seen.insert(header.id()))
-        .map(|header| header.id())
+        .map(|&key| tasks[key as usize].header().id())
         .collect()
 }
