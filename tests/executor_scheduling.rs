@@ -12,35 +12,37 @@ use glassbox::{Runtime, spawn, yield_now};
 
 type Log = Rc<RefCell<Vec<&'static str>>>;
 
+/// Runs the future `test` makes on a fresh runtime and returns what it logged.
+fn logged<F: Future<Output = ()>>(test: impl FnOnce(Log) -> F) -> Vec<&'static str> {
+    let log: Log = Rc::default();
+    Runtime::new().unwrap().block_on(test(log.clone()));
+    log.take()
+}
+
 #[test]
 fn a_task_that_wakes_itself_runs_again_only_after_the_others_already_queued() {
     let _hang = hang_guard::start();
-    let log: Log = Rc::default();
-    let mut rt = Runtime::new().unwrap();
-    rt.block_on({
-        let log = log.clone();
-        async move {
-            let a = spawn({
-                let log = log.clone();
-                async move {
-                    log.borrow_mut().push("a1");
-                    yield_now().await;
-                    log.borrow_mut().push("a2");
-                }
-            });
-            let b = spawn({
-                let log = log.clone();
-                async move { log.borrow_mut().push("b") }
-            });
-            let c = spawn({
-                let log = log.clone();
-                async move { log.borrow_mut().push("c") }
-            });
-            let _ = (a.await, b.await, c.await);
-        }
+    let log = logged(|log| async move {
+        let a = spawn({
+            let log = log.clone();
+            async move {
+                log.borrow_mut().push("a1");
+                yield_now().await;
+                log.borrow_mut().push("a2");
+            }
+        });
+        let b = spawn({
+            let log = log.clone();
+            async move { log.borrow_mut().push("b") }
+        });
+        let c = spawn({
+            let log = log.clone();
+            async move { log.borrow_mut().push("c") }
+        });
+        let _ = (a.await, b.await, c.await);
     });
     assert_eq!(
-        *log.borrow(),
+        log,
         [
             "a1", // first in the queue; yields, which re-queues it at the back
             "b",  // already queued before a yielded
@@ -173,10 +175,7 @@ fn a_pending_task_woken_a_hundred_times_is_polled_once_for_them() {
 #[test]
 fn a_task_spawned_into_the_slot_of_one_that_woke_itself_and_finished_waits_its_turn() {
     let _hang = hang_guard::start();
-    let log: Log = Rc::default();
-    let mut rt = Runtime::new().unwrap();
-    rt.block_on({
-        let log = log.clone();
+    let log = logged(|log| {
         async move {
             let waker_out = Rc::new(RefCell::new(None));
             let waiter = spawn({
@@ -208,11 +207,7 @@ fn a_task_spawned_into_the_slot_of_one_that_woke_itself_and_finished_waits_its_t
             let _ = (waiter.await, finisher.await, late.await);
         }
     });
-    assert_eq!(
-        *log.borrow(),
-        ["W", "D"],
-        "W was woken before D was spawned"
-    );
+    assert_eq!(log, ["W", "D"], "W was woken before D was spawned");
 }
 
 /// Parks on its first poll, keeping its own waker; wakes it when dropped.
