@@ -195,7 +195,10 @@ fn with_100_000_timers_pending_a_250us_sleep_ends_long_before_the_first_of_them(
 fn the_park_timerfd_is_non_blocking_and_closed_on_exec() {
     let _hang = hang_guard::start();
     let mut rt = real();
-    rt.block_on(sleep(Duration::from_micros(300)));
+    // Long enough to be still ahead when the loop parks on the slowest machine (under
+    // valgrind a turn takes more than a millisecond): a sleep already due by then is
+    // fired in phase 2, and the loop never parks until it.
+    rt.block_on(sleep(Duration::from_millis(20)));
     let mut timerfds = 0;
     for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
         let target = std::fs::read_link(entry.path()).unwrap_or_default();
