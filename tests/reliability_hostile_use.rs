@@ -1,26 +1,27 @@
 //! Hostile use of the loop itself (issues 28 and 34): a destructor that asks for a
 //! resource or keeps spawning, tasks that wake themselves as they finish, a
 //! `block_on` future that panics under a watchdog, a watchdog callback that panics,
-//! a tiny stall threshold on an idle loop, and a timer cancelled under a precise
-//! park. Each test is named for the behaviour that failed before its fix (checked by
-//! reverting the fix) and holds after it.
+//! a tiny stall threshold on an idle loop, a timer cancelled under a precise park,
+//! and a seeded churn of every way a task is woken, finishes and is replaced. Each
+//! test is named for the behaviour that failed before its fix (checked by reverting
+//! the fix) and holds after it.
 
 mod hang_guard;
 
 mod reliability_support;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use glassbox::time::Timer;
-use glassbox::{Runtime, runtime_resource, spawn};
-use reliability_support::{ms, within};
+use glassbox::{JoinHandle, Runtime, runtime_resource, spawn};
+use reliability_support::{ms, stress, within};
 
 // === a resource's destructor that asks for another resource (34.1) ===
 
@@ -343,4 +344,142 @@ fn a_loop_that_parks_until_an_event_does_not_wake_at_a_cancelled_timers_deadline
     );
     rt.block_on(task).unwrap();
     waker_thread.join().unwrap();
+}
+
+// === a churn of every way a task is woken, finishes and is replaced (fix 61) ===
+
+/// A seeded source of choices (xorshift), so a failing churn can be run again.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self, sides: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % sides
+    }
+}
+
+/// What the tasks of one churn share.
+#[derive(Default)]
+struct ChurnYard {
+    /// Wakers left here are woken by the `block_on` future, between its yields.
+    parked: RefCell<Vec<Waker>>,
+    /// Wakers left here are woken by another thread.
+    far: Arc<Mutex<Vec<Waker>>>,
+    /// Every task's handle, for aborts (a task may draw its own).
+    handles: RefCell<Vec<JoinHandle<()>>>,
+    spawned: Cell<usize>,
+    live: Cell<usize>,
+}
+
+/// Counts a churn task out when its future is dropped, finished or cancelled.
+struct LiveGuard(Rc<ChurnYard>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.live.set(self.0.live.get() - 1);
+    }
+}
+
+const CHURN_TASKS: usize = 2_000;
+
+fn spawn_churner(yard: &Rc<ChurnYard>, seed: u64) {
+    if yard.spawned.get() == CHURN_TASKS {
+        return;
+    }
+    yard.spawned.set(yard.spawned.get() + 1);
+    yard.live.set(yard.live.get() + 1);
+    let (guard, yard_of_task) = (LiveGuard(yard.clone()), yard.clone());
+    let mut dice = Dice(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut polls_left = 1 + dice.roll(24);
+    let handle = spawn(poll_fn(move |cx| {
+        let _alive = &guard;
+        let yard = &yard_of_task;
+        polls_left -= 1;
+        if polls_left == 0 {
+            return Poll::Ready(());
+        }
+        match dice.roll(7) {
+            // A hyper stream task, every request: it wakes itself, then finishes.
+            0 => {
+                cx.waker().wake_by_ref();
+                return Poll::Ready(());
+            }
+            1 => yard.parked.borrow_mut().push(cx.waker().clone()),
+            2 => yard.far.lock().unwrap().push(cx.waker().clone()),
+            3 => {
+                let taken = yard.parked.borrow_mut().pop();
+                if let Some(waker) = taken {
+                    waker.wake();
+                }
+                cx.waker().wake_by_ref();
+            }
+            4 => {
+                spawn_churner(yard, dice.roll(u64::MAX));
+                spawn_churner(yard, dice.roll(u64::MAX));
+                cx.waker().wake_by_ref();
+            }
+            5 => {
+                let count = yard.handles.borrow().len() as u64;
+                let pick = dice.roll(count.max(1)) as usize;
+                if let Some(handle) = yard.handles.borrow().get(pick) {
+                    handle.abort(); // perhaps this task's own
+                }
+                cx.waker().wake_by_ref();
+            }
+            _ => cx.waker().wake_by_ref(), // a yield
+        }
+        Poll::Pending
+    }));
+    yard.handles.borrow_mut().push(handle);
+}
+
+/// One churn: tasks that yield, park, are woken from this thread and another, wake
+/// themselves as they finish, spawn, and abort each other or themselves, until all
+/// are done. The loop indexes its slab for every key it pops, so a key left behind by
+/// a finished task (what fix 61 removed) panics here rather than run a newcomer early.
+fn churn(rt: &mut Runtime, seed: u64) {
+    let yard = Rc::new(ChurnYard::default());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let waker_thread = std::thread::spawn({
+        let (far, stop) = (yard.far.clone(), stop.clone());
+        move || {
+            while !stop.load(Ordering::Relaxed) {
+                let wakers = std::mem::take(&mut *far.lock().unwrap());
+                wakers.into_iter().for_each(Waker::wake);
+                std::thread::yield_now();
+            }
+        }
+    });
+    rt.block_on(async {
+        for task in 0..64 {
+            spawn_churner(&yard, seed * 1_000 + task);
+        }
+        while yard.live.get() > 0 {
+            let parked = std::mem::take(&mut *yard.parked.borrow_mut());
+            parked.into_iter().for_each(Waker::wake);
+            glassbox::yield_now().await;
+        }
+    });
+    stop.store(true, Ordering::Relaxed);
+    waker_thread.join().unwrap();
+    for handle in yard.handles.take() {
+        assert!(
+            handle.is_finished(),
+            "seed {seed}: a task neither finished nor cancelled"
+        );
+    }
+}
+
+#[test]
+fn a_churn_of_self_wakes_aborts_spawns_and_remote_wakes_leaves_no_key_behind() {
+    let _hang = hang_guard::start();
+    within(Duration::from_secs(120), "the churn", || {
+        for seed in 0..stress(8) as u64 {
+            churn(&mut Runtime::new().unwrap(), seed);
+            let explored = Runtime::builder().schedule(glassbox::Schedule::Seeded(seed));
+            churn(&mut explored.build().unwrap(), seed);
+        }
+    });
 }
