@@ -259,7 +259,8 @@ impl Core {
         self.schedule(target, WakePath::Local);
     }
 
-    /// Puts the target on the ready queue unless it is already there or is gone.
+    /// Schedules the target unless it is already scheduled or is gone: its key joins
+    /// the ready queue now, or, if it is the task being polled, when that poll ends.
     fn schedule(&self, target: WakeTarget, path: WakePath) {
         if target.key == BLOCK_ON_KEY {
             if path == WakePath::Remote {
@@ -296,7 +297,6 @@ impl Core {
             return;
         }
         header.set_scheduled(true);
-        // Woken inside its own poll: it joins the queue when that poll ends.
         if header.id() != self.polling.get() {
             self.ready.borrow_mut().push_back(target.key);
         }
