@@ -399,6 +399,23 @@ fn watchdog_wakes() -> Option<u64> {
         })
 }
 
+/// Runs the child test `name` alone in a process and returns the watchdog wakes it
+/// printed (its `WAKES n` line).
+#[cfg(target_os = "linux")]
+fn child_watchdog_wakes(name: &str) -> u64 {
+    let output = reliability_support::run_child_test(name);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .split_once("WAKES ")
+        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+        .expect("the child's WAKES line")
+}
+
 /// Child side of the test below (alone in its process: any other runtime awake would
 /// rightly keep the watchdog looking).
 #[test]
@@ -430,20 +447,46 @@ fn child_sleeps_while_watched_then_stalls() {
 #[cfg(target_os = "linux")]
 fn while_every_loop_sleeps_the_watchdog_sleeps_too_and_a_waking_loop_wakes_it() {
     let _hang = hang_guard::start();
-    let output = reliability_support::run_child_test("child_sleeps_while_watched_then_stalls");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let wakes: u64 = stdout
-        .split_once("WAKES ")
-        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
-        .expect("the child's WAKES line");
+    let wakes = child_watchdog_wakes("child_sleeps_while_watched_then_stalls");
     // Awake, it would have looked ~50 times; asleep with the loop, once or twice.
     assert!(
         wakes <= 10,
         "the watchdog woke {wakes} times in 500 ms of sleep"
+    );
+}
+
+/// Child side of the test below (alone in its process, as the one above).
+#[test]
+#[cfg(target_os = "linux")]
+#[ignore = "run by its parent test in a child process: it counts the watchdog's wakes"]
+fn child_naps_while_watched() {
+    let _hang = hang_guard::start();
+    // Looks every 10 ms while anything may run: ~50 in the half second below.
+    let (mut rt, _live) = watched(Duration::from_millis(20));
+    let wakes = rt.block_on(async {
+        glassbox::time::Timer::after(Duration::from_millis(50)).await; // the watchdog settles
+        let before = watchdog_wakes().expect("the watchdog thread");
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(500) {
+            glassbox::time::Timer::after(Duration::from_millis(1)).await;
+        }
+        watchdog_wakes().unwrap() - before
+    });
+    println!("WAKES {wakes}");
+}
+
+// A loop that naps a millisecond at a time is asleep at most of the watchdog's looks,
+// but not through one whole look interval: the watchdog must keep its own pace, not
+// doze at each look and be woken at the end of every nap (a wake the loop pays for).
+#[test]
+#[cfg(target_os = "linux")]
+fn a_loop_that_naps_often_does_not_wake_the_watchdog_at_every_nap() {
+    let _hang = hang_guard::start();
+    let wakes = child_watchdog_wakes("child_naps_while_watched");
+    // At its own pace ~50 (48–49 here); dozing at each look and woken at the next
+    // nap's end, ~150 (149–158 with the check for one whole sleep removed).
+    assert!(
+        wakes <= 100,
+        "the watchdog woke {wakes} times in 500 ms of 1 ms naps"
     );
 }
