@@ -98,8 +98,7 @@ use executor::waits::{self, WaitDetail, WaitLabel};
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         future: future.into_future(),
-        timer: None,
-        after: duration,
+        timer: TimeoutTimer::NotYet(duration),
         at: Location::caller(),
     }
 }
@@ -127,8 +126,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         future: future.into_future(),
-        timer: Some(Timer::new(deadline)),
-        after: Duration::ZERO,
+        timer: TimeoutTimer::Made(Timer::new(deadline)),
         at: Location::caller(),
     }
 }
@@ -184,13 +182,18 @@ pub fn timeout_or<F: IntoFuture>(
 pub struct Timeout<F> {
     /// Structurally pinned: see the one `unsafe` block in `poll`.
     future: F,
-    /// Made at the first `Pending` of `future` (`timeout`), or at the call
-    /// (`timeout_at`).
-    timer: Option<Timer>,
-    /// `timeout`'s duration, counted from when the timer is made.
-    after: Duration,
+    timer: TimeoutTimer,
     /// Where the user's code called `timeout`: told to the snapshot while it waits.
     at: &'static Location<'static>,
+}
+
+/// A `Timeout`'s timer: made at the first `Pending` of the future (`timeout`), or at
+/// the call (`timeout_at`).
+#[derive(Debug)]
+enum TimeoutTimer {
+    /// Not made yet: the duration to count from when it is.
+    NotYet(Duration),
+    Made(Timer),
 }
 
 // === impl Timeout ===
@@ -209,9 +212,9 @@ impl<F> Timeout<F> {
     /// ```
     pub fn deadline(&self) -> Instant {
         match &self.timer {
-            Some(timer) => timer.deadline(),
+            TimeoutTimer::Made(timer) => timer.deadline(),
             // Not started: the deadline it would have if it started now.
-            None => Timer::after(self.after).deadline(),
+            TimeoutTimer::NotYet(after) => Timer::after(*after).deadline(),
         }
     }
 }
@@ -241,8 +244,13 @@ impl<F: Future> Future for Timeout<F> {
         //    the inner future spent the last of the coop budget, the deadline is looked
         //    at anyway: an inner future that is always ready would otherwise spend the
         //    budget on every poll and never let the timeout elapse.
-        let after = this.after;
-        let timer = Pin::new(this.timer.get_or_insert_with(|| Timer::after(after)));
+        if let TimeoutTimer::NotYet(after) = this.timer {
+            this.timer = TimeoutTimer::Made(Timer::after(after));
+        }
+        let TimeoutTimer::Made(timer) = &mut this.timer else {
+            unreachable!("made just above")
+        };
+        let timer = Pin::new(timer);
         let polled = if had_budget && !coop::has_budget_remaining() {
             coop::with_unconstrained(|| timer.poll(cx))
         } else {

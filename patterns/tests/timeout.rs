@@ -94,7 +94,7 @@ fn timeout_of_an_immediately_ready_future_registers_no_timer() {
     assert_eq!(guarded.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
     // No timer was even made (no clock read): the deadline waits for a Pending.
     assert!(
-        format!("{guarded:?}").contains("timer: None"),
+        format!("{guarded:?}").contains("timer: NotYet("),
         "{guarded:?}"
     );
 
@@ -114,7 +114,7 @@ fn the_timer_registers_only_once_the_inner_future_is_pending() {
     paused().block_on(async {
         let mut guarded = pin!(timeout(Duration::from_secs(1), pending::<()>()));
         assert!(
-            format!("{guarded:?}").contains("timer: None"),
+            format!("{guarded:?}").contains("timer: NotYet("),
             "{guarded:?}"
         );
         poll_fn(|cx| {
