@@ -141,6 +141,10 @@ impl TaskWaits {
         }
         // A future polled twice in one poll of its task (a `select` loop) tells twice.
         if !told.labels.contains(&label) {
+            // Grown one label at a time, not to `Vec`'s first four: the table keeps an
+            // entry's memory for the next task in its slot, so every slot a burst of
+            // waiting tasks touched holds it until the runtime goes.
+            told.labels.reserve_exact(1);
             told.labels.push(label);
         }
     }
